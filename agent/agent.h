@@ -1,0 +1,35 @@
+/* agent.h: the contract between the agent's loop (netpold.c, sync.c) and its sources
+ * (files.c, k8s.c): sources change the store, then tell the agent; the agent debounces,
+ * syncs one at a time and reports readiness. Everything runs on one libev loop. */
+#ifndef NPD_AGENT_H
+#define NPD_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "npd/diag.h"
+#include "npd/store.h"
+
+struct ev_loop;
+struct npd_agent;
+
+/* The loop and the store every source feeds (borrowed). */
+struct ev_loop *agent_loop(struct npd_agent *a);
+struct npd_store *agent_store(struct npd_agent *a);
+/* A source changed the store in a policy-visible way: schedule a debounced sync. */
+void agent_changed(struct npd_agent *a);
+/* Registers a source by name (e.g. "k8s/pods"); /readyz stays 503 until every registered
+ * source has reported ready at least once and a sync has then reached the kernel. */
+void agent_source_register(struct npd_agent *a, const char *name);
+void agent_source_ready(struct npd_agent *a, const char *name);
+/* Logs a diagnostic once (one key=value line on stderr) and counts it in
+ * netpold_input_errors_total{kind=...}. */
+void agent_diag(struct npd_agent *a, const struct npd_diag *dg);
+/* Increments a counter metric, created on first use: name is a full metric name with an
+ * optional label set, e.g. "netpold_watch_restarts_total{resource=\"pods\"}". */
+void agent_metric_inc(struct npd_agent *a, const char *name, uint64_t by);
+void agent_metric_set(struct npd_agent *a, const char *name, double value);
+/* One key=value log line on stderr: "ts=... level=LEVEL msg=..." plus fmt's pairs. */
+void agent_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,53 @@
+/* differ.h: compares the desired ruleset with what was last applied and produces the
+ * smallest plan: set creations, set membership changes, one table commit per family whose
+ * chains or hooks changed, then set destructions. Pure; the plan borrows from desired. */
+#ifndef NPD_DIFFER_H
+#define NPD_DIFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "npd/ruleset.h"
+
+enum npd_set_op_kind {
+	NPD_SETOP_CREATE, /* create the set filled with all of set->entries (atomic swap if it exists) */
+	NPD_SETOP_UPDATE,  /* add `add`, then delete `del` entries in an existing set */
+	NPD_SETOP_DESTROY, /* destroy set `name` (after the table commits) */
+};
+
+struct npd_set_op {
+	enum npd_set_op_kind kind;
+	const struct npd_set *set; /* CREATE/UPDATE: borrowed from desired */
+	char name[NPD_SET_NAMELEN];
+	struct npd_set_entry *add; /* owned */
+	size_t n_add;
+	struct npd_set_entry *del; /* owned */
+	size_t n_del;
+};
+
+struct npd_table_change {
+	uint8_t family;
+	bool commit;			 /* false: nothing to write for this family */
+	const struct npd_table *desired; /* hooks to ensure, chain lookup */
+	const struct npd_chain **write;	 /* chains to create or replace (borrowed) */
+	size_t n_write;
+	char (*del)[NPD_CHAIN_NAMELEN]; /* chains of ours to delete */
+	size_t n_del;
+};
+
+struct npd_plan {
+	struct npd_set_op *set_ops; /* CREATE and UPDATE first, in name order; DESTROY last */
+	size_t n_set_ops;
+	struct npd_table_change v4, v6;
+};
+
+/* applied may be NULL (nothing known: everything is written). Chains whose hash is 0 in
+ * applied are treated as unknown content and rewritten. Returns a new plan (owned). */
+struct npd_plan *npd_differ_plan(const struct npd_ruleset *applied,
+				 const struct npd_ruleset *desired);
+void npd_plan_free(struct npd_plan *p);
+bool npd_plan_is_empty(const struct npd_plan *p);
+/* Human-readable summary, one line: "sets +2 ~5 -1 v4 write=3 del=0 v6 write=0 del=0". */
+void npd_plan_format(const struct npd_plan *p, struct npd_buf *out);
+
+#endif

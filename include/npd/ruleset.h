@@ -1,0 +1,154 @@
+/* ruleset.h: the dataplane model: the chains, rules, jump hooks and ipsets a node must
+ * have. Built by the compiler, compared by the differ, written by the backends, printed by
+ * netpolctl render. Structural (not text), so libiptc can build entries from it directly.
+ * A ruleset owns everything in it. */
+#ifndef NPD_RULESET_H
+#define NPD_RULESET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npd/util.h"
+
+/* Kernel limits: XT_EXTENSION_MAXNAMELEN (29) and IPSET_MAXNAMELEN (32), NUL included. */
+#define NPD_CHAIN_NAMELEN 29
+#define NPD_SET_NAMELEN 32
+#define NPD_NFLOG_PREFIXLEN 64
+#define NPD_CHAIN_PREFIX "NPD-"
+#define NPD_SET_PREFIX "npd-"
+
+enum npd_set_type {
+	NPD_SET_HASH_IP,      /* pod IPs of a peer selector */
+	NPD_SET_HASH_NET,     /* one ipBlock peer: cidr, except entries as nomatch */
+	NPD_SET_HASH_IP_PORT, /* named ports: (pod IP, proto:port) */
+};
+
+struct npd_set_entry {
+	struct npd_addr addr;
+	uint8_t prefix; /* HASH_NET: 1..32 / 1..128 (a /0 is two /1 halves) */
+	bool nomatch;	/* HASH_NET: an except entry */
+	uint8_t proto;	/* HASH_IP_PORT: 6, 17, 132 */
+	uint16_t port;	/* HASH_IP_PORT */
+};
+
+struct npd_set {
+	char name[NPD_SET_NAMELEN];
+	enum npd_set_type type;
+	uint8_t family; /* AF_INET or AF_INET6 */
+	char *comment;	/* what it stands for, for humans; not part of its identity */
+	struct npd_set_entry *entries; /* sorted by npd_set_entry_cmp and unique after seal */
+	size_t n_entries, cap;
+};
+
+enum npd_target {
+	NPD_T_NONE, /* match only (counts packets) */
+	NPD_T_JUMP, /* jump to chain `jump` */
+	NPD_T_RETURN,
+	NPD_T_ACCEPT,
+	NPD_T_DROP,
+	NPD_T_REJECT, /* icmp(6)-port-unreachable */
+	NPD_T_MARK,   /* --set-xmark set_mark/set_mask */
+	NPD_T_NFLOG,  /* --nflog-group nflog_group --nflog-prefix nflog_prefix */
+};
+
+#define NPD_CT_NEW 0x1
+#define NPD_CT_ESTABLISHED 0x2
+#define NPD_CT_RELATED 0x4
+#define NPD_CT_INVALID 0x8
+
+#define NPD_SETDIR_SRC 0x1
+#define NPD_SETDIR_DST 0x2
+
+struct npd_set_match {
+	char name[NPD_SET_NAMELEN];
+	uint8_t dims; /* number of dimensions (1 or 2) */
+	uint8_t dirs; /* bit i set: dimension i is dst (NPD_SETDIR_DST), else src */
+	bool negate;
+};
+
+/* One rule: all present matches must hold, then the target applies. Order of matches
+ * when printed: src, dst, proto+ports, sets, ctstate, mark, limit, comment. */
+struct npd_rule {
+	bool has_src, has_dst;
+	struct npd_cidr src, dst;
+	uint8_t proto;		     /* 0: any */
+	uint16_t dport_lo, dport_hi; /* needs proto; lo == hi for one port; 0/0: none */
+	struct npd_set_match sets[2];
+	uint8_t n_sets;
+	uint8_t ctstate; /* NPD_CT_* bits, 0: no conntrack match */
+	bool has_mark;
+	bool mark_negate;
+	uint32_t mark_value, mark_mask;
+	uint32_t limit_per_sec; /* 0: no limit match; else --limit N/sec */
+	uint32_t limit_burst;
+	char *comment; /* owned, may be NULL; <= 255 bytes */
+	enum npd_target target;
+	char jump[NPD_CHAIN_NAMELEN];
+	uint32_t set_mark, set_mask;
+	uint16_t nflog_group;
+	char *nflog_prefix; /* owned, may be NULL; < NPD_NFLOG_PREFIXLEN */
+};
+
+struct npd_chain {
+	char name[NPD_CHAIN_NAMELEN];
+	struct npd_rule *rules;
+	size_t n_rules, cap;
+	uint64_t hash; /* content hash set by npd_ruleset_seal; 0 = unknown content */
+};
+
+/* A jump from a built-in chain (FORWARD, INPUT, OUTPUT) to one of ours, kept at the top. */
+struct npd_hook {
+	char builtin[16];
+	char chain[NPD_CHAIN_NAMELEN];
+};
+
+struct npd_table {
+	uint8_t family;
+	struct npd_chain *chains; /* sorted by name after seal */
+	size_t n_chains, cap;
+	struct npd_hook hooks[4];
+	size_t n_hooks;
+};
+
+struct npd_ruleset {
+	struct npd_table v4, v6;
+	struct npd_set *sets; /* both families, sorted by name after seal */
+	size_t n_sets, cap;
+};
+
+struct npd_ruleset *npd_ruleset_new(void);
+void npd_ruleset_free(struct npd_ruleset *rs);
+struct npd_table *npd_ruleset_table(struct npd_ruleset *rs, uint8_t family);
+const struct npd_table *npd_ruleset_get_table(const struct npd_ruleset *rs, uint8_t family);
+/* Adds an empty chain (name copied) and returns it; the pointer is valid until the next
+ * add_chain on that table. */
+struct npd_chain *npd_ruleset_add_chain(struct npd_table *t, const char *name);
+/* Appends a copy of r (strings duplicated) and returns the stored rule. */
+struct npd_rule *npd_ruleset_add_rule(struct npd_chain *c, const struct npd_rule *r);
+void npd_ruleset_add_hook(struct npd_table *t, const char *builtin, const char *chain);
+struct npd_set *npd_ruleset_add_set(struct npd_ruleset *rs, const char *name,
+				    enum npd_set_type type, uint8_t family, const char *comment);
+void npd_ruleset_add_entry(struct npd_set *set, const struct npd_set_entry *e);
+/* Sorts chains, sets and set entries, drops duplicate entries, computes chain hashes.
+ * Must be called before lookups, diffing or printing. */
+void npd_ruleset_seal(struct npd_ruleset *rs);
+const struct npd_chain *npd_ruleset_find_chain(const struct npd_table *t, const char *name);
+const struct npd_set *npd_ruleset_find_set(const struct npd_ruleset *rs, const char *name);
+int npd_set_entry_cmp(const struct npd_set_entry *a, const struct npd_set_entry *b);
+bool npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b);
+void npd_rule_fini(struct npd_rule *r);
+size_t npd_ruleset_rule_count(const struct npd_ruleset *rs);
+
+/* iptables-restore text for one table ("*filter" ... "COMMIT"), --noflush style: our
+ * chains declared, flushed with -F and refilled; hooks as -I BUILTIN 1 -j CHAIN. */
+void npd_ruleset_format_table(const struct npd_table *t, struct npd_buf *out);
+/* Appends one rule as iptables arguments (after "-A CHAIN "), no newline. */
+void npd_rule_format(const struct npd_rule *r, uint8_t family, struct npd_buf *out);
+/* `ipset restore` text creating (-exist) and filling every set. */
+void npd_ruleset_format_sets(const struct npd_ruleset *rs, struct npd_buf *out);
+void npd_set_entry_format(const struct npd_set *set, const struct npd_set_entry *e,
+			  struct npd_buf *out);
+const char *npd_set_type_name(enum npd_set_type t); /* "hash:ip", "hash:net", "hash:ip,port" */
+
+#endif

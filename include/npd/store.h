@@ -1,0 +1,69 @@
+/* store.h: the single owner of model objects, with the indexes the compiler and the
+ * simulator need (objects by namespace, pods by label, pods by IP). Not thread-safe.
+ * Everything returned by a getter is borrowed and valid until the next change. */
+#ifndef NPD_STORE_H
+#define NPD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npd/model.h"
+
+struct npd_store;
+
+struct npd_store *npd_store_new(void);
+void npd_store_free(struct npd_store *s);
+
+/* Add or replace by namespace/name, taking ownership of the object. Return 1 when the
+ * store changed in a way policy can see, 0 when the new object is equivalent for policy
+ * purposes (a status-only update), never an error. */
+int npd_store_add_namespace(struct npd_store *s, struct npd_namespace *ns);
+int npd_store_add_pod(struct npd_store *s, struct npd_pod *pod);
+int npd_store_add_policy(struct npd_store *s, struct npd_policy *pol);
+/* Takes ownership of the object in o (o is left empty). */
+int npd_store_add_object(struct npd_store *s, struct npd_object *o);
+/* Deletes kind ns/name (ns NULL for namespaces). Returns 1 if it existed, else 0. */
+int npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const char *name);
+/* Applies an ADDED/MODIFIED/DELETED event, consuming its object; BOOKMARK and ERROR are
+ * ignored (returning 0). Returns 1 when policy-visible state changed. */
+int npd_store_apply(struct npd_store *s, struct npd_event *ev);
+/* Deletes every object of kind whose key ("ns/name", or "name" for namespaces) is not in
+ * seen (a map used as a set); used after a relist. Returns how many were deleted. */
+size_t npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struct npd_map *seen);
+/* The key used by del_unseen: "ns/name" or "name". Returned string is owned by caller. */
+char *npd_store_key(enum npd_kind kind, const char *ns, const char *name);
+
+/* Bumped on every policy-visible change. */
+uint64_t npd_store_generation(const struct npd_store *s);
+size_t npd_store_count(const struct npd_store *s, enum npd_kind kind);
+
+const struct npd_namespace *npd_store_get_namespace(const struct npd_store *s, const char *name);
+const struct npd_pod *npd_store_get_pod(const struct npd_store *s, const char *ns,
+					const char *name);
+const struct npd_policy *npd_store_get_policy(const struct npd_store *s, const char *ns,
+					      const char *name);
+
+/* Namespace names known from Namespace objects, pods or policies, sorted. n set to count. */
+const char *const *npd_store_ns_names(const struct npd_store *s, size_t *n);
+/* Pods or policies of one namespace, sorted by name; NULL with *n = 0 when none. */
+const struct npd_pod *const *npd_store_pods_in(const struct npd_store *s, const char *ns,
+					       size_t *n);
+const struct npd_policy *const *npd_store_policies_in(const struct npd_store *s, const char *ns,
+						      size_t *n);
+/* Pods carrying label key=value, in no particular order. */
+const struct npd_pod *const *npd_store_pods_with_label(const struct npd_store *s, const char *key,
+						       const char *value, size_t *n);
+/* The selectable pod (npd_pod_is_selectable) that has address a, or NULL. When two claim
+ * it (an IP reused before the old pod's deletion arrived) the most recently added wins. */
+const struct npd_pod *npd_store_pod_by_ip(const struct npd_store *s, const struct npd_addr *a);
+
+/* Calls fn for every pod whose namespace matches ns_sel (NULL: only namespace ns_only)
+ * and whose labels match pod_sel (NULL: all), using the label index when it helps.
+ * Visits in no particular order. */
+typedef void (*npd_store_pod_fn)(const struct npd_pod *pod, void *ctx);
+void npd_store_select_pods(const struct npd_store *s, const struct npd_selector *ns_sel,
+			   const char *ns_only, const struct npd_selector *pod_sel,
+			   npd_store_pod_fn fn, void *ctx);
+
+#endif
