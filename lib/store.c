@@ -1,0 +1,695 @@
+/* store.c: the single owner of namespaces, pods and policies, indexed by namespace, by pod
+ * label and by pod IP so that selecting the pods of a peer never scans the whole cluster.
+ * It knows which fields policy can see, so a status-only pod update is not a change. It
+ * does no I/O and keeps no clock. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/selector.h"
+#include "npd/store.h"
+
+/* Everything known about one namespace name: its object (if seen) and its pods and
+ * policies, each kept sorted by name. */
+struct bucket {
+	char *name;
+	struct npd_namespace *ns;
+	struct npd_labels fallback; /* labels to use while the Namespace object is unknown */
+	struct npd_pod **pods;
+	size_t n_pods, cap_pods;
+	struct npd_policy **pols;
+	size_t n_pols, cap_pols;
+};
+
+struct postings {
+	const struct npd_pod **v;
+	size_t n, cap;
+};
+
+struct npd_store {
+	struct npd_map buckets; /* name -> struct bucket */
+	char **names;		/* sorted bucket names (borrowed from buckets) */
+	size_t n_names, cap_names;
+	struct npd_map labels; /* "key\x1fvalue" -> struct postings */
+	struct npd_map ips;    /* formatted address -> const struct npd_pod */
+	uint64_t gen;
+	size_t counts[NPD_KIND__COUNT];
+};
+
+struct npd_store *
+npd_store_new(void)
+{
+	struct npd_store *s = npd_xcalloc(1, sizeof(*s));
+
+	npd_map_init(&s->buckets);
+	npd_map_init(&s->labels);
+	npd_map_init(&s->ips);
+	return s;
+}
+
+static void
+bucket_free(struct bucket *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_pods; i++)
+		npd_pod_free(b->pods[i]);
+	for (i = 0; i < b->n_pols; i++)
+		npd_policy_free(b->pols[i]);
+	free(b->pods);
+	free(b->pols);
+	npd_namespace_free(b->ns);
+	npd_labels_fini(&b->fallback);
+	free(b->name);
+	free(b);
+}
+
+void
+npd_store_free(struct npd_store *s)
+{
+	size_t it = 0;
+	void *v;
+
+	if (!s)
+		return;
+	while (npd_map_next(&s->buckets, &it, NULL, &v))
+		bucket_free(v);
+	it = 0;
+	while (npd_map_next(&s->labels, &it, NULL, &v)) {
+		struct postings *p = v;
+
+		free(p->v);
+		free(p);
+	}
+	npd_map_fini(&s->buckets);
+	npd_map_fini(&s->labels);
+	npd_map_fini(&s->ips);
+	free(s->names);
+	free(s);
+}
+
+/* Binary search over sorted names; returns index or -(insertion point)-1. */
+static long
+search_names(char *const *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(v[mid], name);
+
+		if (c == 0)
+			return (long)mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -(long)lo - 1;
+}
+
+#define OBJ_SEARCH(fn, type)                                                                       \
+	static long fn(type *const *v, size_t n, const char *name)                                 \
+	{                                                                                          \
+		size_t lo = 0, hi = n;                                                             \
+		while (lo < hi) {                                                                  \
+			size_t mid = (lo + hi) / 2;                                                \
+			int c = strcmp(v[mid]->name, name);                                        \
+			if (c == 0)                                                                \
+				return (long)mid;                                                  \
+			if (c < 0)                                                                 \
+				lo = mid + 1;                                                      \
+			else                                                                       \
+				hi = mid;                                                          \
+		}                                                                                  \
+		return -(long)lo - 1;                                                              \
+	}
+OBJ_SEARCH(search_pods, struct npd_pod)
+OBJ_SEARCH(search_pols, struct npd_policy)
+
+static struct bucket *
+bucket_get(const struct npd_store *s, const char *name)
+{
+	return name ? npd_map_get(&s->buckets, name) : NULL;
+}
+
+static struct bucket *
+bucket_ensure(struct npd_store *s, const char *name)
+{
+	struct bucket *b = bucket_get(s, name);
+	long i;
+	size_t pos;
+
+	if (b)
+		return b;
+	b = npd_xcalloc(1, sizeof(*b));
+	b->name = npd_xstrdup(name);
+	/* Until the Namespace object arrives, the API server's own label is all it has. */
+	npd_labels_set(&b->fallback, "kubernetes.io/metadata.name", name);
+	npd_map_set(&s->buckets, name, b);
+	i = search_names(s->names, s->n_names, name);
+	pos = (size_t)(-i - 1);
+	npd_xgrow(&s->names, &s->cap_names, s->n_names + 1, sizeof(*s->names));
+	memmove(&s->names[pos + 1], &s->names[pos], (s->n_names - pos) * sizeof(*s->names));
+	s->names[pos] = b->name;
+	s->n_names++;
+	return b;
+}
+
+static void
+bucket_maybe_drop(struct npd_store *s, struct bucket *b)
+{
+	long i;
+
+	if (b->ns || b->n_pods || b->n_pols)
+		return;
+	i = search_names(s->names, s->n_names, b->name);
+	if (i >= 0) {
+		memmove(&s->names[i], &s->names[i + 1],
+			(s->n_names - (size_t)i - 1) * sizeof(*s->names));
+		s->n_names--;
+	}
+	npd_map_del(&s->buckets, b->name);
+	bucket_free(b);
+}
+
+static const struct npd_labels *
+bucket_labels(const struct bucket *b)
+{
+	return b->ns ? &b->ns->labels : &b->fallback;
+}
+
+static char *
+label_key(const char *key, const char *value)
+{
+	return npd_xasprintf("%s\x1f%s", key, value);
+}
+
+static void
+index_pod(struct npd_store *s, const struct npd_pod *pod)
+{
+	char ab[NPD_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < pod->labels.n; i++) {
+		char *k = label_key(pod->labels.v[i].key, pod->labels.v[i].value);
+		struct postings *p = npd_map_get(&s->labels, k);
+
+		if (!p) {
+			p = npd_xcalloc(1, sizeof(*p));
+			npd_map_set(&s->labels, k, p);
+		}
+		npd_xgrow(&p->v, &p->cap, p->n + 1, sizeof(*p->v));
+		p->v[p->n++] = pod;
+		free(k);
+	}
+	if (!npd_pod_is_selectable(pod))
+		return;
+	for (i = 0; i < pod->n_ips; i++)
+		npd_map_set(&s->ips, npd_addr_format(&pod->ips[i], ab), (void *)(uintptr_t)pod);
+}
+
+/* After a pod gives up an address, another live pod may still claim it. */
+static void
+reclaim_ip(struct npd_store *s, const char *ip, const struct npd_addr *a)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < s->n_names; i++) {
+		const struct bucket *b = bucket_get(s, s->names[i]);
+
+		for (j = 0; j < b->n_pods; j++) {
+			const struct npd_pod *p = b->pods[j];
+
+			if (!npd_pod_is_selectable(p))
+				continue;
+			for (k = 0; k < p->n_ips; k++)
+				if (!npd_addr_cmp(&p->ips[k], a)) {
+					npd_map_set(&s->ips, ip, (void *)(uintptr_t)p);
+					return;
+				}
+		}
+	}
+}
+
+static void
+unindex_pod(struct npd_store *s, const struct npd_pod *pod)
+{
+	char ab[NPD_ADDRSTRLEN];
+	size_t i, j;
+
+	for (i = 0; i < pod->labels.n; i++) {
+		char *k = label_key(pod->labels.v[i].key, pod->labels.v[i].value);
+		struct postings *p = npd_map_get(&s->labels, k);
+
+		for (j = 0; p && j < p->n; j++)
+			if (p->v[j] == pod) {
+				p->v[j] = p->v[--p->n];
+				break;
+			}
+		if (p && p->n == 0) {
+			npd_map_del(&s->labels, k);
+			free(p->v);
+			free(p);
+		}
+		free(k);
+	}
+	for (i = 0; i < pod->n_ips; i++) {
+		const char *ip = npd_addr_format(&pod->ips[i], ab);
+
+		if (npd_map_get(&s->ips, ip) == pod) {
+			npd_map_del(&s->ips, ip);
+			reclaim_ip(s, ip, &pod->ips[i]);
+		}
+	}
+}
+
+static bool
+ports_equal(const struct npd_pod *a, const struct npd_pod *b)
+{
+	size_t i;
+
+	if (a->n_ports != b->n_ports)
+		return false;
+	for (i = 0; i < a->n_ports; i++) {
+		const struct npd_container_port *x = &a->ports[i], *y = &b->ports[i];
+
+		if (x->port != y->port || x->proto != y->proto || !x->name != !y->name ||
+		    (x->name && strcmp(x->name, y->name)))
+			return false;
+	}
+	return true;
+}
+
+static bool
+str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Whether two versions of a pod differ in anything the compiler or simulator reads. */
+static bool
+pod_visible_change(const struct npd_pod *a, const struct npd_pod *b)
+{
+	return !str_equal(a->uid, b->uid) || !str_equal(a->node, b->node) ||
+	       a->host_network != b->host_network ||
+	       npd_pod_is_selectable(a) != npd_pod_is_selectable(b) || a->n_ips != b->n_ips ||
+	       (a->n_ips && memcmp(a->ips, b->ips, a->n_ips * sizeof(*a->ips))) ||
+	       !npd_labels_equal(&a->labels, &b->labels) || !ports_equal(a, b);
+}
+
+int
+npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
+{
+	struct bucket *b = bucket_ensure(s, pod->ns);
+	long i = search_pods(b->pods, b->n_pods, pod->name);
+	int changed = 1;
+
+	if (i >= 0) {
+		struct npd_pod *old = b->pods[i];
+
+		changed = pod_visible_change(old, pod);
+		/* Out of the array before unindexing, so reclaim_ip cannot pick the old one. */
+		b->pods[i] = pod;
+		unindex_pod(s, old);
+		npd_pod_free(old);
+	} else {
+		size_t pos = (size_t)(-i - 1);
+
+		npd_xgrow(&b->pods, &b->cap_pods, b->n_pods + 1, sizeof(*b->pods));
+		memmove(&b->pods[pos + 1], &b->pods[pos], (b->n_pods - pos) * sizeof(*b->pods));
+		b->pods[pos] = pod;
+		b->n_pods++;
+		s->counts[NPD_KIND_POD]++;
+	}
+	index_pod(s, pod);
+	if (changed)
+		s->gen++;
+	return changed;
+}
+
+int
+npd_store_add_policy(struct npd_store *s, struct npd_policy *pol)
+{
+	struct bucket *b = bucket_ensure(s, pol->ns);
+	long i = search_pols(b->pols, b->n_pols, pol->name);
+
+	if (i >= 0) {
+		struct npd_policy *old = b->pols[i];
+		/* Policy specs are compared by resourceVersion: the API server bumps it on every
+		 * spec change, and files carry none, so a file reload always counts. */
+		int changed = !(old->rv && pol->rv && !strcmp(old->rv, pol->rv));
+
+		b->pols[i] = pol;
+		npd_policy_free(old);
+		if (changed)
+			s->gen++;
+		return changed;
+	}
+	npd_xgrow(&b->pols, &b->cap_pols, b->n_pols + 1, sizeof(*b->pols));
+	memmove(&b->pols[-i], &b->pols[-i - 1], (b->n_pols - (size_t)(-i - 1)) * sizeof(*b->pols));
+	b->pols[-i - 1] = pol;
+	b->n_pols++;
+	s->counts[NPD_KIND_POLICY]++;
+	s->gen++;
+	return 1;
+}
+
+int
+npd_store_add_namespace(struct npd_store *s, struct npd_namespace *ns)
+{
+	struct bucket *b = bucket_ensure(s, ns->name);
+	int changed = 1;
+
+	if (b->ns) {
+		changed = !npd_labels_equal(&b->ns->labels, &ns->labels);
+		npd_namespace_free(b->ns);
+	} else {
+		changed = !npd_labels_equal(&b->fallback, &ns->labels);
+		s->counts[NPD_KIND_NAMESPACE]++;
+	}
+	b->ns = ns;
+	if (changed)
+		s->gen++;
+	return changed;
+}
+
+int
+npd_store_add_object(struct npd_store *s, struct npd_object *o)
+{
+	int rc = 0;
+
+	switch (o->kind) {
+	case NPD_KIND_NAMESPACE:
+		rc = npd_store_add_namespace(s, o->u.ns);
+		break;
+	case NPD_KIND_POD:
+		rc = npd_store_add_pod(s, o->u.pod);
+		break;
+	case NPD_KIND_POLICY:
+		rc = npd_store_add_policy(s, o->u.policy);
+		break;
+	case NPD_KIND__COUNT:
+		return 0;
+	}
+	o->u.ns = NULL;
+	return rc;
+}
+
+int
+npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const char *name)
+{
+	struct bucket *b = bucket_get(s, kind == NPD_KIND_NAMESPACE ? name : ns);
+	long i;
+
+	if (!b)
+		return 0;
+	switch (kind) {
+	case NPD_KIND_NAMESPACE: {
+		bool visible;
+
+		if (!b->ns)
+			return 0;
+		visible = !npd_labels_equal(&b->ns->labels, &b->fallback);
+		npd_namespace_free(b->ns);
+		b->ns = NULL;
+		s->counts[kind]--;
+		bucket_maybe_drop(s, b);
+		if (visible)
+			s->gen++;
+		return 1;
+	}
+	case NPD_KIND_POD:
+		i = search_pods(b->pods, b->n_pods, name);
+		if (i < 0)
+			return 0;
+		{
+			struct npd_pod *old = b->pods[i];
+
+			memmove(&b->pods[i], &b->pods[i + 1],
+				(b->n_pods - (size_t)i - 1) * sizeof(*b->pods));
+			b->n_pods--;
+			unindex_pod(s, old);
+			npd_pod_free(old);
+			break;
+		}
+	case NPD_KIND_POLICY:
+		i = search_pols(b->pols, b->n_pols, name);
+		if (i < 0)
+			return 0;
+		npd_policy_free(b->pols[i]);
+		memmove(&b->pols[i], &b->pols[i + 1],
+			(b->n_pols - (size_t)i - 1) * sizeof(*b->pols));
+		b->n_pols--;
+		break;
+	case NPD_KIND__COUNT:
+		return 0;
+	}
+	s->counts[kind]--;
+	s->gen++;
+	bucket_maybe_drop(s, b);
+	return 1;
+}
+
+static const char *
+object_ns(const struct npd_object *o)
+{
+	switch (o->kind) {
+	case NPD_KIND_POD:
+		return o->u.pod->ns;
+	case NPD_KIND_POLICY:
+		return o->u.policy->ns;
+	case NPD_KIND_NAMESPACE:
+	case NPD_KIND__COUNT:
+		break;
+	}
+	return NULL;
+}
+
+static const char *
+object_name(const struct npd_object *o)
+{
+	switch (o->kind) {
+	case NPD_KIND_NAMESPACE:
+		return o->u.ns->name;
+	case NPD_KIND_POD:
+		return o->u.pod->name;
+	case NPD_KIND_POLICY:
+		return o->u.policy->name;
+	case NPD_KIND__COUNT:
+		break;
+	}
+	return NULL;
+}
+
+int
+npd_store_apply(struct npd_store *s, struct npd_event *ev)
+{
+	int rc = 0;
+
+	switch (ev->type) {
+	case NPD_EV_ADDED:
+	case NPD_EV_MODIFIED:
+		if (ev->obj.u.ns)
+			rc = npd_store_add_object(s, &ev->obj);
+		break;
+	case NPD_EV_DELETED:
+		if (ev->obj.u.ns)
+			rc = npd_store_del(s, ev->obj.kind, object_ns(&ev->obj),
+					   object_name(&ev->obj));
+		npd_object_fini(&ev->obj);
+		break;
+	case NPD_EV_BOOKMARK:
+	case NPD_EV_ERROR:
+		break;
+	}
+	return rc;
+}
+
+char *
+npd_store_key(enum npd_kind kind, const char *ns, const char *name)
+{
+	if (kind == NPD_KIND_NAMESPACE)
+		return npd_xstrdup(name);
+	return npd_xasprintf("%s/%s", ns, name);
+}
+
+size_t
+npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struct npd_map *seen)
+{
+	/* Collect first: deleting while walking the sorted arrays would skip entries. */
+	char **ns = NULL, **names = NULL;
+	size_t n = 0, cap = 0, capn = 0, i, j, deleted = 0;
+
+	for (i = 0; i < s->n_names; i++) {
+		const struct bucket *b = bucket_get(s, s->names[i]);
+		size_t count = kind == NPD_KIND_NAMESPACE ? (b->ns ? 1 : 0)
+			       : kind == NPD_KIND_POD	  ? b->n_pods
+							  : b->n_pols;
+
+		for (j = 0; j < count; j++) {
+			const char *name = kind == NPD_KIND_NAMESPACE ? b->name
+					   : kind == NPD_KIND_POD     ? b->pods[j]->name
+								      : b->pols[j]->name;
+			char *key = npd_store_key(kind, b->name, name);
+
+			if (!npd_map_get(seen, key)) {
+				npd_xgrow(&ns, &cap, n + 1, sizeof(*ns));
+				npd_xgrow(&names, &capn, n + 1, sizeof(*names));
+				ns[n] = npd_xstrdup(b->name);
+				names[n] = npd_xstrdup(name);
+				n++;
+			}
+			free(key);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		deleted += (size_t)npd_store_del(s, kind, ns[i], names[i]);
+		free(ns[i]);
+		free(names[i]);
+	}
+	free(ns);
+	free(names);
+	return deleted;
+}
+
+uint64_t
+npd_store_generation(const struct npd_store *s)
+{
+	return s->gen;
+}
+
+size_t
+npd_store_count(const struct npd_store *s, enum npd_kind kind)
+{
+	return (unsigned)kind < NPD_KIND__COUNT ? s->counts[kind] : 0;
+}
+
+const struct npd_namespace *
+npd_store_get_namespace(const struct npd_store *s, const char *name)
+{
+	const struct bucket *b = bucket_get(s, name);
+
+	return b ? b->ns : NULL;
+}
+
+const struct npd_pod *
+npd_store_get_pod(const struct npd_store *s, const char *ns, const char *name)
+{
+	const struct bucket *b = bucket_get(s, ns);
+	long i;
+
+	if (!b)
+		return NULL;
+	i = search_pods(b->pods, b->n_pods, name);
+	return i >= 0 ? b->pods[i] : NULL;
+}
+
+const struct npd_policy *
+npd_store_get_policy(const struct npd_store *s, const char *ns, const char *name)
+{
+	const struct bucket *b = bucket_get(s, ns);
+	long i;
+
+	if (!b)
+		return NULL;
+	i = search_pols(b->pols, b->n_pols, name);
+	return i >= 0 ? b->pols[i] : NULL;
+}
+
+const char *const *
+npd_store_ns_names(const struct npd_store *s, size_t *n)
+{
+	*n = s->n_names;
+	return (const char *const *)s->names;
+}
+
+const struct npd_pod *const *
+npd_store_pods_in(const struct npd_store *s, const char *ns, size_t *n)
+{
+	const struct bucket *b = bucket_get(s, ns);
+
+	*n = b ? b->n_pods : 0;
+	return b ? (const struct npd_pod *const *)b->pods : NULL;
+}
+
+const struct npd_policy *const *
+npd_store_policies_in(const struct npd_store *s, const char *ns, size_t *n)
+{
+	const struct bucket *b = bucket_get(s, ns);
+
+	*n = b ? b->n_pols : 0;
+	return b ? (const struct npd_policy *const *)b->pols : NULL;
+}
+
+const struct npd_pod *const *
+npd_store_pods_with_label(const struct npd_store *s, const char *key, const char *value, size_t *n)
+{
+	char *k = label_key(key, value);
+	const struct postings *p = npd_map_get(&s->labels, k);
+
+	free(k);
+	*n = p ? p->n : 0;
+	return p ? p->v : NULL;
+}
+
+const struct npd_pod *
+npd_store_pod_by_ip(const struct npd_store *s, const struct npd_addr *a)
+{
+	char ab[NPD_ADDRSTRLEN];
+
+	return npd_map_get(&s->ips, npd_addr_format(a, ab));
+}
+
+void
+npd_store_select_pods(const struct npd_store *s, const struct npd_selector *ns_sel,
+		      const char *ns_only, const struct npd_selector *pod_sel, npd_store_pod_fn fn,
+		      void *ctx)
+{
+	const struct bucket *b;
+	size_t i, j;
+
+	if (!ns_sel) {
+		b = bucket_get(s, ns_only);
+		for (j = 0; b && j < b->n_pods; j++)
+			if (!pod_sel || npd_selector_matches(pod_sel, &b->pods[j]->labels))
+				fn(b->pods[j], ctx);
+		return;
+	}
+	if (pod_sel && pod_sel->match_labels.n) {
+		/* The rarest matchLabels pair bounds the candidates. */
+		const struct npd_pod *const *best = NULL;
+		size_t n_best = SIZE_MAX;
+		const struct bucket *last = NULL;
+
+		for (i = 0; i < pod_sel->match_labels.n; i++) {
+			size_t n;
+			const struct npd_pod *const *v =
+			    npd_store_pods_with_label(s, pod_sel->match_labels.v[i].key,
+						      pod_sel->match_labels.v[i].value, &n);
+
+			if (n < n_best) {
+				best = v;
+				n_best = n;
+			}
+		}
+		for (j = 0; j < n_best; j++) {
+			const struct npd_pod *p = best[j];
+
+			if (!last || strcmp(last->name, p->ns))
+				last = bucket_get(s, p->ns);
+			if (npd_selector_matches(ns_sel, bucket_labels(last)) &&
+			    npd_selector_matches(pod_sel, &p->labels))
+				fn(p, ctx);
+		}
+		return;
+	}
+	for (i = 0; i < s->n_names; i++) {
+		b = bucket_get(s, s->names[i]);
+		if (!npd_selector_matches(ns_sel, bucket_labels(b)))
+			continue;
+		for (j = 0; j < b->n_pods; j++)
+			if (!pod_sel || npd_selector_matches(pod_sel, &b->pods[j]->labels))
+				fn(b->pods[j], ctx);
+	}
+}

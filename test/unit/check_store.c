@@ -1,0 +1,256 @@
+/* check_store.c: ownership, replace semantics, policy-visible change detection, the
+ * indexes (namespace, label, IP) and relist replacement. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/selector.h"
+#include "npd/store.h"
+#include "testutil.h"
+
+static struct npd_policy *
+mkpol(const char *ns, const char *name, const char *rv)
+{
+	struct npd_policy *p = npd_policy_new();
+
+	p->ns = npd_xstrdup(ns);
+	p->name = npd_xstrdup(name);
+	p->rv = npd_xstrdup(rv);
+	p->isolates_ingress = true;
+	return p;
+}
+
+START_TEST(add_replace_delete)
+{
+	struct npd_store *s = npd_store_new();
+	size_t n;
+	const struct npd_pod *const *pods;
+
+	ck_assert_int_eq(npd_store_add_pod(s, tu_pod("b", "p2", "app=x", "10.0.0.2", "n1")), 1);
+	ck_assert_int_eq(npd_store_add_pod(s, tu_pod("b", "p1", "app=x", "10.0.0.1", "n1")), 1);
+	ck_assert_int_eq(npd_store_add_pod(s, tu_pod("a", "p3", "app=y", "10.0.0.3", "n2")), 1);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 3);
+	pods = npd_store_pods_in(s, "b", &n);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(pods[0]->name, "p1"); /* sorted by name */
+	ck_assert_str_eq(pods[1]->name, "p2");
+	{
+		const char *const *names = npd_store_ns_names(s, &n);
+
+		ck_assert_uint_eq(n, 2);
+		ck_assert_str_eq(names[0], "a");
+		ck_assert_str_eq(names[1], "b");
+	}
+	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "a", "p3"), 1);
+	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "a", "p3"), 0);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 2);
+	{
+		const char *const *names = npd_store_ns_names(s, &n);
+
+		ck_assert_uint_eq(n, 1); /* an empty namespace bucket goes away */
+		ck_assert_str_eq(names[0], "b");
+	}
+	ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "z", "1")), 1);
+	ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "a", "1")), 1);
+	ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "m", "1")), 1);
+	{
+		const struct npd_policy *const *pols = npd_store_policies_in(s, "b", &n);
+
+		ck_assert_uint_eq(n, 3);
+		ck_assert_str_eq(pols[0]->name, "a");
+		ck_assert_str_eq(pols[1]->name, "m");
+		ck_assert_str_eq(pols[2]->name, "z");
+	}
+	ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "m", "1")), 0); /* same rv */
+	ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "m", "2")), 1);
+	ck_assert_ptr_nonnull(npd_store_get_policy(s, "b", "m"));
+	ck_assert_str_eq(npd_store_get_policy(s, "b", "m")->rv, "2");
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(status_only_update_is_not_a_change)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_pod *p;
+	uint64_t g;
+
+	npd_store_add_pod(s, tu_pod("ns", "p", "app=x", "10.0.0.1", "n1"));
+	g = npd_store_generation(s);
+	p = tu_pod("ns", "p", "app=x", "10.0.0.1", "n1");
+	p->rv = npd_xstrdup("99"); /* e.g. a condition changed */
+	ck_assert_int_eq(npd_store_add_pod(s, p), 0);
+	ck_assert_uint_eq(npd_store_generation(s), g);
+	ck_assert_int_eq(npd_store_add_pod(s, tu_pod("ns", "p", "app=y", "10.0.0.1", "n1")), 1);
+	p = tu_pod("ns", "p", "app=y", "10.0.0.1", "n1");
+	p->phase = NPD_PHASE_SUCCEEDED;
+	ck_assert_int_eq(npd_store_add_pod(s, p), 1); /* no longer selectable */
+	ck_assert_uint_gt(npd_store_generation(s), g);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(ip_index_follows_reuse)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_addr a;
+	struct npd_pod *done;
+
+	ck_assert_int_eq(npd_addr_parse("10.0.0.9", &a), 0);
+	npd_store_add_pod(s, tu_pod("ns", "old", "app=old", "10.0.0.9", "n1"));
+	ck_assert_str_eq(npd_store_pod_by_ip(s, &a)->name, "old");
+	/* The old pod finished; a new pod got its IP before the deletion arrived. */
+	done = tu_pod("ns", "old", "app=old", "10.0.0.9", "n1");
+	done->phase = NPD_PHASE_SUCCEEDED;
+	npd_store_add_pod(s, done);
+	npd_store_add_pod(s, tu_pod("ns", "new", "app=new", "10.0.0.9", "n1"));
+	ck_assert_str_eq(npd_store_pod_by_ip(s, &a)->name, "new");
+	npd_store_del(s, NPD_KIND_POD, "ns", "old");
+	ck_assert_str_eq(npd_store_pod_by_ip(s, &a)->name, "new");
+	/* Two live claimants: the other one takes over when the winner goes. */
+	npd_store_add_pod(s, tu_pod("ns", "dup", "app=dup", "10.0.0.9", "n1"));
+	ck_assert_str_eq(npd_store_pod_by_ip(s, &a)->name, "dup");
+	npd_store_del(s, NPD_KIND_POD, "ns", "dup");
+	ck_assert_str_eq(npd_store_pod_by_ip(s, &a)->name, "new");
+	npd_store_del(s, NPD_KIND_POD, "ns", "new");
+	ck_assert_ptr_null(npd_store_pod_by_ip(s, &a));
+	npd_store_free(s);
+}
+END_TEST
+
+static void
+count_pod(const struct npd_pod *pod, void *ctx)
+{
+	struct npd_buf *b = ctx;
+
+	npd_buf_printf(b, "%s/%s ", pod->ns, pod->name);
+}
+
+START_TEST(select_pods_by_namespace_and_labels)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_selector ns_sel = {0}, pod_sel = {0}, all = {0};
+	struct npd_buf b;
+
+	npd_store_add_namespace(s, tu_ns("frontend", "team=web"));
+	npd_store_add_namespace(s, tu_ns("backend", "team=data"));
+	npd_store_add_pod(s, tu_pod("frontend", "api", "app=api", "10.0.0.1", "n1"));
+	npd_store_add_pod(s, tu_pod("frontend", "app", "app=app", "10.0.0.2", "n1"));
+	npd_store_add_pod(s, tu_pod("backend", "api", "app=api", "10.0.0.3", "n2"));
+	npd_store_add_pod(s, tu_pod("nolabels", "api", "app=api", "10.0.0.4", "n2"));
+	npd_buf_init(&b);
+
+	tu_labels(&ns_sel.match_labels, "team=web");
+	tu_labels(&pod_sel.match_labels, "app=api");
+	npd_store_select_pods(s, &ns_sel, NULL, &pod_sel, count_pod, &b);
+	ck_assert_str_eq(b.data, "frontend/api ");
+
+	npd_buf_reset(&b);
+	npd_store_select_pods(s, &all, NULL, &pod_sel, count_pod, &b);
+	ck_assert(strstr(b.data, "frontend/api") && strstr(b.data, "backend/api") &&
+		  strstr(b.data, "nolabels/api"));
+
+	npd_buf_reset(&b);
+	npd_store_select_pods(s, NULL, "frontend", NULL, count_pod, &b);
+	ck_assert_str_eq(b.data, "frontend/api frontend/app ");
+
+	/* A namespace seen only through its pods still carries its metadata.name label. */
+	npd_labels_fini(&ns_sel.match_labels);
+	tu_labels(&ns_sel.match_labels, "kubernetes.io/metadata.name=nolabels");
+	npd_buf_reset(&b);
+	npd_store_select_pods(s, &ns_sel, NULL, NULL, count_pod, &b);
+	ck_assert_str_eq(b.data, "nolabels/api ");
+
+	npd_buf_fini(&b);
+	npd_selector_fini(&ns_sel);
+	npd_selector_fini(&pod_sel);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(label_index_tracks_changes)
+{
+	struct npd_store *s = npd_store_new();
+	size_t n;
+
+	npd_store_add_pod(s, tu_pod("ns", "a", "app=x,tier=1", "10.0.0.1", NULL));
+	npd_store_add_pod(s, tu_pod("ns", "b", "app=x", "10.0.0.2", NULL));
+	npd_store_pods_with_label(s, "app", "x", &n);
+	ck_assert_uint_eq(n, 2);
+	npd_store_add_pod(s, tu_pod("ns", "a", "app=y", "10.0.0.1", NULL));
+	npd_store_pods_with_label(s, "app", "x", &n);
+	ck_assert_uint_eq(n, 1);
+	npd_store_pods_with_label(s, "tier", "1", &n);
+	ck_assert_uint_eq(n, 0);
+	npd_store_pods_with_label(s, "app", "y", &n);
+	ck_assert_uint_eq(n, 1);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(relist_deletes_unseen)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_map seen;
+	char *k;
+
+	npd_store_add_pod(s, tu_pod("ns", "keep", "", "10.0.0.1", NULL));
+	npd_store_add_pod(s, tu_pod("ns", "gone", "", "10.0.0.2", NULL));
+	npd_store_add_pod(s, tu_pod("other", "gone2", "", "10.0.0.3", NULL));
+	npd_store_add_namespace(s, tu_ns("ns", NULL));
+	npd_map_init(&seen);
+	k = npd_store_key(NPD_KIND_POD, "ns", "keep");
+	npd_map_set(&seen, k, (void *)1);
+	free(k);
+	ck_assert_uint_eq(npd_store_del_unseen(s, NPD_KIND_POD, &seen), 2);
+	ck_assert_ptr_nonnull(npd_store_get_pod(s, "ns", "keep"));
+	ck_assert_ptr_null(npd_store_get_pod(s, "ns", "gone"));
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_NAMESPACE), 1); /* other kinds untouched */
+	npd_map_fini(&seen);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(apply_events)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_event ev = {0};
+
+	ev.type = NPD_EV_ADDED;
+	ev.obj.kind = NPD_KIND_POD;
+	ev.obj.u.pod = tu_pod("ns", "p", "app=x", "10.0.0.1", NULL);
+	ck_assert_int_eq(npd_store_apply(s, &ev), 1);
+	ck_assert_ptr_null(ev.obj.u.pod); /* consumed */
+	ev.type = NPD_EV_DELETED;
+	ev.obj.u.pod = tu_pod("ns", "p", "", "", NULL);
+	ck_assert_int_eq(npd_store_apply(s, &ev), 1);
+	ck_assert_ptr_null(ev.obj.u.pod);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 0);
+	ev.type = NPD_EV_BOOKMARK;
+	ck_assert_int_eq(npd_store_apply(s, &ev), 0);
+	npd_store_free(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, add_replace_delete);
+	tcase_add_test(tc, status_only_update_is_not_a_change);
+	tcase_add_test(tc, ip_index_follows_reuse);
+	tcase_add_test(tc, select_pods_by_namespace_and_labels);
+	tcase_add_test(tc, label_index_tracks_changes);
+	tcase_add_test(tc, relist_deletes_unseen);
+	tcase_add_test(tc, apply_events);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
