@@ -10,7 +10,9 @@
 #include "npd/ruleset.h"
 
 enum npd_set_op_kind {
-	NPD_SETOP_CREATE, /* create the set filled with all of set->entries (atomic swap if it exists) */
+	/* create the set filled with all of set->entries (atomic swap if it exists: also used
+	 * when an existing set's content cannot be changed in place) */
+	NPD_SETOP_CREATE,
 	NPD_SETOP_UPDATE,  /* add `add`, then delete `del` entries in an existing set */
 	NPD_SETOP_DESTROY, /* destroy set `name` (after the table commits) */
 };
@@ -47,7 +49,8 @@ struct npd_plan *npd_differ_plan(const struct npd_ruleset *applied,
 				 const struct npd_ruleset *desired);
 void npd_plan_free(struct npd_plan *p);
 bool npd_plan_is_empty(const struct npd_plan *p);
-/* Human-readable summary, one line: "sets +2 ~5 -1 v4 write=3 del=0 v6 write=0 del=0". */
+/* Human-readable summary, one line: "sets +2 ~5 -1 entries +7 -3 v4 commit write=3 del=0
+ * v6 nocommit write=0 del=0" (created, updated, destroyed sets; entries added, deleted). */
 void npd_plan_format(const struct npd_plan *p, struct npd_buf *out);
 
 #endif

@@ -57,13 +57,15 @@ enum npd_target {
 #define NPD_CT_RELATED 0x4
 #define NPD_CT_INVALID 0x8
 
-#define NPD_SETDIR_SRC 0x1
-#define NPD_SETDIR_DST 0x2
+/* Direction bits of a set match: NPD_SETDIR_DST(i) set means dimension i (0-based) is
+ * matched against the packet's destination, clear means its source. So "src" is 0, "dst"
+ * is 0x1 and "dst,dst" (a hash:ip,port of destination address and port) is 0x3. */
+#define NPD_SETDIR_DST(i) (1u << (i))
 
 struct npd_set_match {
 	char name[NPD_SET_NAMELEN];
 	uint8_t dims; /* number of dimensions (1 or 2) */
-	uint8_t dirs; /* bit i set: dimension i is dst (NPD_SETDIR_DST), else src */
+	uint8_t dirs; /* NPD_SETDIR_DST(i) bits */
 	bool negate;
 };
 
@@ -138,14 +140,17 @@ const struct npd_set *npd_ruleset_find_set(const struct npd_ruleset *rs, const c
 int npd_set_entry_cmp(const struct npd_set_entry *a, const struct npd_set_entry *b);
 bool npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b);
 void npd_rule_fini(struct npd_rule *r);
+/* Rules in all chains of both tables, and entries in all sets. */
 size_t npd_ruleset_rule_count(const struct npd_ruleset *rs);
+size_t npd_ruleset_entry_count(const struct npd_ruleset *rs);
 
 /* iptables-restore text for one table ("*filter" ... "COMMIT"), --noflush style: our
  * chains declared, flushed with -F and refilled; hooks as -I BUILTIN 1 -j CHAIN. */
 void npd_ruleset_format_table(const struct npd_table *t, struct npd_buf *out);
 /* Appends one rule as iptables arguments (after "-A CHAIN "), no newline. */
 void npd_rule_format(const struct npd_rule *r, uint8_t family, struct npd_buf *out);
-/* `ipset restore` text creating (-exist) and filling every set. */
+/* `ipset restore` text creating (-exist), flushing and filling every set, each preceded
+ * by a "# NAME: comment" line (ipset restore skips lines starting with '#'). */
 void npd_ruleset_format_sets(const struct npd_ruleset *rs, struct npd_buf *out);
 void npd_set_entry_format(const struct npd_set *set, const struct npd_set_entry *e,
 			  struct npd_buf *out);

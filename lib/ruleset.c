@@ -1,0 +1,562 @@
+/* ruleset.c: the dataplane model (chains, rules, hooks, ipsets): building it, sealing it
+ * into a canonical sorted form with per-chain content hashes, looking things up, and
+ * printing it as the text iptables-restore --noflush and ipset restore accept. Pure: no
+ * I/O; the text printed is in iptables-save's canonical form so it diffs cleanly. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/ruleset.h"
+
+static void
+copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+struct npd_ruleset *
+npd_ruleset_new(void)
+{
+	struct npd_ruleset *rs = npd_xcalloc(1, sizeof(*rs));
+
+	rs->v4.family = AF_INET;
+	rs->v6.family = AF_INET6;
+	return rs;
+}
+
+void
+npd_rule_fini(struct npd_rule *r)
+{
+	free(r->comment);
+	free(r->nflog_prefix);
+	r->comment = NULL;
+	r->nflog_prefix = NULL;
+}
+
+static void
+table_fini(struct npd_table *t)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->n_chains; i++) {
+		for (j = 0; j < t->chains[i].n_rules; j++)
+			npd_rule_fini(&t->chains[i].rules[j]);
+		free(t->chains[i].rules);
+	}
+	free(t->chains);
+}
+
+void
+npd_ruleset_free(struct npd_ruleset *rs)
+{
+	size_t i;
+
+	if (!rs)
+		return;
+	table_fini(&rs->v4);
+	table_fini(&rs->v6);
+	for (i = 0; i < rs->n_sets; i++) {
+		free(rs->sets[i].comment);
+		free(rs->sets[i].entries);
+	}
+	free(rs->sets);
+	free(rs);
+}
+
+struct npd_table *
+npd_ruleset_table(struct npd_ruleset *rs, uint8_t family)
+{
+	return family == AF_INET6 ? &rs->v6 : &rs->v4;
+}
+
+const struct npd_table *
+npd_ruleset_get_table(const struct npd_ruleset *rs, uint8_t family)
+{
+	return family == AF_INET6 ? &rs->v6 : &rs->v4;
+}
+
+struct npd_chain *
+npd_ruleset_add_chain(struct npd_table *t, const char *name)
+{
+	struct npd_chain *c;
+
+	npd_xgrow(&t->chains, &t->cap, t->n_chains + 1, sizeof(*t->chains));
+	c = &t->chains[t->n_chains++];
+	memset(c, 0, sizeof(*c));
+	copy_name(c->name, sizeof(c->name), name);
+	return c;
+}
+
+struct npd_rule *
+npd_ruleset_add_rule(struct npd_chain *c, const struct npd_rule *r)
+{
+	struct npd_rule *n;
+
+	npd_xgrow(&c->rules, &c->cap, c->n_rules + 1, sizeof(*c->rules));
+	n = &c->rules[c->n_rules++];
+	*n = *r;
+	n->comment = npd_xstrdup(r->comment);
+	n->nflog_prefix = npd_xstrdup(r->nflog_prefix);
+	c->hash = 0;
+	return n;
+}
+
+void
+npd_ruleset_add_hook(struct npd_table *t, const char *builtin, const char *chain)
+{
+	struct npd_hook *h;
+
+	if (t->n_hooks >= NPD_ARRAY_SIZE(t->hooks))
+		abort(); /* a programming error: the compiler adds at most one per built-in */
+	h = &t->hooks[t->n_hooks++];
+	copy_name(h->builtin, sizeof(h->builtin), builtin);
+	copy_name(h->chain, sizeof(h->chain), chain);
+}
+
+struct npd_set *
+npd_ruleset_add_set(struct npd_ruleset *rs, const char *name, enum npd_set_type type,
+		    uint8_t family, const char *comment)
+{
+	struct npd_set *s;
+
+	npd_xgrow(&rs->sets, &rs->cap, rs->n_sets + 1, sizeof(*rs->sets));
+	s = &rs->sets[rs->n_sets++];
+	memset(s, 0, sizeof(*s));
+	copy_name(s->name, sizeof(s->name), name);
+	s->type = type;
+	s->family = family;
+	s->comment = npd_xstrdup(comment);
+	return s;
+}
+
+void
+npd_ruleset_add_entry(struct npd_set *set, const struct npd_set_entry *e)
+{
+	npd_xgrow(&set->entries, &set->cap, set->n_entries + 1, sizeof(*set->entries));
+	set->entries[set->n_entries++] = *e;
+}
+
+static int
+entry_key_cmp(const struct npd_set_entry *a, const struct npd_set_entry *b)
+{
+	int c = npd_addr_cmp(&a->addr, &b->addr);
+
+	if (c)
+		return c;
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return 0;
+}
+
+int
+npd_set_entry_cmp(const struct npd_set_entry *a, const struct npd_set_entry *b)
+{
+	int c = entry_key_cmp(a, b);
+
+	if (c)
+		return c;
+	return (int)a->nomatch - (int)b->nomatch;
+}
+
+static int
+entry_qcmp(const void *a, const void *b)
+{
+	return npd_set_entry_cmp(a, b);
+}
+
+static int
+chain_qcmp(const void *a, const void *b)
+{
+	const struct npd_chain *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+static int
+set_qcmp(const void *a, const void *b)
+{
+	const struct npd_set *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* The kernel keeps one element per key: the same net added as a match and as nomatch
+ * would be one element, and an except equal to its block must win so that the block
+ * allows nothing. Sorting puts nomatch after its twin, so the last of a run is kept. */
+static void
+seal_set(struct npd_set *s)
+{
+	size_t i, n = 0;
+
+	if (s->n_entries > 1)
+		qsort(s->entries, s->n_entries, sizeof(*s->entries), entry_qcmp);
+	for (i = 0; i < s->n_entries; i++) {
+		if (n > 0 && entry_key_cmp(&s->entries[n - 1], &s->entries[i]) == 0)
+			s->entries[n - 1] = s->entries[i];
+		else
+			s->entries[n++] = s->entries[i];
+	}
+	s->n_entries = n;
+}
+
+static uint64_t
+chain_hash(const struct npd_chain *c, uint8_t family, struct npd_buf *tmp)
+{
+	uint64_t h = npd_hash64s(c->name, NPD_HASH_SEED);
+	size_t i;
+
+	for (i = 0; i < c->n_rules; i++) {
+		npd_buf_reset(tmp);
+		npd_rule_format(&c->rules[i], family, tmp);
+		npd_buf_addc(tmp, '\n');
+		h = npd_hash64(tmp->data, tmp->len, h);
+	}
+	return h ? h : 1;
+}
+
+static void
+seal_table(struct npd_table *t, struct npd_buf *tmp)
+{
+	size_t i;
+
+	if (t->n_chains > 1)
+		qsort(t->chains, t->n_chains, sizeof(*t->chains), chain_qcmp);
+	for (i = 0; i < t->n_chains; i++)
+		t->chains[i].hash = chain_hash(&t->chains[i], t->family, tmp);
+}
+
+void
+npd_ruleset_seal(struct npd_ruleset *rs)
+{
+	struct npd_buf tmp;
+	size_t i;
+
+	npd_buf_init(&tmp);
+	seal_table(&rs->v4, &tmp);
+	seal_table(&rs->v6, &tmp);
+	npd_buf_fini(&tmp);
+	if (rs->n_sets > 1)
+		qsort(rs->sets, rs->n_sets, sizeof(*rs->sets), set_qcmp);
+	for (i = 0; i < rs->n_sets; i++)
+		seal_set(&rs->sets[i]);
+}
+
+const struct npd_chain *
+npd_ruleset_find_chain(const struct npd_table *t, const char *name)
+{
+	struct npd_chain key;
+
+	if (!t->n_chains)
+		return NULL;
+	copy_name(key.name, sizeof(key.name), name);
+	return bsearch(&key, t->chains, t->n_chains, sizeof(*t->chains), chain_qcmp);
+}
+
+const struct npd_set *
+npd_ruleset_find_set(const struct npd_ruleset *rs, const char *name)
+{
+	struct npd_set key;
+
+	if (!rs->n_sets)
+		return NULL;
+	copy_name(key.name, sizeof(key.name), name);
+	return bsearch(&key, rs->sets, rs->n_sets, sizeof(*rs->sets), set_qcmp);
+}
+
+static bool
+str_equal(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+bool
+npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b)
+{
+	size_t i;
+
+	if (a->has_src != b->has_src || a->has_dst != b->has_dst)
+		return false;
+	if (a->has_src && npd_cidr_cmp(&a->src, &b->src))
+		return false;
+	if (a->has_dst && npd_cidr_cmp(&a->dst, &b->dst))
+		return false;
+	if (a->proto != b->proto || a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)
+		return false;
+	if (a->n_sets != b->n_sets)
+		return false;
+	for (i = 0; i < a->n_sets; i++)
+		if (strcmp(a->sets[i].name, b->sets[i].name) ||
+		    a->sets[i].dims != b->sets[i].dims || a->sets[i].dirs != b->sets[i].dirs ||
+		    a->sets[i].negate != b->sets[i].negate)
+			return false;
+	if (a->ctstate != b->ctstate || a->has_mark != b->has_mark)
+		return false;
+	if (a->has_mark && (a->mark_negate != b->mark_negate || a->mark_value != b->mark_value ||
+			    a->mark_mask != b->mark_mask))
+		return false;
+	if (a->limit_per_sec != b->limit_per_sec ||
+	    (a->limit_per_sec && a->limit_burst != b->limit_burst))
+		return false;
+	if (!str_equal(a->comment, b->comment) || a->target != b->target)
+		return false;
+	switch (a->target) {
+	case NPD_T_JUMP:
+		return strcmp(a->jump, b->jump) == 0;
+	case NPD_T_MARK:
+		return a->set_mark == b->set_mark && a->set_mask == b->set_mask;
+	case NPD_T_NFLOG:
+		return a->nflog_group == b->nflog_group &&
+		       str_equal(a->nflog_prefix, b->nflog_prefix);
+	default:
+		return true;
+	}
+}
+
+size_t
+npd_ruleset_rule_count(const struct npd_ruleset *rs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->v4.n_chains; i++)
+		n += rs->v4.chains[i].n_rules;
+	for (i = 0; i < rs->v6.n_chains; i++)
+		n += rs->v6.chains[i].n_rules;
+	return n;
+}
+
+size_t
+npd_ruleset_entry_count(const struct npd_ruleset *rs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->n_sets; i++)
+		n += rs->sets[i].n_entries;
+	return n;
+}
+
+const char *
+npd_set_type_name(enum npd_set_type t)
+{
+	switch (t) {
+	case NPD_SET_HASH_IP:
+		return "hash:ip";
+	case NPD_SET_HASH_NET:
+		return "hash:net";
+	case NPD_SET_HASH_IP_PORT:
+		return "hash:ip,port";
+	}
+	return "hash:ip";
+}
+
+static const char *
+proto_lower(uint8_t proto)
+{
+	switch (proto) {
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 132:
+		return "sctp";
+	}
+	return NULL;
+}
+
+/* iptables-restore splits on blanks but keeps a double-quoted string whole, with \" and
+ * \\ escaped inside it. */
+static void
+add_quoted(struct npd_buf *out, const char *s)
+{
+	npd_buf_addc(out, '"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			npd_buf_addc(out, '\\');
+		npd_buf_addc(out, *s);
+	}
+	npd_buf_addc(out, '"');
+}
+
+static void
+add_cidr(struct npd_buf *out, const char *opt, const struct npd_cidr *c)
+{
+	char buf[NPD_CIDRSTRLEN];
+
+	npd_buf_printf(out, " %s %s", opt, npd_cidr_format(c, buf));
+}
+
+void
+npd_rule_format(const struct npd_rule *r, uint8_t family, struct npd_buf *out)
+{
+	size_t start = out->len, i, d;
+
+	if (r->has_src)
+		add_cidr(out, "-s", &r->src);
+	if (r->has_dst)
+		add_cidr(out, "-d", &r->dst);
+	if (r->proto) {
+		const char *p = proto_lower(r->proto);
+
+		if (p)
+			npd_buf_printf(out, " -p %s", p);
+		else
+			npd_buf_printf(out, " -p %u", r->proto);
+		if (p && (r->dport_lo || r->dport_hi)) {
+			npd_buf_printf(out, " -m %s --dport %u", p, r->dport_lo);
+			if (r->dport_hi != r->dport_lo)
+				npd_buf_printf(out, ":%u", r->dport_hi);
+		}
+	}
+	for (i = 0; i < r->n_sets; i++) {
+		const struct npd_set_match *m = &r->sets[i];
+
+		npd_buf_printf(out, " -m set %s--match-set %s ", m->negate ? "! " : "", m->name);
+		for (d = 0; d < m->dims; d++)
+			npd_buf_printf(out, "%s%s", d ? "," : "",
+				       (m->dirs & NPD_SETDIR_DST(d)) ? "dst" : "src");
+	}
+	if (r->ctstate) {
+		static const struct {
+			uint8_t bit;
+			const char *name;
+		} states[] = {{NPD_CT_INVALID, "INVALID"},
+			      {NPD_CT_NEW, "NEW"},
+			      {NPD_CT_RELATED, "RELATED"},
+			      {NPD_CT_ESTABLISHED, "ESTABLISHED"}};
+		bool first = true;
+
+		npd_buf_adds(out, " -m conntrack --ctstate ");
+		for (i = 0; i < NPD_ARRAY_SIZE(states); i++)
+			if (r->ctstate & states[i].bit) {
+				npd_buf_printf(out, "%s%s", first ? "" : ",", states[i].name);
+				first = false;
+			}
+	}
+	if (r->has_mark)
+		npd_buf_printf(out, " -m mark %s--mark 0x%x/0x%x", r->mark_negate ? "! " : "",
+			       r->mark_value, r->mark_mask);
+	if (r->limit_per_sec)
+		npd_buf_printf(out, " -m limit --limit %u/sec --limit-burst %u", r->limit_per_sec,
+			       r->limit_burst ? r->limit_burst : 5);
+	if (r->comment) {
+		npd_buf_adds(out, " -m comment --comment ");
+		add_quoted(out, r->comment);
+	}
+	switch (r->target) {
+	case NPD_T_NONE:
+		break;
+	case NPD_T_JUMP:
+		npd_buf_printf(out, " -j %s", r->jump);
+		break;
+	case NPD_T_RETURN:
+		npd_buf_adds(out, " -j RETURN");
+		break;
+	case NPD_T_ACCEPT:
+		npd_buf_adds(out, " -j ACCEPT");
+		break;
+	case NPD_T_DROP:
+		npd_buf_adds(out, " -j DROP");
+		break;
+	case NPD_T_REJECT:
+		npd_buf_printf(out, " -j REJECT --reject-with %s",
+			       family == AF_INET6 ? "icmp6-port-unreachable"
+						  : "icmp-port-unreachable");
+		break;
+	case NPD_T_MARK:
+		npd_buf_printf(out, " -j MARK --set-xmark 0x%x/0x%x", r->set_mark, r->set_mask);
+		break;
+	case NPD_T_NFLOG:
+		npd_buf_adds(out, " -j NFLOG");
+		if (r->nflog_prefix) {
+			npd_buf_adds(out, " --nflog-prefix ");
+			add_quoted(out, r->nflog_prefix);
+		}
+		npd_buf_printf(out, " --nflog-group %u", r->nflog_group);
+		break;
+	}
+	/* Every part above starts with a blank; drop the first one. */
+	if (out->len > start) {
+		memmove(out->data + start, out->data + start + 1, out->len - start - 1);
+		out->len--;
+		out->data[out->len] = '\0';
+	}
+}
+
+void
+npd_ruleset_format_table(const struct npd_table *t, struct npd_buf *out)
+{
+	size_t i, j;
+
+	npd_buf_adds(out, "*filter\n");
+	for (i = 0; i < t->n_chains; i++)
+		npd_buf_printf(out, ":%s - [0:0]\n", t->chains[i].name);
+	for (i = 0; i < t->n_chains; i++)
+		npd_buf_printf(out, "-F %s\n", t->chains[i].name);
+	for (i = 0; i < t->n_chains; i++)
+		for (j = 0; j < t->chains[i].n_rules; j++) {
+			npd_buf_printf(out, "-A %s ", t->chains[i].name);
+			npd_rule_format(&t->chains[i].rules[j], t->family, out);
+			npd_buf_addc(out, '\n');
+		}
+	for (i = 0; i < t->n_hooks; i++)
+		npd_buf_printf(out, "-I %s 1 -j %s\n", t->hooks[i].builtin, t->hooks[i].chain);
+	npd_buf_adds(out, "COMMIT\n");
+}
+
+void
+npd_set_entry_format(const struct npd_set *set, const struct npd_set_entry *e, struct npd_buf *out)
+{
+	char buf[NPD_ADDRSTRLEN];
+	const char *p;
+
+	npd_buf_adds(out, npd_addr_format(&e->addr, buf));
+	switch (set->type) {
+	case NPD_SET_HASH_IP:
+		break;
+	case NPD_SET_HASH_NET:
+		npd_buf_printf(out, "/%u", e->prefix);
+		if (e->nomatch)
+			npd_buf_adds(out, " nomatch");
+		break;
+	case NPD_SET_HASH_IP_PORT:
+		p = proto_lower(e->proto);
+		if (p)
+			npd_buf_printf(out, ",%s:%u", p, e->port);
+		else
+			npd_buf_printf(out, ",%u", e->port);
+		break;
+	}
+}
+
+void
+npd_ruleset_format_sets(const struct npd_ruleset *rs, struct npd_buf *out)
+{
+	size_t i, j;
+
+	for (i = 0; i < rs->n_sets; i++) {
+		const struct npd_set *s = &rs->sets[i];
+
+		if (s->comment) /* ipset restore skips lines starting with '#' */
+			npd_buf_printf(out, "# %s: %s\n", s->name, s->comment);
+		npd_buf_printf(out, "create %s %s family %s -exist\n", s->name,
+			       npd_set_type_name(s->type),
+			       s->family == AF_INET6 ? "inet6" : "inet");
+		npd_buf_printf(out, "flush %s\n", s->name);
+		for (j = 0; j < s->n_entries; j++) {
+			npd_buf_printf(out, "add %s ", s->name);
+			npd_set_entry_format(s, &s->entries[j], out);
+			npd_buf_addc(out, '\n');
+		}
+	}
+}
