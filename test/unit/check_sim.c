@@ -1,0 +1,518 @@
+/* check_sim.c: the simulator against the Kubernetes NetworkPolicy rules, one rule per test:
+ * isolation and its defaults, egress AND ingress, union of policies, AND vs OR peers,
+ * namespaceSelector {}, named ports at the destination, endPort, protocols, ipBlock except,
+ * invalid policies, unselectable pods; then the AKS example matrix cell by cell. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "npd/sim.h"
+#include "npd/store.h"
+#include "testutil.h"
+
+/* NULL: the selector is absent; "": present and empty ({}); else matchLabels. */
+static void
+set_sel(struct npd_selector *s, const char *labels)
+{
+	memset(s, 0, sizeof(*s));
+	if (labels)
+		tu_labels(&s->match_labels, labels);
+}
+
+static struct npd_policy *
+mkpol(const char *ns, const char *name, const char *pod_sel, bool ing, bool egr)
+{
+	struct npd_policy *p = npd_policy_new();
+
+	p->ns = npd_xstrdup(ns);
+	p->name = npd_xstrdup(name);
+	set_sel(&p->pod_sel, pod_sel);
+	p->isolates_ingress = ing;
+	p->isolates_egress = egr;
+	return p;
+}
+
+static struct npd_policy_rule *
+add_rule(struct npd_policy *p, bool egress)
+{
+	struct npd_policy_rule **v = egress ? &p->egress : &p->ingress;
+	size_t *n = egress ? &p->n_egress : &p->n_ingress;
+
+	*v = npd_xrealloc(*v, (*n + 1) * sizeof(**v));
+	memset(&(*v)[*n], 0, sizeof(**v));
+	return &(*v)[(*n)++];
+}
+
+static struct npd_peer *
+add_peer(struct npd_policy_rule *r)
+{
+	r->peers = npd_xrealloc(r->peers, (r->n_peers + 1) * sizeof(*r->peers));
+	memset(&r->peers[r->n_peers], 0, sizeof(*r->peers));
+	return &r->peers[r->n_peers++];
+}
+
+static void
+peer_sel(struct npd_policy_rule *r, const char *ns_sel, const char *pod_sel)
+{
+	struct npd_peer *pe = add_peer(r);
+
+	pe->kind = NPD_PEER_SELECTOR;
+	pe->has_ns_sel = ns_sel != NULL;
+	pe->has_pod_sel = pod_sel != NULL;
+	set_sel(&pe->ns_sel, ns_sel);
+	set_sel(&pe->pod_sel, pod_sel);
+}
+
+static void
+peer_ip(struct npd_policy_rule *r, const char *cidr, const char *except)
+{
+	struct npd_peer *pe = add_peer(r);
+
+	pe->kind = NPD_PEER_IPBLOCK;
+	ck_assert_int_eq(npd_cidr_parse(cidr, true, &pe->cidr), 0);
+	if (except) {
+		pe->except = npd_xcalloc(1, sizeof(*pe->except));
+		ck_assert_int_eq(npd_cidr_parse(except, true, &pe->except[0]), 0);
+		pe->n_except = 1;
+	}
+}
+
+static void
+add_port(struct npd_policy_rule *r, enum npd_proto proto, uint16_t port, const char *name,
+	 uint16_t end)
+{
+	struct npd_port *p;
+
+	r->ports = npd_xrealloc(r->ports, (r->n_ports + 1) * sizeof(*r->ports));
+	p = &r->ports[r->n_ports++];
+	memset(p, 0, sizeof(*p));
+	p->proto = proto;
+	p->has_port = port || name;
+	p->port = port;
+	p->name = npd_xstrdup(name);
+	p->end_port = end;
+}
+
+static void
+pod_port(struct npd_pod *pod, const char *name, uint16_t port, enum npd_proto proto)
+{
+	pod->ports = npd_xrealloc(pod->ports, (pod->n_ports + 1) * sizeof(*pod->ports));
+	pod->ports[pod->n_ports].name = npd_xstrdup(name);
+	pod->ports[pod->n_ports].port = port;
+	pod->ports[pod->n_ports].proto = proto;
+	pod->n_ports++;
+}
+
+/* Runs the simulator between two endpoint specs (NS/NAME or IP); asserts it answers. */
+static bool
+sim(const struct npd_store *s, const char *from, const char *to, uint16_t port,
+    enum npd_proto proto, struct npd_sim_result *out)
+{
+	struct npd_sim_endpoint a, b;
+	struct npd_sim_result r;
+	bool allowed;
+
+	ck_assert_msg(npd_sim_endpoint_parse(s, from, &a) == 0, "endpoint %s", from);
+	ck_assert_msg(npd_sim_endpoint_parse(s, to, &b) == 0, "endpoint %s", to);
+	ck_assert_int_eq(npd_sim_run(s, &a, &b, port, proto, &r), 0);
+	ck_assert_int_eq(r.allowed, r.egress.allowed && r.ingress.allowed);
+	allowed = r.allowed;
+	if (out)
+		*out = r;
+	else
+		npd_sim_result_fini(&r);
+	return allowed;
+}
+
+static bool
+tcp(const struct npd_store *s, const char *from, const char *to, uint16_t port)
+{
+	return sim(s, from, to, port, NPD_PROTO_TCP, NULL);
+}
+
+/* frontend (name=frontend): api app=api, app app=app; backend (name=backend): db app=db,
+ * api2 app=api; other (no labels): x app=api. */
+static struct npd_store *
+base_store(void)
+{
+	struct npd_store *s = npd_store_new();
+
+	npd_store_add_namespace(s, tu_ns("frontend", "name=frontend"));
+	npd_store_add_namespace(s, tu_ns("backend", "name=backend"));
+	npd_store_add_namespace(s, tu_ns("other", NULL));
+	npd_store_add_pod(s, tu_pod("frontend", "api", "app=api", "10.244.1.10", "node1"));
+	npd_store_add_pod(s, tu_pod("frontend", "app", "app=app", "10.244.2.10", "node2"));
+	npd_store_add_pod(s, tu_pod("backend", "db", "app=db", "10.244.2.20", "node2"));
+	npd_store_add_pod(s, tu_pod("backend", "api2", "app=api", "10.244.1.21", "node1"));
+	npd_store_add_pod(s, tu_pod("other", "x", "app=api", "10.244.1.30", "node1"));
+	return s;
+}
+
+START_TEST(no_policy_allows_all)
+{
+	struct npd_store *s = base_store();
+	struct npd_sim_result r;
+
+	ck_assert(sim(s, "frontend/app", "backend/db", 5432, NPD_PROTO_TCP, &r));
+	ck_assert(!r.egress.isolated && !r.ingress.isolated);
+	ck_assert(r.egress.enforced && r.ingress.enforced);
+	ck_assert_ptr_null(r.ingress.admitted_by);
+	ck_assert_ptr_nonnull(strstr(r.ingress.reason, "not isolated"));
+	npd_sim_result_fini(&r);
+	ck_assert(tcp(s, "192.168.254.100", "backend/db", 80));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(peer_and_vs_or)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *p = mkpol("backend", "db-and", "app=db", true, false);
+	struct npd_policy_rule *r = add_rule(p, false);
+	struct npd_sim_result res;
+
+	peer_sel(r, "name=frontend", "app=api"); /* one entry: AND */
+	npd_store_add_policy(s, p);
+	ck_assert(sim(s, "frontend/api", "backend/db", 80, NPD_PROTO_TCP, &res));
+	ck_assert(res.ingress.isolated);
+	ck_assert_uint_eq(res.ingress.n_isolating, 1);
+	ck_assert_ptr_eq(res.ingress.admitted_by, npd_store_get_policy(s, "backend", "db-and"));
+	ck_assert_uint_eq(res.ingress.rule_index, 0);
+	npd_sim_result_fini(&res);
+	ck_assert(!tcp(s, "frontend/app", "backend/db", 80));
+	ck_assert(!tcp(s, "backend/api2", "backend/db", 80));
+	ck_assert(!tcp(s, "other/x", "backend/db", 80));
+
+	/* The "one dash" variant: two entries are an OR. */
+	p = mkpol("backend", "db-and", "app=db", true, false);
+	r = add_rule(p, false);
+	peer_sel(r, "name=frontend", NULL);
+	peer_sel(r, NULL, "app=api");
+	npd_store_add_policy(s, p);
+	ck_assert(tcp(s, "frontend/api", "backend/db", 80));
+	ck_assert(tcp(s, "frontend/app", "backend/db", 80)); /* any frontend pod */
+	ck_assert(tcp(s, "backend/api2", "backend/db", 80)); /* app=api of backend itself */
+	ck_assert(!tcp(s, "other/x", "backend/db", 80));     /* app=api elsewhere: no */
+	ck_assert(!tcp(s, "192.168.254.100", "backend/db", 80));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(empty_namespace_selector_is_all_namespaces)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *p = mkpol("backend", "all-ns", "app=db", true, false);
+
+	peer_sel(add_rule(p, false), "", NULL);
+	npd_store_add_policy(s, p);
+	ck_assert(tcp(s, "frontend/app", "backend/db", 80));
+	ck_assert(tcp(s, "other/x", "backend/db", 80));
+	ck_assert(tcp(s, "backend/api2", "backend/db", 80));
+	ck_assert(!tcp(s, "192.168.254.100", "backend/db", 80)); /* pods only, no IPs */
+
+	/* podSelector alone: the policy's own namespace only. */
+	p = mkpol("backend", "all-ns", "app=db", true, false);
+	peer_sel(add_rule(p, false), NULL, "");
+	npd_store_add_policy(s, p);
+	ck_assert(tcp(s, "backend/api2", "backend/db", 80));
+	ck_assert(!tcp(s, "frontend/app", "backend/db", 80));
+
+	/* A namespace known only through its pods still carries its metadata.name label. */
+	npd_store_add_pod(s, tu_pod("ghost", "g", "app=g", "10.244.1.99", "node1"));
+	p = mkpol("backend", "all-ns", "app=db", true, false);
+	peer_sel(add_rule(p, false), "kubernetes.io/metadata.name=ghost", NULL);
+	npd_store_add_policy(s, p);
+	ck_assert(tcp(s, "ghost/g", "backend/db", 80));
+	ck_assert(!tcp(s, "other/x", "backend/db", 80));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(directions_isolate_separately)
+{
+	struct npd_store *s = base_store();
+	struct npd_sim_result r;
+
+	/* Ingress-only deny-all on db: db may still send anything. */
+	npd_store_add_policy(s, mkpol("backend", "deny-in", "app=db", true, false));
+	ck_assert(!tcp(s, "frontend/app", "backend/db", 80));
+	ck_assert(sim(s, "backend/db", "frontend/app", 80, NPD_PROTO_TCP, &r));
+	ck_assert(!r.egress.isolated);
+	npd_sim_result_fini(&r);
+
+	/* Egress-only deny-all on app: app receives anything, sends nothing. */
+	npd_store_add_policy(s, mkpol("frontend", "deny-out", "app=app", false, true));
+	ck_assert(tcp(s, "frontend/api", "frontend/app", 80));
+	ck_assert(!sim(s, "frontend/app", "frontend/api", 80, NPD_PROTO_TCP, &r));
+	ck_assert(r.egress.isolated && !r.egress.allowed);
+	ck_assert(!r.ingress.isolated && r.ingress.allowed);
+	ck_assert_ptr_nonnull(strstr(r.egress.reason, "frontend/deny-out"));
+	npd_sim_result_fini(&r);
+	ck_assert(!tcp(s, "frontend/app", "192.168.254.100", 443));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(egress_and_ingress_both_required)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *in = mkpol("backend", "db-in", "app=db", true, false);
+	struct npd_policy *out = mkpol("frontend", "app-out", "app=app", false, true);
+	struct npd_sim_result r;
+
+	peer_sel(add_rule(in, false), "name=frontend", NULL); /* db admits all of frontend */
+	peer_sel(add_rule(out, true), NULL, "app=api");	      /* app sends only to api */
+	npd_store_add_policy(s, in);
+	npd_store_add_policy(s, out);
+	ck_assert(!sim(s, "frontend/app", "backend/db", 80, NPD_PROTO_TCP, &r));
+	ck_assert(!r.egress.allowed && r.ingress.allowed);
+	npd_sim_result_fini(&r);
+	ck_assert(tcp(s, "frontend/api", "backend/db", 80));
+	ck_assert(tcp(s, "frontend/app", "frontend/api", 80));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(policies_are_a_union)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *a = mkpol("backend", "a-deny", "app=db", true, false);
+	struct npd_policy *b = mkpol("backend", "b-api", "", true, false);
+	struct npd_policy *c = mkpol("backend", "c-api-too", "app=db", true, false);
+	struct npd_sim_result r;
+
+	peer_sel(add_rule(b, false), "", "app=api");
+	add_rule(c, false); /* an empty rule: from anywhere, any port */
+	npd_store_add_policy(s, c);
+	npd_store_add_policy(s, a);
+	npd_store_add_policy(s, b);
+	ck_assert(sim(s, "frontend/api", "backend/db", 80, NPD_PROTO_TCP, &r));
+	ck_assert_uint_eq(r.ingress.n_isolating, 3);
+	ck_assert_str_eq(r.ingress.isolating[0]->name, "a-deny");
+	ck_assert_str_eq(r.ingress.admitted_by->name, "b-api"); /* first in name order */
+	npd_sim_result_fini(&r);
+	ck_assert(sim(s, "frontend/app", "backend/db", 80, NPD_PROTO_TCP, &r));
+	ck_assert_str_eq(r.ingress.admitted_by->name, "c-api-too");
+	npd_sim_result_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(named_ports_resolve_at_destination)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_pod *web = tu_pod("ns", "web", "app=web", "10.244.1.2", "node1");
+	struct npd_pod *alt = tu_pod("ns", "alt", "app=alt", "10.244.2.3", "node2");
+	struct npd_pod *cli = tu_pod("ns", "cli", "app=cli", "10.244.2.4", "node2");
+	struct npd_policy *in = mkpol("ns", "web-in", "app=web", true, false);
+	struct npd_policy *out = mkpol("ns", "cli-out", "app=cli", false, true);
+
+	pod_port(web, "http", 8080, NPD_PROTO_TCP);
+	pod_port(alt, "http", 9090, NPD_PROTO_TCP);
+	pod_port(cli, "http", 80, NPD_PROTO_TCP); /* the source's own ports never count */
+	npd_store_add_pod(s, web);
+	npd_store_add_pod(s, alt);
+	npd_store_add_pod(s, cli);
+	add_port(add_rule(in, false), NPD_PROTO_TCP, 0, "http", 0);
+	add_port(add_rule(out, true), NPD_PROTO_TCP, 0, "http", 0);
+	npd_store_add_policy(s, in);
+	npd_store_add_policy(s, out);
+	/* Ingress: http of web is 8080. */
+	ck_assert(tcp(s, "ns/alt", "ns/web", 8080));
+	ck_assert(!tcp(s, "ns/alt", "ns/web", 80));
+	ck_assert(!sim(s, "ns/alt", "ns/web", 8080, NPD_PROTO_UDP, NULL));
+	/* Egress: resolved against each destination, not the source. */
+	ck_assert(tcp(s, "ns/cli", "ns/web", 8080));
+	ck_assert(tcp(s, "ns/cli", "ns/alt", 9090));
+	ck_assert(!tcp(s, "ns/cli", "ns/alt", 8080));
+	ck_assert(!tcp(s, "ns/cli", "ns/alt", 80));
+	/* Outside the cluster there is no container port to resolve. */
+	ck_assert(!tcp(s, "ns/cli", "192.168.254.100", 80));
+	ck_assert(!tcp(s, "ns/cli", "192.168.254.100", 8080));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(end_port_range_and_protocols)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *p = mkpol("backend", "db-in", "app=db", true, false);
+	struct npd_policy_rule *r = add_rule(p, false);
+
+	add_port(r, NPD_PROTO_TCP, 1000, NULL, 2000);
+	add_port(r, NPD_PROTO_UDP, 53, NULL, 0);
+	add_port(r, NPD_PROTO_SCTP, 9999, NULL, 0);
+	r = add_rule(p, false);
+	add_port(r, NPD_PROTO_UDP, 0, NULL, 0); /* every UDP port */
+	npd_store_add_policy(s, p);
+	ck_assert(!tcp(s, "frontend/app", "backend/db", 999));
+	ck_assert(tcp(s, "frontend/app", "backend/db", 1000));
+	ck_assert(tcp(s, "frontend/app", "backend/db", 1500));
+	ck_assert(tcp(s, "frontend/app", "backend/db", 2000));
+	ck_assert(!tcp(s, "frontend/app", "backend/db", 2001));
+	ck_assert(!tcp(s, "frontend/app", "backend/db", 53));
+	ck_assert(!tcp(s, "frontend/app", "backend/db", 9999));
+	ck_assert(sim(s, "frontend/app", "backend/db", 9999, NPD_PROTO_SCTP, NULL));
+	ck_assert(!sim(s, "frontend/app", "backend/db", 1000, NPD_PROTO_SCTP, NULL));
+	ck_assert(sim(s, "frontend/app", "backend/db", 4242, NPD_PROTO_UDP, NULL));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(ipblock_except_and_pods)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *p = mkpol("backend", "db-in", "app=db", true, false);
+
+	peer_ip(add_rule(p, false), "10.0.0.0/8", "10.244.1.0/24");
+	peer_ip(add_rule(p, false), "192.168.254.0/24", NULL);
+	npd_store_add_policy(s, p);
+	ck_assert(tcp(s, "10.9.9.9", "backend/db", 80));
+	ck_assert(tcp(s, "192.168.254.100", "backend/db", 80));
+	ck_assert(!tcp(s, "172.16.0.1", "backend/db", 80));
+	ck_assert(!tcp(s, "10.244.1.77", "backend/db", 80)); /* in except */
+	/* ipBlock matches pod IPs too: app (10.244.2.10) yes, api (10.244.1.10) excepted. */
+	ck_assert(tcp(s, "frontend/app", "backend/db", 80));
+	ck_assert(!tcp(s, "frontend/api", "backend/db", 80));
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(ipv6_family)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("ds", "web-in", "app=web", true, false);
+	struct npd_sim_endpoint a, b;
+	struct npd_sim_result r;
+
+	npd_store_add_pod(s, tu_pod("ds", "web", "app=web", "10.244.1.50,fd00:244:1::50", "node1"));
+	npd_store_add_pod(s, tu_pod("ds", "cli", "app=cli", "10.244.2.51,fd00:244:2::51", "node2"));
+	peer_ip(add_rule(p, false), "fd00:244:2::/64", NULL);
+	npd_store_add_policy(s, p);
+	ck_assert(!tcp(s, "ds/cli", "ds/web", 80));	   /* v4 by default */
+	ck_assert(tcp(s, "fd00:244:2::51", "ds/web", 80)); /* the pod, over v6 */
+	ck_assert(tcp(s, "ds/cli", "fd00:244:1::50", 80)); /* family from dst */
+	ck_assert(!tcp(s, "10.244.2.51", "ds/web", 80));
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "fd00:244:2::51", &a), 0);
+	ck_assert_ptr_eq(a.pod, npd_store_get_pod(s, "ds", "cli"));
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "10.244.1.50", &b), 0);
+	ck_assert_int_eq(npd_sim_run(s, &a, &b, 80, NPD_PROTO_TCP, &r), -EAFNOSUPPORT);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(invalid_policy_isolates_but_admits_nothing)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *p = mkpol("backend", "broken", "app=db", true, false);
+	struct npd_sim_result r;
+
+	add_rule(p, false); /* would admit everything */
+	p->invalid = true;
+	p->invalid_reason = npd_xstrdup("bad cidr");
+	npd_store_add_policy(s, p);
+	ck_assert(!sim(s, "frontend/api", "backend/db", 80, NPD_PROTO_TCP, &r));
+	ck_assert(r.ingress.isolated);
+	ck_assert_ptr_nonnull(strstr(r.ingress.reason, "invalid (bad cidr)"));
+	npd_sim_result_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(unselectable_pods)
+{
+	struct npd_store *s = base_store();
+	struct npd_policy *p = mkpol("backend", "db-in", "app=db", true, false);
+	struct npd_pod *hn = tu_pod("frontend", "hostnet", "app=api", "192.168.1.5", "node1");
+	struct npd_pod *done = tu_pod("frontend", "done", "app=api", "10.244.1.66", "node1");
+	struct npd_pod *pending = tu_pod("frontend", "pending", "app=api", NULL, "node1");
+	struct npd_sim_endpoint a, b;
+	struct npd_sim_result r;
+
+	hn->host_network = true;
+	done->phase = NPD_PHASE_FAILED;
+	pending->phase = NPD_PHASE_PENDING;
+	npd_store_add_pod(s, hn);
+	npd_store_add_pod(s, done);
+	npd_store_add_pod(s, pending);
+	peer_sel(add_rule(p, false), "name=frontend", "app=api");
+	peer_ip(add_rule(p, false), "192.168.1.0/24", NULL);
+	npd_store_add_policy(s, p);
+	npd_store_add_policy(s, mkpol("frontend", "deny-all", "", true, true));
+
+	/* Labels match, but a hostNetwork pod is no selector peer; its IP is an ipBlock's. */
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "frontend/hostnet", &a), 0);
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "backend/db", &b), 0);
+	ck_assert_int_eq(npd_sim_run(s, &a, &b, 80, NPD_PROTO_TCP, &r), 0);
+	ck_assert(r.allowed);
+	ck_assert(!r.egress.enforced); /* frontend's deny-all does not apply to it */
+	ck_assert_uint_eq(r.ingress.rule_index, 1);
+	npd_sim_result_fini(&r);
+	ck_assert(!tcp(s, "frontend/done", "backend/db", 80));
+	/* As destinations they are not enforced: allowed, and said why. */
+	ck_assert(sim(s, "other/x", "frontend/hostnet", 22, NPD_PROTO_TCP, &r));
+	ck_assert(!r.ingress.enforced);
+	ck_assert_ptr_nonnull(strstr(r.ingress.reason, "hostNetwork"));
+	npd_sim_result_fini(&r);
+	ck_assert(sim(s, "other/x", "frontend/pending", 80, NPD_PROTO_TCP, &r));
+	ck_assert_ptr_nonnull(strstr(r.ingress.reason, "no IP"));
+	npd_sim_result_fini(&r);
+	/* An IP that a finished pod held is no pod any more: just an address. */
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "10.244.1.66", &a), 0);
+	ck_assert_ptr_null(a.pod);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(endpoint_parse_errors)
+{
+	struct npd_store *s = base_store();
+	struct npd_sim_endpoint ep;
+
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "backend/nope", &ep), -ENOENT);
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "nonsense", &ep), -EINVAL);
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "a/b/c", &ep), -EINVAL);
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "/x", &ep), -EINVAL);
+	ck_assert_int_eq(npd_sim_endpoint_parse(s, "10.244.2.20", &ep), 0);
+	ck_assert_ptr_eq(ep.pod, npd_store_get_pod(s, "backend", "db"));
+	ck_assert(ep.has_addr);
+	npd_store_free(s);
+}
+END_TEST
+
+static Suite *
+sim_suite(void)
+{
+	Suite *su = suite_create("sim");
+	TCase *tc = tcase_create("semantics");
+
+	tcase_add_test(tc, no_policy_allows_all);
+	tcase_add_test(tc, peer_and_vs_or);
+	tcase_add_test(tc, empty_namespace_selector_is_all_namespaces);
+	tcase_add_test(tc, directions_isolate_separately);
+	tcase_add_test(tc, egress_and_ingress_both_required);
+	tcase_add_test(tc, policies_are_a_union);
+	tcase_add_test(tc, named_ports_resolve_at_destination);
+	tcase_add_test(tc, end_port_range_and_protocols);
+	tcase_add_test(tc, ipblock_except_and_pods);
+	tcase_add_test(tc, ipv6_family);
+	tcase_add_test(tc, invalid_policy_isolates_but_admits_nothing);
+	tcase_add_test(tc, unselectable_pods);
+	tcase_add_test(tc, endpoint_parse_errors);
+	suite_add_tcase(su, tc);
+	return su;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(sim_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
