@@ -1,0 +1,422 @@
+/* json.c: streaming decoder of Kubernetes API responses with yajl's callback parser. It
+ * owns the yajl handle, watch-line framing and list/Status bookkeeping; field mapping is
+ * decode.c's. It never buffers a response or a line: bytes go straight to yajl, which
+ * holds at most one partial token, and the builder keeps only the fields netpold needs. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yajl/yajl_parse.h>
+
+#include "decode_int.h"
+#include "npd/json.h"
+
+struct npd_json_decoder {
+	enum npd_json_mode mode;
+	enum npd_kind kind;
+	npd_event_fn fn;
+	void *ctx;
+	struct npd_diags *diags;
+	yajl_handle h;
+	struct npd_dec b;
+	struct npd_dec_opts opts;
+	bool failed;	    /* OBJECT/LIST: syntax error seen, input ignored from now on */
+	bool line_bad;	    /* WATCH: this line failed, skip to the newline */
+	bool line_nonblank; /* WATCH: this line has more than whitespace */
+	size_t line_no;	    /* WATCH: 1-based number of the current line */
+	int status_code;
+	char *status_reason;
+	size_t n_events, n_bad;
+};
+
+static int
+cb_null(void *ctx)
+{
+	npd_dec_scalar(ctx, NPD_DT_NULL, "", 0, 0);
+	return 1;
+}
+
+static int
+cb_bool(void *ctx, int v)
+{
+	npd_dec_scalar(ctx, NPD_DT_BOOL, v ? "true" : "false", v ? 4 : 5, 0);
+	return 1;
+}
+
+static int
+cb_number(void *ctx, const char *s, size_t len)
+{
+	enum npd_dtype t = NPD_DT_INT;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
+			t = NPD_DT_DOUBLE;
+	npd_dec_scalar(ctx, t, s, len, 0);
+	return 1;
+}
+
+static int
+cb_string(void *ctx, const unsigned char *s, size_t len)
+{
+	npd_dec_scalar(ctx, NPD_DT_STRING, (const char *)s, len, 0);
+	return 1;
+}
+
+static int
+cb_start_map(void *ctx)
+{
+	npd_dec_map_start(ctx, 0);
+	return 1;
+}
+
+static int
+cb_key(void *ctx, const unsigned char *s, size_t len)
+{
+	npd_dec_key(ctx, (const char *)s, len);
+	return 1;
+}
+
+static int
+cb_end_map(void *ctx)
+{
+	npd_dec_map_end(ctx);
+	return 1;
+}
+
+static int
+cb_start_array(void *ctx)
+{
+	npd_dec_array_start(ctx, 0);
+	return 1;
+}
+
+static int
+cb_end_array(void *ctx)
+{
+	npd_dec_array_end(ctx);
+	return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    .yajl_null = cb_null,
+    .yajl_boolean = cb_bool,
+    .yajl_number = cb_number,
+    .yajl_string = cb_string,
+    .yajl_start_map = cb_start_map,
+    .yajl_map_key = cb_key,
+    .yajl_end_map = cb_end_map,
+    .yajl_start_array = cb_start_array,
+    .yajl_end_array = cb_end_array,
+};
+
+static void
+new_handle(struct npd_json_decoder *d)
+{
+	if (d->h)
+		yajl_free(d->h);
+	d->h = yajl_alloc(&callbacks, NULL, &d->b);
+	if (!d->h)
+		abort();
+}
+
+/* Reports yajl's error for the current document or line. */
+static void
+syntax_error(struct npd_json_decoder *d, const char *what)
+{
+	unsigned char *msg = yajl_get_error(d->h, 0, NULL, 0);
+	const char *m = msg ? (const char *)msg : "parse error";
+	size_t len = strlen(m);
+
+	while (len && (m[len - 1] == '\n' || m[len - 1] == ' '))
+		len--;
+	if (d->mode == NPD_JSON_WATCH)
+		npd_diags_add(d->diags, NPD_DIAG_SYNTAX, npd_kind_name(d->kind), NULL, NULL, NULL,
+			      NULL, 0, "watch line %zu: %s: %.*s", d->line_no, what, (int)len, m);
+	else
+		npd_diags_add(d->diags, NPD_DIAG_SYNTAX, npd_kind_name(d->kind), NULL, NULL, NULL,
+			      NULL, 0, "%s: %.*s", what, (int)len, m);
+	if (msg)
+		yajl_free_error(d->h, msg);
+}
+
+static void
+emit(struct npd_json_decoder *d, struct npd_event *ev)
+{
+	d->n_events++;
+	if (d->fn)
+		d->fn(ev, d->ctx);
+	else
+		npd_event_fini(ev);
+}
+
+/* Converts an object tree into an event of type t; counts it bad when it cannot be. */
+static void
+emit_object(struct npd_json_decoder *d, const struct npd_dnode *n, enum npd_event_type t)
+{
+	struct npd_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (npd_dec_convert(n, &d->opts, &ev.obj, d->diags) < 0) {
+		d->n_bad++;
+		return;
+	}
+	ev.type = t;
+	ev.rv = npd_xstrdup(npd_dnode_strp(n, "metadata", "resourceVersion", NULL));
+	emit(d, &ev);
+}
+
+static void
+on_item(struct npd_dnode *item, void *ctx)
+{
+	emit_object(ctx, item, NPD_EV_ADDED);
+}
+
+static bool
+is_status(const struct npd_dnode *n)
+{
+	const char *k = npd_dnode_strp(n, "kind", NULL);
+
+	return k && !strcmp(k, "Status");
+}
+
+static void
+record_status(struct npd_json_decoder *d, const struct npd_dnode *n)
+{
+	long long code = 0;
+
+	npd_dnode_int(npd_dnode_get(n, "code"), &code);
+	d->status_code = (int)code;
+	free(d->status_reason);
+	d->status_reason = npd_xstrdup(npd_dnode_strp(n, "reason", NULL));
+}
+
+static void
+watch_event(struct npd_json_decoder *d, const struct npd_dnode *root)
+{
+	static const char *const types[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
+	const char *type = npd_dnode_strp(root, "type", NULL);
+	const struct npd_dnode *obj = npd_dnode_get(root, "object");
+	struct npd_event ev;
+	long long code = 0;
+	size_t i;
+
+	for (i = 0; type && i < NPD_ARRAY_SIZE(types); i++)
+		if (!strcmp(type, types[i]))
+			break;
+	if (!type || i == NPD_ARRAY_SIZE(types) || !obj || obj->type != NPD_DT_MAP) {
+		npd_diags_add(d->diags, NPD_DIAG_SYNTAX, npd_kind_name(d->kind), NULL, NULL, NULL,
+			      NULL, 0, "watch line %zu: not a watch event (type %s%s%s)",
+			      d->line_no, type ? "\"" : "", type ? type : "missing",
+			      type ? "\"" : "");
+		d->n_bad++;
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.type = (enum npd_event_type)i;
+	switch (ev.type) {
+	case NPD_EV_ADDED:
+	case NPD_EV_MODIFIED:
+	case NPD_EV_DELETED:
+		emit_object(d, obj, ev.type);
+		return;
+	case NPD_EV_BOOKMARK:
+		ev.rv = npd_xstrdup(npd_dnode_strp(obj, "metadata", "resourceVersion", NULL));
+		break;
+	case NPD_EV_ERROR:
+		npd_dnode_int(npd_dnode_get(obj, "code"), &code);
+		ev.code = (int)code;
+		ev.reason = npd_xstrdup(npd_dnode_strp(obj, "reason", NULL));
+		ev.message = npd_xstrdup(npd_dnode_strp(obj, "message", NULL));
+		break;
+	}
+	ev.obj.kind = NPD_KIND__COUNT;
+	emit(d, &ev);
+}
+
+struct npd_json_decoder *
+npd_json_decoder_new(enum npd_json_mode mode, enum npd_kind kind, npd_event_fn fn, void *ctx,
+		     struct npd_diags *diags)
+{
+	struct npd_json_decoder *d = npd_xcalloc(1, sizeof(*d));
+	const struct npd_schema *root = &npd_schema_object;
+
+	d->mode = mode;
+	d->kind = kind;
+	d->fn = fn;
+	d->ctx = ctx;
+	d->diags = diags;
+	d->opts.default_kind = kind;
+	d->opts.has_default_kind = true;
+	d->line_no = 1;
+	if (mode == NPD_JSON_LIST)
+		root = &npd_schema_list;
+	else if (mode == NPD_JSON_WATCH)
+		root = &npd_schema_watch;
+	npd_dec_init(&d->b, root, on_item, d);
+	new_handle(d);
+	return d;
+}
+
+void
+npd_json_decoder_free(struct npd_json_decoder *d)
+{
+	if (!d)
+		return;
+	yajl_free(d->h);
+	npd_dec_fini(&d->b);
+	free(d->status_reason);
+	free(d);
+}
+
+/* Feeds part of one watch line (no newline inside). */
+static void
+feed_line(struct npd_json_decoder *d, const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	if (d->line_bad || n == 0)
+		return;
+	for (i = 0; !d->line_nonblank && i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			d->line_nonblank = true;
+	if (!d->line_nonblank)
+		return;
+	if (yajl_parse(d->h, p, n) != yajl_status_ok) {
+		syntax_error(d, "malformed line");
+		d->line_bad = true;
+		d->n_bad++;
+	}
+}
+
+/* Ends a watch line: decodes its event or reports it. Returns -EINVAL when it was bad. */
+static int
+end_line(struct npd_json_decoder *d)
+{
+	struct npd_dnode *root;
+	int rc = 0;
+
+	if (d->line_nonblank && !d->line_bad) {
+		if (yajl_complete_parse(d->h) != yajl_status_ok) {
+			syntax_error(d, "truncated line");
+			d->n_bad++;
+			rc = -EINVAL;
+		} else if ((root = npd_dec_take_root(&d->b))) {
+			watch_event(d, root);
+			npd_dnode_free(root);
+		}
+	} else if (d->line_bad) {
+		rc = -EINVAL;
+	}
+	if (d->line_nonblank) {
+		npd_dec_reset(&d->b);
+		new_handle(d);
+	}
+	d->line_bad = false;
+	d->line_nonblank = false;
+	d->line_no++;
+	return rc;
+}
+
+int
+npd_json_decoder_feed(struct npd_json_decoder *d, const void *buf, size_t n)
+{
+	const unsigned char *p = buf, *nl;
+
+	if (d->mode != NPD_JSON_WATCH) {
+		if (d->failed)
+			return -EINVAL;
+		if (yajl_parse(d->h, p, n) != yajl_status_ok) {
+			syntax_error(d, "malformed document");
+			d->failed = true;
+			return -EINVAL;
+		}
+		return 0;
+	}
+	while (n && (nl = memchr(p, '\n', n))) {
+		feed_line(d, p, (size_t)(nl - p));
+		end_line(d);
+		n -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+	feed_line(d, p, n);
+	return 0;
+}
+
+int
+npd_json_decoder_finish(struct npd_json_decoder *d)
+{
+	struct npd_dnode *root;
+
+	if (d->mode == NPD_JSON_WATCH)
+		return d->line_nonblank ? end_line(d) : 0;
+	if (d->failed)
+		return -EINVAL;
+	if (yajl_complete_parse(d->h) != yajl_status_ok) {
+		syntax_error(d, "truncated document");
+		d->failed = true;
+		return -EINVAL;
+	}
+	if (!d->b.done) {
+		npd_diags_add(d->diags, NPD_DIAG_SYNTAX, npd_kind_name(d->kind), NULL, NULL, NULL,
+			      NULL, 0, "empty document");
+		d->failed = true;
+		return -EINVAL;
+	}
+	if (d->mode == NPD_JSON_LIST) {
+		/* The list's own fields stay in the builder's root for the accessors. */
+		if (is_status(d->b.root))
+			record_status(d, d->b.root);
+		return 0;
+	}
+	root = npd_dec_take_root(&d->b);
+	if (is_status(root))
+		record_status(d, root);
+	else
+		emit_object(d, root, NPD_EV_ADDED);
+	npd_dnode_free(root);
+	return 0;
+}
+
+const char *
+npd_json_decoder_list_rv(const struct npd_json_decoder *d)
+{
+	return d->mode == NPD_JSON_LIST
+		   ? npd_dnode_strp(d->b.root, "metadata", "resourceVersion", NULL)
+		   : NULL;
+}
+
+const char *
+npd_json_decoder_list_continue(const struct npd_json_decoder *d)
+{
+	const char *s = d->mode == NPD_JSON_LIST
+			    ? npd_dnode_strp(d->b.root, "metadata", "continue", NULL)
+			    : NULL;
+
+	/* The API server sends "continue": "" on the last page. */
+	return s && *s ? s : NULL;
+}
+
+int
+npd_json_decoder_status_code(const struct npd_json_decoder *d)
+{
+	return d->status_code;
+}
+
+const char *
+npd_json_decoder_status_reason(const struct npd_json_decoder *d)
+{
+	return d->status_reason;
+}
+
+size_t
+npd_json_decoder_n_events(const struct npd_json_decoder *d)
+{
+	return d->n_events;
+}
+
+size_t
+npd_json_decoder_n_bad(const struct npd_json_decoder *d)
+{
+	return d->n_bad;
+}

@@ -1,0 +1,286 @@
+/* yaml.c: decoder of Kubernetes manifests with libyaml's event parser. It owns documents,
+ * `kind: List` expansion, default namespaces, file and directory reading and source lines;
+ * field mapping is decode.c's. Anchors and aliases are rejected: manifests do not need
+ * them and expanding them invites billion-laughs inputs. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "decode_int.h"
+#include "npd/yaml.h"
+
+struct ydoc {
+	const char *file;
+	npd_event_fn fn;
+	void *ctx;
+	struct npd_diags *d;
+	struct npd_dec b;
+	size_t skip;	/* depth inside a rejected construct */
+	char *fail_msg; /* why this document is rejected, or NULL */
+	int fail_line;
+};
+
+static void
+deliver(struct ydoc *y, const struct npd_dnode *n)
+{
+	struct npd_dec_opts o = {NPD_KIND__COUNT, false, "default", y->file, true};
+	struct npd_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	if (npd_dec_convert(n, &o, &ev.obj, y->d) < 0)
+		return;
+	ev.type = NPD_EV_ADDED;
+	ev.rv = npd_xstrdup(npd_dnode_strp(n, "metadata", "resourceVersion", NULL));
+	if (y->fn)
+		y->fn(&ev, y->ctx);
+	else
+		npd_event_fini(&ev);
+}
+
+static void
+end_document(struct ydoc *y)
+{
+	struct npd_dnode *root = npd_dec_take_root(&y->b);
+	const struct npd_dnode *items, *it;
+	const char *kind = npd_dnode_strp(root, "kind", NULL);
+
+	if (y->fail_msg) {
+		npd_diags_add(y->d, NPD_DIAG_UNSUPPORTED, kind,
+			      npd_dnode_strp(root, "metadata", "namespace", NULL),
+			      npd_dnode_strp(root, "metadata", "name", NULL), NULL, y->file,
+			      y->fail_line, "%s; document skipped", y->fail_msg);
+	} else if (!root || root->type == NPD_DT_NULL ||
+		   (root->type == NPD_DT_PLAIN && !root->text[0])) {
+		/* An empty document (a trailing ---, comments only) is not an error. */
+	} else if (kind && !strcmp(kind, "List")) {
+		items = npd_dnode_get(root, "items");
+		for (it = items && items->type == NPD_DT_ARRAY ? items->child : NULL; it;
+		     it = it->next)
+			deliver(y, it);
+	} else {
+		deliver(y, root);
+	}
+	npd_dnode_free(root);
+	npd_dec_reset(&y->b);
+	free(y->fail_msg);
+	y->fail_msg = NULL;
+	y->skip = 0;
+}
+
+static void
+reject(struct ydoc *y, const yaml_event_t *ev, const char *msg)
+{
+	if (!y->fail_msg) {
+		y->fail_msg = npd_xstrdup(msg);
+		y->fail_line = (int)ev->start_mark.line + 1;
+	}
+}
+
+static enum npd_dtype
+scalar_type(const yaml_event_t *ev)
+{
+	const char *tag = (const char *)ev->data.scalar.tag;
+
+	if (tag && !strcmp(tag, YAML_STR_TAG))
+		return NPD_DT_STRING;
+	return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ? NPD_DT_PLAIN : NPD_DT_STRING;
+}
+
+/* Drives the builder with one event. */
+static void
+on_event(struct ydoc *y, const yaml_event_t *ev)
+{
+	int line = (int)ev->start_mark.line + 1;
+	bool key = npd_dec_wants_key(&y->b);
+
+	if (y->skip) {
+		if (ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT)
+			y->skip++;
+		else if (ev->type == YAML_MAPPING_END_EVENT || ev->type == YAML_SEQUENCE_END_EVENT)
+			y->skip--;
+		return;
+	}
+	if ((ev->type == YAML_MAPPING_START_EVENT && ev->data.mapping_start.anchor) ||
+	    (ev->type == YAML_SEQUENCE_START_EVENT && ev->data.sequence_start.anchor) ||
+	    (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.anchor))
+		reject(y, ev, "YAML anchors are not supported");
+	switch (ev->type) {
+	case YAML_MAPPING_START_EVENT:
+	case YAML_SEQUENCE_START_EVENT:
+		if (key) {
+			reject(y, ev, "complex mapping keys are not supported");
+			y->skip = 1;
+		} else if (ev->type == YAML_MAPPING_START_EVENT) {
+			npd_dec_map_start(&y->b, line);
+		} else {
+			npd_dec_array_start(&y->b, line);
+		}
+		break;
+	case YAML_MAPPING_END_EVENT:
+		npd_dec_map_end(&y->b);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+		npd_dec_array_end(&y->b);
+		break;
+	case YAML_SCALAR_EVENT:
+		if (key)
+			npd_dec_key(&y->b, (const char *)ev->data.scalar.value,
+				    ev->data.scalar.length);
+		else
+			npd_dec_scalar(&y->b, scalar_type(ev), (const char *)ev->data.scalar.value,
+				       ev->data.scalar.length, line);
+		break;
+	case YAML_ALIAS_EVENT:
+		reject(y, ev, "YAML aliases are not supported");
+		/* Stand in a null so that the key/value alternation stays intact. */
+		if (key)
+			npd_dec_key(&y->b, "", 0);
+		else
+			npd_dec_scalar(&y->b, NPD_DT_NULL, "", 0, line);
+		break;
+	case YAML_DOCUMENT_END_EVENT:
+		end_document(y);
+		break;
+	case YAML_NO_EVENT:
+	case YAML_STREAM_START_EVENT:
+	case YAML_STREAM_END_EVENT:
+	case YAML_DOCUMENT_START_EVENT:
+		break;
+	}
+}
+
+int
+npd_yaml_decode_buf(const char *buf, size_t len, const char *filename, npd_event_fn fn, void *ctx,
+		    struct npd_diags *d)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct ydoc y;
+	bool end = false;
+	int rc = 0;
+
+	memset(&y, 0, sizeof(y));
+	y.file = filename;
+	y.fn = fn;
+	y.ctx = ctx;
+	y.d = d;
+	npd_dec_init(&y.b, &npd_schema_yaml_doc, NULL, NULL);
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!end) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, filename,
+				      (int)parser.problem_mark.line + 1, "%s%s%s",
+				      parser.problem ? parser.problem : "YAML error",
+				      parser.context ? " " : "",
+				      parser.context ? parser.context : "");
+			rc = -EINVAL;
+			break;
+		}
+		on_event(&y, &ev);
+		end = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	free(y.fail_msg);
+	npd_dec_fini(&y.b);
+	return rc;
+}
+
+int
+npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d)
+{
+	FILE *f = fopen(path, "rb");
+	struct npd_buf b;
+	char chunk[65536];
+	size_t n;
+	int rc;
+
+	if (!f) {
+		rc = -errno;
+		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
+			      "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	npd_buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		npd_buf_add(&b, chunk, n);
+	if (ferror(f)) {
+		rc = -EIO;
+		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0, "read error");
+		goto out;
+	}
+	rc = npd_yaml_decode_buf(b.data ? b.data : "", b.len, path, fn, ctx, d);
+out:
+	npd_buf_fini(&b);
+	fclose(f);
+	return rc;
+}
+
+static int
+yaml_name(const struct dirent *e)
+{
+	size_t n = strlen(e->d_name);
+
+	/* Hidden files are editors' temporaries, not manifests. */
+	if (e->d_name[0] == '.')
+		return 0;
+	return (n > 5 && !strcmp(e->d_name + n - 5, ".yaml")) ||
+	       (n > 4 && !strcmp(e->d_name + n - 4, ".yml"));
+}
+
+int
+npd_yaml_decode_path(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d)
+{
+	struct dirent **names = NULL;
+	struct stat st;
+	int n, i, rc = 0, r;
+
+	if (stat(path, &st) < 0) {
+		rc = -errno;
+		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
+			      "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return npd_yaml_decode_file(path, fn, ctx, d);
+	n = scandir(path, &names, yaml_name, alphasort);
+	if (n < 0) {
+		rc = -errno;
+		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
+			      "cannot read directory: %s", strerror(-rc));
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		char *p = npd_xasprintf("%s/%s", path, names[i]->d_name);
+
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			r = npd_yaml_decode_file(p, fn, ctx, d);
+			if (r < 0 && rc == 0)
+				rc = r;
+		}
+		free(p);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
+}
+
+static void
+to_store(struct npd_event *ev, void *ctx)
+{
+	npd_store_add_object(ctx, &ev->obj);
+	npd_event_fini(ev);
+}
+
+int
+npd_yaml_load(const char *path, struct npd_store *s, struct npd_diags *d)
+{
+	return npd_yaml_decode_path(path, to_store, s, d);
+}
