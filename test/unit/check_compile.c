@@ -1,0 +1,760 @@
+/* check_compile.c: the compiler's semantics on small hand-built clusters: stable names,
+ * shared selector sets, ipBlock sets, named ports, policyTypes, locality, unselectable
+ * pods, reused IPs, invalid and over-limit policies, determinism. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/compile.h"
+#include "npd/selector.h"
+#include "testutil.h"
+
+enum { IN, EG };
+
+static struct npd_policy *
+mkpol(const char *ns, const char *name, const char *podsel, bool ing, bool eg)
+{
+	struct npd_policy *p = npd_policy_new();
+
+	p->ns = npd_xstrdup(ns);
+	p->name = npd_xstrdup(name);
+	p->uid = npd_xasprintf("uid-%s-%s", ns, name);
+	tu_labels(&p->pod_sel.match_labels, podsel);
+	p->isolates_ingress = ing;
+	p->isolates_egress = eg;
+	return p;
+}
+
+static struct npd_policy_rule *
+add_rule(struct npd_policy *p, int dir)
+{
+	struct npd_policy_rule **v = dir == IN ? &p->ingress : &p->egress;
+	size_t *n = dir == IN ? &p->n_ingress : &p->n_egress;
+
+	*v = npd_xrealloc(*v, (*n + 1) * sizeof(**v));
+	memset(&(*v)[*n], 0, sizeof(**v));
+	return &(*v)[(*n)++];
+}
+
+static struct npd_peer *
+add_peer(struct npd_policy_rule *r)
+{
+	r->peers = npd_xrealloc(r->peers, (r->n_peers + 1) * sizeof(*r->peers));
+	memset(&r->peers[r->n_peers], 0, sizeof(*r->peers));
+	return &r->peers[r->n_peers++];
+}
+
+/* nssel NULL: no namespaceSelector; podsel NULL: no podSelector; "" is the empty one. */
+static void
+peer_sel(struct npd_policy_rule *r, const char *nssel, const char *podsel)
+{
+	struct npd_peer *p = add_peer(r);
+
+	p->kind = NPD_PEER_SELECTOR;
+	p->has_ns_sel = nssel != NULL;
+	p->has_pod_sel = podsel != NULL;
+	tu_labels(&p->ns_sel.match_labels, nssel);
+	tu_labels(&p->pod_sel.match_labels, podsel);
+}
+
+static void
+peer_block(struct npd_policy_rule *r, const char *cidr, const char *excepts)
+{
+	struct npd_peer *p = add_peer(r);
+	char *copy, *tok, *save = NULL;
+
+	p->kind = NPD_PEER_IPBLOCK;
+	ck_assert_int_eq(npd_cidr_parse(cidr, true, &p->cidr), 0);
+	if (!excepts)
+		return;
+	copy = npd_xstrdup(excepts);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		p->except = npd_xrealloc(p->except, (p->n_except + 1) * sizeof(*p->except));
+		ck_assert_int_eq(npd_cidr_parse(tok, true, &p->except[p->n_except++]), 0);
+	}
+	free(copy);
+}
+
+static void
+add_port(struct npd_policy_rule *r, enum npd_proto proto, uint16_t port, uint16_t end,
+	 const char *name)
+{
+	struct npd_port *p;
+
+	r->ports = npd_xrealloc(r->ports, (r->n_ports + 1) * sizeof(*r->ports));
+	p = &r->ports[r->n_ports++];
+	memset(p, 0, sizeof(*p));
+	p->proto = proto;
+	p->has_port = port || name;
+	p->port = port;
+	p->end_port = end;
+	p->name = npd_xstrdup(name);
+}
+
+static void
+pod_port(struct npd_pod *pod, const char *name, enum npd_proto proto, uint16_t port)
+{
+	pod->ports = npd_xrealloc(pod->ports, (pod->n_ports + 1) * sizeof(*pod->ports));
+	pod->ports[pod->n_ports].name = npd_xstrdup(name);
+	pod->ports[pod->n_ports].proto = proto;
+	pod->ports[pod->n_ports++].port = port;
+}
+
+static struct npd_ruleset *
+compile_opts(struct npd_store *s, struct npd_compile_opts *o, struct npd_diags *d)
+{
+	struct npd_ruleset *rs = NULL;
+
+	ck_assert_int_eq(npd_compile(s, o, d, &rs), 0);
+	ck_assert_ptr_nonnull(rs);
+	return rs;
+}
+
+static struct npd_ruleset *
+compile(struct npd_store *s)
+{
+	struct npd_compile_opts o;
+
+	npd_compile_opts_init(&o);
+	o.node_name = "node1";
+	return compile_opts(s, &o, NULL);
+}
+
+/* Everything render would print, as one string (owned). */
+static char *
+text(const struct npd_ruleset *rs)
+{
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	npd_ruleset_format_sets(rs, &b);
+	npd_ruleset_format_table(&rs->v4, &b);
+	npd_ruleset_format_table(&rs->v6, &b);
+	return npd_buf_steal(&b);
+}
+
+static void
+expected_chain(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *key)
+{
+	char *id = npd_xasprintf("%s|%s", kind, key);
+
+	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, kind,
+		 npd_hash64s(id, NPD_HASH_SEED));
+	free(id);
+}
+
+/* The single set a chain's rules reference through a match in direction dirs, found by the
+ * rule comment. */
+static const struct npd_set *
+set_of_rule(const struct npd_ruleset *rs, uint8_t family, const char *comment, size_t which)
+{
+	const struct npd_table *t = npd_ruleset_get_table(rs, family);
+	size_t i, j;
+
+	for (i = 0; i < t->n_chains; i++)
+		for (j = 0; j < t->chains[i].n_rules; j++) {
+			const struct npd_rule *r = &t->chains[i].rules[j];
+
+			if (r->comment && !strcmp(r->comment, comment) && r->n_sets > which)
+				return npd_ruleset_find_set(rs, r->sets[which].name);
+		}
+	return NULL;
+}
+
+static bool
+set_has(const struct npd_set *set, const char *entry)
+{
+	struct npd_buf b;
+	size_t i;
+	bool found = false;
+
+	npd_buf_init(&b);
+	for (i = 0; i < set->n_entries && !found; i++) {
+		npd_buf_reset(&b);
+		npd_set_entry_format(set, &set->entries[i], &b);
+		found = !strcmp(b.data, entry);
+	}
+	npd_buf_fini(&b);
+	return found;
+}
+
+START_TEST(names_are_stable_identities)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("shop", "web-in", "app=web", true, false);
+	struct npd_ruleset *a, *b;
+	char pod_chain[NPD_CHAIN_NAMELEN], pol_chain[NPD_CHAIN_NAMELEN];
+	const struct npd_chain *ca, *cb;
+
+	npd_store_add_namespace(s, tu_ns("shop", NULL));
+	npd_store_add_pod(s, tu_pod("shop", "web-0", "app=web", "10.0.0.10", "node1"));
+	npd_store_add_pod(s, tu_pod("shop", "cli-0", "app=cli", "10.0.1.10", "node2"));
+	peer_sel(add_rule(p, IN), NULL, "app=cli");
+	npd_store_add_policy(s, p);
+	a = compile(s);
+
+	expected_chain(pod_chain, "I", "shop/web-0");
+	expected_chain(pol_chain, "PI", "shop/web-in");
+	ck_assert_uint_eq(strlen(pod_chain), 22);
+	ca = npd_ruleset_find_chain(&a->v4, pol_chain);
+	ck_assert_ptr_nonnull(ca);
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&a->v4, pod_chain));
+
+	/* Editing the policy changes its chain's content, never its name. */
+	p = mkpol("shop", "web-in", "app=web", true, false);
+	peer_sel(add_rule(p, IN), NULL, "app=cli");
+	add_port(&p->ingress[0], NPD_PROTO_TCP, 80, 0, NULL);
+	npd_store_add_policy(s, p);
+	b = compile(s);
+	cb = npd_ruleset_find_chain(&b->v4, pol_chain);
+	ck_assert_ptr_nonnull(cb);
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&b->v4, pod_chain));
+	ck_assert(ca->hash != cb->hash);
+	ck_assert_uint_eq(npd_ruleset_find_chain(&a->v4, pod_chain)->hash,
+			  npd_ruleset_find_chain(&b->v4, pod_chain)->hash);
+	/* A v4-only cluster: the v6 table holds only the hook and NPD-FORWARD. */
+	ck_assert_uint_eq(b->v6.n_chains, 1);
+	ck_assert_uint_eq(b->v6.n_hooks, 1);
+	ck_assert_str_eq(b->v6.hooks[0].builtin, "FORWARD");
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(forward_chain_layout)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("ns", "both", "", true, true);
+	struct npd_ruleset *rs;
+	const struct npd_chain *c;
+	char name[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
+	struct npd_buf b;
+
+	npd_store_add_pod(s, tu_pod("ns", "b", "", "10.0.0.2,fd00::2", "node1"));
+	npd_store_add_pod(s, tu_pod("ns", "a", "", "10.0.0.1", "node1"));
+	add_rule(p, IN);
+	add_rule(p, EG);
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+	npd_buf_init(&b);
+	c = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_rules, 5);
+	npd_rule_format(&c->rules[0], AF_INET, &b);
+	ck_assert_str_eq(b.data, "-m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
+				 "\"netpold: established\" -j ACCEPT");
+	expected_chain(name, "E", "ns/a");
+	npd_buf_reset(&b);
+	npd_rule_format(&c->rules[1], AF_INET, &b);
+	ck_assert(!strncmp(b.data, "-s 10.0.0.1/32 ", 15));
+	ck_assert_str_eq(c->rules[1].jump, name);
+	ck_assert(c->rules[2].has_src);
+	ck_assert(c->rules[3].has_dst && c->rules[4].has_dst);
+	expected_chain(name, "I", "ns/b");
+	ck_assert_str_eq(c->rules[4].jump, name);
+
+	/* The pod chain: clear, jump, return if marked, log, reject. */
+	expected_chain(pol, "PI", "ns/both");
+	c = npd_ruleset_find_chain(&rs->v6, name);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_rules, 5);
+	npd_buf_reset(&b);
+	for (size_t i = 0; i < c->n_rules; i++) {
+		npd_rule_format(&c->rules[i], AF_INET6, &b);
+		npd_buf_addc(&b, '\n');
+	}
+	{
+		char *want = npd_xasprintf(
+		    "-j MARK --set-xmark 0x0/0x10000\n"
+		    "-m comment --comment \"policy ns/both\" -j %s\n"
+		    "-m mark --mark 0x10000/0x10000 -j RETURN\n"
+		    "-m limit --limit 10/sec --limit-burst 20 -j NFLOG --nflog-prefix \"NPD DROP I "
+		    "ns/b\" --nflog-group 100\n"
+		    "-m comment --comment \"netpold: default deny ingress ns/b\" -j REJECT "
+		    "--reject-with icmp6-port-unreachable\n",
+		    pol);
+
+		ck_assert_str_eq(b.data, want);
+		free(want);
+	}
+	/* The policy allows everything in both directions: one unconditional mark rule. */
+	c = npd_ruleset_find_chain(&rs->v6, pol);
+	ck_assert_uint_eq(c->n_rules, 1);
+	npd_buf_reset(&b);
+	npd_rule_format(&c->rules[0], AF_INET6, &b);
+	ck_assert_str_eq(
+	    b.data,
+	    "-m comment --comment \"ns/both ingress[0]\" -j MARK --set-xmark 0x10000/0x10000");
+	npd_buf_fini(&b);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(equal_selectors_share_one_set)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p1 = mkpol("a", "p1", "", true, false);
+	struct npd_policy *p2 = mkpol("a", "p2", "", true, false);
+	struct npd_policy *p3 = mkpol("b", "p3", "", true, false);
+	struct npd_policy *p4 = mkpol("b", "p4", "", true, false);
+	struct npd_ruleset *rs;
+	const struct npd_set *s1, *s2, *s3, *s4, *s5;
+
+	npd_store_add_namespace(s, tu_ns("a", "team=red"));
+	npd_store_add_namespace(s, tu_ns("b", "team=red"));
+	npd_store_add_namespace(s, tu_ns("c", "team=blue"));
+	npd_store_add_pod(s, tu_pod("a", "x", "app=x", "10.0.0.1", "node1"));
+	npd_store_add_pod(s, tu_pod("b", "x", "app=x", "10.0.0.2", "node1"));
+	npd_store_add_pod(s, tu_pod("c", "x", "app=x", "10.0.0.3", "node9"));
+	peer_sel(add_rule(p1, IN), NULL, "app=x");
+	peer_sel(add_rule(p2, IN), NULL, "app=x");
+	peer_sel(&p2->ingress[0], "team=red", "app=x");
+	peer_sel(add_rule(p3, IN), NULL, "app=x");
+	peer_sel(add_rule(p4, IN), "team=red", "app=x");
+	npd_store_add_policy(s, p1);
+	npd_store_add_policy(s, p2);
+	npd_store_add_policy(s, p3);
+	npd_store_add_policy(s, p4);
+	rs = compile(s);
+
+	s1 = set_of_rule(rs, AF_INET, "a/p1 ingress[0] from[0]", 0);
+	s2 = set_of_rule(rs, AF_INET, "a/p2 ingress[0] from[0]", 0);
+	s3 = set_of_rule(rs, AF_INET, "b/p3 ingress[0] from[0]", 0);
+	s4 = set_of_rule(rs, AF_INET, "a/p2 ingress[0] from[1]", 0);
+	s5 = set_of_rule(rs, AF_INET, "b/p4 ingress[0] from[0]", 0);
+	ck_assert_ptr_nonnull(s1);
+	ck_assert_ptr_nonnull(s3);
+	ck_assert_ptr_eq(s1, s2); /* same selector, same namespace */
+	ck_assert_ptr_ne(s1, s3); /* same podSelector, other namespace */
+	ck_assert_ptr_eq(s4, s5); /* namespaceSelector: the policy's namespace is irrelevant */
+	ck_assert_uint_eq(s1->n_entries, 1);
+	ck_assert(set_has(s1, "10.0.0.1"));
+	ck_assert(set_has(s3, "10.0.0.2"));
+	ck_assert_uint_eq(s4->n_entries, 2); /* cluster-wide, not just this node */
+	ck_assert(set_has(s4, "10.0.0.1") && set_has(s4, "10.0.0.2"));
+	ck_assert_str_eq(s1->comment, "pods ns=a app=x");
+	ck_assert_str_eq(s4->comment, "pods nssel=team=red app=x");
+	ck_assert_uint_eq(rs->n_sets, 3);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(ipblock_sets)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("a", "blocks", "", false, true);
+	struct npd_policy_rule *r;
+	struct npd_ruleset *rs;
+	const struct npd_set *all4, *all6, *b1, *b2;
+	struct npd_buf b;
+	char *t;
+
+	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1,fd00::1", "node1"));
+	r = add_rule(p, EG);
+	peer_block(r, "0.0.0.0/0", "10.0.0.0/8 fd00::/8");
+	peer_block(r, "::/0", "::/0");
+	peer_block(r, "192.168.0.0/16", "192.168.1.0/24");
+	peer_block(r, "192.168.0.0/16", "192.168.2.0/24");
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+
+	all4 = set_of_rule(rs, AF_INET, "a/blocks egress[0] to[0]", 0);
+	ck_assert_ptr_nonnull(all4);
+	ck_assert_int_eq(all4->type, NPD_SET_HASH_NET);
+	ck_assert_uint_eq(all4->n_entries, 3);
+	ck_assert(set_has(all4, "0.0.0.0/1") && set_has(all4, "128.0.0.0/1"));
+	ck_assert(set_has(all4, "10.0.0.0/8 nomatch"));
+	/* The v6 block is not in the v4 table, and the v4 block not in the v6 table. */
+	ck_assert_ptr_null(set_of_rule(rs, AF_INET, "a/blocks egress[0] to[1]", 0));
+	ck_assert_ptr_null(set_of_rule(rs, AF_INET6, "a/blocks egress[0] to[0]", 0));
+	all6 = set_of_rule(rs, AF_INET6, "a/blocks egress[0] to[1]", 0);
+	ck_assert_ptr_nonnull(all6);
+	ck_assert_uint_eq(all6->family, AF_INET6);
+	ck_assert_uint_eq(all6->n_entries, 2); /* except ::/0 wins over ::/0: matches nothing */
+	ck_assert(set_has(all6, "::/1 nomatch") && set_has(all6, "8000::/1 nomatch"));
+	/* Same cidr, different except: one set each, so neither except vetoes the other. */
+	b1 = set_of_rule(rs, AF_INET, "a/blocks egress[0] to[2]", 0);
+	b2 = set_of_rule(rs, AF_INET, "a/blocks egress[0] to[3]", 0);
+	ck_assert_ptr_ne(b1, b2);
+	ck_assert(set_has(b1, "192.168.0.0/16") && set_has(b1, "192.168.1.0/24 nomatch"));
+	ck_assert(!set_has(b1, "192.168.2.0/24 nomatch"));
+	ck_assert(set_has(b2, "192.168.2.0/24 nomatch"));
+	ck_assert_str_eq(b1->comment, "ipBlock 192.168.0.0/16 except 192.168.1.0/24");
+	/* Egress: the block matches the destination. */
+	npd_buf_init(&b);
+	t = text(rs);
+	npd_buf_printf(&b,
+		       "-m set --match-set %s dst -m comment --comment \"a/blocks egress[0] "
+		       "to[2]\"",
+		       b1->name);
+	ck_assert_ptr_nonnull(strstr(t, b.data));
+	free(t);
+	npd_buf_fini(&b);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(named_ports_resolve_at_destination)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *in = mkpol("a", "web", "app=web", true, false);
+	struct npd_policy *eg = mkpol("a", "cli", "app=cli", false, true);
+	struct npd_pod *pod;
+	struct npd_policy_rule *r;
+	struct npd_ruleset *rs;
+	const struct npd_set *peer, *ports;
+	struct npd_buf b;
+	char *t;
+
+	pod = tu_pod("a", "web-1", "app=web", "10.0.0.1", "node1");
+	pod_port(pod, "http", NPD_PROTO_TCP, 8080);
+	npd_store_add_pod(s, pod);
+	pod = tu_pod("a", "web-2", "app=web", "10.0.0.2", "node1");
+	pod_port(pod, "http", NPD_PROTO_TCP, 9090);
+	pod_port(pod, "http", NPD_PROTO_UDP, 5353);
+	npd_store_add_pod(s, pod);
+	pod = tu_pod("a", "web-3", "app=web", "10.0.0.3", "node1"); /* no such port */
+	npd_store_add_pod(s, pod);
+	pod = tu_pod("b", "db-1", "app=db", "10.0.1.1", "node7");
+	pod_port(pod, "pg", NPD_PROTO_TCP, 5432);
+	npd_store_add_pod(s, pod);
+	pod = tu_pod("a", "db-2", "app=db", "10.0.1.2", "node8");
+	pod_port(pod, "pg", NPD_PROTO_TCP, 5433);
+	npd_store_add_pod(s, pod);
+	npd_store_add_pod(s, tu_pod("a", "cli-1", "app=cli", "10.0.2.1", "node1"));
+
+	r = add_rule(in, IN);
+	peer_sel(r, NULL, "app=cli");
+	peer_block(r, "172.16.0.0/12", NULL);
+	add_port(r, NPD_PROTO_TCP, 0, 0, "http");
+	npd_store_add_policy(s, in);
+	r = add_rule(eg, EG);
+	peer_sel(r, "", "app=db");
+	peer_block(r, "10.0.0.0/8", NULL);
+	add_port(r, NPD_PROTO_TCP, 0, 0, "pg");
+	r = add_rule(eg, EG);
+	add_port(r, NPD_PROTO_TCP, 0, 0, "pg");
+	npd_store_add_policy(s, eg);
+	rs = compile(s);
+
+	/* Ingress: peer on src, (destination pod IP, its own port) on dst,dst. */
+	peer = set_of_rule(rs, AF_INET, "a/web ingress[0] from[0] ports[0]", 0);
+	ports = set_of_rule(rs, AF_INET, "a/web ingress[0] from[0] ports[0]", 1);
+	ck_assert_ptr_nonnull(ports);
+	ck_assert(set_has(peer, "10.0.2.1"));
+	ck_assert_int_eq(ports->type, NPD_SET_HASH_IP_PORT);
+	ck_assert_uint_eq(ports->n_entries, 2);
+	ck_assert(set_has(ports, "10.0.0.1,tcp:8080") && set_has(ports, "10.0.0.2,tcp:9090"));
+	/* An ipBlock source and a named port work on ingress: the destination is our pod. */
+	ck_assert_ptr_eq(set_of_rule(rs, AF_INET, "a/web ingress[0] from[1] ports[0]", 1), ports);
+	npd_buf_init(&b);
+	t = text(rs);
+	npd_buf_printf(&b, "-m set --match-set %s src -m set --match-set %s dst,dst", peer->name,
+		       ports->name);
+	ck_assert_ptr_nonnull(strstr(t, b.data));
+
+	/* Egress: the peer's pods that define the name, cluster-wide, on dst,dst alone. */
+	ports = set_of_rule(rs, AF_INET, "a/cli egress[0] to[0] ports[0]", 0);
+	ck_assert_ptr_nonnull(ports);
+	ck_assert_uint_eq(ports->n_entries, 2);
+	ck_assert(set_has(ports, "10.0.1.1,tcp:5432") && set_has(ports, "10.0.1.2,tcp:5433"));
+	ck_assert_ptr_null(set_of_rule(rs, AF_INET, "a/cli egress[0] to[0] ports[0]", 1));
+	/* ipBlock + named port on egress matches nothing: no rule at all. */
+	ck_assert_ptr_null(strstr(t, "a/cli egress[0] to[1]"));
+	/* No peers: every pod cluster-wide defining the name. */
+	ports = set_of_rule(rs, AF_INET, "a/cli egress[1] ports[0]", 0);
+	ck_assert_ptr_nonnull(ports);
+	ck_assert_uint_eq(ports->n_entries, 2);
+	free(t);
+	npd_buf_fini(&b);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(ports_ranges_and_protocols)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("a", "ports", "", true, false);
+	struct npd_policy_rule *r;
+	struct npd_ruleset *rs;
+	char *t;
+
+	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1", "node1"));
+	r = add_rule(p, IN);
+	add_port(r, NPD_PROTO_TCP, 8000, 8100, NULL);
+	add_port(r, NPD_PROTO_SCTP, 5000, 0, NULL);
+	add_port(r, NPD_PROTO_UDP, 0, 0, NULL);
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+	t = text(rs);
+	ck_assert_ptr_nonnull(strstr(t, "-p tcp -m tcp --dport 8000:8100 -m comment --comment "
+					"\"a/ports ingress[0] ports[0]\""));
+	ck_assert_ptr_nonnull(strstr(t, "-p sctp -m sctp --dport 5000 -m comment --comment "
+					"\"a/ports ingress[0] ports[1]\""));
+	ck_assert_ptr_nonnull(strstr(t, "-p udp -m comment --comment \"a/ports ingress[0] "
+					"ports[2]\""));
+	free(t);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(policy_types_decide_isolation)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("a", "egress-only", "app=x", false, true);
+	struct npd_ruleset *rs;
+	char name[NPD_CHAIN_NAMELEN];
+
+	npd_store_add_pod(s, tu_pod("a", "x", "app=x", "10.0.0.1", "node1"));
+	npd_store_add_pod(s, tu_pod("a", "y", "app=y", "10.0.0.2", "node1"));
+	add_rule(p, EG);
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+	expected_chain(name, "E", "a/x");
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, name));
+	expected_chain(name, "I", "a/x");
+	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, name));
+	expected_chain(name, "E", "a/y"); /* not selected */
+	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, name));
+	/* NPD-FORWARD, NPD-E-x, NPD-PE-egress-only. */
+	ck_assert_uint_eq(rs->v4.n_chains, 3);
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 2);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(only_local_selectable_pods_get_chains)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("a", "deny", "", true, false);
+	struct npd_pod *pod;
+	struct npd_ruleset *rs;
+	const struct npd_set *set;
+	char name[NPD_CHAIN_NAMELEN];
+
+	npd_store_add_pod(s, tu_pod("a", "local", "", "10.0.0.1", "node1"));
+	npd_store_add_pod(s, tu_pod("a", "remote", "", "10.0.0.2", "node2"));
+	pod = tu_pod("a", "hostnet", "", "192.168.0.5", "node1");
+	pod->host_network = true;
+	npd_store_add_pod(s, pod);
+	pod = tu_pod("a", "done", "", "10.0.0.4", "node1");
+	pod->phase = NPD_PHASE_SUCCEEDED;
+	npd_store_add_pod(s, pod);
+	npd_store_add_pod(s, tu_pod("a", "pending", "", NULL, "node1"));
+	peer_sel(add_rule(p, IN), NULL, "");
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+
+	expected_chain(name, "I", "a/local");
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, name));
+	/* NPD-FORWARD, the local pod's chain, the policy's chain: nothing for the others. */
+	ck_assert_uint_eq(rs->v4.n_chains, 3);
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 2);
+	set = set_of_rule(rs, AF_INET, "a/deny ingress[0] from[0]", 0);
+	ck_assert_ptr_nonnull(set);
+	ck_assert_uint_eq(set->n_entries, 2);
+	ck_assert(set_has(set, "10.0.0.1") && set_has(set, "10.0.0.2"));
+	npd_ruleset_free(rs);
+
+	/* A node without local pods still gets the hook and its established rule. */
+	{
+		struct npd_compile_opts o;
+
+		npd_compile_opts_init(&o);
+		o.node_name = "node3";
+		rs = compile_opts(s, &o, NULL);
+		ck_assert_uint_eq(rs->v4.n_chains, 1);
+		ck_assert_uint_eq(rs->n_sets, 0);
+		npd_ruleset_free(rs);
+	}
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(reused_ip_follows_new_pod)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("a", "p", "", true, false);
+	struct npd_ruleset *rs;
+	const struct npd_set *x, *y;
+	const struct npd_chain *fwd;
+	char name[NPD_CHAIN_NAMELEN];
+
+	/* old still claims 10.0.0.9 (its deletion has not arrived yet); new was added later. */
+	npd_store_add_pod(s, tu_pod("a", "old", "app=x", "10.0.0.9", "node1"));
+	npd_store_add_pod(s, tu_pod("a", "new", "app=y", "10.0.0.9", "node1"));
+	peer_sel(add_rule(p, IN), NULL, "app=x");
+	peer_sel(&p->ingress[0], NULL, "app=y");
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+	x = set_of_rule(rs, AF_INET, "a/p ingress[0] from[0]", 0);
+	y = set_of_rule(rs, AF_INET, "a/p ingress[0] from[1]", 0);
+	ck_assert_uint_eq(x->n_entries, 0);
+	ck_assert_uint_eq(y->n_entries, 1);
+	fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
+	ck_assert_uint_eq(fwd->n_rules, 2);
+	expected_chain(name, "I", "a/new");
+	ck_assert_str_eq(fwd->rules[1].jump, name);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(invalid_policy_isolates_and_allows_nothing)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = mkpol("a", "broken", "", true, false);
+	struct npd_ruleset *rs;
+	char pod[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
+	const struct npd_chain *c;
+
+	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1", "node1"));
+	add_rule(p, IN); /* would allow everything */
+	p->invalid = true;
+	p->invalid_reason = npd_xstrdup("bad cidr");
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+	expected_chain(pod, "I", "a/x");
+	expected_chain(pol, "PI", "a/broken");
+	c = npd_ruleset_find_chain(&rs->v4, pol);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_rules, 0);
+	c = npd_ruleset_find_chain(&rs->v4, pod);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->rules[1].jump, pol);
+	ck_assert_int_eq(c->rules[c->n_rules - 1].target, NPD_T_REJECT);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(over_limit_policy_is_reported_others_compile)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *big = mkpol("a", "big", "", true, false);
+	struct npd_policy *ok = mkpol("a", "ok", "", true, false);
+	struct npd_compile_opts o;
+	struct npd_diags d;
+	struct npd_ruleset *rs;
+	struct npd_policy_rule *r;
+	char name[NPD_CHAIN_NAMELEN];
+
+	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1,fd00::1", "node1"));
+	r = add_rule(big, IN);
+	peer_sel(r, NULL, "app=1");
+	peer_sel(r, NULL, "app=2");
+	add_port(r, NPD_PROTO_TCP, 1, 0, NULL);
+	add_port(r, NPD_PROTO_TCP, 2, 0, NULL);
+	r = add_rule(ok, IN);
+	add_port(r, NPD_PROTO_TCP, 80, 0, NULL);
+	npd_store_add_policy(s, big);
+	npd_store_add_policy(s, ok);
+	npd_compile_opts_init(&o);
+	o.node_name = "node1";
+	o.max_rules_per_policy = 3;
+	npd_diags_init(&d);
+	rs = compile_opts(s, &o, &d);
+	ck_assert_uint_eq(d.n, 1); /* once, though it fails in both families */
+	ck_assert_int_eq(d.v[0].kind, NPD_DIAG_LIMIT);
+	ck_assert_str_eq(d.v[0].ns, "a");
+	ck_assert_str_eq(d.v[0].name, "big");
+	expected_chain(name, "PI", "a/big");
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, name)->n_rules, 0);
+	expected_chain(name, "PI", "a/ok");
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, name)->n_rules, 1);
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v6, name)->n_rules, 1);
+	ck_assert_uint_eq(rs->n_sets, 0); /* the skipped policy's peers left no sets behind */
+	npd_diags_fini(&d);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(output_is_deterministic)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_ruleset *a, *b;
+	char *ta, *tb;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		char ns[16], name[16], ip[32];
+		struct npd_policy *p;
+
+		snprintf(ns, sizeof(ns), "ns%d", i % 5);
+		snprintf(name, sizeof(name), "pod%d", i);
+		snprintf(ip, sizeof(ip), "10.1.%d.%d,fd00::%x", i / 200, i % 200, i + 1);
+		npd_store_add_pod(
+		    s, tu_pod(ns, name, i % 2 ? "app=a" : "app=b", ip, i % 3 ? "node1" : "node2"));
+		snprintf(name, sizeof(name), "pol%d", i);
+		p = mkpol(ns, name, i % 2 ? "app=a" : "", true, i % 4 == 0);
+		peer_sel(add_rule(p, IN), i % 3 ? "" : NULL, i % 2 ? "app=b" : "app=a");
+		peer_block(add_rule(p, EG), "10.0.0.0/8", "10.1.0.0/16");
+		npd_store_add_policy(s, p);
+	}
+	a = compile(s);
+	b = compile(s);
+	ta = text(a);
+	tb = text(b);
+	ck_assert_str_eq(ta, tb);
+	ck_assert(npd_ruleset_rule_count(a) > 100);
+	free(ta);
+	free(tb);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(bad_options_rejected)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_compile_opts o;
+	struct npd_ruleset *rs = NULL;
+
+	npd_compile_opts_init(&o);
+	ck_assert_int_eq(npd_compile(s, &o, NULL, &rs), -EINVAL);
+	ck_assert_ptr_null(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("compile");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, names_are_stable_identities);
+	tcase_add_test(tc, forward_chain_layout);
+	tcase_add_test(tc, equal_selectors_share_one_set);
+	tcase_add_test(tc, ipblock_sets);
+	tcase_add_test(tc, named_ports_resolve_at_destination);
+	tcase_add_test(tc, ports_ranges_and_protocols);
+	tcase_add_test(tc, policy_types_decide_isolation);
+	tcase_add_test(tc, only_local_selectable_pods_get_chains);
+	tcase_add_test(tc, reused_ip_follows_new_pod);
+	tcase_add_test(tc, invalid_policy_isolates_and_allows_nothing);
+	tcase_add_test(tc, over_limit_policy_is_reported_others_compile);
+	tcase_add_test(tc, output_is_deterministic);
+	tcase_add_test(tc, bad_options_rejected);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,374 @@
+/* check_ruleset.c: the dataplane model: sealing (order, dedupe, hashes), lookups, rule
+ * equality, and the restore texts, which the real iptables-legacy-restore,
+ * ip6tables-legacy-restore and ipset accept (run as root in a private network namespace;
+ * that case is skipped otherwise). */
+#include <arpa/inet.h>
+#include <check.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "npd/ruleset.h"
+#include "testutil.h"
+
+static struct npd_set_entry
+net_entry(const char *cidr, bool nomatch)
+{
+	struct npd_set_entry e;
+	struct npd_cidr c;
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(npd_cidr_parse(cidr, true, &c), 0);
+	e.addr = c.addr;
+	e.prefix = c.prefix;
+	e.nomatch = nomatch;
+	return e;
+}
+
+static struct npd_set_entry
+ipport_entry(const char *ip, uint8_t proto, uint16_t port)
+{
+	struct npd_set_entry e;
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(npd_addr_parse(ip, &e.addr), 0);
+	e.proto = proto;
+	e.port = port;
+	return e;
+}
+
+/* A ruleset using every match and target the compiler emits, in both families. */
+static struct npd_ruleset *
+sample(void)
+{
+	static char est[] = "netpold: \"established\"", backslash[] = "a\\b";
+	static char prefix[] = "NPD DROP I ns/pod";
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set *s;
+	struct npd_set_entry e;
+	struct npd_chain *c;
+	struct npd_rule r;
+	int fam;
+
+	s = npd_ruleset_add_set(rs, "npd-b-4", NPD_SET_HASH_NET, AF_INET, "ipBlock 10.0.0.0/8");
+	e = net_entry("10.0.0.0/8", false);
+	npd_ruleset_add_entry(s, &e);
+	e = net_entry("10.1.0.0/16", true);
+	npd_ruleset_add_entry(s, &e);
+	s = npd_ruleset_add_set(rs, "npd-a-4", NPD_SET_HASH_IP, AF_INET, "pods ns=x *");
+	e = net_entry("10.0.0.2/32", false);
+	e.prefix = 0;
+	npd_ruleset_add_entry(s, &e);
+	s = npd_ruleset_add_set(rs, "npd-c-4", NPD_SET_HASH_IP_PORT, AF_INET, NULL);
+	e = ipport_entry("10.0.0.2", 6, 8080);
+	npd_ruleset_add_entry(s, &e);
+	e = ipport_entry("10.0.0.2", 132, 9000);
+	npd_ruleset_add_entry(s, &e);
+	s = npd_ruleset_add_set(rs, "npd-d-6", NPD_SET_HASH_NET, AF_INET6, "v6");
+	e = net_entry("::/1", false);
+	npd_ruleset_add_entry(s, &e);
+	e = net_entry("fd00::/64", true);
+	npd_ruleset_add_entry(s, &e);
+	s = npd_ruleset_add_set(rs, "npd-e-6", NPD_SET_HASH_IP_PORT, AF_INET6, NULL);
+	e = ipport_entry("fd00::2", 17, 53);
+	npd_ruleset_add_entry(s, &e);
+
+	for (fam = 0; fam < 2; fam++) {
+		struct npd_table *t = npd_ruleset_table(rs, fam ? AF_INET6 : AF_INET);
+		const char *ip = fam ? "fd00::2" : "10.0.0.2";
+
+		npd_ruleset_add_chain(t, "NPD-P");
+		c = npd_ruleset_add_chain(t, "NPD-FORWARD");
+		memset(&r, 0, sizeof(r));
+		r.ctstate = NPD_CT_ESTABLISHED | NPD_CT_RELATED;
+		r.target = NPD_T_ACCEPT;
+		r.comment = est;
+		npd_ruleset_add_rule(c, &r);
+		memset(&r, 0, sizeof(r));
+		r.has_dst = true;
+		ck_assert_int_eq(npd_addr_parse(ip, &r.dst.addr), 0);
+		r.dst.prefix = fam ? 128 : 32;
+		r.target = NPD_T_JUMP;
+		strcpy(r.jump, "NPD-P");
+		npd_ruleset_add_rule(c, &r);
+		c = &t->chains[0];
+		memset(&r, 0, sizeof(r));
+		r.target = NPD_T_MARK;
+		r.set_mask = 0x10000;
+		npd_ruleset_add_rule(c, &r);
+		memset(&r, 0, sizeof(r));
+		r.proto = 6;
+		r.dport_lo = 80;
+		r.dport_hi = 90;
+		r.n_sets = 2;
+		strcpy(r.sets[0].name, fam ? "npd-d-6" : "npd-b-4");
+		r.sets[0].dims = 1;
+		strcpy(r.sets[1].name, fam ? "npd-e-6" : "npd-c-4");
+		r.sets[1].dims = 2;
+		r.sets[1].dirs = NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1);
+		r.sets[1].negate = true;
+		r.target = NPD_T_MARK;
+		r.set_mark = r.set_mask = 0x10000;
+		r.comment = backslash;
+		npd_ruleset_add_rule(c, &r);
+		memset(&r, 0, sizeof(r));
+		r.proto = 132;
+		r.dport_lo = r.dport_hi = 9000;
+		r.target = NPD_T_DROP;
+		npd_ruleset_add_rule(c, &r);
+		memset(&r, 0, sizeof(r));
+		r.has_mark = true;
+		r.mark_value = r.mark_mask = 0x10000;
+		r.target = NPD_T_RETURN;
+		npd_ruleset_add_rule(c, &r);
+		memset(&r, 0, sizeof(r));
+		r.has_mark = true;
+		r.mark_negate = true;
+		r.mark_value = r.mark_mask = 0x10000;
+		r.limit_per_sec = 10;
+		r.limit_burst = 20;
+		r.target = NPD_T_NFLOG;
+		r.nflog_group = 100;
+		r.nflog_prefix = prefix;
+		npd_ruleset_add_rule(c, &r);
+		memset(&r, 0, sizeof(r));
+		r.proto = 17;
+		r.target = NPD_T_REJECT;
+		npd_ruleset_add_rule(c, &r);
+		npd_ruleset_add_hook(t, "FORWARD", "NPD-FORWARD");
+	}
+	npd_ruleset_seal(rs);
+	return rs;
+}
+
+START_TEST(seal_sorts_and_dedupes)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set *s = npd_ruleset_add_set(rs, "npd-z", NPD_SET_HASH_NET, AF_INET, NULL);
+	struct npd_set_entry e;
+	const struct npd_set *f;
+
+	e = net_entry("10.2.0.0/16", false);
+	npd_ruleset_add_entry(s, &e);
+	e = net_entry("10.1.0.0/16", true);
+	npd_ruleset_add_entry(s, &e);
+	e = net_entry("10.1.0.0/16", false); /* same key: the except must win */
+	npd_ruleset_add_entry(s, &e);
+	e = net_entry("10.2.0.0/16", false);
+	npd_ruleset_add_entry(s, &e);
+	npd_ruleset_add_set(rs, "npd-a", NPD_SET_HASH_IP, AF_INET, NULL);
+	npd_ruleset_add_chain(&rs->v4, "NPD-B");
+	npd_ruleset_add_chain(&rs->v4, "NPD-A");
+	npd_ruleset_seal(rs);
+
+	ck_assert_str_eq(rs->sets[0].name, "npd-a");
+	f = npd_ruleset_find_set(rs, "npd-z");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(f->n_entries, 2);
+	ck_assert(f->entries[0].nomatch);
+	ck_assert_uint_eq(f->entries[0].addr.a[1], 1);
+	ck_assert(!f->entries[1].nomatch);
+	ck_assert_ptr_null(npd_ruleset_find_set(rs, "npd-y"));
+	ck_assert_str_eq(rs->v4.chains[0].name, "NPD-A");
+	ck_assert_ptr_eq(npd_ruleset_find_chain(&rs->v4, "NPD-B"), &rs->v4.chains[1]);
+	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v6, "NPD-B"));
+	/* Empty chains still get a known (non-zero) hash. */
+	ck_assert(rs->v4.chains[0].hash != 0);
+	ck_assert(rs->v4.chains[0].hash != rs->v4.chains[1].hash);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(hashes_follow_content)
+{
+	static char changed[] = "changed";
+	struct npd_ruleset *a = sample(), *b = sample();
+	struct npd_chain *c;
+	struct npd_rule r;
+
+	ck_assert_uint_eq(a->v4.n_chains, 2);
+	ck_assert_uint_eq(a->v4.chains[0].hash, b->v4.chains[0].hash);
+	ck_assert(npd_rule_equal(&a->v4.chains[1].rules[1], &b->v4.chains[1].rules[1]));
+	ck_assert(!npd_rule_equal(&a->v4.chains[1].rules[1], &a->v4.chains[1].rules[2]));
+	ck_assert(!npd_rule_equal(&a->v4.chains[1].rules[1], &a->v6.chains[1].rules[1]));
+	ck_assert_uint_eq(npd_ruleset_rule_count(a), 2 * 8);
+	ck_assert_uint_eq(npd_ruleset_entry_count(a), 8);
+
+	c = &b->v4.chains[1];
+	r = c->rules[c->n_rules - 1];
+	r.comment = changed;
+	npd_rule_fini(&c->rules[c->n_rules - 1]);
+	c->n_rules--;
+	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_seal(b);
+	ck_assert(a->v4.chains[1].hash != b->v4.chains[1].hash);
+	ck_assert_uint_eq(a->v4.chains[0].hash, b->v4.chains[0].hash);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+}
+END_TEST
+
+START_TEST(iptables_text)
+{
+	struct npd_ruleset *rs = sample();
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	npd_ruleset_format_table(&rs->v4, &b);
+	ck_assert_str_eq(
+	    b.data,
+	    "*filter\n"
+	    ":NPD-FORWARD - [0:0]\n"
+	    ":NPD-P - [0:0]\n"
+	    "-F NPD-FORWARD\n"
+	    "-F NPD-P\n"
+	    "-A NPD-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
+	    "\"netpold: \\\"established\\\"\" -j ACCEPT\n"
+	    "-A NPD-FORWARD -d 10.0.0.2/32 -j NPD-P\n"
+	    "-A NPD-P -j MARK --set-xmark 0x0/0x10000\n"
+	    "-A NPD-P -p tcp -m tcp --dport 80:90 -m set --match-set npd-b-4 src -m set ! "
+	    "--match-set npd-c-4 dst,dst -m comment --comment \"a\\\\b\" -j MARK --set-xmark "
+	    "0x10000/0x10000\n"
+	    "-A NPD-P -p sctp -m sctp --dport 9000 -j DROP\n"
+	    "-A NPD-P -m mark --mark 0x10000/0x10000 -j RETURN\n"
+	    "-A NPD-P -m mark ! --mark 0x10000/0x10000 -m limit --limit 10/sec --limit-burst 20 "
+	    "-j NFLOG --nflog-prefix \"NPD DROP I ns/pod\" --nflog-group 100\n"
+	    "-A NPD-P -p udp -j REJECT --reject-with icmp-port-unreachable\n"
+	    "-I FORWARD 1 -j NPD-FORWARD\n"
+	    "COMMIT\n");
+	npd_buf_reset(&b);
+	npd_rule_format(&rs->v6.chains[0].rules[1], AF_INET6, &b);
+	ck_assert_str_eq(b.data, "-d fd00::2/128 -j NPD-P");
+	npd_buf_reset(&b);
+	npd_rule_format(&rs->v6.chains[1].rules[5], AF_INET6, &b);
+	ck_assert_str_eq(b.data, "-p udp -j REJECT --reject-with icmp6-port-unreachable");
+	npd_buf_fini(&b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
+START_TEST(ipset_text)
+{
+	struct npd_ruleset *rs = sample();
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	npd_ruleset_format_sets(rs, &b);
+	ck_assert_str_eq(b.data, "# npd-a-4: pods ns=x *\n"
+				 "create npd-a-4 hash:ip family inet -exist\n"
+				 "flush npd-a-4\n"
+				 "add npd-a-4 10.0.0.2\n"
+				 "# npd-b-4: ipBlock 10.0.0.0/8\n"
+				 "create npd-b-4 hash:net family inet -exist\n"
+				 "flush npd-b-4\n"
+				 "add npd-b-4 10.0.0.0/8\n"
+				 "add npd-b-4 10.1.0.0/16 nomatch\n"
+				 "create npd-c-4 hash:ip,port family inet -exist\n"
+				 "flush npd-c-4\n"
+				 "add npd-c-4 10.0.0.2,tcp:8080\n"
+				 "add npd-c-4 10.0.0.2,sctp:9000\n"
+				 "# npd-d-6: v6\n"
+				 "create npd-d-6 hash:net family inet6 -exist\n"
+				 "flush npd-d-6\n"
+				 "add npd-d-6 ::/1\n"
+				 "add npd-d-6 fd00::/64 nomatch\n"
+				 "create npd-e-6 hash:ip,port family inet6 -exist\n"
+				 "flush npd-e-6\n"
+				 "add npd-e-6 fd00::2,udp:53\n");
+	npd_buf_fini(&b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
+static int
+run_with_input(const char *cmd, const char *text)
+{
+	FILE *p = popen(cmd, "w");
+	int st;
+
+	if (!p)
+		return -1;
+	fputs(text, p);
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int
+run_capture(const char *cmd, struct npd_buf *out)
+{
+	FILE *p = popen(cmd, "r");
+	char chunk[4096];
+	size_t n;
+
+	if (!p)
+		return -1;
+	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
+		npd_buf_add(out, chunk, n);
+	return pclose(p);
+}
+
+/* Root only; main() moved the process into a private network namespace. */
+START_TEST(kernel_accepts_text)
+{
+	struct npd_ruleset *rs = sample();
+	struct npd_buf b, saved;
+
+	npd_buf_init(&b);
+	npd_buf_init(&saved);
+	npd_ruleset_format_sets(rs, &b);
+	ck_assert_int_eq(run_with_input("ipset restore", b.data), 0);
+	/* Twice: -exist and flush make it idempotent. */
+	ck_assert_int_eq(run_with_input("ipset restore", b.data), 0);
+	npd_buf_reset(&b);
+	npd_ruleset_format_table(&rs->v4, &b);
+	ck_assert_int_eq(run_with_input("iptables-legacy-restore --noflush", b.data), 0);
+	npd_buf_reset(&b);
+	npd_ruleset_format_table(&rs->v6, &b);
+	ck_assert_int_eq(run_with_input("ip6tables-legacy-restore --noflush", b.data), 0);
+
+	/* What the kernel holds prints back as we print it. */
+	ck_assert_int_eq(run_capture("iptables-legacy-save -t filter", &saved), 0);
+	ck_assert_ptr_nonnull(strstr(saved.data, "-A NPD-P -p tcp -m tcp --dport 80:90 -m set "
+						 "--match-set npd-b-4 src -m set ! --match-set "
+						 "npd-c-4 dst,dst"));
+	ck_assert_ptr_nonnull(strstr(saved.data, "-A FORWARD -j NPD-FORWARD"));
+	npd_buf_reset(&saved);
+	ck_assert_int_eq(run_capture("ipset list npd-b-4", &saved), 0);
+	ck_assert_ptr_nonnull(strstr(saved.data, "10.1.0.0/16 nomatch"));
+	npd_buf_fini(&saved);
+	npd_buf_fini(&b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("ruleset");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, seal_sorts_and_dedupes);
+	tcase_add_test(tc, hashes_follow_content);
+	tcase_add_test(tc, iptables_text);
+	tcase_add_test(tc, ipset_text);
+	suite_add_tcase(s, tc);
+	if (geteuid() == 0 && unshare(CLONE_NEWNET) == 0 &&
+	    access("/usr/sbin/iptables-legacy-restore", X_OK) == 0) {
+		TCase *k = tcase_create("kernel");
+
+		tcase_add_test(k, kernel_accepts_text);
+		suite_add_tcase(s, k);
+	} else {
+		fprintf(stderr, "check_ruleset: not root in a new netns: kernel case skipped\n");
+	}
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
