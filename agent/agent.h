@@ -5,6 +5,7 @@
 #define NPD_AGENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "npd/diag.h"
@@ -31,5 +32,27 @@ void agent_metric_inc(struct npd_agent *a, const char *name, uint64_t by);
 void agent_metric_set(struct npd_agent *a, const char *name, double value);
 /* One key=value log line on stderr: "ts=... level=LEVEL msg=..." plus fmt's pairs. */
 void agent_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The rest is for the agent's own files (netpold.c, sync.c, http.c). */
+struct npd_metrics;
+struct sync;
+
+/* A new agent on loop (borrowed) with an empty store; agent_free(NULL) is a no-op. */
+struct npd_agent *agent_new(struct ev_loop *loop);
+void agent_free(struct npd_agent *a);
+/* Attaches the sync pipeline (borrowed) that agent_changed and readiness drive. */
+void agent_set_sync(struct npd_agent *a, struct sync *s);
+struct npd_metrics *agent_metrics(struct npd_agent *a);
+/* True when at least one source is registered and every one has reported ready; else
+ * false and *waiting (when non-NULL) names one that has not. */
+bool agent_sources_ready(const struct npd_agent *a, const char **waiting);
+/* True once the sources were ready and a sync then reached the kernel; else false and a
+ * short reason in *why (static string). */
+bool agent_is_ready(const struct npd_agent *a, const char **why);
+/* "debug" shows debug lines, "info" (the default) hides them. Returns 0 or -EINVAL. */
+int agent_set_log_level(const char *level);
+/* Writes s into buf as a double-quoted log value (quotes, backslashes and control
+ * characters escaped, truncated to fit); returns buf. */
+const char *agent_quote(const char *s, char *buf, size_t len);
 
 #endif

@@ -1,0 +1,505 @@
+/* files.c: the manifests source. Watches the directory (for a single file, its parent,
+ * filtered by name, so an atomic rename over the file is seen) with inotify on the loop,
+ * and keeps per file the set of objects it contributed, so a reload replaces exactly that
+ * file's objects and a deleted file removes them.
+ *
+ * A file whose YAML is malformed keeps its last good objects in force (diagnostics are
+ * logged and counted): a half-written or broken edit never removes policy. When two files
+ * define the same object the last one loaded wins; when that file drops it, the other
+ * file is reloaded so its definition comes back. Hidden files are ignored, except the
+ * "..data" symlink swap of Kubernetes ConfigMap volumes, which rescans everything. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "files.h"
+#include "npd/yaml.h"
+
+#define SOURCE_NAME "files"
+#define WATCH_MASK                                                                                 \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF |   \
+	 IN_MOVE_SELF | IN_ONLYDIR)
+
+struct objref {
+	enum npd_kind kind;
+	char *ns; /* NULL for namespaces */
+	char *name;
+};
+
+struct file_state {
+	char *name;	     /* base name in the directory */
+	struct npd_map keys; /* object key -> struct objref (owned) */
+};
+
+struct files {
+	struct npd_agent *a;
+	char *dir;
+	char *only; /* single-file mode: the base name watched; NULL for a directory */
+	int ifd, wd;
+	ev_io io;
+	ev_timer rewatch;
+	struct npd_map files;  /* base name -> struct file_state */
+	struct npd_map owner;  /* object key -> struct file_state that last defined it */
+	struct npd_map reload; /* base names to reload after the current change (value unused) */
+};
+
+static void load_file(struct files *f, const char *name);
+
+/* Reloads the files whose definitions were shadowed by objects just dropped. */
+static void
+reload_shadowed(struct files *f)
+{
+	size_t guard;
+
+	for (guard = 0; f->reload.len && guard < 64; guard++) {
+		size_t it = 0;
+		const char *name;
+		void *v;
+		char *first;
+
+		npd_map_next(&f->reload, &it, &name, &v);
+		first = npd_xstrdup(name);
+		npd_map_del(&f->reload, first);
+		load_file(f, first);
+		free(first);
+	}
+}
+
+static bool
+wanted(const struct files *f, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (f->only)
+		return strcmp(name, f->only) == 0;
+	if (name[0] == '.')
+		return false;
+	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+static void
+objref_free(struct objref *r)
+{
+	free(r->ns);
+	free(r->name);
+	free(r);
+}
+
+static void
+keys_fini(struct npd_map *keys)
+{
+	size_t it = 0;
+	const char *k;
+	void *v;
+
+	while (npd_map_next(keys, &it, &k, &v))
+		objref_free(v);
+	npd_map_fini(keys);
+}
+
+/* Identifies o; returns its key (owned) and fills r (strings owned by r). */
+static char *
+object_ref(const struct npd_object *o, struct objref *r)
+{
+	const char *ns = NULL, *name = NULL;
+
+	switch (o->kind) {
+	case NPD_KIND_NAMESPACE:
+		name = o->u.ns->name;
+		break;
+	case NPD_KIND_POD:
+		ns = o->u.pod->ns;
+		name = o->u.pod->name;
+		break;
+	case NPD_KIND_POLICY:
+		ns = o->u.policy->ns;
+		name = o->u.policy->name;
+		break;
+	default:
+		return NULL;
+	}
+	if (!name)
+		return NULL;
+	r->kind = o->kind;
+	r->ns = npd_xstrdup(ns);
+	r->name = npd_xstrdup(name);
+	return npd_xasprintf("%s/%s/%s", npd_kind_name(o->kind), ns ? ns : "", name);
+}
+
+/* The file fs no longer defines key: delete the object if fs owned it, and bring back
+ * another file's definition. Returns 1 when the store changed. */
+static int
+drop_key(struct files *f, struct file_state *fs, const char *key, const struct objref *r)
+{
+	size_t it = 0;
+	const char *name;
+	void *v;
+	int changed;
+
+	if (npd_map_get(&f->owner, key) != fs)
+		return 0;
+	npd_map_del(&f->owner, key);
+	changed = npd_store_del(agent_store(f->a), r->kind, r->ns, r->name);
+	while (npd_map_next(&f->files, &it, &name, &v)) {
+		struct file_state *other = v;
+
+		if (other != fs && npd_map_get(&other->keys, key)) {
+			npd_map_set(&f->reload, other->name, f);
+			break;
+		}
+	}
+	return changed;
+}
+
+static void
+unload_file(struct files *f, const char *name)
+{
+	struct file_state *fs = npd_map_del(&f->files, name);
+	size_t it = 0;
+	const char *key;
+	void *v;
+	int changed = 0;
+
+	if (!fs)
+		return;
+	while (npd_map_next(&fs->keys, &it, &key, &v))
+		changed |= drop_key(f, fs, key, v);
+	agent_log("info", "msg=\"manifest removed\" file=%s/%s objects=%zu", f->dir, name,
+		  fs->keys.len);
+	keys_fini(&fs->keys);
+	free(fs->name);
+	free(fs);
+	if (changed)
+		agent_changed(f->a);
+}
+
+struct collect {
+	struct npd_object *v;
+	size_t n, cap;
+};
+
+static void
+on_event(struct npd_event *ev, void *ctx)
+{
+	struct collect *c = ctx;
+
+	if (ev->type == NPD_EV_ADDED || ev->type == NPD_EV_MODIFIED) {
+		npd_xgrow(&c->v, &c->cap, c->n + 1, sizeof(*c->v));
+		c->v[c->n++] = ev->obj;
+		memset(&ev->obj, 0, sizeof(ev->obj));
+	}
+	npd_event_fini(ev);
+}
+
+static void
+load_file(struct files *f, const char *name)
+{
+	struct file_state *fs;
+	struct collect c = {0};
+	struct npd_diags d;
+	struct npd_map keys;
+	char *path = npd_xasprintf("%s/%s", f->dir, name);
+	size_t i, it = 0;
+	const char *key;
+	void *v;
+	int rc, changed = 0;
+
+	npd_diags_init(&d);
+	npd_map_init(&keys);
+	rc = npd_yaml_decode_file(path, on_event, &c, &d);
+	for (i = 0; i < d.n; i++)
+		agent_diag(f->a, &d.v[i]);
+	if (rc == -ENOENT || rc == -EISDIR) {
+		unload_file(f, name);
+		goto out;
+	}
+	if (rc < 0) {
+		agent_log("error",
+			  "msg=\"cannot load manifest, keeping its last good objects\" file=%s "
+			  "err=\"%s\"",
+			  path, rc == -EINVAL ? "malformed YAML" : strerror(-rc));
+		agent_metric_inc(f->a, "netpold_manifest_loads_total{result=\"error\"}", 1);
+		goto out;
+	}
+	fs = npd_map_get(&f->files, name);
+	if (!fs) {
+		fs = npd_xcalloc(1, sizeof(*fs));
+		fs->name = npd_xstrdup(name);
+		npd_map_init(&fs->keys);
+		npd_map_set(&f->files, name, fs);
+	}
+	for (i = 0; i < c.n; i++) {
+		struct objref *r = npd_xcalloc(1, sizeof(*r));
+		char *k = object_ref(&c.v[i], r);
+
+		if (!k) {
+			objref_free(r);
+			npd_object_fini(&c.v[i]);
+			continue;
+		}
+		changed |= npd_store_add_object(agent_store(f->a), &c.v[i]) > 0;
+		npd_map_set(&f->owner, k, fs);
+		r = npd_map_set(&keys, k, r);
+		if (r)
+			objref_free(r);
+		free(k);
+	}
+	while (npd_map_next(&fs->keys, &it, &key, &v))
+		if (!npd_map_get(&keys, key))
+			changed |= drop_key(f, fs, key, v);
+	keys_fini(&fs->keys);
+	fs->keys = keys;
+	npd_map_init(&keys);
+	agent_metric_inc(f->a, "netpold_manifest_loads_total{result=\"ok\"}", 1);
+	agent_log("info", "msg=\"manifest loaded\" file=%s objects=%zu changed=%s", path,
+		  fs->keys.len, changed ? "yes" : "no");
+	if (changed)
+		agent_changed(f->a);
+out:
+	for (i = 0; i < c.n; i++)
+		npd_object_fini(&c.v[i]);
+	free(c.v);
+	keys_fini(&keys);
+	npd_diags_fini(&d);
+	free(path);
+}
+
+static int
+cmp_name(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Loads every wanted file present, in name order, and unloads the ones gone. */
+static void
+rescan(struct files *f)
+{
+	DIR *dir = opendir(f->dir);
+	struct dirent *de;
+	char **present = NULL, **gone = NULL;
+	size_t n = 0, cap = 0, ng = 0, capg = 0, i, it = 0;
+	const char *name;
+	void *v;
+
+	if (!dir) {
+		agent_log("error", "msg=\"cannot read manifests directory\" dir=%s err=\"%s\"",
+			  f->dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(dir))) {
+		char *p;
+		struct stat st;
+
+		if (!wanted(f, de->d_name))
+			continue;
+		p = npd_xasprintf("%s/%s", f->dir, de->d_name);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
+			npd_xgrow(&present, &cap, n + 1, sizeof(*present));
+			present[n++] = npd_xstrdup(de->d_name);
+		}
+		free(p);
+	}
+	closedir(dir);
+	if (n)
+		qsort(present, n, sizeof(*present), cmp_name);
+	while (npd_map_next(&f->files, &it, &name, &v)) {
+		bool found = false;
+
+		for (i = 0; i < n && !found; i++)
+			found = strcmp(present[i], name) == 0;
+		if (!found) {
+			npd_xgrow(&gone, &capg, ng + 1, sizeof(*gone));
+			gone[ng++] = npd_xstrdup(name);
+		}
+	}
+	for (i = 0; i < ng; i++) {
+		unload_file(f, gone[i]);
+		free(gone[i]);
+	}
+	for (i = 0; i < n; i++) {
+		load_file(f, present[i]);
+		free(present[i]);
+	}
+	free(gone);
+	free(present);
+	reload_shadowed(f);
+}
+
+static int
+add_watch(struct files *f)
+{
+	f->wd = inotify_add_watch(f->ifd, f->dir, WATCH_MASK);
+	return f->wd < 0 ? -errno : 0;
+}
+
+static void
+on_rewatch(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct files *f = w->data;
+
+	(void)revents;
+	if (add_watch(f) < 0)
+		return;
+	ev_timer_stop(loop, w);
+	agent_log("info", "msg=\"watching manifests again\" dir=%s", f->dir);
+	rescan(f);
+}
+
+static void
+on_inotify(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct files *f = w->data;
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	struct npd_map dirty;
+	bool full = false, gone = false;
+	size_t it = 0;
+	const char *name;
+	void *v;
+	ssize_t n;
+
+	(void)revents;
+	npd_map_init(&dirty);
+	while ((n = read(f->ifd, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (p < buf + n) {
+			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+
+			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_Q_OVERFLOW)
+				full = true;
+			if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED))
+				gone = true;
+			if (!ev->len || ev->wd != f->wd)
+				continue;
+			if (strcmp(ev->name, "..data") == 0) {
+				full = true;
+				continue;
+			}
+			if (!wanted(f, ev->name))
+				continue;
+			if (ev->mask & IN_CREATE) {
+				char *path = npd_xasprintf("%s/%s", f->dir, ev->name);
+				struct stat st;
+
+				/* A new regular file is loaded once written (IN_CLOSE_WRITE);
+				 * a symlink is complete as soon as it exists. */
+				if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+					npd_map_set(&dirty, ev->name, f);
+				free(path);
+			}
+			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))
+				npd_map_set(&dirty, ev->name, f);
+		}
+	}
+	if (gone) {
+		agent_log("warn", "msg=\"manifests directory gone, keeping its objects\" dir=%s",
+			  f->dir);
+		inotify_rm_watch(f->ifd, f->wd);
+		f->wd = -1;
+		ev_timer_start(loop, &f->rewatch);
+	} else if (full) {
+		rescan(f);
+	} else {
+		while (npd_map_next(&dirty, &it, &name, &v))
+			load_file(f, name);
+		reload_shadowed(f);
+	}
+	npd_map_fini(&dirty);
+}
+
+int
+files_start(struct npd_agent *a, const char *path, struct files **out)
+{
+	struct files *f;
+	struct stat st;
+	char *copy;
+	int rc;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	f = npd_xcalloc(1, sizeof(*f));
+	f->a = a;
+	f->ifd = -1;
+	f->wd = -1;
+	npd_map_init(&f->files);
+	npd_map_init(&f->owner);
+	npd_map_init(&f->reload);
+	if (S_ISDIR(st.st_mode)) {
+		f->dir = npd_xstrdup(path);
+	} else {
+		const char *slash;
+
+		copy = npd_xstrdup(path);
+		slash = strrchr(copy, '/');
+		if (!slash) {
+			f->dir = npd_xstrdup(".");
+			f->only = copy;
+		} else {
+			f->only = npd_xstrdup(slash + 1);
+			f->dir = slash == copy ? npd_xstrdup("/")
+					       : npd_xstrndup(copy, (size_t)(slash - copy));
+			free(copy);
+		}
+	}
+	f->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (f->ifd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	/* Watch before the first read, so no change between the two is lost. */
+	rc = add_watch(f);
+	if (rc < 0)
+		goto out;
+	ev_io_init(&f->io, on_inotify, f->ifd, EV_READ);
+	f->io.data = f;
+	ev_io_start(agent_loop(a), &f->io);
+	ev_timer_init(&f->rewatch, on_rewatch, 1., 1.);
+	f->rewatch.data = f;
+	agent_source_register(a, SOURCE_NAME);
+	rescan(f);
+	agent_source_ready(a, SOURCE_NAME);
+	*out = f;
+	return 0;
+out:
+	files_free(f);
+	return rc;
+}
+
+void
+files_free(struct files *f)
+{
+	size_t it = 0;
+	const char *name;
+	void *v;
+
+	if (!f)
+		return;
+	if (f->ifd >= 0) {
+		ev_io_stop(agent_loop(f->a), &f->io);
+		ev_timer_stop(agent_loop(f->a), &f->rewatch);
+		close(f->ifd);
+	}
+	while (npd_map_next(&f->files, &it, &name, &v)) {
+		struct file_state *fs = v;
+
+		keys_fini(&fs->keys);
+		free(fs->name);
+		free(fs);
+	}
+	npd_map_fini(&f->files);
+	npd_map_fini(&f->owner);
+	npd_map_fini(&f->reload);
+	free(f->dir);
+	free(f->only);
+	free(f);
+}

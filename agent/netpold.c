@@ -1,0 +1,419 @@
+/* netpold.c: the agent's main: options, the backend, the sources, the sync pipeline and
+ * the HTTP endpoint on one libev loop. SIGTERM and SIGINT stop the loop and exit 0 while
+ * the rules stay in the kernel: a restart never opens a window, the next run replaces
+ * them atomically. Only --cleanup removes what netpold owns. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "agent.h"
+#include "files.h"
+#include "http.h"
+#include "npd/backend.h"
+#include "npd/compile.h"
+#include "sync.h"
+
+#define EXIT_USAGE 2
+
+struct options {
+	const char *manifests;
+	const char *kubeconfig;
+	const char *context;
+	const char *node_name;
+	const char *metrics_addr;
+	const char *backend;
+	uint32_t mark;
+	uint16_t nflog_group;
+	double resync, debounce, debounce_max;
+	bool cleanup;
+	bool in_cluster;
+	char hostname[HOST_NAME_MAX + 1];
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: netpold --manifests PATH --node-name NAME [options]\n"
+	    "       netpold --kubeconfig FILE [--context NAME] --node-name NAME [options]\n"
+	    "       netpold --cleanup [--backend NAME]\n"
+	    "\n"
+	    "Enforces Kubernetes NetworkPolicy on this node with iptables and ipset.\n"
+	    "\n"
+	    "  --manifests PATH       YAML file or directory of .yaml/.yml files, reloaded on change\n"
+	    "  --kubeconfig FILE      API server access (default $KUBECONFIG, then in-cluster;\n"
+	    "                         only when --manifests is not given)\n"
+	    "  --context NAME         kubeconfig context (default: current-context)\n"
+	    "  --node-name NAME       this node (default $NODE_NAME, then the host name)\n"
+	    "  --metrics-addr H:P     serve /healthz /readyz /metrics (e.g. 127.0.0.1:9100)\n"
+	    "  --backend NAME         auto|legacy|nft|fake (default auto)\n"
+	    "  --mark HEX             mark bit meaning \"allowed\" (default 0x10000)\n"
+	    "  --nflog-group N        NFLOG group of dropped packets (default 100)\n"
+	    "  --resync-period DUR    drift check and repair period (default 30s, 0 disables)\n"
+	    "  --debounce DUR         wait after the last change (default 50ms)\n"
+	    "  --debounce-max DUR     longest wait after the first change (default 500ms)\n"
+	    "  --cleanup              remove every chain, jump rule and set netpold owns, exit\n"
+	    "  --log-level LEVEL      info|debug (default info)\n"
+	    "  --help                 this text\n"
+	    "\n"
+	    "Durations: a number with ms, s, m or h (a bare number is seconds).\n");
+}
+
+static int
+bad_option(const char *opt, const char *value, const char *why)
+{
+	fprintf(stderr, "netpold: invalid %s '%s': %s\n", opt, value, why);
+	return -EINVAL;
+}
+
+/* Parses "50ms", "30s", "1m", "1h" or seconds into seconds. */
+static int
+parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || v < 0)
+		return -EINVAL;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		;
+	else if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60;
+	else if (strcmp(end, "h") == 0)
+		v *= 3600;
+	else
+		return -EINVAL;
+	if (v > 86400)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (end == s || *end || errno || v > max || s[0] == '-')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	enum {
+		O_MANIFESTS = 256,
+		O_KUBECONFIG,
+		O_CONTEXT,
+		O_NODE,
+		O_METRICS,
+		O_BACKEND,
+		O_MARK,
+		O_NFLOG,
+		O_RESYNC,
+		O_DEBOUNCE,
+		O_DEBOUNCE_MAX,
+		O_CLEANUP,
+		O_LOGLEVEL,
+		O_HELP,
+	};
+	static const struct option longopts[] = {
+	    {"manifests", required_argument, NULL, O_MANIFESTS},
+	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
+	    {"context", required_argument, NULL, O_CONTEXT},
+	    {"node-name", required_argument, NULL, O_NODE},
+	    {"metrics-addr", required_argument, NULL, O_METRICS},
+	    {"backend", required_argument, NULL, O_BACKEND},
+	    {"mark", required_argument, NULL, O_MARK},
+	    {"nflog-group", required_argument, NULL, O_NFLOG},
+	    {"resync-period", required_argument, NULL, O_RESYNC},
+	    {"debounce", required_argument, NULL, O_DEBOUNCE},
+	    {"debounce-max", required_argument, NULL, O_DEBOUNCE_MAX},
+	    {"cleanup", no_argument, NULL, O_CLEANUP},
+	    {"log-level", required_argument, NULL, O_LOGLEVEL},
+	    {"help", no_argument, NULL, O_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	unsigned long v;
+	const char *env;
+	int c;
+
+	o->backend = "auto";
+	o->mark = 0x10000;
+	o->nflog_group = 100;
+	o->resync = 30;
+	o->debounce = 0.05;
+	o->debounce_max = 0.5;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_MANIFESTS:
+			o->manifests = optarg;
+			break;
+		case O_KUBECONFIG:
+			o->kubeconfig = optarg;
+			break;
+		case O_CONTEXT:
+			o->context = optarg;
+			break;
+		case O_NODE:
+			if (!optarg[0])
+				return bad_option("--node-name", optarg, "empty");
+			o->node_name = optarg;
+			break;
+		case O_METRICS: {
+			struct sockaddr_storage ss;
+
+			if (http_parse_addr(optarg, &ss) < 0)
+				return bad_option("--metrics-addr", optarg,
+						  "want HOST:PORT, [V6ADDR]:PORT or :PORT");
+			o->metrics_addr = optarg;
+			break;
+		}
+		case O_BACKEND:
+			if (strcmp(optarg, "auto") != 0 && !npd_backend_find(optarg))
+				return bad_option("--backend", optarg,
+						  "want auto, legacy, nft or fake");
+			o->backend = optarg;
+			break;
+		case O_MARK:
+			if (parse_uint(optarg, UINT32_MAX, &v) < 0 || v == 0 || (v & (v - 1)))
+				return bad_option("--mark", optarg,
+						  "want a single bit, e.g. 0x10000");
+			o->mark = (uint32_t)v;
+			break;
+		case O_NFLOG:
+			if (parse_uint(optarg, 65535, &v) < 0)
+				return bad_option("--nflog-group", optarg, "want 0..65535");
+			o->nflog_group = (uint16_t)v;
+			break;
+		case O_RESYNC:
+			if (parse_duration(optarg, &o->resync) < 0)
+				return bad_option("--resync-period", optarg, "want a duration");
+			break;
+		case O_DEBOUNCE:
+			if (parse_duration(optarg, &o->debounce) < 0)
+				return bad_option("--debounce", optarg, "want a duration");
+			break;
+		case O_DEBOUNCE_MAX:
+			if (parse_duration(optarg, &o->debounce_max) < 0)
+				return bad_option("--debounce-max", optarg, "want a duration");
+			break;
+		case O_CLEANUP:
+			o->cleanup = true;
+			break;
+		case O_LOGLEVEL:
+			if (agent_set_log_level(optarg) < 0)
+				return bad_option("--log-level", optarg, "want info or debug");
+			break;
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			if (optopt && optopt >= O_MANIFESTS)
+				fprintf(stderr, "netpold: option %s needs a value\n",
+					argv[optind - 1]);
+			else
+				fprintf(stderr, "netpold: unknown option %s\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netpold: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->cleanup)
+		return 0;
+	if (o->manifests && o->kubeconfig) {
+		fprintf(stderr, "netpold: --manifests and --kubeconfig exclude each other\n");
+		return -EINVAL;
+	}
+	if (!o->manifests && !o->kubeconfig) {
+		env = getenv("KUBECONFIG");
+		if (env && env[0])
+			o->kubeconfig = env;
+		else if (getenv("KUBERNETES_SERVICE_HOST"))
+			o->in_cluster = true;
+		else {
+			fprintf(stderr, "netpold: no source: give --manifests PATH or --kubeconfig "
+					"FILE (or set $KUBECONFIG, or run in a cluster)\n");
+			return -EINVAL;
+		}
+	}
+	if (o->context && !o->kubeconfig) {
+		fprintf(stderr, "netpold: --context needs a kubeconfig\n");
+		return -EINVAL;
+	}
+	if (o->debounce_max < o->debounce) {
+		fprintf(stderr, "netpold: --debounce-max must not be shorter than --debounce\n");
+		return -EINVAL;
+	}
+	if (!o->node_name) {
+		env = getenv("NODE_NAME");
+		if (env && env[0]) {
+			o->node_name = env;
+		} else if (gethostname(o->hostname, sizeof(o->hostname) - 1) == 0 &&
+			   o->hostname[0]) {
+			o->node_name = o->hostname;
+		} else {
+			fprintf(stderr,
+				"netpold: no node name: give --node-name or set $NODE_NAME\n");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int
+open_backend(const char *name, const struct npd_backend_ops **ops, struct npd_backend **b)
+{
+	struct npd_backend_opts bo = {0};
+	int rc;
+
+	*ops = strcmp(name, "auto") == 0 ? npd_backend_detect() : npd_backend_find(name);
+	if (!*ops) {
+		agent_log("error", "msg=\"no usable backend\" backend=%s", name);
+		return -ENOENT;
+	}
+	rc = (*ops)->open(&bo, b);
+	if (rc < 0)
+		agent_log("error", "msg=\"cannot open backend\" backend=%s err=\"%s\"",
+			  (*ops)->name, strerror(-rc));
+	return rc;
+}
+
+static int
+run_cleanup(const struct options *o)
+{
+	const struct npd_backend_ops *ops;
+	struct npd_backend *b;
+	int rc;
+
+	rc = open_backend(o->backend, &ops, &b);
+	if (rc < 0)
+		return 1;
+	rc = ops->cleanup(b);
+	if (rc < 0)
+		agent_log("error", "msg=\"cleanup failed\" backend=%s err=\"%s\"", ops->name,
+			  strerror(-rc));
+	else
+		agent_log("info", "msg=\"cleanup done\" backend=%s", ops->name);
+	ops->close(b);
+	return rc < 0 ? 1 : 0;
+}
+
+static void
+on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	(void)revents;
+	agent_log("info", "msg=\"stopping, rules stay in force\" signal=%s", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct ev_loop *loop;
+	struct npd_agent *a = NULL;
+	const struct npd_backend_ops *ops = NULL;
+	struct npd_backend *b = NULL;
+	struct sync *s = NULL;
+	struct sync_opts so;
+	struct files *files = NULL;
+	struct http *http = NULL;
+	ev_signal sigterm, sigint;
+	int rc, status = 1;
+
+	if (parse_options(argc, argv, &o) < 0) {
+		fprintf(stderr, "netpold: try --help\n");
+		return EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (o.cleanup)
+		return run_cleanup(&o);
+
+	loop = ev_default_loop(EVFLAG_AUTO);
+	if (!loop) {
+		agent_log("error", "msg=\"cannot create the event loop\"");
+		return 1;
+	}
+	a = agent_new(loop);
+	if (open_backend(o.backend, &ops, &b) < 0)
+		goto out;
+	memset(&so, 0, sizeof(so));
+	so.ops = ops;
+	so.backend = b;
+	npd_compile_opts_init(&so.compile);
+	so.compile.node_name = o.node_name;
+	so.compile.mark = o.mark;
+	so.compile.nflog_group = o.nflog_group;
+	so.debounce = o.debounce;
+	so.debounce_max = o.debounce_max;
+	so.resync_period = o.resync;
+	s = sync_new(a, &so);
+	agent_set_sync(a, s);
+	agent_log("info", "msg=\"starting\" node=%s backend=%s source=%s", o.node_name, ops->name,
+		  o.manifests ? "files" : "kubernetes");
+	/* Errors here are logged by sync and retried by the first sync. */
+	sync_start(s);
+
+	if (o.metrics_addr) {
+		rc = http_start(a, s, o.metrics_addr, &http);
+		if (rc < 0) {
+			agent_log("error", "msg=\"cannot serve metrics\" addr=%s err=\"%s\"",
+				  o.metrics_addr, strerror(-rc));
+			goto out;
+		}
+	}
+	if (o.manifests) {
+		rc = files_start(a, o.manifests, &files);
+		if (rc < 0) {
+			agent_log("error", "msg=\"cannot load manifests\" path=%s err=\"%s\"",
+				  o.manifests, strerror(-rc));
+			status = EXIT_USAGE;
+			goto out;
+		}
+	} else {
+		agent_log("error",
+			  "msg=\"the Kubernetes source is not built in yet\" kubeconfig=%s",
+			  o.kubeconfig ? o.kubeconfig : "in-cluster");
+		status = EXIT_USAGE;
+		goto out;
+	}
+
+	ev_signal_init(&sigterm, on_signal, SIGTERM);
+	ev_signal_init(&sigint, on_signal, SIGINT);
+	ev_signal_start(loop, &sigterm);
+	ev_signal_start(loop, &sigint);
+	ev_run(loop, 0);
+	ev_signal_stop(loop, &sigterm);
+	ev_signal_stop(loop, &sigint);
+	status = 0;
+out:
+	http_free(http);
+	files_free(files);
+	sync_free(s);
+	if (b)
+		ops->close(b);
+	agent_free(a);
+	ev_loop_destroy(loop);
+	return status;
+}

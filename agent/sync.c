@@ -1,0 +1,556 @@
+/* sync.c: turns the store into kernel state, one sync at a time, on the loop. A change
+ * arms a debounce timer (restarted by each change) and a cap timer (from the first
+ * unsynced change); either runs the sync: compile, diff against `applied`, apply.
+ *
+ * `applied` must describe the kernel. At start it is what list_owned finds, every chain
+ * with hash 0 (unknown content) and every set in `unknown_sets`, so the first sync
+ * rewrites all chains in one commit per family and deletes stale ones while the old rules
+ * stay in force until then. After a failed apply nothing is known: the next attempt (with
+ * backoff, 1 s doubling to 30 s) rediscovers. The resync timer compares `applied` with the
+ * kernel and marks what drifted as unknown, so the differ rewrites it.
+ *
+ * This file never touches the kernel except through the backend ops. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "npd/differ.h"
+#include "npd/metrics.h"
+#include "sync.h"
+
+#define BACKOFF_MIN 1.0
+#define BACKOFF_MAX 30.0
+
+struct sync {
+	struct npd_agent *a;
+	struct sync_opts o;
+	ev_timer debounce, cap, retry, resync;
+	bool pending;		  /* a change not yet in the kernel */
+	uint64_t first_change_ns; /* when the oldest unsynced change arrived; 0 none */
+	double backoff;		  /* 0 while healthy */
+	bool rediscover;	  /* applied is unknown: list_owned before the next diff */
+	bool synced;		  /* a sync reached the kernel */
+	int last_err;		  /* of the last failed sync: a repeated failure logs at debug */
+	struct npd_ruleset *applied;
+	struct npd_map unknown_sets; /* set names whose content is unknown (value unused) */
+	struct npd_map diags_seen;   /* compile diagnostics already logged (value unused) */
+};
+
+static void sync_run(struct sync *s);
+
+static const char *
+family_name(uint8_t family)
+{
+	return family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	sync_run(w->data);
+}
+
+/* Forgets the content of every set in the map (the map's keys are freed). */
+static void
+map_clear(struct npd_map *m)
+{
+	npd_map_fini(m);
+	npd_map_init(m);
+}
+
+static void
+set_remove(struct npd_ruleset *rs, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rs->n_sets; i++) {
+		if (strcmp(rs->sets[i].name, name) != 0)
+			continue;
+		free(rs->sets[i].comment);
+		free(rs->sets[i].entries);
+		memmove(&rs->sets[i], &rs->sets[i + 1], (rs->n_sets - i - 1) * sizeof(rs->sets[i]));
+		rs->n_sets--;
+		return;
+	}
+}
+
+static void
+table_unknown(struct npd_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_chains; i++)
+		t->chains[i].hash = 0;
+}
+
+/* applied := what of ours the kernel has, content unknown. */
+static int
+discover(struct sync *s)
+{
+	struct npd_owned o = {0};
+	struct npd_ruleset *rs;
+	size_t i;
+	int rc;
+
+	rc = s->o.ops->list_owned(s->o.backend, &o);
+	if (rc < 0) {
+		agent_log("error", "msg=\"cannot list our chains and sets\" err=\"%s\"",
+			  strerror(-rc));
+		return rc;
+	}
+	rs = npd_ruleset_new();
+	map_clear(&s->unknown_sets);
+	for (i = 0; i < o.n_chains; i++)
+		npd_ruleset_add_chain(npd_ruleset_table(rs, o.chains[i].family), o.chains[i].name);
+	for (i = 0; i < o.n_hooks_v4; i++)
+		npd_ruleset_add_hook(&rs->v4, o.hooks_v4[i].builtin, o.hooks_v4[i].chain);
+	for (i = 0; i < o.n_hooks_v6; i++)
+		npd_ruleset_add_hook(&rs->v6, o.hooks_v6[i].builtin, o.hooks_v6[i].chain);
+	for (i = 0; i < o.n_sets; i++) {
+		npd_ruleset_add_set(rs, o.sets[i].name, NPD_SET_HASH_IP, AF_INET, NULL);
+		npd_map_set(&s->unknown_sets, o.sets[i].name, s);
+	}
+	npd_ruleset_seal(rs);
+	table_unknown(&rs->v4);
+	table_unknown(&rs->v6);
+	agent_log("info", "msg=\"found existing state\" chains=%zu sets=%zu hooks=%zu", o.n_chains,
+		  o.n_sets, o.n_hooks_v4 + o.n_hooks_v6);
+	npd_owned_fini(&o);
+	npd_ruleset_free(s->applied);
+	s->applied = rs;
+	s->rediscover = false;
+	return 0;
+}
+
+static const struct npd_owned_chain *
+owned_chain(const struct npd_owned *o, uint8_t family, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_chains; i++)
+		if (o->chains[i].family == family && strcmp(o->chains[i].name, name) == 0)
+			return &o->chains[i];
+	return NULL;
+}
+
+static const struct npd_owned_set *
+owned_set(const struct npd_owned *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_sets; i++)
+		if (strcmp(o->sets[i].name, name) == 0)
+			return &o->sets[i];
+	return NULL;
+}
+
+static bool
+hooks_match(const struct npd_table *t, const struct npd_hook *h, size_t n)
+{
+	size_t i;
+
+	if (t->n_hooks != n)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(t->hooks[i].builtin, h[i].builtin) != 0 ||
+		    strcmp(t->hooks[i].chain, h[i].chain) != 0)
+			return false;
+	return true;
+}
+
+/* Marks in `applied` everything that differs from the kernel as unknown. Returns how many
+ * objects drifted. */
+static size_t
+drift_mark(struct sync *s, const struct npd_owned *o)
+{
+	struct npd_ruleset *rs = s->applied;
+	size_t i, j, n = 0;
+	struct npd_table *tables[2] = {&rs->v4, &rs->v6};
+
+	/* Chains and sets of ours that applied does not know: add them so the differ deletes
+	 * them; sealing recomputes every hash, so the marking below comes after it. */
+	for (i = 0; i < o->n_chains; i++) {
+		struct npd_table *t = npd_ruleset_table(rs, o->chains[i].family);
+
+		if (!npd_ruleset_find_chain(t, o->chains[i].name)) {
+			npd_ruleset_add_chain(t, o->chains[i].name);
+			n++;
+		}
+	}
+	for (i = 0; i < o->n_sets; i++) {
+		if (!npd_ruleset_find_set(rs, o->sets[i].name)) {
+			npd_ruleset_add_set(rs, o->sets[i].name, NPD_SET_HASH_IP, AF_INET, NULL);
+			npd_map_set(&s->unknown_sets, o->sets[i].name, s);
+			n++;
+		}
+	}
+	if (n)
+		npd_ruleset_seal(rs);
+	for (j = 0; j < 2; j++) {
+		struct npd_table *t = tables[j];
+
+		for (i = 0; i < t->n_chains; i++) {
+			const struct npd_owned_chain *oc =
+			    owned_chain(o, t->family, t->chains[i].name);
+
+			if (!oc || oc->n_rules != t->chains[i].n_rules) {
+				agent_log("warn",
+					  "msg=\"drift\" family=%s chain=%s want_rules=%zu "
+					  "have_rules=%zd",
+					  family_name(t->family), t->chains[i].name,
+					  t->chains[i].n_rules, oc ? (ssize_t)oc->n_rules : -1);
+				t->chains[i].hash = 0;
+				n++;
+			}
+		}
+	}
+	if (!hooks_match(&rs->v4, o->hooks_v4, o->n_hooks_v4)) {
+		agent_log("warn", "msg=\"drift\" family=ipv4 what=hooks");
+		rs->v4.n_hooks = 0;
+		n++;
+	}
+	if (!hooks_match(&rs->v6, o->hooks_v6, o->n_hooks_v6)) {
+		agent_log("warn", "msg=\"drift\" family=ipv6 what=hooks");
+		rs->v6.n_hooks = 0;
+		n++;
+	}
+	for (i = 0; i < rs->n_sets; i++) {
+		const struct npd_owned_set *os = owned_set(o, rs->sets[i].name);
+
+		if (npd_map_get(&s->unknown_sets, rs->sets[i].name))
+			continue;
+		if (!os || os->n_entries != rs->sets[i].n_entries) {
+			agent_log("warn", "msg=\"drift\" set=%s want_entries=%zu have_entries=%zd",
+				  rs->sets[i].name, rs->sets[i].n_entries,
+				  os ? (ssize_t)os->n_entries : -1);
+			npd_map_set(&s->unknown_sets, rs->sets[i].name, s);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void
+on_resync(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct sync *s = w->data;
+	struct npd_owned o = {0};
+	size_t n;
+	int rc;
+
+	(void)loop;
+	(void)revents;
+	if (ev_is_active(&s->retry) || !agent_sources_ready(s->a, NULL))
+		return;
+	if (s->applied && !s->rediscover) {
+		rc = s->o.ops->list_owned(s->o.backend, &o);
+		if (rc < 0) {
+			agent_log("error",
+				  "msg=\"resync cannot list our chains and sets\" err=\"%s\"",
+				  strerror(-rc));
+			return;
+		}
+		n = drift_mark(s, &o);
+		npd_owned_fini(&o);
+		if (n)
+			agent_metric_inc(s->a, "netpold_drift_repairs_total", n);
+	}
+	s->pending = true;
+	sync_run(s);
+}
+
+struct sync *
+sync_new(struct npd_agent *a, const struct sync_opts *o)
+{
+	struct sync *s = npd_xcalloc(1, sizeof(*s));
+
+	s->a = a;
+	s->o = *o;
+	s->rediscover = true;
+	npd_map_init(&s->unknown_sets);
+	npd_map_init(&s->diags_seen);
+	ev_timer_init(&s->debounce, on_timer, 0, 0);
+	ev_timer_init(&s->cap, on_timer, 0, 0);
+	ev_timer_init(&s->retry, on_timer, 0, 0);
+	ev_timer_init(&s->resync, on_resync, o->resync_period, o->resync_period);
+	s->debounce.data = s->cap.data = s->retry.data = s->resync.data = s;
+	return s;
+}
+
+void
+sync_free(struct sync *s)
+{
+	struct ev_loop *loop;
+
+	if (!s)
+		return;
+	loop = agent_loop(s->a);
+	ev_timer_stop(loop, &s->debounce);
+	ev_timer_stop(loop, &s->cap);
+	ev_timer_stop(loop, &s->retry);
+	ev_timer_stop(loop, &s->resync);
+	npd_ruleset_free(s->applied);
+	npd_map_fini(&s->unknown_sets);
+	npd_map_fini(&s->diags_seen);
+	free(s);
+}
+
+int
+sync_start(struct sync *s)
+{
+	int rc = discover(s);
+
+	if (s->o.resync_period > 0)
+		ev_timer_start(agent_loop(s->a), &s->resync);
+	return rc;
+}
+
+void
+sync_schedule(struct sync *s)
+{
+	struct ev_loop *loop = agent_loop(s->a);
+
+	if (!s->pending) {
+		s->pending = true;
+		s->first_change_ns = npd_now_ns();
+	} else if (!s->first_change_ns) {
+		s->first_change_ns = npd_now_ns();
+	}
+	/* While backing off after a failure the retry timer runs the next sync. */
+	if (ev_is_active(&s->retry) || !agent_sources_ready(s->a, NULL))
+		return;
+	ev_timer_stop(loop, &s->debounce);
+	ev_timer_set(&s->debounce, s->o.debounce, 0);
+	ev_timer_start(loop, &s->debounce);
+	if (!ev_is_active(&s->cap)) {
+		ev_timer_set(&s->cap, s->o.debounce_max, 0);
+		ev_timer_start(loop, &s->cap);
+	}
+}
+
+bool
+sync_has_synced(const struct sync *s)
+{
+	return s->synced;
+}
+
+/* Logs compile diagnostics not logged by an earlier sync: a bad policy is reported once,
+ * not on every sync. */
+static void
+report_diags(struct sync *s, const struct npd_diags *d)
+{
+	struct npd_map now;
+	char line[1024];
+	size_t i;
+
+	npd_map_init(&now);
+	for (i = 0; i < d->n; i++) {
+		npd_diag_format(&d->v[i], line, sizeof(line));
+		if (!npd_map_get(&s->diags_seen, line))
+			agent_diag(s->a, &d->v[i]);
+		npd_map_set(&now, line, s);
+	}
+	npd_map_fini(&s->diags_seen);
+	s->diags_seen = now;
+}
+
+/* Unknown sets still wanted are dropped from applied so the differ creates them (an
+ * atomic swap when they exist); unknown sets not wanted stay so the differ destroys them. */
+static void
+prepare_unknown_sets(struct sync *s, const struct npd_ruleset *desired)
+{
+	size_t it = 0;
+	const char *name;
+	void *v;
+
+	while (npd_map_next(&s->unknown_sets, &it, &name, &v))
+		if (npd_ruleset_find_set(desired, name))
+			set_remove(s->applied, name);
+}
+
+static size_t
+table_rules(const struct npd_table *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n_chains; i++)
+		n += t->chains[i].n_rules;
+	return n;
+}
+
+static void
+record_success(struct sync *s, const struct npd_plan *plan, double secs)
+{
+	struct npd_metrics *m = agent_metrics(s->a);
+	const struct npd_ruleset *rs = s->applied;
+	char name[128];
+	size_t k;
+	struct timespec ts;
+
+	npd_metrics_add(m, "netpold_syncs_total{result=\"ok\"}", 1);
+	npd_metrics_observe(m, "netpold_sync_duration_seconds", secs);
+	npd_metrics_set(m, "netpold_last_sync_duration_seconds", secs);
+	/* Adding 0 makes both families visible from the first sync on. */
+	npd_metrics_add(m, "netpold_table_commits_total{family=\"ipv4\"}", plan->v4.commit);
+	npd_metrics_add(m, "netpold_table_commits_total{family=\"ipv6\"}", plan->v6.commit);
+	npd_metrics_add(m, "netpold_set_updates_total", (double)plan->n_set_ops);
+	npd_metrics_set(m, "netpold_rules{family=\"ipv4\"}", (double)table_rules(&rs->v4));
+	npd_metrics_set(m, "netpold_rules{family=\"ipv6\"}", (double)table_rules(&rs->v6));
+	npd_metrics_set(m, "netpold_chains{family=\"ipv4\"}", (double)rs->v4.n_chains);
+	npd_metrics_set(m, "netpold_chains{family=\"ipv6\"}", (double)rs->v6.n_chains);
+	npd_metrics_set(m, "netpold_ipsets", (double)rs->n_sets);
+	for (k = 0; k < NPD_KIND__COUNT; k++) {
+		snprintf(name, sizeof(name), "netpold_store_objects{kind=\"%s\"}",
+			 npd_kind_name((enum npd_kind)k));
+		npd_metrics_set(m, name,
+				(double)npd_store_count(agent_store(s->a), (enum npd_kind)k));
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	npd_metrics_set(m, "netpold_last_sync_timestamp_seconds",
+			(double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	if (s->first_change_ns) {
+		double lag = (double)(npd_now_ns() - s->first_change_ns) / 1e9;
+
+		npd_metrics_observe(m, "netpold_policy_change_to_enforcement_seconds", lag);
+		npd_metrics_set(m, "netpold_last_policy_change_to_enforcement_seconds", lag);
+	}
+}
+
+/* One sync: returns 0 when the kernel now holds the compiled state, else -errno. */
+static int
+sync_once(struct sync *s, double *secs)
+{
+	struct npd_diags d;
+	struct npd_ruleset *desired = NULL;
+	struct npd_plan *plan = NULL;
+	struct npd_buf summary;
+	uint64_t t0 = npd_now_ns();
+	unsigned commits = 0;
+	bool empty;
+	int rc;
+
+	npd_diags_init(&d);
+	npd_buf_init(&summary);
+	if (s->rediscover || !s->applied) {
+		rc = discover(s);
+		if (rc < 0)
+			goto out;
+	}
+	rc = npd_compile(agent_store(s->a), &s->o.compile, &d, &desired);
+	report_diags(s, &d);
+	if (rc < 0) {
+		agent_log("error", "msg=\"compile failed\" err=\"%s\"", strerror(-rc));
+		goto out;
+	}
+	prepare_unknown_sets(s, desired);
+	plan = npd_differ_plan(s->applied, desired);
+	npd_plan_format(plan, &summary);
+	empty = npd_plan_is_empty(plan);
+	if (!empty)
+		rc = npd_backend_apply(s->o.ops, s->o.backend, plan, &commits);
+	*secs = (double)(npd_now_ns() - t0) / 1e9;
+	if (rc < 0) {
+		/* Part of the plan may be in the kernel: applied is unknown now. */
+		s->rediscover = true;
+		agent_log(rc == s->last_err ? "debug" : "error",
+			  "msg=\"sync failed\" plan=\"%s\" err=\"%s\" duration_ms=%.1f",
+			  summary.data ? summary.data : "", strerror(-rc), *secs * 1e3);
+		goto out;
+	}
+	npd_ruleset_free(s->applied);
+	s->applied = desired;
+	desired = NULL;
+	map_clear(&s->unknown_sets);
+	record_success(s, plan, *secs);
+	agent_log(empty ? "debug" : "info",
+		  "msg=\"sync applied\" plan=\"%s\" commits=%u duration_ms=%.1f",
+		  summary.data ? summary.data : "", commits, *secs * 1e3);
+out:
+	npd_plan_free(plan);
+	npd_ruleset_free(desired);
+	npd_buf_fini(&summary);
+	npd_diags_fini(&d);
+	return rc;
+}
+
+static void
+sync_run(struct sync *s)
+{
+	struct ev_loop *loop = agent_loop(s->a);
+	double secs = 0;
+	int rc;
+
+	ev_timer_stop(loop, &s->debounce);
+	ev_timer_stop(loop, &s->cap);
+	ev_timer_stop(loop, &s->retry);
+	if (!agent_sources_ready(s->a, NULL))
+		return;
+	rc = sync_once(s, &secs);
+	if (rc < 0) {
+		s->last_err = rc;
+		npd_metrics_add(agent_metrics(s->a), "netpold_syncs_total{result=\"error\"}", 1);
+		s->backoff = s->backoff ? s->backoff * 2 : BACKOFF_MIN;
+		if (s->backoff > BACKOFF_MAX)
+			s->backoff = BACKOFF_MAX;
+		ev_timer_set(&s->retry, s->backoff, 0);
+		ev_timer_start(loop, &s->retry);
+		return;
+	}
+	if (s->backoff)
+		agent_log("info", "msg=\"sync recovered\"");
+	s->last_err = 0;
+	s->backoff = 0;
+	s->pending = false;
+	s->first_change_ns = 0;
+	s->synced = true;
+}
+
+struct counters_ctx {
+	struct npd_buf *packets, *bytes;
+};
+
+static void
+on_counter(uint8_t family, const char *chain, size_t rule_index, uint64_t packets, uint64_t bytes,
+	   void *ctx)
+{
+	struct counters_ctx *c = ctx;
+	char labels[128];
+
+	snprintf(labels, sizeof(labels), "family=\"%s\",chain=\"%s\",rule=\"%zu\"",
+		 family_name(family), chain, rule_index);
+	npd_metrics_format_sample(c->packets, "netpold_rule_packets_total", labels,
+				  (double)packets);
+	npd_metrics_format_sample(c->bytes, "netpold_rule_bytes_total", labels, (double)bytes);
+}
+
+void
+sync_format_counters(struct sync *s, struct npd_buf *out)
+{
+	struct npd_buf packets, bytes;
+	struct counters_ctx c = {&packets, &bytes};
+	int rc;
+
+	if (!s->o.ops->read_counters)
+		return;
+	npd_buf_init(&packets);
+	npd_buf_init(&bytes);
+	rc = s->o.ops->read_counters(s->o.backend, on_counter, &c);
+	if (rc < 0) {
+		agent_log("error", "msg=\"cannot read rule counters\" err=\"%s\"", strerror(-rc));
+	} else if (packets.len) {
+		/* A family's samples must be contiguous in the exposition format. */
+		npd_metrics_format_type(out, "netpold_rule_packets_total", "counter");
+		npd_buf_add(out, packets.data, packets.len);
+		npd_metrics_format_type(out, "netpold_rule_bytes_total", "counter");
+		npd_buf_add(out, bytes.data, bytes.len);
+	}
+	npd_buf_fini(&bytes);
+	npd_buf_fini(&packets);
+}

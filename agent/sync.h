@@ -1,0 +1,42 @@
+/* sync.h: the sync pipeline of the agent: debounced scheduling, one sync at a time
+ * (compile -> differ -> backend apply), the applied-state bookkeeping, retry with backoff
+ * after a failed apply, and the periodic resync that repairs drift. Runs on the agent's
+ * loop. */
+#ifndef NPD_AGENT_SYNC_H
+#define NPD_AGENT_SYNC_H
+
+#include <stdbool.h>
+
+#include "agent.h"
+#include "npd/backend.h"
+#include "npd/compile.h"
+
+struct sync_opts {
+	const struct npd_backend_ops *ops;
+	struct npd_backend *backend;	 /* borrowed, open */
+	struct npd_compile_opts compile; /* node_name borrowed */
+	double debounce;		 /* seconds after the last change, default 0.05 */
+	double debounce_max;		 /* seconds after the first unsynced change, default 0.5 */
+	double resync_period;		 /* seconds, 0 disables; default 30 */
+};
+
+struct sync;
+
+/* A new pipeline for agent a (borrowed, as is the backend in o); sync_free(NULL) is a
+ * no-op. Nothing runs until sync_start. */
+struct sync *sync_new(struct npd_agent *a, const struct sync_opts *o);
+void sync_free(struct sync *s);
+/* Reads what of ours is in the kernel as the applied state (content unknown, so the first
+ * sync rewrites it in one commit per family) and starts the resync timer. Returns 0, or
+ * the -errno of list_owned (logged; the first sync retries the discovery). */
+int sync_start(struct sync *s);
+/* Something changed: sync after the debounce, at most debounce_max after the first
+ * unsynced change, and only once every source is ready. */
+void sync_schedule(struct sync *s);
+/* True once a sync has reached the kernel successfully. */
+bool sync_has_synced(const struct sync *s);
+/* Appends the per-rule packet and byte counters read from the backend, in Prometheus text
+ * format (nothing when the backend cannot read counters). */
+void sync_format_counters(struct sync *s, struct npd_buf *out);
+
+#endif
