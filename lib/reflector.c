@@ -1,0 +1,295 @@
+/* reflector.c: the list-then-watch state machine of one resource, as client-go's reflector
+ * runs it: paginated list, watch from the list's resourceVersion with bookmarks, resume
+ * from the last rv when a watch ends, relist on 410 Gone, exponential backoff with full
+ * jitter otherwise. Pure: no I/O, no clock, no randomness of its own; the only side effect
+ * is the store cleanup a complete list implies. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/reflector.h"
+
+struct resource {
+	const char *path;
+	const char *name;
+};
+
+static const struct resource resources[NPD_KIND__COUNT] = {
+    [NPD_KIND_NAMESPACE] = {"/api/v1/namespaces", "namespaces"},
+    [NPD_KIND_POD] = {"/api/v1/pods", "pods"},
+    [NPD_KIND_POLICY] = {"/apis/networking.k8s.io/v1/networkpolicies", "networkpolicies"},
+};
+
+void
+npd_reflector_init(struct npd_reflector *r, enum npd_kind kind)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->path = resources[kind].path;
+	r->resource = resources[kind].name;
+	r->state = NPD_REFL_LISTING;
+	r->resume = NPD_REFL_LISTING;
+	r->watch_min_s = NPD_REFL_WATCH_MIN_S;
+	r->watch_max_s = NPD_REFL_WATCH_MAX_S;
+	npd_map_init(&r->seen);
+}
+
+void
+npd_reflector_fini(struct npd_reflector *r)
+{
+	free(r->rv);
+	free(r->cont);
+	npd_map_fini(&r->seen);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+npd_reflector_set_watch_timeout(struct npd_reflector *r, unsigned min_s, unsigned max_s)
+{
+	if (min_s == 0 || max_s < min_s)
+		return;
+	r->watch_min_s = min_s;
+	r->watch_max_s = max_s;
+}
+
+static void
+set_str(char **dst, const char *src)
+{
+	char *copy = src && *src ? npd_xstrdup(src) : NULL;
+
+	free(*dst);
+	*dst = copy;
+}
+
+static void
+add_escaped(struct npd_buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			npd_buf_addc(b, (char)c);
+		} else {
+			npd_buf_addc(b, '%');
+			npd_buf_addc(b, hex[c >> 4]);
+			npd_buf_addc(b, hex[c & 15]);
+		}
+	}
+}
+
+static double
+clamp01(double rnd)
+{
+	if (!(rnd >= 0.0))
+		return 0.0;
+	return rnd < 1.0 ? rnd : 0.999999;
+}
+
+char *
+npd_reflector_next_request(struct npd_reflector *r, double rnd)
+{
+	struct npd_buf b;
+
+	if (r->state == NPD_REFL_BACKOFF) {
+		r->state = r->resume;
+		r->delay = 0;
+	}
+	npd_buf_init(&b);
+	npd_buf_adds(&b, r->path);
+	if (r->state == NPD_REFL_LISTING) {
+		npd_buf_printf(&b, "?limit=%d", NPD_REFL_PAGE_LIMIT);
+		if (r->cont) {
+			npd_buf_adds(&b, "&continue=");
+			add_escaped(&b, r->cont);
+		}
+	} else {
+		unsigned span = r->watch_max_s - r->watch_min_s;
+		unsigned t = r->watch_min_s + (unsigned)(clamp01(rnd) * span);
+
+		r->watch_events = 0;
+		npd_buf_adds(&b, "?watch=1&allowWatchBookmarks=true");
+		if (r->rv) {
+			npd_buf_adds(&b, "&resourceVersion=");
+			add_escaped(&b, r->rv);
+		}
+		npd_buf_printf(&b, "&timeoutSeconds=%u", t);
+	}
+	return npd_buf_steal(&b);
+}
+
+bool
+npd_reflector_is_watch(const struct npd_reflector *r)
+{
+	return r->state == NPD_REFL_WATCHING;
+}
+
+static void
+backoff(struct npd_reflector *r, double retry_after, double rnd)
+{
+	double cap = NPD_REFL_BACKOFF_BASE_S;
+	unsigned i;
+
+	for (i = 0; i < r->attempt && cap < NPD_REFL_BACKOFF_MAX_S; i++)
+		cap *= 2;
+	if (cap > NPD_REFL_BACKOFF_MAX_S)
+		cap = NPD_REFL_BACKOFF_MAX_S;
+	if (r->attempt < 64)
+		r->attempt++;
+	r->n_errors++;
+	/* Full jitter: many agents restarted together must not retry in lockstep. */
+	r->delay = clamp01(rnd) * cap;
+	if (retry_after > NPD_REFL_RETRY_AFTER_MAX_S)
+		retry_after = NPD_REFL_RETRY_AFTER_MAX_S;
+	if (retry_after > r->delay)
+		r->delay = retry_after;
+	if (r->state != NPD_REFL_BACKOFF)
+		r->resume = r->state;
+	r->state = NPD_REFL_BACKOFF;
+}
+
+/* Throws away list progress and the rv: the next request lists from scratch (no rv, so
+ * the server answers from a fresh, consistent snapshot). */
+static void
+relist(struct npd_reflector *r)
+{
+	set_str(&r->cont, NULL);
+	set_str(&r->rv, NULL);
+	npd_map_fini(&r->seen);
+	npd_map_init(&r->seen);
+	r->state = NPD_REFL_LISTING;
+	r->resume = NPD_REFL_LISTING;
+	r->delay = 0;
+	r->n_relists++;
+}
+
+void
+npd_reflector_on_error(struct npd_reflector *r, int status, double retry_after, double rnd)
+{
+	enum npd_refl_state cur = r->state == NPD_REFL_BACKOFF ? r->resume : r->state;
+
+	/* 410 Gone: the rv (or the continue token's snapshot) was compacted away. A 410 on the
+	 * first page of a list carries neither, so relisting at once could only spin. */
+	if (status == 410 && (cur == NPD_REFL_WATCHING || r->cont)) {
+		relist(r);
+		return;
+	}
+	backoff(r, retry_after, rnd);
+}
+
+static char *
+event_key(const struct npd_event *ev)
+{
+	const struct npd_object *o = &ev->obj;
+
+	switch (o->kind) {
+	case NPD_KIND_NAMESPACE:
+		return o->u.ns && o->u.ns->name ? npd_store_key(o->kind, NULL, o->u.ns->name)
+						: NULL;
+	case NPD_KIND_POD:
+		return o->u.pod && o->u.pod->name
+			   ? npd_store_key(o->kind, o->u.pod->ns, o->u.pod->name)
+			   : NULL;
+	case NPD_KIND_POLICY:
+		return o->u.policy && o->u.policy->name
+			   ? npd_store_key(o->kind, o->u.policy->ns, o->u.policy->name)
+			   : NULL;
+	case NPD_KIND__COUNT:
+		break;
+	}
+	return NULL;
+}
+
+bool
+npd_reflector_on_event(struct npd_reflector *r, const struct npd_event *ev, double rnd)
+{
+	char *key;
+
+	if (r->state == NPD_REFL_BACKOFF)
+		return true;
+	if (ev->type == NPD_EV_ERROR) {
+		npd_reflector_on_error(r, ev->code, 0, rnd);
+		return true;
+	}
+	if (r->state == NPD_REFL_LISTING) {
+		if (ev->type == NPD_EV_BOOKMARK || ev->type == NPD_EV_DELETED ||
+		    ev->obj.kind != r->kind)
+			return false;
+		key = event_key(ev);
+		if (key)
+			npd_map_set(&r->seen, key, r);
+		free(key);
+		return false;
+	}
+	/* A watch that delivers is healthy: the next failure starts the backoff afresh. */
+	r->watch_events++;
+	r->attempt = 0;
+	if (ev->rv && *ev->rv)
+		set_str(&r->rv, ev->rv);
+	return false;
+}
+
+bool
+npd_reflector_on_list_page(struct npd_reflector *r, const char *rv, const char *cont)
+{
+	if (r->state != NPD_REFL_LISTING)
+		return false;
+	if (rv && *rv)
+		set_str(&r->rv, rv);
+	set_str(&r->cont, cont);
+	return r->cont == NULL;
+}
+
+size_t
+npd_reflector_on_list_done(struct npd_reflector *r, struct npd_store *s)
+{
+	size_t n = npd_store_del_unseen(s, r->kind, &r->seen);
+
+	npd_map_fini(&r->seen);
+	npd_map_init(&r->seen);
+	set_str(&r->cont, NULL);
+	r->listed = true;
+	r->n_lists++;
+	r->attempt = 0;
+	r->watch_events = 0;
+	r->state = NPD_REFL_WATCHING;
+	r->resume = NPD_REFL_WATCHING;
+	r->delay = 0;
+	return n;
+}
+
+void
+npd_reflector_on_watch_end(struct npd_reflector *r, bool clean, double rnd)
+{
+	if (r->state != NPD_REFL_WATCHING)
+		return;
+	r->n_watch_restarts++;
+	/* A clean end that delivered nothing (not even the bookmark a real API server sends
+	 * before closing at timeoutSeconds) looks like a server closing at once: back off so
+	 * that it cannot make us spin. */
+	if (clean && r->watch_events > 0)
+		return;
+	backoff(r, 0, rnd);
+}
+
+double
+npd_reflector_delay(const struct npd_reflector *r)
+{
+	return r->state == NPD_REFL_BACKOFF ? r->delay : 0;
+}
+
+const char *
+npd_reflector_state_name(enum npd_refl_state s)
+{
+	switch (s) {
+	case NPD_REFL_LISTING:
+		return "listing";
+	case NPD_REFL_WATCHING:
+		return "watching";
+	case NPD_REFL_BACKOFF:
+		return "backoff";
+	}
+	return "?";
+}

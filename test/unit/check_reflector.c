@@ -1,0 +1,475 @@
+/* check_reflector.c: the list/watch state machine: pagination, the relist that replaces a
+ * resource's contents in the (real) store, resourceVersion tracking through bookmarks,
+ * 410 mid-list and mid-watch, backoff bounds, Retry-After and backoff resets. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/reflector.h"
+#include "npd/store.h"
+#include "testutil.h"
+
+#define EPS 1e-9
+
+static void
+check_url(struct npd_reflector *r, double rnd, const char *want)
+{
+	char *url = npd_reflector_next_request(r, rnd);
+
+	ck_assert_str_eq(url, want);
+	free(url);
+}
+
+static void
+make_pod_event(struct npd_event *ev, enum npd_event_type type, const char *ns, const char *name,
+	       const char *rv)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->type = type;
+	ev->obj.kind = NPD_KIND_POD;
+	ev->obj.u.pod = tu_pod(ns, name, "app=x", "10.0.0.1", "node1");
+	ev->obj.u.pod->rv = npd_xstrdup(rv);
+	ev->rv = npd_xstrdup(rv);
+}
+
+/* Feeds one pod event through the reflector then into the store, as the agent does. */
+static bool
+feed_pod(struct npd_reflector *r, struct npd_store *s, enum npd_event_type type, const char *ns,
+	 const char *name, const char *rv)
+{
+	struct npd_event ev;
+	bool stop;
+
+	make_pod_event(&ev, type, ns, name, rv);
+	stop = npd_reflector_on_event(r, &ev, 0.5);
+	npd_store_apply(s, &ev);
+	npd_event_fini(&ev);
+	return stop;
+}
+
+static bool
+feed_simple(struct npd_reflector *r, enum npd_event_type type, const char *rv, int code)
+{
+	struct npd_event ev;
+	bool stop;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = type;
+	ev.obj.kind = NPD_KIND__COUNT;
+	ev.rv = npd_xstrdup(rv);
+	ev.code = code;
+	stop = npd_reflector_on_event(r, &ev, 0.5);
+	npd_event_fini(&ev);
+	return stop;
+}
+
+/* Lists one page carrying the given pods and completes the list. */
+static size_t
+list_once(struct npd_reflector *r, struct npd_store *s, const char *rv, const char *const *names,
+	  size_t n)
+{
+	size_t i;
+
+	free(npd_reflector_next_request(r, 0));
+	ck_assert(!npd_reflector_is_watch(r));
+	for (i = 0; i < n; i++)
+		feed_pod(r, s, NPD_EV_ADDED, "default", names[i], "1");
+	ck_assert(npd_reflector_on_list_page(r, rv, ""));
+	return npd_reflector_on_list_done(r, s);
+}
+
+START_TEST(test_paths_per_kind)
+{
+	static const struct {
+		enum npd_kind kind;
+		const char *url;
+	} cases[] = {
+	    {NPD_KIND_NAMESPACE, "/api/v1/namespaces?limit=500"},
+	    {NPD_KIND_POD, "/api/v1/pods?limit=500"},
+	    {NPD_KIND_POLICY, "/apis/networking.k8s.io/v1/networkpolicies?limit=500"},
+	};
+	struct npd_reflector r;
+	size_t i;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(cases); i++) {
+		npd_reflector_init(&r, cases[i].kind);
+		ck_assert_int_eq(r.state, NPD_REFL_LISTING);
+		check_url(&r, 0, cases[i].url);
+		npd_reflector_fini(&r);
+	}
+}
+END_TEST
+
+START_TEST(test_pagination_then_watch)
+{
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	check_url(&r, 0, "/api/v1/pods?limit=500");
+	feed_pod(&r, s, NPD_EV_ADDED, "default", "a", "7");
+	ck_assert(!npd_reflector_on_list_page(&r, "100", "tok/+="));
+	ck_assert_int_eq(r.state, NPD_REFL_LISTING);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 0, EPS);
+	check_url(&r, 0, "/api/v1/pods?limit=500&continue=tok%2F%2B%3D");
+	feed_pod(&r, s, NPD_EV_ADDED, "default", "b", "9");
+	ck_assert(npd_reflector_on_list_page(&r, "100", NULL));
+	ck_assert(!r.listed);
+	ck_assert_uint_eq(npd_reflector_on_list_done(&r, s), 0);
+	ck_assert(r.listed);
+	ck_assert_uint_eq(r.n_lists, 1);
+	ck_assert_uint_eq(r.n_relists, 0);
+	ck_assert_int_eq(r.state, NPD_REFL_WATCHING);
+	/* The list's rv, not the items', is where the watch starts. */
+	ck_assert_str_eq(r.rv, "100");
+	check_url(&r, 0,
+		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=100&"
+		  "timeoutSeconds=300");
+	ck_assert(npd_reflector_is_watch(&r));
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 2);
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_watch_timeout_range)
+{
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_NAMESPACE);
+	ck_assert(npd_reflector_on_list_page(&r, "5", NULL));
+	npd_reflector_on_list_done(&r, s);
+	check_url(&r, 0.9999,
+		  "/api/v1/namespaces?watch=1&allowWatchBookmarks=true&resourceVersion=5&"
+		  "timeoutSeconds=599");
+	npd_reflector_set_watch_timeout(&r, 2, 4);
+	check_url(&r, 0.5,
+		  "/api/v1/namespaces?watch=1&allowWatchBookmarks=true&resourceVersion=5&"
+		  "timeoutSeconds=3");
+	check_url(&r, 0.0,
+		  "/api/v1/namespaces?watch=1&allowWatchBookmarks=true&resourceVersion=5&"
+		  "timeoutSeconds=2");
+	/* Out-of-range randomness is clamped into [min, max). */
+	check_url(&r, 7.0,
+		  "/api/v1/namespaces?watch=1&allowWatchBookmarks=true&resourceVersion=5&"
+		  "timeoutSeconds=3");
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_relist_replaces_store_contents)
+{
+	static const char *const first[] = {"a", "b", "c"};
+	static const char *const second[] = {"a", "d"};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_store_add_namespace(s, tu_ns("default", ""));
+	npd_reflector_init(&r, NPD_KIND_POD);
+	ck_assert_uint_eq(list_once(&r, s, "10", first, 3), 0);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 3);
+
+	/* The watch expires; b and c were deleted during the gap, d created. */
+	free(npd_reflector_next_request(&r, 0));
+	ck_assert(feed_simple(&r, NPD_EV_ERROR, NULL, 410));
+	ck_assert_int_eq(r.state, NPD_REFL_LISTING);
+	ck_assert_uint_eq(r.n_relists, 1);
+	ck_assert_uint_eq(list_once(&r, s, "20", second, 2), 2);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 2);
+	ck_assert_ptr_nonnull(npd_store_get_pod(s, "default", "a"));
+	ck_assert_ptr_nonnull(npd_store_get_pod(s, "default", "d"));
+	ck_assert_ptr_null(npd_store_get_pod(s, "default", "b"));
+	ck_assert_ptr_null(npd_store_get_pod(s, "default", "c"));
+	/* Other kinds are not the pods reflector's to clean. */
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_NAMESPACE), 1);
+	ck_assert_uint_eq(r.n_lists, 2);
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_rv_through_bookmarks)
+{
+	static const char *const none[] = {NULL};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	list_once(&r, s, "100", none, 0);
+	free(npd_reflector_next_request(&r, 0));
+	ck_assert(!feed_pod(&r, s, NPD_EV_ADDED, "default", "a", "101"));
+	ck_assert_str_eq(r.rv, "101");
+	ck_assert(!feed_simple(&r, NPD_EV_BOOKMARK, "150", 0));
+	ck_assert_str_eq(r.rv, "150");
+	/* A bookmark without an rv does not lose the one we have. */
+	ck_assert(!feed_simple(&r, NPD_EV_BOOKMARK, NULL, 0));
+	ck_assert_str_eq(r.rv, "150");
+	ck_assert(!feed_pod(&r, s, NPD_EV_DELETED, "default", "a", "160"));
+	ck_assert_str_eq(r.rv, "160");
+	ck_assert_uint_eq(r.watch_events, 4);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 0);
+
+	/* The server closes the watch at timeoutSeconds: resume at once from the last rv. */
+	npd_reflector_on_watch_end(&r, true, 0.5);
+	ck_assert_int_eq(r.state, NPD_REFL_WATCHING);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 0, EPS);
+	ck_assert_uint_eq(r.n_watch_restarts, 1);
+	check_url(&r, 0,
+		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=160&"
+		  "timeoutSeconds=300");
+	ck_assert_uint_eq(r.watch_events, 0);
+
+	/* A watch ending cleanly with nothing in it backs off (under the first cap). */
+	npd_reflector_on_watch_end(&r, true, 0.999);
+	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+	ck_assert_int_eq(r.resume, NPD_REFL_WATCHING);
+	ck_assert(npd_reflector_delay(&r) > 0.49 && npd_reflector_delay(&r) <= 0.5);
+	ck_assert_uint_eq(r.n_watch_restarts, 2);
+	check_url(&r, 0,
+		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=160&"
+		  "timeoutSeconds=300");
+	ck_assert_int_eq(r.state, NPD_REFL_WATCHING);
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_410_mid_watch_http)
+{
+	static const char *const none[] = {NULL};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	list_once(&r, s, "100", none, 0);
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 410, 0, 0.5);
+	ck_assert_int_eq(r.state, NPD_REFL_LISTING);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 0, EPS);
+	ck_assert_ptr_null(r.rv);
+	ck_assert_uint_eq(r.n_relists, 1);
+	ck_assert_uint_eq(r.n_errors, 0);
+	check_url(&r, 0, "/api/v1/pods?limit=500");
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_410_mid_list)
+{
+	static const char *const again[] = {"x"};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	free(npd_reflector_next_request(&r, 0));
+	feed_pod(&r, s, NPD_EV_ADDED, "default", "gone-during-list", "1");
+	ck_assert(!npd_reflector_on_list_page(&r, "100", "page2"));
+	check_url(&r, 0, "/api/v1/pods?limit=500&continue=page2");
+	/* The continue token expired: the whole list starts over, forgetting page 1. */
+	npd_reflector_on_error(&r, 410, 0, 0.5);
+	ck_assert_int_eq(r.state, NPD_REFL_LISTING);
+	ck_assert_ptr_null(r.cont);
+	ck_assert_uint_eq(r.seen.len, 0);
+	ck_assert_uint_eq(r.n_relists, 1);
+	ck_assert_uint_eq(list_once(&r, s, "200", again, 1), 1);
+	ck_assert_ptr_null(npd_store_get_pod(s, "default", "gone-during-list"));
+	ck_assert_ptr_nonnull(npd_store_get_pod(s, "default", "x"));
+	ck_assert_int_eq(r.state, NPD_REFL_WATCHING);
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_410_first_page_backs_off)
+{
+	struct npd_reflector r;
+
+	npd_reflector_init(&r, NPD_KIND_POLICY);
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 410, 0, 0.999);
+	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+	ck_assert(npd_reflector_delay(&r) > 0);
+	ck_assert_uint_eq(r.n_relists, 0);
+	npd_reflector_fini(&r);
+}
+END_TEST
+
+START_TEST(test_backoff_bounds)
+{
+	static const double caps[] = {0.5, 1, 2, 4, 8, 16, 30, 30, 30, 30};
+	struct npd_reflector r;
+	size_t i;
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	for (i = 0; i < NPD_ARRAY_SIZE(caps); i++) {
+		free(npd_reflector_next_request(&r, 0));
+		/* rnd just under 1 reaches the cap; rnd 0 would retry at once (full jitter). */
+		npd_reflector_on_error(&r, 503, 0, 0.999999);
+		ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+		ck_assert_int_eq(r.resume, NPD_REFL_LISTING);
+		ck_assert_msg(npd_reflector_delay(&r) <= caps[i] &&
+				  npd_reflector_delay(&r) > caps[i] * 0.999,
+			      "attempt %zu: delay %f cap %f", i, npd_reflector_delay(&r), caps[i]);
+	}
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 0, 0, 0.0);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 0, EPS);
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 500, 0, 0.25);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 7.5, EPS);
+	ck_assert_uint_eq(r.n_errors, NPD_ARRAY_SIZE(caps) + 2);
+	npd_reflector_fini(&r);
+}
+END_TEST
+
+START_TEST(test_backoff_mid_list_resumes_page)
+{
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	free(npd_reflector_next_request(&r, 0));
+	feed_pod(&r, s, NPD_EV_ADDED, "default", "a", "1");
+	ck_assert(!npd_reflector_on_list_page(&r, "100", "p2"));
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 500, 0, 0.5);
+	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+	/* The same page is retried; page 1's keys still count as seen. */
+	check_url(&r, 0, "/api/v1/pods?limit=500&continue=p2");
+	ck_assert(npd_reflector_on_list_page(&r, "100", NULL));
+	ck_assert_uint_eq(npd_reflector_on_list_done(&r, s), 0);
+	ck_assert_ptr_nonnull(npd_store_get_pod(s, "default", "a"));
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_retry_after)
+{
+	struct npd_reflector r;
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	free(npd_reflector_next_request(&r, 0));
+	/* Larger than the jittered delay: honoured. */
+	npd_reflector_on_error(&r, 429, 5, 0.5);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 5, EPS);
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 429, 5, 0.5);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 5, EPS);
+	/* Smaller than the jittered backoff (six failures before: cap 30 s): the backoff wins. */
+	r.attempt = 6;
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 429, 1, 0.5);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 15, EPS);
+	/* An absurd Retry-After is capped. */
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 503, 1e9, 0.5);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), NPD_REFL_RETRY_AFTER_MAX_S, EPS);
+	npd_reflector_fini(&r);
+}
+END_TEST
+
+START_TEST(test_backoff_resets)
+{
+	static const char *const none[] = {NULL};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+	int i;
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	for (i = 0; i < 5; i++) {
+		free(npd_reflector_next_request(&r, 0));
+		npd_reflector_on_error(&r, 500, 0, 0.999);
+	}
+	ck_assert(npd_reflector_delay(&r) > 7.9);
+	/* A successful list resets the backoff. */
+	list_once(&r, s, "100", none, 0);
+	ck_assert_uint_eq(r.attempt, 0);
+
+	/* A network error on the watch backs off and resumes the watch from the same rv. */
+	for (i = 0; i < 4; i++) {
+		free(npd_reflector_next_request(&r, 0));
+		npd_reflector_on_error(&r, 0, 0, 0.999);
+		ck_assert_int_eq(r.resume, NPD_REFL_WATCHING);
+	}
+	ck_assert(npd_reflector_delay(&r) > 3.9);
+	check_url(&r, 0,
+		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=100&"
+		  "timeoutSeconds=300");
+	/* A watch that delivers resets it too; its unclean end then backs off from the base. */
+	ck_assert(!feed_simple(&r, NPD_EV_BOOKMARK, "120", 0));
+	ck_assert_uint_eq(r.attempt, 0);
+	npd_reflector_on_watch_end(&r, false, 0.999);
+	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+	ck_assert(npd_reflector_delay(&r) <= 0.5);
+	ck_assert_uint_eq(r.n_watch_restarts, 1);
+	check_url(&r, 0,
+		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=120&"
+		  "timeoutSeconds=300");
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_error_event_non_410_and_after)
+{
+	static const char *const none[] = {NULL};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	list_once(&r, s, "100", none, 0);
+	free(npd_reflector_next_request(&r, 0));
+	ck_assert(feed_simple(&r, NPD_EV_ERROR, NULL, 500));
+	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+	ck_assert_int_eq(r.resume, NPD_REFL_WATCHING);
+	/* Whatever the stream still holds is dropped, and its end changes nothing. */
+	ck_assert(feed_simple(&r, NPD_EV_BOOKMARK, "999", 0));
+	ck_assert_str_eq(r.rv, "100");
+	npd_reflector_on_watch_end(&r, true, 0.5);
+	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+	ck_assert_uint_eq(r.n_watch_restarts, 0);
+	ck_assert_str_eq(npd_reflector_state_name(r.state), "backoff");
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("reflector");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_paths_per_kind);
+	tcase_add_test(tc, test_pagination_then_watch);
+	tcase_add_test(tc, test_watch_timeout_range);
+	tcase_add_test(tc, test_relist_replaces_store_contents);
+	tcase_add_test(tc, test_rv_through_bookmarks);
+	tcase_add_test(tc, test_410_mid_watch_http);
+	tcase_add_test(tc, test_410_mid_list);
+	tcase_add_test(tc, test_410_first_page_backs_off);
+	tcase_add_test(tc, test_backoff_bounds);
+	tcase_add_test(tc, test_backoff_mid_list_resumes_page);
+	tcase_add_test(tc, test_retry_after);
+	tcase_add_test(tc, test_backoff_resets);
+	tcase_add_test(tc, test_error_event_non_410_and_after);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
