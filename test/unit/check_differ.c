@@ -1,0 +1,298 @@
+/* check_differ.c: plans between rulesets: the first sync writes everything, an unchanged
+ * store plans nothing, pod churn that leaves the selectors alone touches ipsets only,
+ * policy changes rewrite or delete exactly their chains, and the order of operations
+ * (create/update sets, commit, destroy sets) holds. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/compile.h"
+#include "npd/differ.h"
+#include "testutil.h"
+
+static struct npd_policy *
+mkpol(const char *ns, const char *name, const char *podsel, const char *peersel)
+{
+	struct npd_policy *p = npd_policy_new();
+	struct npd_peer *peer;
+
+	p->ns = npd_xstrdup(ns);
+	p->name = npd_xstrdup(name);
+	tu_labels(&p->pod_sel.match_labels, podsel);
+	p->isolates_ingress = true;
+	p->ingress = npd_xcalloc(1, sizeof(*p->ingress));
+	p->n_ingress = 1;
+	peer = p->ingress[0].peers = npd_xcalloc(1, sizeof(*peer));
+	p->ingress[0].n_peers = 1;
+	peer->kind = NPD_PEER_SELECTOR;
+	peer->has_ns_sel = true; /* every namespace */
+	peer->has_pod_sel = true;
+	tu_labels(&peer->pod_sel.match_labels, peersel);
+	return p;
+}
+
+static struct npd_ruleset *
+compile(struct npd_store *s)
+{
+	struct npd_compile_opts o;
+	struct npd_ruleset *rs = NULL;
+
+	npd_compile_opts_init(&o);
+	o.node_name = "node1";
+	ck_assert_int_eq(npd_compile(s, &o, NULL, &rs), 0);
+	return rs;
+}
+
+static struct npd_store *
+cluster(void)
+{
+	struct npd_store *s = npd_store_new();
+
+	npd_store_add_namespace(s, tu_ns("shop", NULL));
+	npd_store_add_namespace(s, tu_ns("ops", NULL));
+	npd_store_add_pod(s, tu_pod("shop", "web-0", "app=web", "10.0.0.1,fd00::1", "node1"));
+	npd_store_add_pod(s, tu_pod("shop", "cli-0", "app=cli", "10.0.1.1,fd00::11", "node2"));
+	npd_store_add_pod(s, tu_pod("ops", "mon-0", "app=mon", "10.0.2.1", "node3"));
+	npd_store_add_policy(s, mkpol("shop", "web-from-cli", "app=web", "app=cli"));
+	npd_store_add_policy(s, mkpol("shop", "web-from-mon", "app=web", "app=mon"));
+	return s;
+}
+
+static char *
+plan_text(const struct npd_plan *p)
+{
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	npd_plan_format(p, &b);
+	return npd_buf_steal(&b);
+}
+
+START_TEST(first_sync_writes_everything)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = compile(s);
+	struct npd_plan *p = npd_differ_plan(NULL, rs);
+	char *t;
+	size_t i;
+
+	ck_assert_uint_eq(p->n_set_ops, rs->n_sets);
+	for (i = 0; i < p->n_set_ops; i++) {
+		ck_assert_int_eq(p->set_ops[i].kind, NPD_SETOP_CREATE);
+		ck_assert_ptr_eq(p->set_ops[i].set, &rs->sets[i]);
+	}
+	ck_assert(p->v4.commit && p->v6.commit);
+	ck_assert_uint_eq(p->v4.n_write, rs->v4.n_chains);
+	ck_assert_uint_eq(p->v6.n_write, rs->v6.n_chains);
+	ck_assert_ptr_eq(p->v4.desired, &rs->v4);
+	t = plan_text(p);
+	ck_assert_str_eq(t, "sets +4 ~0 -0 entries +0 -0 v4 commit write=4 del=0 v6 commit "
+			    "write=4 del=0");
+	free(t);
+	npd_plan_free(p);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(same_state_plans_nothing)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *a = compile(s), *b = compile(s);
+	struct npd_plan *p = npd_differ_plan(a, b);
+
+	ck_assert(npd_plan_is_empty(p));
+	npd_plan_free(p);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_store_free(s);
+}
+END_TEST
+
+/* DESIGN.md: pod churn that does not change which selectors exist is ipset membership
+ * only, never an iptables commit. */
+START_TEST(remote_pod_churn_is_set_updates_only)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *a = compile(s), *b, *c;
+	struct npd_plan *p;
+	char buf[NPD_ADDRSTRLEN];
+	size_t i, adds = 0, dels = 0;
+
+	/* A new remote client, a relabelled monitor, a finished client. */
+	npd_store_add_pod(s, tu_pod("ops", "cli-1", "app=cli", "10.0.3.1,fd00::31", "node4"));
+	npd_store_add_pod(s, tu_pod("ops", "mon-0", "app=cli", "10.0.2.1", "node3"));
+	b = compile(s);
+	p = npd_differ_plan(a, b);
+	ck_assert(!p->v4.commit && !p->v6.commit);
+	ck_assert_uint_eq(p->v4.n_write + p->v4.n_del + p->v6.n_write + p->v6.n_del, 0);
+	ck_assert(p->n_set_ops > 0);
+	for (i = 0; i < p->n_set_ops; i++) {
+		const struct npd_set_op *op = &p->set_ops[i];
+
+		ck_assert_int_eq(op->kind, NPD_SETOP_UPDATE);
+		ck_assert_ptr_eq(op->set, npd_ruleset_find_set(b, op->name));
+		adds += op->n_add;
+		dels += op->n_del;
+		if (op->n_del) {
+			ck_assert_uint_eq(op->n_del, 1);
+			ck_assert_str_eq(npd_addr_format(&op->del[0].addr, buf), "10.0.2.1");
+		}
+	}
+	ck_assert_uint_eq(adds, 3); /* cli-1 v4 and v6, mon-0 into the cli set */
+	ck_assert_uint_eq(dels, 1); /* mon-0 out of the mon set */
+	npd_plan_free(p);
+
+	{
+		struct npd_pod *done =
+		    tu_pod("ops", "cli-1", "app=cli", "10.0.3.1,fd00::31", "node4");
+
+		done->phase = NPD_PHASE_SUCCEEDED;
+		npd_store_add_pod(s, done);
+	}
+	c = compile(s);
+	p = npd_differ_plan(b, c);
+	ck_assert(!p->v4.commit && !p->v6.commit);
+	ck_assert_uint_eq(p->n_set_ops, 2); /* the cli set of each family */
+	ck_assert_uint_eq(p->set_ops[0].n_del + p->set_ops[1].n_del, 2);
+	npd_plan_free(p);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_ruleset_free(c);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(policy_changes_touch_their_chains)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *a = compile(s), *b, *c;
+	struct npd_plan *p;
+	size_t i;
+
+	/* Edit: same chain name, new content; the new peer set is created first. */
+	npd_store_add_policy(s, mkpol("shop", "web-from-mon", "app=web", "app=db"));
+	b = compile(s);
+	p = npd_differ_plan(a, b);
+	ck_assert(p->v4.commit && p->v6.commit);
+	ck_assert_uint_eq(p->v4.n_write, 1);
+	ck_assert_str_eq(p->v4.write[0]->name,
+			 npd_ruleset_find_chain(&b->v4, p->v4.write[0]->name)->name);
+	ck_assert(!strncmp(p->v4.write[0]->name, "NPD-PI-", 7));
+	ck_assert_uint_eq(p->v4.n_del, 0);
+	ck_assert_uint_eq(p->n_set_ops, 4);
+	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
+	ck_assert_int_eq(p->set_ops[1].kind, NPD_SETOP_CREATE);
+	ck_assert_int_eq(p->set_ops[2].kind, NPD_SETOP_DESTROY);
+	ck_assert_int_eq(p->set_ops[3].kind, NPD_SETOP_DESTROY);
+	npd_plan_free(p);
+
+	/* Delete: its chain goes, the pod chain is rewritten, its sets are destroyed last. */
+	npd_store_del(s, NPD_KIND_POLICY, "shop", "web-from-mon");
+	c = compile(s);
+	p = npd_differ_plan(b, c);
+	ck_assert_uint_eq(p->v4.n_del, 1);
+	ck_assert(!strncmp(p->v4.del[0], "NPD-PI-", 7));
+	ck_assert_uint_eq(p->v4.n_write, 1);
+	ck_assert(!strncmp(p->v4.write[0]->name, "NPD-I-", 6));
+	for (i = 0; i < p->n_set_ops; i++)
+		ck_assert_int_eq(p->set_ops[i].kind, NPD_SETOP_DESTROY);
+	ck_assert_uint_eq(p->n_set_ops, 2);
+	npd_plan_free(p);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_ruleset_free(c);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(unknown_hash_and_hooks_force_commit)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *a = compile(s), *b = compile(s);
+	struct npd_plan *p;
+
+	a->v4.chains[0].hash = 0; /* e.g. discovered in the kernel, content unknown */
+	p = npd_differ_plan(a, b);
+	ck_assert(p->v4.commit && !p->v6.commit);
+	ck_assert_uint_eq(p->v4.n_write, 1);
+	ck_assert_str_eq(p->v4.write[0]->name, a->v4.chains[0].name);
+	npd_plan_free(p);
+
+	a->v4.chains[0].hash = b->v4.chains[0].hash;
+	a->v6.n_hooks = 0;
+	p = npd_differ_plan(a, b);
+	ck_assert(!p->v4.commit && p->v6.commit);
+	ck_assert_uint_eq(p->v6.n_write, 0);
+	npd_plan_free(p);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_store_free(s);
+}
+END_TEST
+
+static struct npd_ruleset *
+one_net_set(bool nomatch, enum npd_set_type type)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set *set = npd_ruleset_add_set(rs, "npd-x", type, AF_INET, NULL);
+	struct npd_set_entry e;
+
+	memset(&e, 0, sizeof(e));
+	npd_addr_parse("10.1.0.0", &e.addr);
+	e.prefix = 16;
+	e.nomatch = nomatch;
+	npd_ruleset_add_entry(set, &e);
+	npd_addr_parse("10.2.0.0", &e.addr);
+	e.nomatch = false;
+	npd_ruleset_add_entry(set, &e);
+	npd_ruleset_seal(rs);
+	return rs;
+}
+
+START_TEST(unchangeable_sets_are_recreated)
+{
+	struct npd_ruleset *a = one_net_set(false, NPD_SET_HASH_NET);
+	struct npd_ruleset *b = one_net_set(true, NPD_SET_HASH_NET);
+	struct npd_ruleset *c = one_net_set(true, NPD_SET_HASH_IP);
+	struct npd_plan *p;
+
+	/* Flipping nomatch cannot be done by add-then-delete: the key is the same. */
+	p = npd_differ_plan(a, b);
+	ck_assert_uint_eq(p->n_set_ops, 1);
+	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
+	ck_assert_ptr_eq(p->set_ops[0].set, &b->sets[0]);
+	ck_assert_uint_eq(p->set_ops[0].n_add + p->set_ops[0].n_del, 0);
+	npd_plan_free(p);
+	p = npd_differ_plan(b, c);
+	ck_assert_uint_eq(p->n_set_ops, 1);
+	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
+	npd_plan_free(p);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_ruleset_free(c);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("differ");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, first_sync_writes_everything);
+	tcase_add_test(tc, same_state_plans_nothing);
+	tcase_add_test(tc, remote_pod_churn_is_set_updates_only);
+	tcase_add_test(tc, policy_changes_touch_their_chains);
+	tcase_add_test(tc, unknown_hash_and_hooks_force_commit);
+	tcase_add_test(tc, unchangeable_sets_are_recreated);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
