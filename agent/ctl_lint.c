@@ -1,13 +1,77 @@
-/* ctl_lint.c: netpolctl lint (placeholder until the module lands). */
+/* ctl_lint.c: netpolctl lint. Loads manifests and prints each lint finding (lib/lint.c) as
+ * one line, `WARN ns/name path: message; hint: ...`. Exit 0 when there is nothing to say,
+ * 1 when there are warnings, 2 on usage or input errors. Decode problems go to stderr. */
+#include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ctl.h"
+#include "npd/diag.h"
+#include "npd/lint.h"
+#include "npd/store.h"
+#include "npd/yaml.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: netpolctl lint -f PATH\n"
+		   "\n"
+		   "  -f, --file PATH   manifests: a YAML file or a directory of them\n"
+		   "\n"
+		   "exit status: 0 no warnings, 1 warnings printed, 2 usage or input error\n");
+}
 
 int
 ctl_lint_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "netpolctl: lint is not implemented yet\n");
-	return 2;
+	static const struct option longopts[] = {
+	    {"file", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct npd_store *s = NULL;
+	const char *path = NULL;
+	struct npd_diags d;
+	char line[1024];
+	size_t i, n;
+	int c, err, ret = 2;
+
+	npd_diags_init(&d);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+		if (c == 'f') {
+			path = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			ret = 0;
+			goto out;
+		} else {
+			usage(stderr);
+			goto out;
+		}
+	}
+	if (!path || optind < argc) {
+		usage(stderr);
+		goto out;
+	}
+	s = npd_store_new();
+	err = npd_yaml_load(path, s, &d);
+	for (i = 0; i < d.n; i++)
+		fprintf(stderr, "netpolctl: warning: %s\n",
+			npd_diag_format(&d.v[i], line, sizeof(line)));
+	if (err < 0) {
+		fprintf(stderr, "netpolctl: cannot load %s: %s\n", path, strerror(-err));
+		goto out;
+	}
+	npd_diags_reset(&d);
+	n = npd_lint_run(s, &d);
+	for (i = 0; i < d.n; i++)
+		printf("WARN %s/%s %s: %s\n", d.v[i].ns ? d.v[i].ns : "-",
+		       d.v[i].name ? d.v[i].name : "-", d.v[i].path ? d.v[i].path : "spec",
+		       d.v[i].msg);
+	ret = n ? 1 : 0;
+out:
+	npd_store_free(s);
+	npd_diags_fini(&d);
+	return ret;
 }

@@ -7,6 +7,7 @@
 
 #include "npd/lint.h"
 #include "npd/store.h"
+#include "npd/yaml.h"
 #include "testutil.h"
 
 static void
@@ -295,6 +296,42 @@ START_TEST(except_outside_cidr)
 }
 END_TEST
 
+/* The example manifests: lint is silent on the correct ones and flags the two pitfalls. */
+START_TEST(examples)
+{
+	static const struct {
+		const char *file;
+		size_t n;
+		const char *path;
+	} cases[] = {
+	    {"aks-frontend-backend-db.yaml", 0, NULL},
+	    {"aks-one-dash.yaml", 2, "spec.ingress[0].from"},
+	    {"default-deny-dns.yaml", 0, NULL},
+	    {"default-deny-only.yaml", 1, "spec.policyTypes"},
+	    {"cross-namespace.yaml", 0, NULL},
+	    {"db-3306-6379.yaml", 0, NULL},
+	    {"dual-stack.yaml", 0, NULL},
+	};
+	struct npd_diags d;
+	size_t i;
+
+	npd_diags_init(&d);
+	for (i = 0; i < NPD_ARRAY_SIZE(cases); i++) {
+		struct npd_store *s = npd_store_new();
+		char *rel = npd_xasprintf("manifests/examples/%s", cases[i].file);
+
+		npd_diags_reset(&d);
+		ck_assert_int_eq(npd_yaml_load(tu_src_path(rel), s, &d), 0);
+		ck_assert_msg(lint(s, &d) == cases[i].n, "%s: %zu warnings", cases[i].file, d.n);
+		if (cases[i].path)
+			ck_assert_str_eq(d.v[0].path, cases[i].path);
+		free(rel);
+		npd_store_free(s);
+	}
+	npd_diags_fini(&d);
+}
+END_TEST
+
 static Suite *
 lint_suite(void)
 {
@@ -306,6 +343,7 @@ lint_suite(void)
 	tcase_add_test(tc, selectors_matching_nothing);
 	tcase_add_test(tc, named_ports);
 	tcase_add_test(tc, except_outside_cidr);
+	tcase_add_test(tc, examples);
 	suite_add_tcase(su, tc);
 	return su;
 }

@@ -10,6 +10,7 @@
 
 #include "npd/sim.h"
 #include "npd/store.h"
+#include "npd/yaml.h"
 #include "testutil.h"
 
 /* NULL: the selector is absent; "": present and empty ({}); else matchLabels. */
@@ -482,6 +483,84 @@ START_TEST(endpoint_parse_errors)
 }
 END_TEST
 
+static struct npd_store *
+load_example(const char *file)
+{
+	struct npd_store *s = npd_store_new();
+	char *rel = npd_xasprintf("manifests/examples/%s", file);
+	struct npd_diags d;
+
+	npd_diags_init(&d);
+	ck_assert_int_eq(npd_yaml_load(tu_src_path(rel), s, &d), 0);
+	ck_assert_uint_eq(d.n, 0);
+	npd_diags_fini(&d);
+	free(rel);
+	return s;
+}
+
+/* The AKS example, port 80/TCP: every cell of the expected matrix in the file's header. */
+START_TEST(aks_matrix)
+{
+	static const char *const names[] = {"backend/dbpod",	   "frontend/apipod",
+					    "frontend/apppod",	   "frontend/toolpod",
+					    "kube-system/coredns", "192.168.254.100"};
+	/* 1 allowed, 0 denied, -1 same pod; rows from, columns to (the five pods). */
+	static const int want[6][5] = {
+	    {-1, 0, 0, 0, 0}, /* 2. no egress from db */
+	    {1, -1, 0, 0, 0}, /* 1. api reaches db; 4. api only to backend */
+	    {0, 1, -1, 0, 0}, /* 4. app only to api */
+	    {0, 1, 1, -1, 1}, /* 1. not db; 3. api and app from the VNET */
+	    {0, 1, 1, 1, -1}, /* 3. */
+	    {0, 1, 1, 1, 1},  /* 1. and 3.: the test VM */
+	};
+	struct npd_store *s = load_example("aks-frontend-backend-db.yaml");
+	size_t i, j;
+
+	for (i = 0; i < 6; i++)
+		for (j = 0; j < 5; j++)
+			if (want[i][j] >= 0)
+				ck_assert_msg(tcp(s, names[i], names[j], 80) == want[i][j],
+					      "%s -> %s", names[i], names[j]);
+	/* DNS stays open for the egress-restricted pods, not for db. */
+	ck_assert(sim(s, names[1], names[4], 53, NPD_PROTO_UDP, NULL));
+	ck_assert(sim(s, names[2], names[4], 53, NPD_PROTO_UDP, NULL));
+	ck_assert(!sim(s, names[0], names[4], 53, NPD_PROTO_UDP, NULL));
+	ck_assert(!tcp(s, names[1], names[0], 443)); /* db admits port 80 only */
+	npd_store_free(s);
+
+	/* The one-dash variant: any frontend pod passes db's ingress. */
+	s = load_example("aks-one-dash.yaml");
+	ck_assert(tcp(s, "frontend/toolpod", "backend/dbpod", 80));
+	ck_assert(tcp(s, "frontend/apipod", "backend/dbpod", 80));
+	ck_assert(!tcp(s, "kube-system/coredns", "backend/dbpod", 80));
+	npd_store_free(s);
+}
+END_TEST
+
+/* policyTypes defaulting as decoded: allow-debug-egress has none, so it isolates Ingress
+ * and (having egress rules) Egress; allow-dns says Egress only. */
+START_TEST(policy_types_default)
+{
+	struct npd_store *s = load_example("default-deny-dns.yaml");
+	const struct npd_policy *p = npd_store_get_policy(s, "prod-nginx", "allow-debug-egress");
+	struct npd_sim_result r;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert(p->isolates_ingress && p->isolates_egress);
+	p = npd_store_get_policy(s, "prod-nginx", "allow-http");
+	ck_assert(p->isolates_ingress && !p->isolates_egress);
+	ck_assert(sim(s, "prod-nginx/debug", "prod-nginx/nginx-1", 80, NPD_PROTO_TCP, &r));
+	ck_assert_uint_eq(r.egress.n_isolating,
+			  3); /* allow-debug-egress, allow-dns, default-deny */
+	ck_assert_str_eq(r.egress.admitted_by->name, "allow-debug-egress");
+	ck_assert_str_eq(r.ingress.admitted_by->name, "allow-http");
+	npd_sim_result_fini(&r);
+	ck_assert(!tcp(s, "prod-nginx/nginx-1", "prod-nginx/nginx-2", 80));
+	ck_assert(sim(s, "prod-nginx/nginx-1", "kube-system/coredns", 53, NPD_PROTO_UDP, NULL));
+	npd_store_free(s);
+}
+END_TEST
+
 static Suite *
 sim_suite(void)
 {
@@ -501,6 +580,10 @@ sim_suite(void)
 	tcase_add_test(tc, invalid_policy_isolates_but_admits_nothing);
 	tcase_add_test(tc, unselectable_pods);
 	tcase_add_test(tc, endpoint_parse_errors);
+	suite_add_tcase(su, tc);
+	tc = tcase_create("examples");
+	tcase_add_test(tc, aks_matrix);
+	tcase_add_test(tc, policy_types_default);
 	suite_add_tcase(su, tc);
 	return su;
 }
