@@ -16,9 +16,16 @@ struct npd_backend;
 
 struct npd_backend_opts {
 	const char *lock_path;	 /* xtables lock, default /run/xtables.lock */
+	unsigned lock_wait_ms;	 /* bounded wait for the lock; default 10000 */
 	unsigned commit_retries; /* on EAGAIN; default 5 */
 	const char *restore_v4;	 /* restore backend: iptables-restore binary (default from PATH) */
 	const char *restore_v6;
+	const char *save_v4; /* restore backend: iptables-save binary, to read current state */
+	const char *save_v6;
+	/* Test seam: called after the table was read and before it is committed, with the
+	 * attempt number (0-based), so a test can act as a concurrent writer. */
+	void (*before_commit)(uint8_t family, unsigned attempt, void *ctx);
+	void *before_commit_ctx;
 };
 
 /* What of ours exists in the kernel now (discovered at start and on every resync). */
@@ -69,9 +76,14 @@ struct npd_backend_ops {
 	int (*read_counters)(struct npd_backend *b, npd_counter_fn fn, void *ctx);
 };
 
+/* The message of the last failed backend operation of this thread ("" when none). */
+const char *npd_backend_last_error(void);
+
 /* Finds a backend by name; NULL if unknown. "auto" is resolved by npd_backend_detect. */
 const struct npd_backend_ops *npd_backend_find(const char *name);
-/* Picks "legacy" or "nft" the way iptables' own wrapper would be chosen on this host. */
+/* Picks "legacy" or "nft" the way iptables' own wrapper would be chosen on this host: by
+ * the target of /etc/alternatives/iptables, else by the output of `iptables -V`
+ * ("nf_tables" or "legacy"); legacy when neither answers. */
 const struct npd_backend_ops *npd_backend_detect(void);
 
 /* Applies a plan in order: set creates/updates, v4 and v6 commits, set destroys. On
@@ -80,7 +92,11 @@ const struct npd_backend_ops *npd_backend_detect(void);
 int npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 		      const struct npd_plan *plan, unsigned *commits);
 
-/* The fake backend records operations as text lines for tests. */
+extern const struct npd_backend_ops npd_backend_legacy;
+extern const struct npd_backend_ops npd_backend_nft;
+/* The fake backend records operations as text lines for tests, one per operation:
+ * "set-create NAME TYPE FAMILY N", "set-update NAME +A -D", "set-destroy NAME",
+ * "commit v4 write=W del=D", "cleanup". */
 extern const struct npd_backend_ops npd_backend_fake;
 const char *npd_backend_fake_log(struct npd_backend *b); /* all operations so far */
 void npd_backend_fake_reset(struct npd_backend *b);

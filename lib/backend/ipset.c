@@ -1,0 +1,393 @@
+/* ipset.c: the npd- ipsets through libipset, shared by the legacy and nft backends. Each
+ * operation is one `ipset restore`-style script run in one fresh libipset session, so
+ * add/del lines are batched into few netlink messages and no session option leaks from one
+ * operation into the next. libipset's own printing is captured, never written to stdout
+ * or stderr; failures come back as -errno with the message in npd_backend_last_error().
+ * Touches only sets named npd-*. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libipset/ipset.h>
+#include <libipset/linux_ip_set.h>
+
+#include "ipset_int.h"
+
+/* What one script run collected: the printed output and the first error. */
+struct run {
+	struct npd_buf out;
+	char err[256];
+	int status; /* 0: no error yet */
+};
+
+static int __attribute__((format(printf, 3, 4)))
+on_print(struct ipset_session *session, void *p, const char *fmt, ...)
+{
+	struct run *r = p;
+	va_list ap;
+
+	(void)session;
+	va_start(ap, fmt);
+	npd_buf_vprintf(&r->out, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static void
+record(struct run *r, int status, const char *msg)
+{
+	size_t n;
+
+	if (r->status)
+		return;
+	r->status = status ? status : IPSET_OTHER_PROBLEM;
+	snprintf(r->err, sizeof(r->err), "%s", msg);
+	n = strlen(r->err);
+	while (n && (r->err[n - 1] == '\n' || r->err[n - 1] == ' '))
+		r->err[--n] = '\0';
+}
+
+static int __attribute__((format(printf, 4, 5)))
+on_custom_error(struct ipset *ipset, void *p, int status, const char *msg, ...)
+{
+	struct run *r = p;
+	struct ipset_session *session = ipset_session(ipset);
+	char buf[256];
+	va_list ap;
+
+	if (status && msg) {
+		va_start(ap, msg);
+		vsnprintf(buf, sizeof(buf), msg, ap);
+		va_end(ap);
+		record(r, status, buf);
+	}
+	if (session)
+		ipset_session_report_reset(session);
+	return status ? -1 : 0;
+}
+
+static int
+on_standard_error(struct ipset *ipset, void *p)
+{
+	struct run *r = p;
+	struct ipset_session *session = ipset_session(ipset);
+
+	/* Warnings (e.g. "set already exists" under -exist) are success. */
+	if (ipset_session_report_type(session) == IPSET_ERROR)
+		record(r, IPSET_SESSION_PROBLEM, ipset_session_report_msg(session));
+	ipset_session_report_reset(session);
+	return -1;
+}
+
+/* Maps libipset's message (it keeps no errno) to the closest errno. */
+static int
+err_to_errno(const char *msg)
+{
+	if (strstr(msg, "does not exist"))
+		return -ENOENT;
+	if (strstr(msg, "in use") || strstr(msg, "busy"))
+		return -EBUSY;
+	if (strstr(msg, "already exists") || strstr(msg, "already added"))
+		return -EEXIST;
+	if (strstr(msg, "permitted") || strstr(msg, "ermission"))
+		return -EPERM;
+	if (strstr(msg, "is full"))
+		return -ENOSPC;
+	if (strstr(msg, "Syntax error") || strstr(msg, "ncompatible") || strstr(msg, "nknown"))
+		return -EINVAL;
+	return -EIO;
+}
+
+static void
+load_types(void)
+{
+	static int loaded;
+
+	if (!loaded) {
+		ipset_load_types();
+		loaded = 1;
+	}
+}
+
+/* Runs script (one command a line) in one session; output captured into *out when
+ * non-NULL. Returns 0, or -errno with the first error recorded as the last error. */
+static int
+run_script(struct npd_buf *script, struct npd_buf *out)
+{
+	struct run r = {.status = 0};
+	struct ipset *ipset = NULL;
+	FILE *f = NULL;
+	int rc = 0;
+
+	load_types();
+	npd_buf_init(&r.out);
+	if (!script->len)
+		goto out;
+	ipset = ipset_init();
+	if (!ipset) {
+		npd_backend_seterr("ipset: cannot open a netlink session");
+		rc = -ENOMEM;
+		goto out;
+	}
+	ipset_custom_printf(ipset, on_custom_error, on_standard_error, on_print, &r);
+	f = fmemopen(script->data, script->len, "r");
+	if (!f) {
+		rc = -errno;
+		goto out;
+	}
+	ipset_parse_stream(ipset, f);
+	if (r.status) {
+		npd_backend_seterr("ipset: %s", r.err);
+		rc = err_to_errno(r.err);
+		goto out;
+	}
+	if (out)
+		npd_buf_add(out, r.out.data ? r.out.data : "", r.out.len);
+out:
+	if (f)
+		fclose(f);
+	if (ipset)
+		ipset_fini(ipset);
+	npd_buf_fini(&r.out);
+	return rc;
+}
+
+static void
+add_create_line(struct npd_buf *s, const char *name, const struct npd_set *set)
+{
+	size_t maxelem = 65536;
+
+	while (maxelem < set->n_entries * 2)
+		maxelem *= 2;
+	npd_buf_printf(s, "create %s %s family %s maxelem %zu -exist\n", name,
+		       npd_set_type_name(set->type), set->family == AF_INET6 ? "inet6" : "inet",
+		       maxelem);
+}
+
+static void
+add_entry_lines(struct npd_buf *s, const char *verb, const char *name, const struct npd_set *set,
+		const struct npd_set_entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		npd_buf_printf(s, "%s %s ", verb, name);
+		npd_set_entry_format(set, &e[i], s);
+		npd_buf_adds(s, " -exist\n");
+	}
+}
+
+static bool
+set_exists(const char *name)
+{
+	struct npd_buf s, out;
+	int rc;
+
+	npd_buf_init(&s);
+	npd_buf_init(&out);
+	npd_buf_printf(&s, "list %s -name\n", name);
+	rc = run_script(&s, &out);
+	npd_buf_fini(&out);
+	npd_buf_fini(&s);
+	if (rc)
+		npd_backend_clearerr();
+	return rc == 0;
+}
+
+/* The temporary twin of a set: same prefix, stable for a name, <= 31 characters. */
+static void
+tmp_name(const char *name, char tmp[NPD_SET_NAMELEN])
+{
+	snprintf(tmp, NPD_SET_NAMELEN, "npd-tmp-%016llx",
+		 (unsigned long long)npd_hash64s(name, NPD_HASH_SEED));
+}
+
+int
+npd_ipset_create(const struct npd_set *set)
+{
+	char tmp[NPD_SET_NAMELEN];
+	struct npd_buf s;
+	int rc;
+
+	npd_buf_init(&s);
+	if (!set_exists(set->name)) {
+		add_create_line(&s, set->name, set);
+		add_entry_lines(&s, "add", set->name, set, set->entries, set->n_entries);
+		rc = run_script(&s, NULL);
+		goto out;
+	}
+	/* A live set referenced by rules must never be seen empty: fill a twin, swap. A
+	 * leftover twin of an interrupted run is destroyed first (its error ignored). */
+	tmp_name(set->name, tmp);
+	if (set_exists(tmp))
+		npd_ipset_destroy(tmp);
+	add_create_line(&s, tmp, set);
+	add_entry_lines(&s, "add", tmp, set, set->entries, set->n_entries);
+	npd_buf_printf(&s, "swap %s %s\ndestroy %s\n", tmp, set->name, tmp);
+	rc = run_script(&s, NULL);
+out:
+	npd_buf_fini(&s);
+	return rc;
+}
+
+int
+npd_ipset_update(const struct npd_set_op *op)
+{
+	struct npd_buf s;
+	int rc;
+
+	if (op->set && op->n_add + op->n_del > NPD_IPSET_SWAP_THRESHOLD)
+		return npd_ipset_create(op->set);
+	if (!op->set) {
+		npd_backend_seterr("ipset: update of %s without its set", op->name);
+		return -EINVAL;
+	}
+	npd_buf_init(&s);
+	add_entry_lines(&s, "add", op->set->name, op->set, op->add, op->n_add);
+	add_entry_lines(&s, "del", op->set->name, op->set, op->del, op->n_del);
+	rc = run_script(&s, NULL);
+	npd_buf_fini(&s);
+	return rc;
+}
+
+int
+npd_ipset_destroy(const char *name)
+{
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
+	struct npd_buf s;
+	int rc, i;
+
+	npd_buf_init(&s);
+	npd_buf_printf(&s, "destroy %s\n", name);
+	/* nf_tables releases the set references of deleted rules from a work queue after the
+	 * commit returns, so a destroy right after may still find the set in use. */
+	for (i = 0; i < 40; i++) {
+		rc = run_script(&s, NULL);
+		if (rc != -EBUSY)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (rc == -ENOENT) {
+		npd_backend_clearerr();
+		rc = 0;
+	}
+	npd_buf_fini(&s);
+	return rc;
+}
+
+/* Parses `list -terse` output: "Name: X" ... "Number of entries: N" per set. */
+static void
+parse_terse(const char *text, struct npd_owned *o)
+{
+	const char *line = text, *nl;
+	char name[NPD_SET_NAMELEN] = "";
+	size_t cap = o->n_sets;
+
+	while (line && *line) {
+		nl = strchr(line, '\n');
+		if (!strncmp(line, "Name: ", 6)) {
+			size_t n = (nl ? (size_t)(nl - line) : strlen(line)) - 6;
+
+			if (n >= sizeof(name))
+				n = sizeof(name) - 1;
+			memcpy(name, line + 6, n);
+			name[n] = '\0';
+		} else if (!strncmp(line, "Number of entries: ", 19) && name[0] &&
+			   !strncmp(name, NPD_SET_PREFIX, strlen(NPD_SET_PREFIX))) {
+			struct npd_owned_set *os;
+
+			npd_xgrow(&o->sets, &cap, o->n_sets + 1, sizeof(*o->sets));
+			os = &o->sets[o->n_sets++];
+			memset(os, 0, sizeof(*os));
+			snprintf(os->name, sizeof(os->name), "%s", name);
+			os->n_entries = strtoul(line + 19, NULL, 10);
+			name[0] = '\0';
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+int
+npd_ipset_list(struct npd_owned *out)
+{
+	struct npd_buf s, text;
+	int rc;
+
+	npd_buf_init(&s);
+	npd_buf_init(&text);
+	npd_buf_adds(&s, "list -terse\n");
+	rc = run_script(&s, &text);
+	if (rc == 0 && text.data)
+		parse_terse(text.data, out);
+	npd_buf_fini(&text);
+	npd_buf_fini(&s);
+	return rc;
+}
+
+int
+npd_ipset_destroy_all(void)
+{
+	struct npd_owned o = {0};
+	size_t i;
+	int rc, first = 0;
+
+	rc = npd_ipset_list(&o);
+	if (rc)
+		goto out;
+	for (i = 0; i < o.n_sets; i++) {
+		rc = npd_ipset_destroy(o.sets[i].name);
+		if (rc && !first)
+			first = rc;
+	}
+	rc = first;
+out:
+	npd_owned_fini(&o);
+	return rc;
+}
+
+int
+npd_ipset_get_index(const char *name, uint16_t *index)
+{
+	struct ip_set_req_version ver = {.op = IP_SET_OP_VERSION};
+	struct ip_set_req_get_set req;
+	socklen_t len;
+	int fd, rc = 0;
+
+	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (fd < 0) {
+		rc = -errno;
+		npd_backend_seterr("ipset: raw socket: %s", strerror(errno));
+		return rc;
+	}
+	len = sizeof(ver);
+	if (getsockopt(fd, SOL_IP, SO_IP_SET, &ver, &len) < 0) {
+		rc = -errno;
+		npd_backend_seterr("ipset: kernel version query: %s", strerror(errno));
+		goto out;
+	}
+	memset(&req, 0, sizeof(req));
+	req.op = IP_SET_OP_GET_BYNAME;
+	req.version = ver.version;
+	snprintf(req.set.name, sizeof(req.set.name), "%s", name);
+	len = sizeof(req);
+	if (getsockopt(fd, SOL_IP, SO_IP_SET, &req, &len) < 0) {
+		rc = -errno;
+		npd_backend_seterr("ipset: lookup of %s: %s", name, strerror(errno));
+		goto out;
+	}
+	if (req.set.index == IPSET_INVALID_ID) {
+		rc = -ENOENT;
+		npd_backend_seterr("ipset: set %s does not exist", name);
+		goto out;
+	}
+	*index = req.set.index;
+out:
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,622 @@
+/* restore.c: the "nft" backend for hosts whose iptables is nf_tables-based, where libiptc
+ * cannot be used. It reads the filter table with iptables-nft-save, writes one
+ * iptables-nft-restore --noflush transaction per family (atomic in nf_tables), and runs
+ * both tools with fork/exec, never through a shell. Like the legacy backend it declares,
+ * flushes and refills only NPD- chains, and changes hooks in built-in chains only when
+ * they are not already exactly what is desired. Sets go through ipset.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ipset_int.h"
+
+#define DEFAULT_RETRIES 5
+
+struct npd_backend {
+	struct npd_backend_opts opts;
+	char *restore[2]; /* [0] v4, [1] v6 */
+	char *save[2];
+};
+
+/* One rule line of a save dump: "-A CHAIN SPEC" with optional "[p:b] " counters. */
+struct saved_rule {
+	char chain[32];
+	char *spec; /* owned: everything after "-A CHAIN " */
+	char target[32];
+	uint64_t packets, bytes;
+};
+
+struct saved {
+	char (*chains)[32]; /* every chain of the table, in dump order */
+	size_t n_chains, cap_chains;
+	struct saved_rule *rules;
+	size_t n_rules, cap_rules;
+};
+
+static bool
+is_ours(const char *chain)
+{
+	return !strncmp(chain, NPD_CHAIN_PREFIX, strlen(NPD_CHAIN_PREFIX));
+}
+
+static void
+saved_fini(struct saved *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_rules; i++)
+		free(s->rules[i].spec);
+	free(s->rules);
+	free(s->chains);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool
+saved_has_chain(const struct saved *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_chains; i++)
+		if (!strcmp(s->chains[i], name))
+			return true;
+	return false;
+}
+
+static bool
+is_builtin(const char *chain)
+{
+	return !strcmp(chain, "INPUT") || !strcmp(chain, "FORWARD") || !strcmp(chain, "OUTPUT");
+}
+
+/* Copies the blank-delimited word at p into out. */
+static void
+copy_word(const char *p, char *out, size_t len)
+{
+	size_t n = strcspn(p, " \t\n");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static void
+parse_line(struct saved *s, const char *line, size_t len)
+{
+	char *copy = npd_xstrndup(line, len), *p = copy, *j;
+	struct saved_rule *r;
+
+	if (*p == ':') {
+		npd_xgrow(&s->chains, &s->cap_chains, s->n_chains + 1, sizeof(*s->chains));
+		copy_word(p + 1, s->chains[s->n_chains++], sizeof(*s->chains));
+		goto out;
+	}
+	npd_xgrow(&s->rules, &s->cap_rules, s->n_rules + 1, sizeof(*s->rules));
+	r = &s->rules[s->n_rules];
+	memset(r, 0, sizeof(*r));
+	if (*p == '[') {
+		unsigned long long pk = 0, by = 0;
+
+		if (sscanf(p, "[%llu:%llu]", &pk, &by) == 2) {
+			r->packets = pk;
+			r->bytes = by;
+		}
+		p = strchr(p, ']');
+		if (!p)
+			goto out;
+		p++;
+		while (*p == ' ')
+			p++;
+	}
+	if (strncmp(p, "-A ", 3))
+		goto out;
+	p += 3;
+	copy_word(p, r->chain, sizeof(r->chain));
+	p += strcspn(p, " ");
+	while (*p == ' ')
+		p++;
+	r->spec = npd_xstrdup(p);
+	j = strstr(p, "-j ");
+	if (j && (j == p || j[-1] == ' '))
+		copy_word(j + 3, r->target, sizeof(r->target));
+	s->n_rules++;
+out:
+	free(copy);
+}
+
+static void
+parse_save(const char *text, struct saved *s)
+{
+	const char *line = text, *nl;
+
+	while (line && *line) {
+		nl = strchr(line, '\n');
+		parse_line(s, line, nl ? (size_t)(nl - line) : strlen(line));
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+/* Runs argv with stdin from `in` (may be NULL) and stdout into *out (may be NULL);
+ * stderr is kept for the error message. Returns 0 or -errno (-EIO: non-zero exit). */
+static int
+run(char *const argv[], const struct npd_buf *in, struct npd_buf *out)
+{
+	struct npd_buf err;
+	int infd = -1, po[2] = {-1, -1}, pe[2] = {-1, -1}, status, rc = 0;
+	pid_t pid;
+
+	npd_buf_init(&err);
+	/* stdin from a memory file: no pipe to keep fed while reading the outputs. */
+	infd = memfd_create("npd-restore", MFD_CLOEXEC);
+	if (infd < 0 || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		rc = -errno;
+		npd_backend_seterr("%s: %s", argv[0], strerror(errno));
+		goto out;
+	}
+	if (in && in->len && write(infd, in->data, in->len) != (ssize_t)in->len) {
+		rc = -EIO;
+		npd_backend_seterr("%s: cannot stage input", argv[0]);
+		goto out;
+	}
+	lseek(infd, 0, SEEK_SET);
+	pid = fork();
+	if (pid < 0) {
+		rc = -errno;
+		npd_backend_seterr("fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		dup2(infd, STDIN_FILENO);
+		dup2(po[1], STDOUT_FILENO);
+		dup2(pe[1], STDERR_FILENO);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = po[0], .events = POLLIN},
+					{.fd = pe[0], .events = POLLIN}};
+		char chunk[4096];
+		ssize_t n;
+		int i, open_fds = 0;
+
+		for (i = 0; i < 2; i++)
+			open_fds += fds[i].fd >= 0;
+		if (!open_fds)
+			break;
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (i = 0; i < 2; i++) {
+			if (fds[i].fd < 0 || !fds[i].revents)
+				continue;
+			n = read(fds[i].fd, chunk, sizeof(chunk));
+			if (n > 0) {
+				if (i == 0 && out)
+					npd_buf_add(out, chunk, (size_t)n);
+				else if (i == 1)
+					npd_buf_add(&err, chunk, (size_t)n);
+			} else if (n == 0 || errno != EINTR) {
+				close(i == 0 ? po[0] : pe[0]);
+				if (i == 0)
+					po[0] = -1;
+				else
+					pe[0] = -1;
+			}
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		const char *msg = err.data ? err.data : "";
+
+		rc = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EIO;
+		npd_backend_seterr("%s exited with %d: %.300s", argv[0],
+				   WIFEXITED(status) ? WEXITSTATUS(status) : -1, msg);
+	}
+out:
+	if (infd >= 0)
+		close(infd);
+	if (po[0] >= 0)
+		close(po[0]);
+	if (po[1] >= 0)
+		close(po[1]);
+	if (pe[0] >= 0)
+		close(pe[0]);
+	if (pe[1] >= 0)
+		close(pe[1]);
+	npd_buf_fini(&err);
+	return rc;
+}
+
+static int
+fam_index(uint8_t family)
+{
+	return family == AF_INET6 ? 1 : 0;
+}
+
+static int
+read_table(struct npd_backend *b, uint8_t family, bool counters, struct saved *s)
+{
+	char *argv[] = {b->save[fam_index(family)], (char *)(uintptr_t) "-t",
+			(char *)(uintptr_t) "filter", counters ? (char *)(uintptr_t) "-c" : NULL,
+			NULL};
+	struct npd_buf out;
+	int rc;
+
+	npd_buf_init(&out);
+	rc = run(argv, NULL, &out);
+	if (rc == 0 && out.data)
+		parse_save(out.data, s);
+	npd_buf_fini(&out);
+	return rc;
+}
+
+/* Emits -D/-I lines so that built-in chain `builtin` starts with jumps to want[0..n) and
+ * holds no other jump to an NPD- chain; nothing when that is already so. */
+static void
+emit_hooks(const struct saved *s, const char *builtin, const char **want, size_t n,
+	   struct npd_buf *text)
+{
+	size_t i, pos = 0, n_ours = 0;
+	bool ok = true;
+
+	for (i = 0; i < s->n_rules; i++) {
+		const struct saved_rule *r = &s->rules[i];
+
+		if (strcmp(r->chain, builtin))
+			continue;
+		if (is_ours(r->target)) {
+			if (n_ours >= n || pos != n_ours || strcmp(r->target, want[n_ours]) ||
+			    strncmp(r->spec, "-j ", 3))
+				ok = false;
+			n_ours++;
+		}
+		pos++;
+	}
+	if (ok && n_ours == n)
+		return;
+	for (i = 0; i < s->n_rules; i++)
+		if (!strcmp(s->rules[i].chain, builtin) && is_ours(s->rules[i].target))
+			npd_buf_printf(text, "-D %s %s\n", builtin, s->rules[i].spec);
+	for (i = n; i-- > 0;)
+		npd_buf_printf(text, "-I %s 1 -j %s\n", builtin, want[i]);
+}
+
+static void
+emit_all_hooks(const struct saved *s, const struct npd_table *desired, struct npd_buf *text)
+{
+	static const char *const builtins[] = {"INPUT", "FORWARD", "OUTPUT"};
+	const char *want[NPD_ARRAY_SIZE(desired->hooks)];
+	size_t i, j, n;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(builtins); i++) {
+		n = 0;
+		for (j = 0; desired && j < desired->n_hooks; j++)
+			if (!strcmp(desired->hooks[j].builtin, builtins[i]))
+				want[n++] = desired->hooks[j].chain;
+		emit_hooks(s, builtins[i], want, n, text);
+	}
+}
+
+static void
+build_commit(const struct saved *s, const struct npd_table_change *chg, struct npd_buf *text)
+{
+	size_t i, j;
+
+	npd_buf_adds(text, "*filter\n");
+	/* In --noflush mode declaring an existing user chain flushes it; -F says so. */
+	for (i = 0; i < chg->n_write; i++)
+		npd_buf_printf(text, ":%s - [0:0]\n", chg->write[i]->name);
+	for (i = 0; i < chg->n_del; i++)
+		if (saved_has_chain(s, chg->del[i]))
+			npd_buf_printf(text, ":%s - [0:0]\n", chg->del[i]);
+	for (i = 0; i < chg->n_write; i++)
+		npd_buf_printf(text, "-F %s\n", chg->write[i]->name);
+	for (i = 0; i < chg->n_write; i++) {
+		const struct npd_chain *c = chg->write[i];
+
+		for (j = 0; j < c->n_rules; j++) {
+			npd_buf_printf(text, "-A %s ", c->name);
+			npd_rule_format(&c->rules[j], chg->family, text);
+			npd_buf_addc(text, '\n');
+		}
+	}
+	if (chg->desired)
+		emit_all_hooks(s, chg->desired, text);
+	for (i = 0; i < chg->n_del; i++)
+		if (saved_has_chain(s, chg->del[i]))
+			npd_buf_printf(text, "-X %s\n", chg->del[i]);
+	npd_buf_adds(text, "COMMIT\n");
+}
+
+static void
+build_cleanup(const struct saved *s, struct npd_buf *text)
+{
+	size_t i;
+
+	npd_buf_adds(text, "*filter\n");
+	for (i = 0; i < s->n_chains; i++)
+		if (is_ours(s->chains[i]))
+			npd_buf_printf(text, ":%s - [0:0]\n", s->chains[i]);
+	emit_all_hooks(s, NULL, text);
+	for (i = 0; i < s->n_chains; i++)
+		if (is_ours(s->chains[i]))
+			npd_buf_printf(text, "-X %s\n", s->chains[i]);
+	npd_buf_adds(text, "COMMIT\n");
+}
+
+/* Reads the table, builds the transaction, feeds it to restore; a failed restore (e.g. a
+ * -D of a hook another writer removed meanwhile) is redone from a fresh read. */
+static int
+transact(struct npd_backend *b, uint8_t family, const struct npd_table_change *chg)
+{
+	char *argv[] = {b->restore[fam_index(family)], (char *)(uintptr_t) "--noflush",
+			(char *)(uintptr_t) "-w", (char *)(uintptr_t) "10", NULL};
+	struct npd_buf text;
+	struct saved s = {0};
+	unsigned attempt;
+	int rc;
+
+	npd_buf_init(&text);
+	for (attempt = 0;; attempt++) {
+		saved_fini(&s);
+		npd_buf_reset(&text);
+		rc = read_table(b, family, false, &s);
+		if (rc)
+			break;
+		if (chg) {
+			build_commit(&s, chg, &text);
+		} else {
+			size_t i;
+			bool any = false;
+
+			for (i = 0; i < s.n_chains; i++)
+				any |= is_ours(s.chains[i]);
+			for (i = 0; i < s.n_rules; i++)
+				any |= is_ours(s.rules[i].target);
+			if (!any)
+				break;
+			build_cleanup(&s, &text);
+		}
+		if (b->opts.before_commit)
+			b->opts.before_commit(family, attempt, b->opts.before_commit_ctx);
+		rc = run(argv, &text, NULL);
+		if (rc != -EIO || attempt >= b->opts.commit_retries)
+			break;
+	}
+	saved_fini(&s);
+	npd_buf_fini(&text);
+	return rc;
+}
+
+/* Resolves a tool name against PATH; NULL when not found. */
+static char *
+find_tool(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *found = NULL;
+
+	if (strchr(name, '/'))
+		return access(name, X_OK) == 0 ? npd_xstrdup(name) : NULL;
+	copy = npd_xstrdup(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
+	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *p = npd_xasprintf("%s/%s", dir, name);
+
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	if (!found && access(name, X_OK) != 0) {
+		static const char *const sbin[] = {"/usr/sbin", "/sbin"};
+		size_t i;
+
+		for (i = 0; i < NPD_ARRAY_SIZE(sbin) && !found; i++) {
+			char *p = npd_xasprintf("%s/%s", sbin[i], name);
+
+			if (access(p, X_OK) == 0)
+				found = p;
+			else
+				free(p);
+		}
+	}
+	free(copy);
+	return found;
+}
+
+static void
+nft_close(struct npd_backend *b)
+{
+	size_t i;
+
+	if (!b)
+		return;
+	for (i = 0; i < 2; i++) {
+		free(b->restore[i]);
+		free(b->save[i]);
+	}
+	free(b);
+}
+
+static int
+nft_open(const struct npd_backend_opts *opts, struct npd_backend **out)
+{
+	struct npd_backend *b = npd_xcalloc(1, sizeof(*b));
+	const char *names[4];
+	char **slots[4] = {&b->restore[0], &b->restore[1], &b->save[0], &b->save[1]};
+	size_t i;
+
+	if (opts)
+		b->opts = *opts;
+	names[0] = b->opts.restore_v4 ? b->opts.restore_v4 : "iptables-nft-restore";
+	names[1] = b->opts.restore_v6 ? b->opts.restore_v6 : "ip6tables-nft-restore";
+	names[2] = b->opts.save_v4 ? b->opts.save_v4 : "iptables-nft-save";
+	names[3] = b->opts.save_v6 ? b->opts.save_v6 : "ip6tables-nft-save";
+	for (i = 0; i < 4; i++) {
+		*slots[i] = find_tool(names[i]);
+		if (!*slots[i]) {
+			npd_backend_seterr("%s: not found", names[i]);
+			nft_close(b);
+			return -ENOENT;
+		}
+	}
+	b->opts.restore_v4 = b->opts.restore_v6 = b->opts.save_v4 = b->opts.save_v6 = NULL;
+	b->opts.lock_path = NULL;
+	if (!b->opts.commit_retries)
+		b->opts.commit_retries = DEFAULT_RETRIES;
+	*out = b;
+	return 0;
+}
+
+static int
+nft_set_create(struct npd_backend *b, const struct npd_set *set)
+{
+	(void)b;
+	return npd_ipset_create(set);
+}
+
+static int
+nft_set_update(struct npd_backend *b, const struct npd_set_op *op)
+{
+	(void)b;
+	return npd_ipset_update(op);
+}
+
+static int
+nft_set_destroy(struct npd_backend *b, const char *name)
+{
+	(void)b;
+	return npd_ipset_destroy(name);
+}
+
+static int
+nft_commit(struct npd_backend *b, const struct npd_table_change *chg)
+{
+	return transact(b, chg->family, chg);
+}
+
+static void
+list_family(const struct saved *s, uint8_t family, struct npd_owned *o, size_t *cap)
+{
+	struct npd_hook **hooks = family == AF_INET6 ? &o->hooks_v6 : &o->hooks_v4;
+	size_t *n_hooks = family == AF_INET6 ? &o->n_hooks_v6 : &o->n_hooks_v4;
+	size_t i, j, cap_hooks = 0;
+
+	for (i = 0; i < s->n_chains; i++) {
+		struct npd_owned_chain *c;
+
+		if (!is_ours(s->chains[i]))
+			continue;
+		npd_xgrow(&o->chains, cap, o->n_chains + 1, sizeof(*o->chains));
+		c = &o->chains[o->n_chains++];
+		memset(c, 0, sizeof(*c));
+		copy_word(s->chains[i], c->name, sizeof(c->name));
+		c->family = family;
+		for (j = 0; j < s->n_rules; j++)
+			c->n_rules += !strcmp(s->rules[j].chain, s->chains[i]);
+	}
+	for (i = 0; i < s->n_rules; i++) {
+		struct npd_hook *h;
+
+		if (!is_builtin(s->rules[i].chain) || !is_ours(s->rules[i].target))
+			continue;
+		npd_xgrow(hooks, &cap_hooks, *n_hooks + 1, sizeof(**hooks));
+		h = &(*hooks)[(*n_hooks)++];
+		memset(h, 0, sizeof(*h));
+		copy_word(s->rules[i].chain, h->builtin, sizeof(h->builtin));
+		copy_word(s->rules[i].target, h->chain, sizeof(h->chain));
+	}
+}
+
+static int
+nft_list_owned(struct npd_backend *b, struct npd_owned *out)
+{
+	static const uint8_t families[] = {AF_INET, AF_INET6};
+	struct npd_owned o = {0};
+	size_t cap = 0, i;
+	int rc = 0;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(families) && rc == 0; i++) {
+		struct saved s = {0};
+
+		rc = read_table(b, families[i], false, &s);
+		if (rc == 0)
+			list_family(&s, families[i], &o, &cap);
+		saved_fini(&s);
+	}
+	if (rc == 0)
+		rc = npd_ipset_list(&o);
+	if (rc) {
+		npd_owned_fini(&o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+static int
+nft_cleanup(struct npd_backend *b)
+{
+	int rc;
+
+	rc = transact(b, AF_INET, NULL);
+	if (rc == 0)
+		rc = transact(b, AF_INET6, NULL);
+	if (rc == 0)
+		rc = npd_ipset_destroy_all();
+	return rc;
+}
+
+static int
+nft_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx)
+{
+	static const uint8_t families[] = {AF_INET, AF_INET6};
+	size_t i, j, idx;
+	int rc = 0;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(families) && rc == 0; i++) {
+		struct saved s = {0};
+		const char *prev = "";
+
+		rc = read_table(b, families[i], true, &s);
+		for (j = 0, idx = 0; rc == 0 && j < s.n_rules; j++) {
+			const struct saved_rule *r = &s.rules[j];
+
+			if (!is_ours(r->chain))
+				continue;
+			if (strcmp(prev, r->chain))
+				idx = 0;
+			prev = r->chain;
+			fn(families[i], r->chain, idx++, r->packets, r->bytes, ctx);
+		}
+		saved_fini(&s);
+	}
+	return rc;
+}
+
+const struct npd_backend_ops npd_backend_nft = {
+    .name = "nft",
+    .open = nft_open,
+    .close = nft_close,
+    .set_create = nft_set_create,
+    .set_update = nft_set_update,
+    .set_destroy = nft_set_destroy,
+    .commit = nft_commit,
+    .list_owned = nft_list_owned,
+    .cleanup = nft_cleanup,
+    .read_counters = nft_read_counters,
+};
