@@ -1388,7 +1388,7 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 out:
 	if (obj.u.ns)
 		npd_object_fini(&obj);
-	if (d)
+	if (d && c.diags.n)
 		npd_diags_move(d, &c.diags);
 	npd_diags_fini(&c.diags);
 	npd_buf_fini(&c.path);

@@ -1,0 +1,925 @@
+/* check_json.c: the streaming JSON decoder on recorded API responses (lists, watch streams,
+ * Status bodies), at every chunk size, with bad input that must be reported and skipped. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode_int.h"
+#include "npd/json.h"
+#include "npd/selector.h"
+#include "testutil.h"
+
+struct got {
+	struct npd_event *v;
+	size_t n, cap;
+};
+
+static void
+collect(struct npd_event *ev, void *ctx)
+{
+	struct got *g = ctx;
+
+	npd_xgrow(&g->v, &g->cap, g->n + 1, sizeof(*g->v));
+	g->v[g->n++] = *ev;
+	memset(ev, 0, sizeof(*ev));
+}
+
+static void
+got_fini(struct got *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		npd_event_fini(&g->v[i]);
+	free(g->v);
+	memset(g, 0, sizeof(*g));
+}
+
+static void
+dump_labels(struct npd_buf *b, const struct npd_labels *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		npd_buf_printf(b, "%s%s=%s", i ? "," : "", l->v[i].key, l->v[i].value);
+}
+
+static void
+dump_sel(struct npd_buf *b, const struct npd_selector *s)
+{
+	npd_buf_addc(b, '{');
+	npd_selector_format(s, b);
+	npd_buf_addc(b, '}');
+}
+
+static void
+dump_rules(struct npd_buf *b, const char *dir, const struct npd_policy_rule *r, size_t n)
+{
+	char c1[NPD_CIDRSTRLEN];
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		npd_buf_printf(b, " %s[", dir);
+		for (j = 0; j < r[i].n_peers; j++) {
+			const struct npd_peer *p = &r[i].peers[j];
+
+			if (p->kind == NPD_PEER_IPBLOCK) {
+				npd_buf_printf(b, " ip:%s", npd_cidr_format(&p->cidr, c1));
+				for (k = 0; k < p->n_except; k++)
+					npd_buf_printf(b, "-%s",
+						       npd_cidr_format(&p->except[k], c1));
+				continue;
+			}
+			npd_buf_adds(b, " sel:");
+			if (p->has_ns_sel) {
+				npd_buf_adds(b, "ns");
+				dump_sel(b, &p->ns_sel);
+			}
+			if (p->has_pod_sel) {
+				npd_buf_adds(b, "pod");
+				dump_sel(b, &p->pod_sel);
+			}
+		}
+		npd_buf_adds(b, " ports:");
+		for (j = 0; j < r[i].n_ports; j++) {
+			const struct npd_port *p = &r[i].ports[j];
+
+			npd_buf_printf(b, " %s/", npd_proto_name(p->proto));
+			if (p->name)
+				npd_buf_adds(b, p->name);
+			else if (p->has_port)
+				npd_buf_printf(b, "%u-%u", p->port, p->end_port);
+			else
+				npd_buf_adds(b, "*");
+		}
+		npd_buf_adds(b, " ]");
+	}
+}
+
+/* One line per event with every kept field: equal dumps mean equal decodes. */
+static char *
+dump(const struct got *g, const struct npd_diags *d)
+{
+	struct npd_buf b;
+	char a[NPD_ADDRSTRLEN], line[1024];
+	size_t i, j;
+
+	npd_buf_init(&b);
+	for (i = 0; i < g->n; i++) {
+		const struct npd_event *ev = &g->v[i];
+
+		npd_buf_printf(&b, "ev=%d rv=%s code=%d reason=%s msg=%s", ev->type,
+			       ev->rv ? ev->rv : "-", ev->code, ev->reason ? ev->reason : "-",
+			       ev->message ? ev->message : "-");
+		if (ev->type == NPD_EV_BOOKMARK || ev->type == NPD_EV_ERROR) {
+			npd_buf_addc(&b, '\n');
+			continue;
+		}
+		switch (ev->obj.kind) {
+		case NPD_KIND_NAMESPACE:
+			npd_buf_printf(&b, " ns %s uid=%s rv=%s labels=", ev->obj.u.ns->name,
+				       ev->obj.u.ns->uid, ev->obj.u.ns->rv);
+			dump_labels(&b, &ev->obj.u.ns->labels);
+			break;
+		case NPD_KIND_POD: {
+			const struct npd_pod *p = ev->obj.u.pod;
+
+			npd_buf_printf(
+			    &b, " pod %s/%s uid=%s rv=%s node=%s phase=%s host=%d labels=", p->ns,
+			    p->name, p->uid, p->rv, p->node ? p->node : "-",
+			    npd_phase_name(p->phase), p->host_network);
+			dump_labels(&b, &p->labels);
+			npd_buf_adds(&b, " ips=");
+			for (j = 0; j < p->n_ips; j++)
+				npd_buf_printf(&b, "%s ", npd_addr_format(&p->ips[j], a));
+			npd_buf_adds(&b, "ports=");
+			for (j = 0; j < p->n_ports; j++)
+				npd_buf_printf(&b, "%s:%u/%s ",
+					       p->ports[j].name ? p->ports[j].name : "",
+					       p->ports[j].port, npd_proto_name(p->ports[j].proto));
+			break;
+		}
+		case NPD_KIND_POLICY: {
+			const struct npd_policy *p = ev->obj.u.policy;
+
+			npd_buf_printf(
+			    &b, " pol %s/%s uid=%s rv=%s in=%d eg=%d invalid=%d(%s) sel=", p->ns,
+			    p->name, p->uid, p->rv, p->isolates_ingress, p->isolates_egress,
+			    p->invalid, p->invalid_reason ? p->invalid_reason : "");
+			dump_sel(&b, &p->pod_sel);
+			dump_rules(&b, "in", p->ingress, p->n_ingress);
+			dump_rules(&b, "eg", p->egress, p->n_egress);
+			break;
+		}
+		case NPD_KIND__COUNT:
+			break;
+		}
+		npd_buf_addc(&b, '\n');
+	}
+	for (i = 0; d && i < d->n; i++)
+		npd_buf_printf(&b, "diag %s\n", npd_diag_format(&d->v[i], line, sizeof(line)));
+	return npd_buf_steal(&b);
+}
+
+struct run {
+	struct got got;
+	struct npd_diags diags;
+	int feed_rc, finish_rc;
+	size_t n_events, n_bad;
+	char *list_rv, *list_continue, *reason;
+	int status;
+};
+
+/* Decodes buf fed in chunks of size step (0: whole). */
+static void
+run(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *buf, size_t len,
+    size_t step)
+{
+	struct npd_json_decoder *d;
+	size_t off = 0;
+
+	memset(r, 0, sizeof(*r));
+	npd_diags_init(&r->diags);
+	d = npd_json_decoder_new(mode, kind, collect, &r->got, &r->diags);
+	if (!step)
+		step = len ? len : 1;
+	while (off < len) {
+		size_t n = len - off < step ? len - off : step;
+		int rc = npd_json_decoder_feed(d, buf + off, n);
+
+		if (rc && !r->feed_rc)
+			r->feed_rc = rc;
+		off += n;
+	}
+	r->finish_rc = npd_json_decoder_finish(d);
+	r->n_events = npd_json_decoder_n_events(d);
+	r->n_bad = npd_json_decoder_n_bad(d);
+	r->list_rv = npd_xstrdup(npd_json_decoder_list_rv(d));
+	r->list_continue = npd_xstrdup(npd_json_decoder_list_continue(d));
+	r->status = npd_json_decoder_status_code(d);
+	r->reason = npd_xstrdup(npd_json_decoder_status_reason(d));
+	npd_json_decoder_free(d);
+}
+
+static void
+run_fini(struct run *r)
+{
+	got_fini(&r->got);
+	npd_diags_fini(&r->diags);
+	free(r->list_rv);
+	free(r->list_continue);
+	free(r->reason);
+}
+
+static void
+run_str(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *s)
+{
+	run(r, mode, kind, s, strlen(s), 0);
+}
+
+static void
+run_file(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *rel)
+{
+	size_t len;
+	char *buf = tu_read_file(rel, &len);
+
+	ck_assert_msg(buf != NULL, "cannot read %s", rel);
+	run(r, mode, kind, buf, len, 0);
+	free(buf);
+}
+
+static const struct npd_diag *
+find_diag(const struct npd_diags *d, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].path && !strcmp(d->v[i].path, path))
+			return &d->v[i];
+	return NULL;
+}
+
+static const char *
+ipstr(const struct npd_addr *a)
+{
+	static char buf[NPD_ADDRSTRLEN];
+
+	return npd_addr_format(a, buf);
+}
+
+START_TEST(pod_list_keeps_exact_fields)
+{
+	struct run r;
+	const struct npd_pod *p;
+
+	run_file(&r, NPD_JSON_LIST, NPD_KIND_POD, "test/fixtures/api/pods.json");
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_int_eq(r.diags.n, 0);
+	ck_assert_uint_eq(r.got.n, 5);
+	ck_assert_uint_eq(r.n_events, 5);
+	ck_assert_str_eq(r.list_rv, "4815162");
+	ck_assert_ptr_nonnull(r.list_continue);
+	ck_assert(!strncmp(r.list_continue, "eyJ2Ijoib", 9));
+
+	ck_assert_int_eq(r.got.v[0].type, NPD_EV_ADDED);
+	ck_assert_int_eq(r.got.v[0].obj.kind, NPD_KIND_POD);
+	ck_assert_str_eq(r.got.v[0].rv, "4815001");
+	p = r.got.v[0].obj.u.pod;
+	ck_assert_str_eq(p->ns, "frontend");
+	ck_assert_str_eq(p->name, "api-6f9c7d8b5-2xkqp");
+	ck_assert_str_eq(p->uid, "0b6c1f3e-6a2d-4c4e-9d0b-1f7c2a9e8d11");
+	ck_assert_str_eq(p->rv, "4815001");
+	ck_assert_str_eq(p->node, "aks-nodepool1-12345678-vmss000000");
+	ck_assert_uint_eq(p->labels.n, 3);
+	ck_assert_str_eq(npd_labels_get(&p->labels, "app"), "api");
+	ck_assert_str_eq(npd_labels_get(&p->labels, "tier"), "frontend");
+	ck_assert_int_eq(p->phase, NPD_PHASE_RUNNING);
+	ck_assert(!p->host_network);
+	/* podIPs wins over podIP, duplicates dropped, v4 and v6 kept. */
+	ck_assert_uint_eq(p->n_ips, 2);
+	ck_assert_str_eq(ipstr(&p->ips[0]), "10.244.1.12");
+	ck_assert_str_eq(ipstr(&p->ips[1]), "fd00:10:244:1::c");
+	/* Both containers' ports, protocol defaulting to TCP. */
+	ck_assert_uint_eq(p->n_ports, 4);
+	ck_assert_str_eq(p->ports[0].name, "http");
+	ck_assert_uint_eq(p->ports[0].port, 8080);
+	ck_assert_str_eq(p->ports[1].name, "metrics");
+	ck_assert_str_eq(p->ports[2].name, "dns");
+	ck_assert_int_eq(p->ports[2].proto, NPD_PROTO_UDP);
+	ck_assert_ptr_null(p->ports[3].name);
+	ck_assert_uint_eq(p->ports[3].port, 5353);
+	ck_assert_int_eq(p->ports[3].proto, NPD_PROTO_TCP);
+
+	p = r.got.v[1].obj.u.pod;
+	ck_assert_str_eq(p->name, "db-0");
+	ck_assert_uint_eq(p->n_ips, 1);
+	ck_assert_str_eq(p->ports[0].name, "postgres");
+
+	p = r.got.v[2].obj.u.pod;
+	ck_assert_str_eq(p->name, "kube-proxy-x7k2p");
+	ck_assert(p->host_network);
+	ck_assert(!npd_pod_is_selectable(p));
+
+	p = r.got.v[3].obj.u.pod;
+	ck_assert_int_eq(p->phase, NPD_PHASE_SUCCEEDED);
+	ck_assert_uint_eq(p->n_ips, 1); /* podIP fallback */
+	ck_assert_str_eq(ipstr(&p->ips[0]), "10.244.2.19");
+	ck_assert_uint_eq(p->n_ports, 0);
+
+	p = r.got.v[4].obj.u.pod;
+	ck_assert_int_eq(p->phase, NPD_PHASE_PENDING);
+	ck_assert_uint_eq(p->n_ips, 0);
+	ck_assert_ptr_null(p->node);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(namespace_list_adds_name_label)
+{
+	struct run r;
+	const struct npd_namespace *ns;
+
+	run_file(&r, NPD_JSON_LIST, NPD_KIND_NAMESPACE, "test/fixtures/api/namespaces.json");
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_uint_eq(r.got.n, 4);
+	ck_assert_str_eq(r.list_rv, "4815170");
+	ck_assert_ptr_null(r.list_continue);
+	ns = r.got.v[0].obj.u.ns;
+	ck_assert_str_eq(ns->name, "backend");
+	ck_assert_str_eq(ns->uid, "a1b2c3d4-0001-4000-8000-000000000001");
+	ck_assert_str_eq(ns->rv, "1201");
+	ck_assert_uint_eq(ns->labels.n, 2);
+	ck_assert_str_eq(npd_labels_get(&ns->labels, "purpose"), "production");
+	ns = r.got.v[3].obj.u.ns;
+	ck_assert_str_eq(ns->name, "legacy");
+	ck_assert_uint_eq(ns->labels.n, 1);
+	ck_assert_str_eq(npd_labels_get(&ns->labels, "kubernetes.io/metadata.name"), "legacy");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(policy_list_keeps_exact_fields)
+{
+	struct run r;
+	const struct npd_policy *p;
+	const struct npd_peer *peer;
+	const struct npd_port *port;
+	char c[NPD_CIDRSTRLEN];
+	struct npd_buf b;
+
+	run_file(&r, NPD_JSON_LIST, NPD_KIND_POLICY, "test/fixtures/api/policies.json");
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_int_eq(r.diags.n, 0);
+	ck_assert_uint_eq(r.got.n, 3);
+
+	/* The AKS example: db accepts only api pods of the frontend namespace on TCP 80
+	 * (one peer, an AND), and may send nothing. */
+	p = r.got.v[0].obj.u.policy;
+	ck_assert_str_eq(p->ns, "backend");
+	ck_assert_str_eq(p->name, "db-policy");
+	ck_assert_str_eq(p->uid, "6b0e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b");
+	ck_assert_str_eq(p->rv, "4815180");
+	ck_assert(!p->invalid);
+	ck_assert(p->isolates_ingress && p->isolates_egress);
+	ck_assert_str_eq(npd_labels_get(&p->pod_sel.match_labels, "app"), "db");
+	ck_assert_uint_eq(p->n_ingress, 1);
+	ck_assert_uint_eq(p->n_egress, 0);
+	ck_assert_uint_eq(p->ingress[0].n_peers, 1);
+	peer = &p->ingress[0].peers[0];
+	ck_assert_int_eq(peer->kind, NPD_PEER_SELECTOR);
+	ck_assert(peer->has_ns_sel && peer->has_pod_sel);
+	ck_assert_str_eq(npd_labels_get(&peer->ns_sel.match_labels, "kubernetes.io/metadata.name"),
+			 "frontend");
+	ck_assert_str_eq(npd_labels_get(&peer->pod_sel.match_labels, "app"), "api");
+	ck_assert_uint_eq(p->ingress[0].n_ports, 1);
+	port = &p->ingress[0].ports[0];
+	ck_assert_int_eq(port->proto, NPD_PROTO_TCP);
+	ck_assert(port->has_port);
+	ck_assert_uint_eq(port->port, 80);
+	ck_assert_uint_eq(port->end_port, 0);
+
+	p = r.got.v[1].obj.u.policy;
+	ck_assert_str_eq(p->name, "allow-office-and-monitoring");
+	/* No policyTypes and a non-empty egress list: both directions. */
+	ck_assert(p->isolates_ingress && p->isolates_egress);
+	npd_buf_init(&b);
+	npd_selector_format(&p->pod_sel, &b);
+	ck_assert_str_eq(b.data, "!canary,tier in (edge,frontend)");
+	npd_buf_fini(&b);
+	ck_assert_uint_eq(p->n_ingress, 1);
+	ck_assert_uint_eq(p->ingress[0].n_peers, 2);
+	peer = &p->ingress[0].peers[0];
+	ck_assert_int_eq(peer->kind, NPD_PEER_IPBLOCK);
+	ck_assert_str_eq(npd_cidr_format(&peer->cidr, c), "172.17.0.0/16");
+	ck_assert_uint_eq(peer->n_except, 2);
+	ck_assert_str_eq(npd_cidr_format(&peer->except[1], c), "172.17.2.0/24");
+	peer = &p->ingress[0].peers[1];
+	ck_assert(peer->has_ns_sel && !peer->has_pod_sel);
+	ck_assert(npd_selector_is_empty(&peer->ns_sel));
+	ck_assert_uint_eq(p->ingress[0].n_ports, 3);
+	port = &p->ingress[0].ports[0];
+	ck_assert_str_eq(port->name, "http");
+	ck_assert(port->has_port);
+	ck_assert_uint_eq(port->port, 0);
+	port = &p->ingress[0].ports[1];
+	ck_assert_uint_eq(port->port, 32000);
+	ck_assert_uint_eq(port->end_port, 32768);
+	port = &p->ingress[0].ports[2];
+	ck_assert_int_eq(port->proto, NPD_PROTO_SCTP);
+	ck_assert_uint_eq(port->port, 3868);
+	ck_assert_uint_eq(p->n_egress, 2);
+	ck_assert_int_eq(p->egress[0].ports[0].proto, NPD_PROTO_UDP);
+	ck_assert_int_eq(p->egress[0].ports[1].proto, NPD_PROTO_TCP);
+	ck_assert_str_eq(npd_cidr_format(&p->egress[1].peers[0].cidr, c), "2001:db8::/32");
+	ck_assert_uint_eq(p->egress[1].n_ports, 0);
+
+	p = r.got.v[2].obj.u.policy;
+	ck_assert(p->isolates_ingress && !p->isolates_egress);
+	ck_assert(npd_selector_is_empty(&p->pod_sel));
+	ck_assert_uint_eq(p->n_ingress + p->n_egress, 0);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(watch_stream_events)
+{
+	struct run r;
+
+	run_file(&r, NPD_JSON_WATCH, NPD_KIND_POD, "test/fixtures/api/watch_pods.jsonl");
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_uint_eq(r.n_bad, 0);
+	ck_assert_uint_eq(r.got.n, 4);
+	ck_assert_int_eq(r.got.v[0].type, NPD_EV_ADDED);
+	ck_assert_str_eq(r.got.v[0].rv, "5000");
+	ck_assert_int_eq(r.got.v[0].obj.u.pod->phase, NPD_PHASE_PENDING);
+	ck_assert_int_eq(r.got.v[1].type, NPD_EV_MODIFIED);
+	ck_assert_uint_eq(r.got.v[1].obj.u.pod->n_ips, 1);
+	ck_assert_int_eq(r.got.v[2].type, NPD_EV_BOOKMARK);
+	ck_assert_str_eq(r.got.v[2].rv, "5002");
+	ck_assert_ptr_null(r.got.v[2].obj.u.pod);
+	ck_assert_int_eq(r.got.v[3].type, NPD_EV_DELETED);
+	ck_assert_str_eq(r.got.v[3].obj.u.pod->name, "web-1");
+	ck_assert_str_eq(r.got.v[3].rv, "5003");
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(watch_error_410)
+{
+	struct run r;
+
+	run_file(&r, NPD_JSON_WATCH, NPD_KIND_POLICY, "test/fixtures/api/watch_expired.jsonl");
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_uint_eq(r.got.n, 2);
+	ck_assert_int_eq(r.got.v[0].type, NPD_EV_ADDED);
+	ck_assert_int_eq(r.got.v[0].obj.kind, NPD_KIND_POLICY);
+	ck_assert_int_eq(r.got.v[1].type, NPD_EV_ERROR);
+	ck_assert_int_eq(r.got.v[1].code, 410);
+	ck_assert_str_eq(r.got.v[1].reason, "Expired");
+	ck_assert(strstr(r.got.v[1].message, "too old resource version") != NULL);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(status_body_instead_of_list)
+{
+	struct run r;
+
+	run_file(&r, NPD_JSON_LIST, NPD_KIND_POD, "test/fixtures/api/status_410.json");
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_uint_eq(r.got.n, 0);
+	ck_assert_int_eq(r.status, 410);
+	ck_assert_str_eq(r.reason, "Expired");
+	run_fini(&r);
+
+	run_file(&r, NPD_JSON_OBJECT, NPD_KIND_POD, "test/fixtures/api/status_410.json");
+	ck_assert_uint_eq(r.got.n, 0);
+	ck_assert_int_eq(r.status, 410);
+	run_fini(&r);
+}
+END_TEST
+
+static const struct {
+	const char *path;
+	enum npd_json_mode mode;
+	enum npd_kind kind;
+} fixtures[] = {
+    {"test/fixtures/api/pods.json", NPD_JSON_LIST, NPD_KIND_POD},
+    {"test/fixtures/api/namespaces.json", NPD_JSON_LIST, NPD_KIND_NAMESPACE},
+    {"test/fixtures/api/policies.json", NPD_JSON_LIST, NPD_KIND_POLICY},
+    {"test/fixtures/api/watch_pods.jsonl", NPD_JSON_WATCH, NPD_KIND_POD},
+    {"test/fixtures/api/watch_expired.jsonl", NPD_JSON_WATCH, NPD_KIND_POLICY},
+    {"test/fixtures/api/status_410.json", NPD_JSON_LIST, NPD_KIND_POD},
+};
+
+START_TEST(every_chunk_size_decodes_the_same)
+{
+	struct run whole, r;
+	char *want, *have, *buf;
+	size_t len, step;
+
+	buf = tu_read_file(fixtures[_i].path, &len);
+	ck_assert_ptr_nonnull(buf);
+	run(&whole, fixtures[_i].mode, fixtures[_i].kind, buf, len, 0);
+	want = dump(&whole.got, &whole.diags);
+	ck_assert(whole.got.n > 0 || whole.status == 410);
+	for (step = 1; step <= 64; step++) {
+		run(&r, fixtures[_i].mode, fixtures[_i].kind, buf, len, step);
+		have = dump(&r.got, &r.diags);
+		ck_assert_msg(!strcmp(want, have), "%s step %zu:\n%s\nvs\n%s", fixtures[_i].path,
+			      step, have, want);
+		ck_assert_int_eq(r.finish_rc, whole.finish_rc);
+		ck_assert_str_eq(r.list_rv ? r.list_rv : "", whole.list_rv ? whole.list_rv : "");
+		free(have);
+		run_fini(&r);
+	}
+	free(want);
+	run_fini(&whole);
+	free(buf);
+}
+END_TEST
+
+/* Two chunks split at every byte of a small stream, including inside multi-byte UTF-8. */
+START_TEST(every_split_point_decodes_the_same)
+{
+	static const char s[] =
+	    "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"caf"
+	    "e\",\"annotations\":{\"note\":\"caf\xc3\xa9 \xe2\x98\x95\"},\"labels\":{\"a\":"
+	    "\"b\"}}}}\n{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,"
+	    "\"reason\":\"Expired\",\"message\":\"r\xc3\xa9sum\xc3\xa9 \xf0\x9f\x98\x80\"}}\n";
+	struct run whole, r;
+	struct npd_json_decoder *d;
+	char *want, *have;
+	size_t len = strlen(s), cut;
+
+	run(&whole, NPD_JSON_WATCH, NPD_KIND_NAMESPACE, s, len, 0);
+	ck_assert_uint_eq(whole.got.n, 2);
+	ck_assert_str_eq(whole.got.v[1].message, "r\xc3\xa9sum\xc3\xa9 \xf0\x9f\x98\x80");
+	want = dump(&whole.got, &whole.diags);
+	for (cut = 0; cut <= len; cut++) {
+		memset(&r, 0, sizeof(r));
+		npd_diags_init(&r.diags);
+		d = npd_json_decoder_new(NPD_JSON_WATCH, NPD_KIND_NAMESPACE, collect, &r.got,
+					 &r.diags);
+		ck_assert_int_eq(npd_json_decoder_feed(d, s, cut), 0);
+		ck_assert_int_eq(npd_json_decoder_feed(d, s + cut, len - cut), 0);
+		ck_assert_int_eq(npd_json_decoder_finish(d), 0);
+		npd_json_decoder_free(d);
+		have = dump(&r.got, &r.diags);
+		ck_assert_msg(!strcmp(want, have), "cut %zu", cut);
+		free(have);
+		run_fini(&r);
+	}
+	free(want);
+	run_fini(&whole);
+}
+END_TEST
+
+START_TEST(unknown_fields_skipped_at_any_depth)
+{
+	static const char plain[] =
+	    "{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"p\",\"namespace\":\"n\"},"
+	    "\"spec\":{\"podSelector\":{\"matchLabels\":{\"a\":\"b\"}},\"ingress\":[{\"from\":"
+	    "[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"10.1.0.0/16\"]}}],\"ports\":"
+	    "[{\"port\":443}]}]}}";
+	static const char noisy[] =
+	    "{\"x\":[{\"y\":[[{\"kind\":\"Pod\"}],{\"metadata\":{\"name\":\"evil\"}}]}],"
+	    "\"kind\":\"NetworkPolicy\",\"status\":{\"conditions\":[{\"a\":[1,2,{\"b\":null}]}]},"
+	    "\"metadata\":{\"name\":\"p\",\"namespace\":\"n\",\"spec\":{\"x\":1},"
+	    "\"managedFields\":[{\"fieldsV1\":{\"f:spec\":{\"f:ingress\":[{\"name\":\"q\"}]}}}]},"
+	    "\"spec\":{\"future\":{\"ingress\":[{\"from\":[]}]},\"podSelector\":{\"matchLabels\":"
+	    "{\"a\":\"b\"},\"extra\":[{\"matchLabels\":{\"c\":\"d\"}}]},\"ingress\":[{\"from\":"
+	    "[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"10.1.0.0/16\"],\"note\":"
+	    "[[[]]]},\"comment\":{\"podSelector\":{}}}],\"ports\":[{\"port\":443,\"name\":"
+	    "{\"x\":[true,false,1.5e3]}}],\"weight\":-1}]},\"z\":\"\"}";
+	struct run a, b;
+	char *da, *db;
+
+	run_str(&a, NPD_JSON_OBJECT, NPD_KIND_POLICY, plain);
+	run_str(&b, NPD_JSON_OBJECT, NPD_KIND_POLICY, noisy);
+	ck_assert_uint_eq(a.got.n, 1);
+	ck_assert_int_eq(b.finish_rc, 0);
+	da = dump(&a.got, &a.diags);
+	db = dump(&b.got, &b.diags);
+	ck_assert_str_eq(da, db);
+	free(da);
+	free(db);
+	run_fini(&a);
+	run_fini(&b);
+}
+END_TEST
+
+#define POL_HEAD(name) "{\"metadata\":{\"name\":\"" name "\",\"namespace\":\"ns1\"},\"spec\":"
+#define GOOD_POL(name) POL_HEAD(name) "{\"podSelector\":{},\"ingress\":[{}]}}"
+
+START_TEST(bad_pods_reported_and_skipped)
+{
+	static const char list[] =
+	    "{\"kind\":\"PodList\",\"items\":["
+	    "{\"metadata\":{\"name\":\"p1\",\"namespace\":\"ns1\",\"labels\":[\"app\"]}},"
+	    "{\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":{\"x\":1}}]}]},"
+	    "\"metadata\":{\"name\":\"p2\",\"namespace\":\"ns1\"}},"
+	    "{\"metadata\":{\"name\":\"p3\",\"namespace\":\"ns1\",\"labels\":{\"bad key!\":\"v\"}}},"
+	    "{\"metadata\":{\"namespace\":\"ns1\"}},"
+	    "{\"metadata\":{\"name\":\"p5\",\"namespace\":\"ns1\"},\"status\":{\"podIPs\":"
+	    "[{\"ip\":\"10.0.0.300\"}]}},"
+	    "{\"metadata\":{\"name\":\"p6\",\"namespace\":\"ns1\"},\"spec\":{\"hostNetwork\":\"yes\"}},"
+	    "{\"metadata\":{\"name\":\"ok\",\"namespace\":\"ns1\"},\"status\":{\"podIP\":\"10.0.0.1\"}}"
+	    "]}";
+	struct run r;
+	const struct npd_diag *dg;
+
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, list);
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_str_eq(r.got.v[0].obj.u.pod->name, "ok");
+	ck_assert_uint_eq(r.n_bad, 6);
+	dg = find_diag(&r.diags, "metadata.labels");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_int_eq(dg->kind, NPD_DIAG_TYPE);
+	ck_assert_str_eq(dg->obj_kind, "Pod");
+	ck_assert_str_eq(dg->ns, "ns1");
+	ck_assert_str_eq(dg->name, "p1");
+	/* metadata arrives after spec: the name is still attached. */
+	dg = find_diag(&r.diags, "spec.containers[0].ports[0].containerPort");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->name, "p2");
+	dg = find_diag(&r.diags, "metadata.labels.bad key!");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_int_eq(dg->kind, NPD_DIAG_VALUE);
+	dg = find_diag(&r.diags, "metadata.name");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert(strstr(dg->msg, "missing") != NULL);
+	ck_assert_ptr_nonnull(find_diag(&r.diags, "status.podIPs[0].ip"));
+	ck_assert_ptr_nonnull(find_diag(&r.diags, "spec.hostNetwork"));
+	run_fini(&r);
+}
+END_TEST
+
+static const struct {
+	const char *spec; /* a NetworkPolicy spec with one bad rule field */
+	const char *path;
+	enum npd_diag_kind kind;
+} bad_rules[] = {
+    {"{\"ingress\":[{\"from\":[{\"podSelector\":{}},{\"ipBlock\":{\"cidr\":\"10.0.0.0/33\"}}]}]}",
+     "spec.ingress[0].from[1].ipBlock.cidr", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"nope\"]}}]}]}",
+     "spec.ingress[0].from[0].ipBlock.except[0]", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"11.0.0.0/16\"]"
+     "}}]}]}",
+     "spec.ingress[0].from[0].ipBlock.except[0]", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"ports\":[{\"port\":0}]}]}", "spec.ingress[0].ports[0].port", NPD_DIAG_VALUE},
+    {"{\"egress\":[{\"ports\":[{\"port\":80},{\"port\":65536}]}]}", "spec.egress[0].ports[1].port",
+     NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"ports\":[{\"port\":{\"a\":1}}]}]}", "spec.ingress[0].ports[0].port",
+     NPD_DIAG_TYPE},
+    {"{\"ingress\":[{\"ports\":[{\"port\":\"80\"}]}]}", "spec.ingress[0].ports[0].port",
+     NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"ports\":[{\"port\":9000,\"endPort\":8000}]}]}",
+     "spec.ingress[0].ports[0].endPort", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"ports\":[{\"port\":\"http\",\"endPort\":8000}]}]}",
+     "spec.ingress[0].ports[0].endPort", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"ports\":[{\"protocol\":\"ICMP\",\"port\":1}]}]}",
+     "spec.ingress[0].ports[0].protocol", NPD_DIAG_VALUE},
+    {"{\"egress\":[{\"to\":[{\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"a\","
+     "\"operator\":\"Like\"}]}}]}]}",
+     "spec.egress[0].to[0].namespaceSelector.matchExpressions[0].operator", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"a\":\"b c\"}}}]}]}",
+     "spec.ingress[0].from[0].podSelector", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"from\":[{}]}]}", "spec.ingress[0].from[0]", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"from\":{\"podSelector\":{}}}]}", "spec.ingress[0].from", NPD_DIAG_TYPE},
+    {"{\"ingress\":\"all\"}", "spec.ingress", NPD_DIAG_TYPE},
+};
+
+START_TEST(bad_rule_keeps_isolation_allows_nothing)
+{
+	struct npd_buf b;
+	struct run r;
+	const struct npd_policy *p;
+	const struct npd_diag *dg;
+
+	npd_buf_init(&b);
+	npd_buf_printf(
+	    &b,
+	    "{\"items\":[" POL_HEAD("bad") "%s},{\"spec\":{\"podSelector\":{}},"
+					   "\"metadata\":{\"name\":\"good\",\"namespace\":"
+					   "\"ns1\"}}]}",
+	    bad_rules[_i].spec);
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POLICY, b.data);
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_uint_eq(r.got.n, 2);
+	p = r.got.v[0].obj.u.policy;
+	ck_assert_str_eq(p->name, "bad");
+	ck_assert_msg(p->invalid, "%s", bad_rules[_i].spec);
+	ck_assert_ptr_nonnull(p->invalid_reason);
+	ck_assert(strstr(p->invalid_reason, bad_rules[_i].path) != NULL);
+	ck_assert(p->isolates_ingress);
+	ck_assert_uint_eq(p->n_ingress, 0);
+	ck_assert_uint_eq(p->n_egress, 0);
+	dg = find_diag(&r.diags, bad_rules[_i].path);
+	ck_assert_msg(dg != NULL, "no diag at %s", bad_rules[_i].path);
+	ck_assert_int_eq(dg->kind, bad_rules[_i].kind);
+	ck_assert_str_eq(dg->obj_kind, "NetworkPolicy");
+	ck_assert_str_eq(dg->ns, "ns1");
+	ck_assert_str_eq(dg->name, "bad");
+	p = r.got.v[1].obj.u.policy;
+	ck_assert_str_eq(p->name, "good");
+	ck_assert(!p->invalid);
+	npd_buf_fini(&b);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(bad_egress_rule_isolates_egress_too)
+{
+	struct run r;
+
+	run_str(&r, NPD_JSON_OBJECT, NPD_KIND_POLICY,
+		POL_HEAD("p") "{\"egress\":[{\"ports\":[{\"port\":-5}]}]}}");
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert(r.got.v[0].obj.u.policy->invalid);
+	ck_assert(r.got.v[0].obj.u.policy->isolates_ingress);
+	ck_assert(r.got.v[0].obj.u.policy->isolates_egress);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(bad_selector_or_types_skip_policy)
+{
+	static const char list[] = "{\"items\":[" POL_HEAD(
+	    "a") "{\"podSelector\":{\"matchExpressions\":[{\"key\":"
+		 "\"x\",\"operator\":\"Sometimes\"}]}}}," POL_HEAD(
+		     "b") "{\"policyTypes\":[\"Ingress\","
+			  "\"Sideways\"]}}," POL_HEAD("c") "{\"podSelector\":[]}}," POL_HEAD(
+			      "d") "7}," GOOD_POL("e") "]}";
+	struct run r;
+	const struct npd_diag *dg;
+
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POLICY, list);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_str_eq(r.got.v[0].obj.u.policy->name, "e");
+	ck_assert_uint_eq(r.n_bad, 4);
+	dg = find_diag(&r.diags, "spec.podSelector.matchExpressions[0].operator");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->name, "a");
+	dg = find_diag(&r.diags, "spec.policyTypes[1]");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->name, "b");
+	dg = find_diag(&r.diags, "spec.podSelector");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->name, "c");
+	ck_assert_ptr_nonnull(find_diag(&r.diags, "spec"));
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(policy_types_rules)
+{
+	struct run r;
+
+	/* Explicit types win, even against the rules present. */
+	run_str(&r, NPD_JSON_OBJECT, NPD_KIND_POLICY,
+		POL_HEAD("p") "{\"policyTypes\":[\"Egress\"],\"ingress\":[{}]}}");
+	ck_assert(!r.got.v[0].obj.u.policy->isolates_ingress);
+	ck_assert(r.got.v[0].obj.u.policy->isolates_egress);
+	ck_assert_uint_eq(r.got.v[0].obj.u.policy->n_ingress, 1);
+	run_fini(&r);
+	/* An empty egress list does not make an Egress policy. */
+	run_str(&r, NPD_JSON_OBJECT, NPD_KIND_POLICY, POL_HEAD("p") "{\"egress\":[]}}");
+	ck_assert(r.got.v[0].obj.u.policy->isolates_ingress);
+	ck_assert(!r.got.v[0].obj.u.policy->isolates_egress);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(rule_limit_makes_policy_invalid)
+{
+	struct npd_buf b;
+	struct run r;
+	const struct npd_diag *dg;
+	int i;
+
+	npd_buf_init(&b);
+	npd_buf_adds(&b, POL_HEAD("huge") "{\"ingress\":[");
+	for (i = 0; i < NPD_DEC_MAX_RULES + 1; i++)
+		npd_buf_printf(&b, "%s{\"ports\":[{\"port\":%d}]}", i ? "," : "", 1 + i % 60000);
+	npd_buf_adds(&b, "]}}");
+	run_str(&r, NPD_JSON_OBJECT, NPD_KIND_POLICY, b.data);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert(r.got.v[0].obj.u.policy->invalid);
+	ck_assert_uint_eq(r.got.v[0].obj.u.policy->n_ingress, 0);
+	dg = find_diag(&r.diags, "spec.ingress");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_int_eq(dg->kind, NPD_DIAG_LIMIT);
+	npd_buf_fini(&b);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(malformed_watch_line_skipped)
+{
+	static const char s[] =
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"b\"}}}}garbage\"\n"
+	    "not json at all\n"
+	    "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\n"
+	    "\r\n"
+	    "[1,2]\n"
+	    "{\"type\":\"SIDEWAYS\",\"object\":{}}\n"
+	    "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"c\"}}}\n"
+	    "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"d\"}}}";
+	struct run r;
+	size_t i, syntax = 0;
+
+	run_str(&r, NPD_JSON_WATCH, NPD_KIND_NAMESPACE, s);
+	ck_assert_int_eq(r.feed_rc, 0);
+	ck_assert_int_eq(r.finish_rc, 0); /* a complete last line needs no newline */
+	ck_assert_uint_eq(r.got.n, 3);
+	ck_assert_str_eq(r.got.v[0].obj.u.ns->name, "a");
+	ck_assert_int_eq(r.got.v[1].type, NPD_EV_MODIFIED);
+	ck_assert_str_eq(r.got.v[1].obj.u.ns->name, "c");
+	ck_assert_int_eq(r.got.v[2].type, NPD_EV_DELETED);
+	ck_assert_uint_eq(r.n_bad, 5);
+	for (i = 0; i < r.diags.n; i++)
+		syntax += r.diags.v[i].kind == NPD_DIAG_SYNTAX;
+	ck_assert_uint_eq(syntax, 5);
+	ck_assert(strstr(r.diags.v[0].msg, "watch line 2") != NULL);
+	run_fini(&r);
+
+	run_str(&r, NPD_JSON_WATCH, NPD_KIND_NAMESPACE,
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n{\"type\":\"ADD");
+	ck_assert_int_eq(r.finish_rc, -EINVAL);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_uint_eq(r.n_bad, 1);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(truncated_list_fails_at_finish)
+{
+	size_t len, i, cuts[4];
+	char *buf = tu_read_file("test/fixtures/api/pods.json", &len);
+	struct run r;
+
+	ck_assert_ptr_nonnull(buf);
+	/* The file ends with "]}\n": len - 2 drops only the closing brace. */
+	cuts[0] = len / 4;
+	cuts[1] = len / 2;
+	cuts[2] = len * 3 / 4;
+	cuts[3] = len - 2;
+	for (i = 0; i < NPD_ARRAY_SIZE(cuts); i++) {
+		run(&r, NPD_JSON_LIST, NPD_KIND_POD, buf, cuts[i], 7);
+		ck_assert_int_eq(r.feed_rc, 0);
+		ck_assert_int_eq(r.finish_rc, -EINVAL);
+		/* Items stream out as they complete; the caller relists on the error. */
+		ck_assert(i == 3 ? r.got.n == 5 : r.got.n < 5);
+		ck_assert_uint_ge(r.diags.n, 1);
+		ck_assert_int_eq(r.diags.v[r.diags.n - 1].kind, NPD_DIAG_SYNTAX);
+		run_fini(&r);
+	}
+	free(buf);
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, "");
+	ck_assert_int_eq(r.finish_rc, -EINVAL);
+	run_fini(&r);
+	/* A syntax error mid-list: feed fails, later input is ignored. */
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, "{\"items\":[{\"metadata\":{\"name\":\"a\",}}]}");
+	ck_assert_int_eq(r.feed_rc, -EINVAL);
+	ck_assert_int_eq(r.finish_rc, -EINVAL);
+	ck_assert_uint_eq(r.got.n, 0);
+	run_fini(&r);
+}
+END_TEST
+
+START_TEST(kind_from_object_or_decoder)
+{
+	struct run r;
+
+	run_str(&r, NPD_JSON_WATCH, NPD_KIND_POD,
+		"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+		"\"x\"}}}\n{\"type\":\"ADDED\",\"object\":{\"kind\":\"Service\",\"metadata\":{"
+		"\"name\":\"s\",\"namespace\":\"n\"}}}\n");
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_int_eq(r.got.v[0].obj.kind, NPD_KIND_NAMESPACE);
+	ck_assert_uint_eq(r.n_bad, 1);
+	ck_assert_int_eq(r.diags.v[0].kind, NPD_DIAG_UNSUPPORTED);
+	run_fini(&r);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("json");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, pod_list_keeps_exact_fields);
+	tcase_add_test(tc, namespace_list_adds_name_label);
+	tcase_add_test(tc, policy_list_keeps_exact_fields);
+	tcase_add_test(tc, watch_stream_events);
+	tcase_add_test(tc, watch_error_410);
+	tcase_add_test(tc, status_body_instead_of_list);
+	tcase_add_loop_test(tc, every_chunk_size_decodes_the_same, 0,
+			    (int)NPD_ARRAY_SIZE(fixtures));
+	tcase_add_test(tc, every_split_point_decodes_the_same);
+	tcase_add_test(tc, unknown_fields_skipped_at_any_depth);
+	tcase_add_test(tc, bad_pods_reported_and_skipped);
+	tcase_add_loop_test(tc, bad_rule_keeps_isolation_allows_nothing, 0,
+			    (int)NPD_ARRAY_SIZE(bad_rules));
+	tcase_add_test(tc, bad_egress_rule_isolates_egress_too);
+	tcase_add_test(tc, bad_selector_or_types_skip_policy);
+	tcase_add_test(tc, policy_types_rules);
+	tcase_add_test(tc, rule_limit_makes_policy_invalid);
+	tcase_add_test(tc, malformed_watch_line_skipped);
+	tcase_add_test(tc, truncated_list_fails_at_finish);
+	tcase_add_test(tc, kind_from_object_or_decoder);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
