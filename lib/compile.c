@@ -77,6 +77,22 @@ truncated(const char *s, size_t max)
 	return npd_xstrndup(s, max);
 }
 
+/* FNV-1a of strings that differ only at the end differs only in a few bits; a final mix
+ * (MurmurHash3's fmix64) makes names of sibling pods look unrelated. Names only: the
+ * identity, and so the name's stability, is unchanged. */
+static uint64_t
+name_hash(const char *p, size_t n)
+{
+	uint64_t h = npd_hash64(p, n, NPD_HASH_SEED);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 static void
 chain_name(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *ns, const char *name,
 	   struct npd_buf *tmp)
@@ -84,7 +100,7 @@ chain_name(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *ns, const 
 	npd_buf_reset(tmp);
 	npd_buf_printf(tmp, "%s|%s/%s", kind, ns, name);
 	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, kind,
-		 npd_hash64(tmp->data, tmp->len, NPD_HASH_SEED));
+		 name_hash(tmp->data, tmp->len));
 }
 
 static bool
@@ -165,8 +181,8 @@ get_set(struct cc *c, enum npd_set_type type, const char *comment, bool *created
 	*created = false;
 	if (v)
 		return (size_t)(uintptr_t)v - 1;
-	snprintf(name, sizeof(name), "npd-%016" PRIx64 "-%c",
-		 npd_hash64(c->id.data, c->id.len, NPD_HASH_SEED), fam_char(c->family));
+	snprintf(name, sizeof(name), "npd-%016" PRIx64 "-%c", name_hash(c->id.data, c->id.len),
+		 fam_char(c->family));
 	npd_ruleset_add_set(c->rs, name, type, c->family, comment);
 	npd_map_set(&c->sets, c->id.data, (void *)(uintptr_t)c->rs->n_sets);
 	*created = true;

@@ -141,9 +141,15 @@ static void
 expected_chain(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *key)
 {
 	char *id = npd_xasprintf("%s|%s", kind, key);
+	uint64_t h = npd_hash64s(id, NPD_HASH_SEED);
 
-	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, kind,
-		 npd_hash64s(id, NPD_HASH_SEED));
+	/* FNV-1a, then MurmurHash3's fmix64 */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, kind, h);
 	free(id);
 }
 
