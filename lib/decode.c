@@ -602,8 +602,11 @@ field_int(struct conv *c, const struct npd_dnode *map, const char *key, long lon
 static int
 field_bool(struct conv *c, const struct npd_dnode *map, const char *key, bool *out)
 {
-	static const char *const yes[] = {"true", "True", "TRUE"};
-	static const char *const no[] = {"false", "False", "FALSE"};
+	/* YAML 1.1 booleans, as sigs.k8s.io/yaml reads manifests; JSON has only true/false. */
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
+					  "on",	  "On",	  "ON",	  "y",	 "Y"};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO",
+					 "off",	  "Off",   "OFF",   "n",  "N"};
 	const struct npd_dnode *n = npd_dnode_get(map, key);
 	size_t i, m;
 	int rc = -EINVAL;

@@ -114,6 +114,7 @@ on_event(struct ydoc *y, const yaml_event_t *ev)
 	case YAML_SEQUENCE_START_EVENT:
 		if (key) {
 			reject(y, ev, "complex mapping keys are not supported");
+			npd_dec_key(&y->b, "", 0);
 			y->skip = 1;
 		} else if (ev->type == YAML_MAPPING_START_EVENT) {
 			npd_dec_map_start(&y->b, line);

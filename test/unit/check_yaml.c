@@ -1,0 +1,309 @@
+/* check_yaml.c: the manifest decoder: multi-document files, kind: List, default namespace,
+ * kinds skipped silently, bad values with file:line, syntax errors, directories, the store. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/selector.h"
+#include "npd/store.h"
+#include "npd/yaml.h"
+#include "testutil.h"
+
+struct got {
+	struct npd_event *v;
+	size_t n, cap;
+	struct npd_diags diags;
+	int rc;
+};
+
+static void
+collect(struct npd_event *ev, void *ctx)
+{
+	struct got *g = ctx;
+
+	npd_xgrow(&g->v, &g->cap, g->n + 1, sizeof(*g->v));
+	g->v[g->n++] = *ev;
+	memset(ev, 0, sizeof(*ev));
+}
+
+static void
+decode(struct got *g, const char *rel)
+{
+	memset(g, 0, sizeof(*g));
+	npd_diags_init(&g->diags);
+	g->rc = npd_yaml_decode_path(tu_src_path(rel), collect, g, &g->diags);
+}
+
+static void
+got_fini(struct got *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->n; i++)
+		npd_event_fini(&g->v[i]);
+	free(g->v);
+	npd_diags_fini(&g->diags);
+}
+
+static const struct npd_diag *
+find_diag(const struct npd_diags *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (d->v[i].name && !strcmp(d->v[i].name, name))
+			return &d->v[i];
+	return NULL;
+}
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && !strcmp(s + a - b, suffix);
+}
+
+START_TEST(aks_example_multi_document)
+{
+	struct got g;
+	const struct npd_pod *pod;
+	const struct npd_policy *pol;
+	char a[NPD_ADDRSTRLEN];
+
+	decode(&g, "test/fixtures/yaml/aks.yaml");
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert_uint_eq(g.diags.n, 0);
+	/* Deployment and the empty trailing document skipped silently. */
+	ck_assert_uint_eq(g.n, 4);
+	ck_assert_int_eq(g.v[0].obj.kind, NPD_KIND_NAMESPACE);
+	ck_assert_str_eq(g.v[0].obj.u.ns->name, "backend");
+	ck_assert_str_eq(npd_labels_get(&g.v[0].obj.u.ns->labels, "purpose"), "production");
+	ck_assert_str_eq(npd_labels_get(&g.v[1].obj.u.ns->labels, "kubernetes.io/metadata.name"),
+			 "frontend");
+	ck_assert_int_eq(g.v[2].obj.kind, NPD_KIND_POD);
+	pod = g.v[2].obj.u.pod;
+	ck_assert_str_eq(pod->ns, "backend");
+	ck_assert_str_eq(pod->name, "db");
+	/* A plain scalar where a string is expected is that string, as kubectl reads it. */
+	ck_assert_str_eq(npd_labels_get(&pod->labels, "version"), "1.0");
+	ck_assert_str_eq(pod->node, "node-1");
+	ck_assert_int_eq(pod->phase, NPD_PHASE_RUNNING);
+	ck_assert_uint_eq(pod->n_ips, 1);
+	ck_assert_str_eq(npd_addr_format(&pod->ips[0], a), "10.244.2.7");
+	ck_assert_uint_eq(pod->n_ports, 1);
+	ck_assert_str_eq(pod->ports[0].name, "postgres");
+	ck_assert_uint_eq(pod->ports[0].port, 5432);
+	pol = g.v[3].obj.u.policy;
+	ck_assert_str_eq(pol->name, "db-policy");
+	ck_assert(pol->isolates_ingress && pol->isolates_egress);
+	ck_assert_uint_eq(pol->n_egress, 0);
+	ck_assert_uint_eq(pol->n_ingress, 1);
+	ck_assert_uint_eq(pol->ingress[0].n_peers, 1);
+	ck_assert(pol->ingress[0].peers[0].has_ns_sel && pol->ingress[0].peers[0].has_pod_sel);
+	ck_assert_uint_eq(pol->ingress[0].ports[0].port, 80);
+	ck_assert_int_eq(pol->ingress[0].ports[0].proto, NPD_PROTO_TCP);
+	got_fini(&g);
+}
+END_TEST
+
+START_TEST(kind_list_and_default_namespace)
+{
+	struct got g;
+	const struct npd_policy *pol;
+
+	decode(&g, "test/fixtures/yaml/list.yaml");
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert_uint_eq(g.diags.n, 0);
+	ck_assert_uint_eq(g.n, 2); /* the Service is skipped */
+	ck_assert_str_eq(g.v[0].obj.u.pod->ns, "default");
+	ck_assert_str_eq(g.v[0].obj.u.pod->name, "client");
+	ck_assert_str_eq(npd_labels_get(&g.v[0].obj.u.pod->labels, "run"), "debug");
+	ck_assert_str_eq(g.v[0].obj.u.pod->ports[0].name, "http");
+	pol = g.v[1].obj.u.policy;
+	ck_assert_str_eq(pol->ns, "prod-nginx");
+	ck_assert(!pol->isolates_ingress && pol->isolates_egress);
+	ck_assert_uint_eq(pol->egress[0].n_ports, 2);
+	ck_assert_int_eq(pol->egress[0].ports[0].proto, NPD_PROTO_UDP);
+	ck_assert_uint_eq(pol->egress[0].ports[0].port, 53);
+	ck_assert_str_eq(pol->egress[0].ports[1].name, "dns-tcp");
+	got_fini(&g);
+}
+END_TEST
+
+START_TEST(bad_values_carry_file_and_line)
+{
+	struct got g;
+	const struct npd_diag *dg;
+
+	decode(&g, "test/fixtures/yaml/bad_values.yaml");
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert_uint_eq(g.n, 3);
+
+	ck_assert_str_eq(g.v[0].obj.u.policy->name, "bad-cidr");
+	ck_assert(g.v[0].obj.u.policy->invalid);
+	ck_assert_uint_eq(g.v[0].obj.u.policy->n_ingress, 0);
+	dg = find_diag(&g.diags, "bad-cidr");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_int_eq(dg->kind, NPD_DIAG_VALUE);
+	ck_assert_str_eq(dg->ns, "shop");
+	ck_assert_str_eq(dg->path, "spec.ingress[0].from[0].ipBlock.cidr");
+	ck_assert(ends_with(dg->file, "test/fixtures/yaml/bad_values.yaml"));
+	ck_assert_int_eq(dg->line, 11);
+
+	dg = find_diag(&g.diags, "labels-as-list");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_int_eq(dg->kind, NPD_DIAG_TYPE);
+	ck_assert_str_eq(dg->obj_kind, "Pod");
+	ck_assert_str_eq(dg->ns, "default");
+	ck_assert_str_eq(dg->path, "metadata.labels");
+	ck_assert_int_eq(dg->line, 18);
+
+	/* A quoted "8080" is a port name, and not a valid one. */
+	ck_assert_str_eq(g.v[1].obj.u.policy->name, "quoted-port");
+	ck_assert(g.v[1].obj.u.policy->invalid);
+	dg = find_diag(&g.diags, "quoted-port");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->path, "spec.egress[0].ports[0].port");
+	ck_assert_int_eq(dg->line, 28);
+
+	ck_assert_str_eq(g.v[2].obj.u.policy->name, "good");
+	ck_assert(!g.v[2].obj.u.policy->invalid);
+	got_fini(&g);
+}
+END_TEST
+
+START_TEST(anchors_and_aliases_rejected)
+{
+	struct got g;
+	const struct npd_diag *dg;
+
+	decode(&g, "test/fixtures/yaml/anchors.yaml");
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert_uint_eq(g.n, 1);
+	ck_assert_str_eq(g.v[0].obj.u.ns->name, "after-anchors");
+	ck_assert_uint_eq(g.diags.n, 2);
+	dg = find_diag(&g.diags, "anchored");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_int_eq(dg->line, 5);
+	ck_assert(strstr(dg->msg, "anchor") != NULL);
+	dg = find_diag(&g.diags, "aliased");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_int_eq(dg->line, 13);
+	got_fini(&g);
+}
+END_TEST
+
+START_TEST(syntax_error_reported_with_line)
+{
+	struct got g;
+
+	decode(&g, "test/fixtures/yaml/syntax_error.yaml");
+	ck_assert_int_eq(g.rc, -EINVAL);
+	ck_assert_uint_eq(g.n, 1);
+	ck_assert_str_eq(g.v[0].obj.u.ns->name, "before-error");
+	ck_assert_uint_eq(g.diags.n, 1);
+	ck_assert_int_eq(g.diags.v[0].kind, NPD_DIAG_SYNTAX);
+	ck_assert(ends_with(g.diags.v[0].file, "syntax_error.yaml"));
+	ck_assert_int_eq(g.diags.v[0].line, 11);
+	got_fini(&g);
+}
+END_TEST
+
+START_TEST(buffer_edge_cases)
+{
+	static const char *const docs[] = {
+	    "",
+	    "---\n...\n",
+	    "# only a comment\n",
+	    "just a scalar\n",
+	    "- a\n- b\n",
+	    "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {hostNetwork: yes}\n",
+	    "kind: Pod\napiVersion: v1\nmetadata: {name: p}\nspec: {hostNetwork: maybe}\n",
+	    "kind: Namespace\napiVersion: v1\nmetadata: {name: n, labels: {a: ~}}\n",
+	    "kind: Namespace\napiVersion: v2\nmetadata: {name: n}\n",
+	    "kind: NetworkPolicy\napiVersion: v1\nmetadata: {name: n}\n",
+	    "metadata: {name: n}\n",
+	    "{[a]: b, kind: Namespace}\n",
+	};
+	static const size_t want_events[] = {0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0};
+	static const size_t want_diags[] = {0, 0, 0, 1, 1, 0, 1, 0, 0, 0, 1, 1};
+	struct got g;
+	size_t i;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(docs); i++) {
+		memset(&g, 0, sizeof(g));
+		npd_diags_init(&g.diags);
+		g.rc =
+		    npd_yaml_decode_buf(docs[i], strlen(docs[i]), "t.yaml", collect, &g, &g.diags);
+		ck_assert_msg(g.rc == 0, "doc %zu rc %d", i, g.rc);
+		ck_assert_msg(g.n == want_events[i], "doc %zu: %zu events", i, g.n);
+		ck_assert_msg(g.diags.n == want_diags[i], "doc %zu: %zu diags", i, g.diags.n);
+		got_fini(&g);
+	}
+}
+END_TEST
+
+START_TEST(directory_sorted_yaml_only)
+{
+	struct got g;
+
+	decode(&g, "test/fixtures/yaml/dir");
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert_uint_eq(g.diags.n, 0);
+	/* 10-aks.yml (4 objects) before 20-list.yaml (2); README.txt and .hidden.yaml unread. */
+	ck_assert_uint_eq(g.n, 6);
+	ck_assert_str_eq(g.v[0].obj.u.ns->name, "backend");
+	ck_assert_str_eq(g.v[4].obj.u.pod->name, "client");
+	got_fini(&g);
+
+	decode(&g, "test/fixtures/yaml/no-such-file.yaml");
+	ck_assert_int_eq(g.rc, -ENOENT);
+	ck_assert_uint_eq(g.diags.n, 1);
+	got_fini(&g);
+}
+END_TEST
+
+START_TEST(load_into_store)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_diags d;
+	const struct npd_policy *pol;
+
+	npd_diags_init(&d);
+	ck_assert_int_eq(npd_yaml_load(tu_src_path("test/fixtures/yaml/aks.yaml"), s, &d), 0);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_NAMESPACE), 2);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 1);
+	pol = npd_store_get_policy(s, "backend", "db-policy");
+	ck_assert_ptr_nonnull(pol);
+	ck_assert_uint_eq(pol->n_ingress, 1);
+	ck_assert_ptr_nonnull(npd_store_get_pod(s, "backend", "db"));
+	npd_diags_fini(&d);
+	npd_store_free(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("yaml");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, aks_example_multi_document);
+	tcase_add_test(tc, kind_list_and_default_namespace);
+	tcase_add_test(tc, bad_values_carry_file_and_line);
+	tcase_add_test(tc, anchors_and_aliases_rejected);
+	tcase_add_test(tc, syntax_error_reported_with_line);
+	tcase_add_test(tc, buffer_edge_cases);
+	tcase_add_test(tc, directory_sorted_yaml_only);
+	tcase_add_test(tc, load_into_store);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
