@@ -325,7 +325,7 @@ add_matches(struct npd_buf *b, const struct npd_rule *r, struct npd_map *sets)
 		add_ports(b, r);
 	for (i = 0; i < r->n_sets; i++) {
 		const struct npd_set_match *m = &r->sets[i];
-		struct xt_set_info_match_v1 s;
+		struct xt_set_info_match_v4 s; /* what iptables 1.8 writes and can print */
 
 		memset(&s, 0, sizeof(s));
 		rc = set_index(sets, m->name, &s.match_set.index);
@@ -338,7 +338,7 @@ add_matches(struct npd_buf *b, const struct npd_rule *r, struct npd_map *sets)
 				s.match_set.flags |= (uint8_t)(1u << (d + 1));
 		if (m->negate)
 			s.match_set.flags |= IPSET_INV_MATCH;
-		add_ext(b, "set", 1, &s, sizeof(s));
+		add_ext(b, "set", 4, &s, sizeof(s));
 	}
 	if (r->ctstate) {
 		struct xt_conntrack_mtinfo3 c;
