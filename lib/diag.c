@@ -72,6 +72,8 @@ npd_diags_add(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind
 void
 npd_diags_move(struct npd_diags *dst, struct npd_diags *src)
 {
+	if (!src->n)
+		return;
 	npd_xgrow(&dst->v, &dst->cap, dst->n + src->n, sizeof(*dst->v));
 	memcpy(dst->v + dst->n, src->v, src->n * sizeof(*src->v));
 	dst->n += src->n;
