@@ -115,6 +115,30 @@ load_types(void)
 	}
 }
 
+/* Sets the last error from libipset's message, quoting the script line it names ("Error
+ * in line N: ..."), since the message alone does not say which set or entry failed. */
+static void
+report(const struct npd_buf *script, const char *msg)
+{
+	const char *p = strstr(msg, "Error in line "), *line = script->data, *nl;
+	unsigned long n, i;
+
+	if (!p) {
+		npd_backend_seterr("ipset: %s", msg);
+		return;
+	}
+	n = strtoul(p + 14, NULL, 10);
+	for (i = 1; line && i < n; i++) {
+		nl = strchr(line, '\n');
+		line = nl ? nl + 1 : NULL;
+	}
+	if (!line || !n) {
+		npd_backend_seterr("ipset: %s", msg);
+		return;
+	}
+	npd_backend_seterr("ipset: %s [%.*s]", msg, (int)strcspn(line, "\n"), line);
+}
+
 /* Runs script (one command a line) in one session; output captured into *out when
  * non-NULL. Returns 0, or -errno with the first error recorded as the last error. */
 static int
@@ -143,7 +167,7 @@ run_script(struct npd_buf *script, struct npd_buf *out)
 	}
 	ipset_parse_stream(ipset, f);
 	if (r.status) {
-		npd_backend_seterr("ipset: %s", r.err);
+		report(script, r.err);
 		rc = err_to_errno(r.err);
 		goto out;
 	}
