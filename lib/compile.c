@@ -74,7 +74,7 @@ fam_char(uint8_t family)
 static char *
 truncated(const char *s, size_t max)
 {
-	return npd_xstrndup(s, max);
+	return npd_xstrndup(s, strnlen(s, max));
 }
 
 /* FNV-1a of strings that differ only at the end differs only in a few bits; a final mix
