@@ -210,41 +210,88 @@ seal_set(struct npd_set *s)
 }
 
 static uint64_t
-chain_hash(const struct npd_chain *c, uint8_t family, struct npd_buf *tmp)
+hash_str(const char *str, uint64_t h)
+{
+	/* The terminating NUL is hashed too, so "ab"+"c" and "a"+"bc" differ; NULL is not "". */
+	return str ? npd_hash64(str, strlen(str) + 1, h) : npd_hash64("\xff", 1, h);
+}
+
+static uint64_t
+hash_cidr(const struct npd_cidr *c, uint64_t h)
+{
+	h = npd_hash64(&c->addr.family, 1, h);
+	h = npd_hash64(c->addr.a, sizeof(c->addr.a), h);
+	return npd_hash64(&c->prefix, 1, h);
+}
+
+/* Hashes every field that npd_rule_equal compares, field by field (never the struct's
+ * padding), so equal rules hash equal without formatting them. */
+static uint64_t
+rule_hash(const struct npd_rule *r, uint64_t h)
+{
+	uint32_t v[16];
+	size_t i, n = 0;
+
+	v[n++] = (uint32_t)r->has_src << 1 | (uint32_t)r->has_dst;
+	v[n++] = r->proto | (uint32_t)r->dport_lo << 8;
+	v[n++] = r->dport_hi | (uint32_t)r->n_sets << 16 | (uint32_t)r->ctstate << 24;
+	v[n++] = (uint32_t)r->has_mark << 1 | (uint32_t)r->mark_negate;
+	v[n++] = r->has_mark ? r->mark_value : 0;
+	v[n++] = r->has_mark ? r->mark_mask : 0;
+	v[n++] = r->limit_per_sec;
+	v[n++] = r->limit_per_sec ? r->limit_burst : 0;
+	v[n++] = (uint32_t)r->target;
+	v[n++] = r->target == NPD_T_MARK ? r->set_mark : 0;
+	v[n++] = r->target == NPD_T_MARK ? r->set_mask : 0;
+	v[n++] = r->target == NPD_T_NFLOG ? r->nflog_group : 0;
+	h = npd_hash64(v, n * sizeof(v[0]), h);
+	if (r->has_src)
+		h = hash_cidr(&r->src, h);
+	if (r->has_dst)
+		h = hash_cidr(&r->dst, h);
+	for (i = 0; i < r->n_sets; i++) {
+		uint8_t b[3] = {r->sets[i].dims, r->sets[i].dirs, r->sets[i].negate};
+
+		h = hash_str(r->sets[i].name, h);
+		h = npd_hash64(b, sizeof(b), h);
+	}
+	h = hash_str(r->comment, h);
+	if (r->target == NPD_T_JUMP)
+		h = hash_str(r->jump, h);
+	if (r->target == NPD_T_NFLOG)
+		h = hash_str(r->nflog_prefix, h);
+	return h;
+}
+
+static uint64_t
+chain_hash(const struct npd_chain *c)
 {
 	uint64_t h = npd_hash64s(c->name, NPD_HASH_SEED);
 	size_t i;
 
-	for (i = 0; i < c->n_rules; i++) {
-		npd_buf_reset(tmp);
-		npd_rule_format(&c->rules[i], family, tmp);
-		npd_buf_addc(tmp, '\n');
-		h = npd_hash64(tmp->data, tmp->len, h);
-	}
+	for (i = 0; i < c->n_rules; i++)
+		h = rule_hash(&c->rules[i], h);
 	return h ? h : 1;
 }
 
 static void
-seal_table(struct npd_table *t, struct npd_buf *tmp)
+seal_table(struct npd_table *t)
 {
 	size_t i;
 
 	if (t->n_chains > 1)
 		qsort(t->chains, t->n_chains, sizeof(*t->chains), chain_qcmp);
 	for (i = 0; i < t->n_chains; i++)
-		t->chains[i].hash = chain_hash(&t->chains[i], t->family, tmp);
+		t->chains[i].hash = chain_hash(&t->chains[i]);
 }
 
 void
 npd_ruleset_seal(struct npd_ruleset *rs)
 {
-	struct npd_buf tmp;
 	size_t i;
 
-	npd_buf_init(&tmp);
-	seal_table(&rs->v4, &tmp);
-	seal_table(&rs->v6, &tmp);
-	npd_buf_fini(&tmp);
+	seal_table(&rs->v4);
+	seal_table(&rs->v6);
 	if (rs->n_sets > 1)
 		qsort(rs->sets, rs->n_sets, sizeof(*rs->sets), set_qcmp);
 	for (i = 0; i < rs->n_sets; i++)
