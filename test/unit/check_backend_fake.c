@@ -1,0 +1,175 @@
+/* check_backend_fake.c: the registry, npd_backend_apply's ordering and the fake backend's
+ * record of operations; no root needed. Proves sets are created and updated before the
+ * table commits and destroyed after them, that a family without changes is not committed,
+ * and that list_owned answers from what was applied. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/backend.h"
+#include "npd/differ.h"
+#include "npd/ruleset.h"
+
+static void
+add_ip(struct npd_set *s, const char *addr)
+{
+	struct npd_set_entry e = {.prefix = 0};
+
+	ck_assert_int_eq(npd_addr_parse(addr, &e.addr), 0);
+	npd_ruleset_add_entry(s, &e);
+}
+
+/* A v4-only ruleset: a hook, a chain matching `set` and, when extra, a second set. */
+static struct npd_ruleset *
+build(const char *ips, bool extra)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_table *t = npd_ruleset_table(rs, AF_INET);
+	struct npd_set *s = npd_ruleset_add_set(rs, "npd-pods", NPD_SET_HASH_IP, AF_INET, NULL);
+	struct npd_chain *c;
+	struct npd_rule r;
+	char *copy = npd_xstrdup(ips), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		add_ip(s, tok);
+	free(copy);
+	if (extra)
+		add_ip(npd_ruleset_add_set(rs, "npd-old", NPD_SET_HASH_IP, AF_INET, NULL),
+		       "10.9.9.9");
+	c = npd_ruleset_add_chain(t, "NPD-FORWARD");
+	memset(&r, 0, sizeof(r));
+	snprintf(r.sets[0].name, sizeof(r.sets[0].name), "npd-pods");
+	r.sets[0].dims = 1;
+	r.n_sets = 1;
+	r.target = NPD_T_ACCEPT;
+	npd_ruleset_add_rule(c, &r);
+	if (extra)
+		npd_ruleset_add_chain(t, "NPD-OLD");
+	npd_ruleset_add_hook(t, "FORWARD", "NPD-FORWARD");
+	npd_ruleset_seal(rs);
+	return rs;
+}
+
+START_TEST(registry_finds_backends)
+{
+	ck_assert_ptr_eq(npd_backend_find("legacy"), &npd_backend_legacy);
+	ck_assert_ptr_eq(npd_backend_find("nft"), &npd_backend_nft);
+	ck_assert_ptr_eq(npd_backend_find("fake"), &npd_backend_fake);
+	ck_assert_ptr_null(npd_backend_find("pf"));
+	ck_assert_ptr_null(npd_backend_find(NULL));
+	ck_assert(npd_backend_find("auto") == &npd_backend_legacy ||
+		  npd_backend_find("auto") == &npd_backend_nft);
+}
+END_TEST
+
+START_TEST(apply_orders_sets_around_commits)
+{
+	struct npd_ruleset *first = build("10.0.0.1,10.0.0.2", true);
+	struct npd_ruleset *second = build("10.0.0.2,10.0.0.3,10.0.0.4", false);
+	struct npd_backend *b = NULL;
+	struct npd_plan *plan;
+	struct npd_owned o = {0};
+	unsigned commits = 0;
+
+	ck_assert_int_eq(npd_backend_fake.open(NULL, &b), 0);
+	plan = npd_differ_plan(NULL, first);
+	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, plan, &commits), 0);
+	npd_plan_free(plan);
+	/* Nothing applied before: v6 has no chains and no hooks, so no v6 commit. */
+	ck_assert_str_eq(npd_backend_fake_log(b), "set-create npd-old hash:ip inet 1\n"
+						  "set-create npd-pods hash:ip inet 2\n"
+						  "commit v4 write=2 del=0\n");
+	ck_assert_uint_eq(commits, 1);
+
+	npd_backend_fake_reset(b);
+	plan = npd_differ_plan(first, second);
+	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, plan, &commits), 0);
+	npd_plan_free(plan);
+	/* The update lands before the commit, the unused set goes after it. */
+	ck_assert_str_eq(npd_backend_fake_log(b), "set-update npd-pods +2 -1\n"
+						  "commit v4 write=0 del=1\n"
+						  "set-destroy npd-old\n");
+	ck_assert_uint_eq(commits, 2);
+
+	ck_assert_int_eq(npd_backend_fake.list_owned(b, &o), 0);
+	ck_assert_uint_eq(o.n_chains, 1);
+	ck_assert_str_eq(o.chains[0].name, "NPD-FORWARD");
+	ck_assert_uint_eq(o.chains[0].n_rules, 1);
+	ck_assert_uint_eq(o.n_sets, 1);
+	ck_assert_str_eq(o.sets[0].name, "npd-pods");
+	ck_assert_uint_eq(o.sets[0].n_entries, 3);
+	ck_assert_uint_eq(o.n_hooks_v4, 1);
+	ck_assert_str_eq(o.hooks_v4[0].chain, "NPD-FORWARD");
+	npd_owned_fini(&o);
+
+	/* Pod churn only: set updates, no commit at all. */
+	npd_backend_fake_reset(b);
+	npd_ruleset_free(first);
+	first = build("10.0.0.3", false);
+	plan = npd_differ_plan(second, first);
+	commits = 0;
+	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, plan, &commits), 0);
+	npd_plan_free(plan);
+	ck_assert_str_eq(npd_backend_fake_log(b), "set-update npd-pods +0 -2\n");
+	ck_assert_uint_eq(commits, 0);
+
+	ck_assert_int_eq(npd_backend_fake.cleanup(b), 0);
+	ck_assert_int_eq(npd_backend_fake.list_owned(b, &o), 0);
+	ck_assert_uint_eq(o.n_chains + o.n_sets + o.n_hooks_v4, 0);
+	npd_owned_fini(&o);
+	npd_backend_fake.close(b);
+	npd_ruleset_free(first);
+	npd_ruleset_free(second);
+}
+END_TEST
+
+START_TEST(apply_stops_at_first_failure)
+{
+	struct npd_ruleset *rs = build("10.0.0.1", false);
+	struct npd_backend *b = NULL;
+	struct npd_set_op op = {.kind = NPD_SETOP_UPDATE};
+	struct npd_plan plan = {.set_ops = &op, .n_set_ops = 1};
+	unsigned commits = 0;
+
+	ck_assert_int_eq(npd_backend_fake.open(NULL, &b), 0);
+	/* Updating a set the fake never created fails like the kernel would. */
+	op.set = &rs->sets[0];
+	snprintf(op.name, sizeof(op.name), "%s", rs->sets[0].name);
+	plan.v4.family = AF_INET;
+	plan.v4.commit = true;
+	plan.v4.desired = &rs->v4;
+	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, &plan, &commits), -ENOENT);
+	ck_assert_uint_eq(commits, 0);
+	ck_assert_ptr_null(strstr(npd_backend_fake_log(b), "commit"));
+	npd_backend_fake.close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("backend_fake");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, registry_finds_backends);
+	tcase_add_test(tc, apply_orders_sets_around_commits);
+	tcase_add_test(tc, apply_stops_at_first_failure);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
