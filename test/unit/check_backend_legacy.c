@@ -6,7 +6,9 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,6 +496,42 @@ START_TEST(lost_race_is_redone)
 }
 END_TEST
 
+START_TEST(held_lock_bounds_the_wait)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_backend_opts opts = {.lock_path = "/tmp/npd-check-backend-lock.lock",
+					.lock_wait_ms = 200};
+	struct npd_backend *b;
+	char *fw;
+	int fd;
+
+	enter_netns();
+	build_full(rs, AF_INET);
+	npd_ruleset_seal(rs);
+	b = open_backend(&opts);
+	create_sets(b, rs);
+	/* Another process holds the lock (flock locks are per open file, so this fd
+	 * conflicts with the backend's own open of the same path). */
+	fd = open(opts.lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX), 0);
+	{
+		const struct npd_chain *w[8];
+		struct npd_table_change chg = change_all(&rs->v4, w);
+
+		ck_assert_int_eq(ops->commit(b, &chg), -EBUSY);
+		ck_assert_ptr_nonnull(strstr(npd_backend_last_error(), "lock"));
+	}
+	fw = forward_rules();
+	ck_assert_str_eq(fw, ""); /* nothing written without the lock */
+	free(fw);
+	close(fd);
+	commit_table(b, &rs->v4);
+	ops->close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 static void
 count_rule(uint8_t family, const char *chain, size_t idx, uint64_t packets, uint64_t bytes,
 	   void *ctx)
@@ -539,6 +577,7 @@ suite(void)
 	tcase_add_test(tc, foreign_rules_survive_commits_and_cleanup);
 	tcase_add_test(tc, lost_race_is_redone);
 	tcase_add_test(tc, counters_are_read_per_rule);
+	tcase_add_test(tc, held_lock_bounds_the_wait);
 	suite_add_tcase(s, tc);
 	return s;
 }
