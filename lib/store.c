@@ -2,6 +2,7 @@
  * label and by pod IP so that selecting the pods of a peer never scans the whole cluster.
  * It knows which fields policy can see, so a status-only pod update is not a change. It
  * does no I/O and keeps no clock. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,24 @@ bucket_labels(const struct bucket *b)
 	return b->ns ? &b->ns->labels : &b->fallback;
 }
 
+/* The IP index key: family and address bytes in hex. Cheaper than inet_ntop on the
+ * compiler's hot path (every peer pod is checked against it). */
+#define IPKEY_LEN 34
+static const char *
+ip_key(const struct npd_addr *a, char buf[IPKEY_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, n = a->family == AF_INET ? 4 : 16;
+
+	buf[0] = a->family == AF_INET ? '4' : '6';
+	for (i = 0; i < n; i++) {
+		buf[1 + 2 * i] = hex[a->a[i] >> 4];
+		buf[2 + 2 * i] = hex[a->a[i] & 15];
+	}
+	buf[1 + 2 * n] = '\0';
+	return buf;
+}
+
 static char *
 label_key(const char *key, const char *value)
 {
@@ -188,7 +207,7 @@ label_key(const char *key, const char *value)
 static void
 index_pod(struct npd_store *s, const struct npd_pod *pod)
 {
-	char ab[NPD_ADDRSTRLEN];
+	char ab[IPKEY_LEN];
 	size_t i;
 
 	for (i = 0; i < pod->labels.n; i++) {
@@ -206,7 +225,7 @@ index_pod(struct npd_store *s, const struct npd_pod *pod)
 	if (!npd_pod_is_selectable(pod))
 		return;
 	for (i = 0; i < pod->n_ips; i++)
-		npd_map_set(&s->ips, npd_addr_format(&pod->ips[i], ab), (void *)(uintptr_t)pod);
+		npd_map_set(&s->ips, ip_key(&pod->ips[i], ab), (void *)(uintptr_t)pod);
 }
 
 /* After a pod gives up an address, another live pod may still claim it. */
@@ -235,7 +254,7 @@ reclaim_ip(struct npd_store *s, const char *ip, const struct npd_addr *a)
 static void
 unindex_pod(struct npd_store *s, const struct npd_pod *pod)
 {
-	char ab[NPD_ADDRSTRLEN];
+	char ab[IPKEY_LEN];
 	size_t i, j;
 
 	for (i = 0; i < pod->labels.n; i++) {
@@ -255,7 +274,7 @@ unindex_pod(struct npd_store *s, const struct npd_pod *pod)
 		free(k);
 	}
 	for (i = 0; i < pod->n_ips; i++) {
-		const char *ip = npd_addr_format(&pod->ips[i], ab);
+		const char *ip = ip_key(&pod->ips[i], ab);
 
 		if (npd_map_get(&s->ips, ip) == pod) {
 			npd_map_del(&s->ips, ip);
@@ -636,9 +655,9 @@ npd_store_pods_with_label(const struct npd_store *s, const char *key, const char
 const struct npd_pod *
 npd_store_pod_by_ip(const struct npd_store *s, const struct npd_addr *a)
 {
-	char ab[NPD_ADDRSTRLEN];
+	char ab[IPKEY_LEN];
 
-	return npd_map_get(&s->ips, npd_addr_format(a, ab));
+	return npd_map_get(&s->ips, ip_key(a, ab));
 }
 
 void
@@ -657,9 +676,10 @@ npd_store_select_pods(const struct npd_store *s, const struct npd_selector *ns_s
 		return;
 	}
 	if (pod_sel && pod_sel->match_labels.n) {
-		/* The rarest matchLabels pair bounds the candidates. */
+		/* The rarest matchLabels pair bounds the candidates; use it only when it is
+		 * shorter than the pods of the namespaces the namespace selector picks. */
 		const struct npd_pod *const *best = NULL;
-		size_t n_best = SIZE_MAX;
+		size_t n_best = SIZE_MAX, in_ns = 0;
 		const struct bucket *last = NULL;
 
 		for (i = 0; i < pod_sel->match_labels.n; i++) {
@@ -673,6 +693,13 @@ npd_store_select_pods(const struct npd_store *s, const struct npd_selector *ns_s
 				n_best = n;
 			}
 		}
+		for (i = 0; i < s->n_names && in_ns < n_best; i++) {
+			b = bucket_get(s, s->names[i]);
+			if (b->n_pods && npd_selector_matches(ns_sel, bucket_labels(b)))
+				in_ns += b->n_pods;
+		}
+		if (in_ns < n_best)
+			goto by_namespace;
 		for (j = 0; j < n_best; j++) {
 			const struct npd_pod *p = best[j];
 
@@ -684,9 +711,10 @@ npd_store_select_pods(const struct npd_store *s, const struct npd_selector *ns_s
 		}
 		return;
 	}
+by_namespace:
 	for (i = 0; i < s->n_names; i++) {
 		b = bucket_get(s, s->names[i]);
-		if (!npd_selector_matches(ns_sel, bucket_labels(b)))
+		if (!b->n_pods || !npd_selector_matches(ns_sel, bucket_labels(b)))
 			continue;
 		for (j = 0; j < b->n_pods; j++)
 			if (!pod_sel || npd_selector_matches(pod_sel, &b->pods[j]->labels))

@@ -70,7 +70,10 @@ npd_xstrdup(const char *s)
 char *
 npd_xstrndup(const char *s, size_t n)
 {
-	char *p = npd_xmalloc(n + 1);
+	char *p;
+
+	n = strnlen(s, n);
+	p = npd_xmalloc(n + 1);
 
 	memcpy(p, s, n);
 	p[n] = '\0';

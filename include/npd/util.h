@@ -17,6 +17,7 @@ void *npd_xrealloc(void *p, size_t n);
 /* Grows *v (holding *cap elements of size elem) so that it can hold need elements. */
 void npd_xgrow(void *vp, size_t *cap, size_t need, size_t elem);
 char *npd_xstrdup(const char *s); /* NULL in, NULL out */
+/* Copies at most n bytes of s, stopping at its NUL. */
 char *npd_xstrndup(const char *s, size_t n);
 char *npd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
