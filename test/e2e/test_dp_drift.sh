@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016
+# test_dp_drift.sh: netpold (--resync-period 1s) repairs drift made behind its
+# back in a node's kernel. The AKS example runs on the 2-node lab; on node2
+# (dbpod's and apppod's node) someone: deletes the jump to dbpod's ingress
+# chain from NPD-FORWARD (the blocked pair toolpod -> dbpod opens), deletes
+# `NPD-FORWARD 2` whatever it is, flushes the ipsets holding apipod's address
+# (the allowed pairs apipod -> dbpod and apppod -> apipod break), flushes a
+# per-pod chain, deletes the FORWARD -> NPD-FORWARD jump, and adds toolpod's
+# address to dbpod's allowed-peer set. Each time the kernel
+# state (NPD- rules and npd- sets, v4 and v6) must come back exactly, polled
+# with a deadline, the blocked pairs blocked again, the allowed pairs working
+# again, and netpold_drift_repairs_total must move.
+# Needs root. Prints "N passed, M failed"; exits non-zero on failure.
+set -u
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/scenario.sh
+. "$HERE/lib/scenario.sh"
+
+scn_need_root
+scn_need_bins netpold netpolctl curl ipset
+T0=$(scn_now)
+REPAIR_DEADLINE=${REPAIR_DEADLINE:-6}
+if ! lab_check "lab: node1, node2, underlay, vm" scn_init; then
+	lab_summary
+	exit 1
+fi
+MAN=$SCN_DIR/manifests
+mkdir -p "$MAN" && cp "$NPD_SRC_DIR/manifests/examples/aks-frontend-backend-db.yaml" "$MAN/"
+TABLE=$SCN_DIR/pods
+scn_pods_table "$MAN" >"$TABLE"
+if ! lab_check "lab pods of the AKS example up" scn_pods_up "$TABLE" ||
+	! lab_check "netpold --resync-period 1s ready on node1 and node2" \
+		scn_agents_up "$MAN" --resync-period 1s; then
+	lab_summary
+	exit 1
+fi
+
+DB=10.244.2.20 API=10.244.1.10 DNS=10.244.1.2
+cat >"$SCN_DIR/pairs.exp" <<EOF
+frontend.toolpod $DB 80 tcp fail
+frontend.toolpod $DB 80 udp fail
+backend.dbpod $DNS 53 udp fail
+frontend.apppod $DB 80 tcp fail
+frontend.apipod $DB 80 tcp ok
+frontend.apppod $API 80 tcp ok
+frontend.apppod $DNS 53 udp ok
+EOF
+lab_check_matrix "$SCN_DIR/pairs.exp"
+BEFORE=$(scn_npd_state node2)
+lab_check "node2 has NPD- rules and npd- sets" eval '[[ $(grep -c . <<<"$BEFORE") -gt 10 ]]'
+
+state_back() { [[ $(scn_npd_state node2) == "$BEFORE" ]]; }
+repairs() { scn_metric node2 netpold_drift_repairs_total || echo 0; }
+
+# drift DESC PROBE_DURING CMD...: run CMD in node2, check it changed our
+# state, then poll until the state is back; then the pairs hold again.
+# PROBE_DURING is "FROM IP PORT PROTO ok|fail": what the drift did to packets
+# (probed once right after the drift, for the record; not asserted, as the
+# repair may already have happened).
+drift() {
+	local desc=$1 during=$2 r0 t out
+	shift 2
+	r0=$(repairs)
+	if ! lab_exec node2 "$@"; then
+		lab_check "$desc: the drift command ran" false
+		return
+	fi
+	t=$(scn_now)
+	lab_check "$desc: kernel state changed" eval '! state_back'
+	if [[ -n $during ]]; then
+		out=$(LAB_PROBE_TIMEOUT=0.3 lab_probe_matrix -v - <<<"${during% *}")
+		echo "     right after the drift: $out (without the repair: ${during##* })"
+	fi
+	if scn_poll "$REPAIR_DEADLINE" state_back; then
+		lab_check "$desc: kernel state back in $(scn_since "$t")s" true
+	else
+		lab_check "$desc: kernel state back within ${REPAIR_DEADLINE}s" false
+		diff <(echo "$BEFORE") <(scn_npd_state node2) | head -20
+	fi
+	lab_check_matrix "$SCN_DIR/pairs.exp"
+	lab_check "$desc: netpold_drift_repairs_total moved ($r0 -> $(repairs))" \
+		eval "awk -v a=$r0 -v b=\$(repairs) 'BEGIN { exit !(b > a) }'"
+}
+
+# 1. the jump to dbpod's ingress chain: toolpod -> dbpod would open.
+# `-S CHAIN` prints "-N CHAIN" first: rule number = line number - 1.
+JUMPNO=$(lab_exec node2 iptables-legacy -S NPD-FORWARD | grep -n -- "-d $DB/32 .*-j NPD-I-" | cut -d: -f1)
+JUMP=$(lab_exec node2 iptables-legacy -S NPD-FORWARD | sed -n "${JUMPNO:-0}p")
+lab_check "found dbpod's ingress jump in NPD-FORWARD (rule $((${JUMPNO:-1} - 1)))" eval '[[ -n $JUMP ]]'
+drift "delete dbpod's ingress jump (NPD-FORWARD $((${JUMPNO:-1} - 1)))" "frontend.toolpod $DB 80 tcp ok" \
+	iptables-legacy -D NPD-FORWARD $((${JUMPNO:-1} - 1))
+
+# 2. literally rule 2 of NPD-FORWARD (1 is established/related).
+R2=$(lab_exec node2 iptables-legacy -S NPD-FORWARD | sed -n 3p)
+echo "     NPD-FORWARD 2 is: $R2"
+drift "iptables-legacy -D NPD-FORWARD 2" "" iptables-legacy -D NPD-FORWARD 2
+
+# 3. flush the sets holding apipod: the allowed pairs would break.
+mapfile -t APISETS < <(for s in $(lab_exec node2 ipset list -n | grep '^npd-'); do
+	lab_exec node2 ipset list "$s" | grep -qx "$API" && echo "$s"
+done)
+lab_check "found the sets holding apipod (${APISETS[*]})" eval '((${#APISETS[@]} >= 1))'
+flush_sets() { local s; for s in "$@"; do ipset flush "$s" || return 1; done; }
+export -f flush_sets
+drift "ipset flush ${APISETS[*]}" "frontend.apipod $DB 80 tcp fail" \
+	bash -c 'flush_sets "$@"' _ "${APISETS[@]}"
+
+# 4. flush dbpod's ingress chain: REJECT gone, toolpod -> dbpod would open.
+ICHAIN=${JUMP##*-j }
+drift "iptables-legacy -F $ICHAIN" "frontend.toolpod $DB 80 tcp ok" iptables-legacy -F "$ICHAIN"
+
+# 5. the hook itself: FORWARD -> NPD-FORWARD.
+drift "iptables-legacy -D FORWARD -j NPD-FORWARD" "frontend.toolpod $DB 80 udp ok" \
+	iptables-legacy -D FORWARD -j NPD-FORWARD
+
+# 6. add a stray member to a peer set: toolpod's address in dbpod's allowed set.
+DBSET=$(lab_exec node2 iptables-legacy -S | grep 'backend/db-policy ingress' |
+	grep -o 'match-set npd-[0-9a-f-]*' | head -1 | cut -d' ' -f2)
+if [[ -n $DBSET ]]; then
+	drift "ipset add $DBSET 10.244.1.11 (toolpod)" "frontend.toolpod $DB 80 tcp ok" \
+		ipset add "$DBSET" 10.244.1.11
+else
+	lab_check "found dbpod's ingress peer set" false
+fi
+
+lab_check "netpold still running on node2" eval '_lab_proc_alive $(scn_agent_pid node2)'
+lab_check "netpold stops and cleans up" scn_agents_down
+lab_check "nothing of netpold left" scn_no_npd_left node1 node2
+echo "time: total $(scn_since "$T0")s"
+lab_summary
