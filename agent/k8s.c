@@ -49,6 +49,7 @@ struct stream {
 	bool stopped; /* an ERROR event ended the response */
 	bool changed; /* the store changed since the last agent_changed */
 	bool ready;   /* reported ready to the agent */
+	uint64_t relists_counted, restarts_counted;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -413,7 +414,6 @@ static void
 request_done(struct stream *st, CURLcode result)
 {
 	struct k8s *k = st->k;
-	uint64_t relists = st->r.n_relists, restarts = st->r.n_watch_restarts;
 	char code[16], q[256];
 	bool ok2xx;
 	int status;
@@ -473,11 +473,14 @@ request_done(struct stream *st, CURLcode result)
 		if (status == 401)
 			reload_token(k, "unauthorized");
 	}
-	if (st->r.n_relists != relists) {
+	/* Transitions may have happened in the write callback (an ERROR event) too. */
+	if (st->r.n_relists != st->relists_counted) {
+		st->relists_counted = st->r.n_relists;
 		agent_log("info", "msg=\"relisting\" resource=%s why=expired", st->r.resource);
 		metric(st, "netpold_relists_total", NULL, NULL);
 	}
-	if (st->r.n_watch_restarts != restarts) {
+	if (st->r.n_watch_restarts != st->restarts_counted) {
+		st->restarts_counted = st->r.n_watch_restarts;
 		agent_log("debug", "msg=\"watch restarting\" resource=%s rv=%s", st->r.resource,
 			  st->r.rv ? st->r.rv : "none");
 		metric(st, "netpold_watch_restarts_total", NULL, NULL);
