@@ -92,7 +92,6 @@ lab_check_matrix "$SCN_DIR/aks.exp"
 # A foreign rule added while netpold runs survives netpold's next commit
 # (a policy change: app-policy removed, so apppod's chains go).
 lab_exec node2 iptables-legacy -A FORWARD -s 10.9.9.7 -j DROP
-syncs0=$(scn_metric node2 'netpold_syncs_total{result="ok"}')
 commits0=$(scn_metric node2 'netpold_table_commits_total{family="ipv4"}')
 python3 - "$MAN/aks-frontend-backend-db.yaml" <<'EOF'
 import sys

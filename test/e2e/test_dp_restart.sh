@@ -47,7 +47,7 @@ for p in "${PAIRS[@]}"; do
 	echo "$from $ip $port $proto $want"
 done >"$SCN_DIR/pairs.exp"
 lab_check_matrix "$SCN_DIR/pairs.exp"
-STATE_BEFORE=$(scn_npd_state node1; echo ==; scn_npd_state node2)
+STATE_BEFORE=$(scn_npd_state node1; echo "--"; scn_npd_state node2)
 
 WATCH_PIDS=()
 for p in "${PAIRS[@]}"; do
@@ -140,7 +140,7 @@ for p in "${PAIRS[@]}"; do
 	lab_check "$name: samples in every down-window" eval '[[ ,$win, != *,0,* ]]'
 done
 
-STATE_AFTER=$(scn_npd_state node1; echo ==; scn_npd_state node2)
+STATE_AFTER=$(scn_npd_state node1; echo "--"; scn_npd_state node2)
 lab_check "same chains, rules and sets after 6 restarts (stable names)" \
 	eval '[[ $STATE_BEFORE == "$STATE_AFTER" ]]'
 if [[ $STATE_BEFORE != "$STATE_AFTER" ]]; then
