@@ -216,12 +216,13 @@ load_file(struct files *f, const char *name)
 	npd_diags_init(&d);
 	npd_map_init(&keys);
 	rc = npd_yaml_decode_file(path, on_event, &c, &d);
-	for (i = 0; i < d.n; i++)
-		agent_diag(f->a, &d.v[i]);
 	if (rc == -ENOENT || rc == -EISDIR) {
+		/* Gone between the event and the read: that is a deletion, not bad input. */
 		unload_file(f, name);
 		goto out;
 	}
+	for (i = 0; i < d.n; i++)
+		agent_diag(f->a, &d.v[i]);
 	if (rc < 0) {
 		agent_log("error",
 			  "msg=\"cannot load manifest, keeping its last good objects\" file=%s "

@@ -1,0 +1,279 @@
+#!/usr/bin/env bash
+# test_agent_files.sh: the agent's own contracts with the manifests source and the legacy
+# backend, inside a network namespace of its own (no pods, no packets): readiness, reload
+# on edit / rename / add / delete, a malformed file keeping the last good state, pod churn
+# touching ipsets only, drift repair by the resync, SIGTERM leaving rules in force, a
+# restart replacing them, and --cleanup restoring the namespace's tables and sets.
+#
+# Root only (exit 77 otherwise). Env: NPD_BUILD_DIR (netpold), NPD_SRC_DIR.
+set -u
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "SKIP: needs root"
+	exit 77
+fi
+SRC=${NPD_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${NPD_BUILD_DIR:-$SRC/build}
+NETPOLD=$BUILD/netpold
+if [[ ! -x $NETPOLD ]]; then
+	echo "SKIP: $NETPOLD not built"
+	exit 77
+fi
+for tool in iptables-legacy-save ipset curl ip; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "SKIP: $tool missing"
+		exit 77
+	fi
+done
+
+NS=npd-agent-$$
+WORK=$(mktemp -d /tmp/npd-agent-test.XXXXXX)
+DIR=$WORK/manifests
+LOG=$WORK/netpold.log
+PORT=9100
+URL=http://127.0.0.1:$PORT
+PID=
+PASSED=0
+FAILED=0
+
+cleanup() {
+	if [[ -n $PID ]] && kill -0 "$PID" 2>/dev/null; then
+		kill -KILL "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	fi
+	ip netns del "$NS" 2>/dev/null
+	if [[ $FAILED -gt 0 && -f $LOG ]]; then
+		echo "--- netpold log (last 40 lines)"
+		tail -n 40 "$LOG"
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' TERM INT HUP
+
+nsx() { ip netns exec "$NS" "$@"; }
+
+pass() {
+	PASSED=$((PASSED + 1))
+	echo "ok - $1"
+}
+fail() {
+	FAILED=$((FAILED + 1))
+	echo "FAIL - $1"
+}
+check() { # DESC CMD...
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+# Polls CMD for up to 15 s (no fixed sleeps).
+wait_until() { # DESC CMD...
+	local desc=$1 i
+	shift
+	for ((i = 0; i < 150; i++)); do
+		if "$@"; then
+			pass "$desc"
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "$desc (timed out)"
+	return 1
+}
+
+http_code() { nsx curl -s -o /dev/null -m 2 -w '%{http_code}' "$URL$1"; }
+ready() { [[ $(http_code /readyz) == 200 ]]; }
+# Value of one sample of /metrics (0 when absent).
+metric() {
+	nsx curl -s -m 2 "$URL/metrics" | awk -v n="$1" '$1 == n { v = $2 } END { print v + 0 }'
+}
+metric_gt() { (($(metric "$1") > $2)); }
+rules() { nsx iptables-legacy-save -t filter; }
+has_rule() { rules | grep -qE -- "$1"; }
+no_rule() { ! has_rule "$1"; }
+n_chains() { rules | grep -c '^:NPD-'; }
+# The sets of ours that hold ip.
+sets_with() { nsx ipset save | awk -v ip="$1" '$1 == "add" && $2 ~ /^npd-/ && $3 == ip { print $2 }'; }
+in_some_set() { [[ -n $(sets_with "$1") ]]; }
+in_no_set() { [[ -z $(sets_with "$1") ]]; }
+# Chains, rules and sets, without counters or comments.
+snapshot() {
+	{
+		nsx iptables-legacy-save | grep -E '^(-A|:)' |
+			grep -vE '^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) '
+		nsx ip6tables-legacy-save | grep -E '^(-A|:)' |
+			grep -vE '^:(INPUT|FORWARD|OUTPUT|PREROUTING|POSTROUTING) '
+		nsx ipset list -n
+	} 2>/dev/null | sort
+}
+
+start() { # extra netpold args...
+	# ip netns exec execs netpold itself, so $! is netpold's pid (a function run in the
+	# background would be a subshell, and the signals would miss netpold).
+	ip netns exec "$NS" "$NETPOLD" --manifests "$DIR" --node-name node1 --backend legacy \
+		--metrics-addr "127.0.0.1:$PORT" --resync-period 1s "$@" >>"$LOG" 2>&1 &
+	PID=$!
+}
+stop() { # SIGNAL
+	kill "-$1" "$PID"
+	wait "$PID"
+	local rc=$?
+	PID=
+	return $rc
+}
+
+write_ns() {
+	cat >"$DIR/ns.yaml" <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: prod
+  labels:
+    kubernetes.io/metadata.name: prod
+EOF
+}
+write_pods() { # extra pod documents on stdin are appended
+	cat >"$DIR/pods.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: prod, labels: {app: web}}
+spec: {nodeName: node1, containers: [{name: c, image: x}]}
+status: {phase: Running, podIP: 10.244.1.10, podIPs: [{ip: 10.244.1.10}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: prod, labels: {app: client}}
+spec: {nodeName: node2, containers: [{name: c, image: x}]}
+status: {phase: Running, podIP: 10.244.2.20, podIPs: [{ip: 10.244.2.20}]}
+EOF
+}
+policy() { # PORT
+	cat <<EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-client, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {app: client}}
+    ports:
+    - {protocol: TCP, port: $1}
+EOF
+}
+
+ip netns add "$NS" || exit 1
+nsx ip link set lo up
+
+# Options are checked before anything touches the kernel.
+check "unknown option exits 2" ip netns exec "$NS" bash -c "'$NETPOLD' --bogus 2>/dev/null; [[ \$? == 2 ]]"
+check "bad --mark exits 2" ip netns exec "$NS" bash -c "'$NETPOLD' --manifests /tmp --mark 0x3 2>/dev/null; [[ \$? == 2 ]]"
+check "bad --metrics-addr exits 2" \
+	ip netns exec "$NS" bash -c "'$NETPOLD' --manifests /tmp --metrics-addr nope 2>/dev/null; [[ \$? == 2 ]]"
+check "bad duration exits 2" \
+	ip netns exec "$NS" bash -c "'$NETPOLD' --manifests /tmp --resync-period 5x 2>/dev/null; [[ \$? == 2 ]]"
+
+BASELINE=$(snapshot)
+mkdir -p "$DIR"
+write_ns
+write_pods
+policy 80 >"$DIR/policy.yaml"
+
+# 1. Start: ready after the first sync; chains and sets in the kernel.
+start
+wait_until "/readyz turns 200" ready
+check "/healthz is 200" [ "$(http_code /healthz)" = 200 ]
+check "NPD- chains exist" [ "$(n_chains)" -gt 0 ]
+check "policy port 80 in the rules" has_rule '--dport 80 '
+check "client IP is in a set" in_some_set 10.244.2.20
+check "local pod IP is in no peer set" in_no_set 10.244.1.10
+check "syncs_total ok counted" metric_gt 'netpold_syncs_total{result="ok"}' 0
+check "per-rule counters exported" bash -c "ip netns exec $NS curl -s $URL/metrics | grep -q '^netpold_rule_packets_total{'"
+
+# 2. Edit a file in place (truncate and write).
+policy 8080 >"$DIR/policy.yaml"
+wait_until "in-place edit reaches the kernel" has_rule '--dport 8080 '
+check "old port gone" no_rule '--dport 80 '
+
+# 3. Pod churn by atomic rename: set membership only, no table commit.
+COMMITS=$(metric 'netpold_table_commits_total{family="ipv4"}')
+SETUPD=$(metric netpold_set_updates_total)
+write_pods
+cp "$DIR/pods.yaml" "$WORK/pods.new"
+cat >>"$WORK/pods.new" <<'EOF'
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client2, namespace: prod, labels: {app: client}}
+spec: {nodeName: node2, containers: [{name: c, image: x}]}
+status: {phase: Running, podIP: 10.244.2.21, podIPs: [{ip: 10.244.2.21}]}
+EOF
+mv "$WORK/pods.new" "$DIR/.pods.tmp" && mv "$DIR/.pods.tmp" "$DIR/pods.yaml"
+wait_until "renamed file: new remote pod joins the set" in_some_set 10.244.2.21
+check "set updates counted" metric_gt netpold_set_updates_total "$SETUPD"
+check "pod churn made no table commit" \
+	[ "$(metric 'netpold_table_commits_total{family="ipv4"}')" = "$COMMITS" ]
+
+# 4. Add a file, then delete it.
+CHAINS=$(n_chains)
+cat >"$WORK/db.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: prod, labels: {app: db}}
+spec: {nodeName: node1, containers: [{name: c, image: x}]}
+status: {phase: Running, podIP: 10.244.1.30, podIPs: [{ip: 10.244.1.30}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-deny, namespace: prod}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress]
+EOF
+cp "$WORK/db.yaml" "$DIR/db.yaml"
+wait_until "added file adds chains" bash -c "(( \$(ip netns exec $NS iptables-legacy-save -t filter | grep -c '^:NPD-') > $CHAINS ))"
+rm "$DIR/db.yaml"
+wait_until "deleted file removes its chains" bash -c "(( \$(ip netns exec $NS iptables-legacy-save -t filter | grep -c '^:NPD-') == $CHAINS ))"
+
+# 5. A malformed file keeps its last good state and is counted.
+ERRS=$(metric 'netpold_manifest_loads_total{result="error"}')
+printf 'kind: NetworkPolicy\nmetadata: {name: [oops\n  spec: {\n' >"$DIR/policy.yaml"
+wait_until "malformed file is reported" metric_gt 'netpold_manifest_loads_total{result="error"}' "$ERRS"
+check "malformed file keeps the last good rules" has_rule '--dport 8080 '
+check "agent still healthy" [ "$(http_code /healthz)" = 200 ]
+policy 8080 >"$DIR/policy.yaml"
+
+# 6. Drift: a flushed set and a flushed chain come back at the next resync.
+SET=$(sets_with 10.244.2.20 | head -n 1)
+nsx ipset flush "$SET"
+check "set flushed by hand" in_no_set 10.244.2.20
+wait_until "resync refills the flushed set" in_some_set 10.244.2.20
+CHAIN=$(rules | awk '/^-A NPD-/ && /--dport 8080 / { print $2; exit }')
+nsx iptables-legacy -F "$CHAIN"
+wait_until "resync restores the flushed chain" has_rule "^-A $CHAIN .*--dport 8080 "
+check "drift repairs counted" metric_gt netpold_drift_repairs_total 0
+
+# 7. SIGTERM leaves the rules in force.
+BEFORE=$(snapshot)
+stop TERM
+check "SIGTERM exits 0" [ $? -eq 0 ]
+check "rules stay after SIGTERM" [ "$(snapshot)" = "$BEFORE" ]
+
+# 8. A restart with a changed policy replaces the rules.
+policy 9090 >"$DIR/policy.yaml"
+start
+wait_until "restart: ready again" ready
+wait_until "restart: new port in force" has_rule '--dport 9090 '
+check "restart: old port gone" no_rule '--dport 8080 '
+check "restart: remote pods still in sets" in_some_set 10.244.2.21
+stop INT
+check "SIGINT exits 0" [ $? -eq 0 ]
+
+# 9. --cleanup restores what was there before netpold first ran.
+nsx "$NETPOLD" --cleanup --backend legacy 2>>"$LOG"
+check "--cleanup exits 0" [ $? -eq 0 ]
+check "--cleanup leaves the tables and sets as before" [ "$(snapshot)" = "$BASELINE" ]
+
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
