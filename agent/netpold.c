@@ -16,6 +16,7 @@
 #include "agent.h"
 #include "files.h"
 #include "http.h"
+#include "k8s.h"
 #include "npd/backend.h"
 #include "npd/compile.h"
 #include "sync.h"
@@ -340,6 +341,7 @@ main(int argc, char **argv)
 	struct files *files = NULL;
 	struct http *http = NULL;
 	ev_signal sigterm, sigint;
+	bool k8s_started = false;
 	int rc, status = 1;
 
 	if (parse_options(argc, argv, &o) < 0) {
@@ -392,11 +394,18 @@ main(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		agent_log("error",
-			  "msg=\"the Kubernetes source is not built in yet\" kubeconfig=%s",
-			  o.kubeconfig ? o.kubeconfig : "in-cluster");
-		status = EXIT_USAGE;
-		goto out;
+		struct k8s_opts ko = {0};
+
+		ko.kubeconfig = o.kubeconfig;
+		ko.context = o.context;
+		ko.in_cluster = o.in_cluster;
+		ko.node_name = o.node_name;
+		/* k8s logs its own error: a config that cannot be loaded. */
+		if (k8s_source_start(a, &ko) < 0) {
+			status = EXIT_USAGE;
+			goto out;
+		}
+		k8s_started = true;
 	}
 
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
@@ -408,6 +417,8 @@ main(int argc, char **argv)
 	ev_signal_stop(loop, &sigint);
 	status = 0;
 out:
+	if (k8s_started)
+		k8s_source_stop();
 	http_free(http);
 	files_free(files);
 	sync_free(s);
