@@ -3,7 +3,7 @@
  * are sorted by name and set entries by value).
  *
  * Layout, per family, in the filter table:
- *   FORWARD -> NPD-FORWARD: established/related accepted, then "-s POD_IP -j NPD-E-<h>"
+ *   FORWARD -> NPD-FORWARD: established/related returned at once, then "-s POD_IP -j NPD-E-<h>"
  *     for every local pod isolated for egress, then "-d POD_IP -j NPD-I-<h>" for every
  *     local pod isolated for ingress. Allowed traffic returns and falls through to the rest
  *     of FORWARD (the CNI's and kube-proxy's rules). Only FORWARD is hooked: bridged
@@ -657,7 +657,9 @@ compile_family(struct cc *c, uint8_t family)
 	npd_ruleset_add_hook(t, "FORWARD", "NPD-FORWARD");
 	memset(&r, 0, sizeof(r));
 	r.ctstate = NPD_CT_RELATED | NPD_CT_ESTABLISHED;
-	r.target = NPD_T_ACCEPT;
+	/* RETURN, not ACCEPT: netpold only ever vetoes. Established traffic skips our
+	 * checks but still meets every other writer's FORWARD rules after our hook. */
+	r.target = NPD_T_RETURN;
 	r.comment = npd_xstrdup("netpold: established");
 	npd_ruleset_add_rule(&t->chains[fwd], &r);
 	npd_rule_fini(&r);

@@ -253,7 +253,7 @@ START_TEST(forward_chain_layout)
 	ck_assert_uint_eq(c->n_rules, 5);
 	npd_rule_format(&c->rules[0], AF_INET, &b);
 	ck_assert_str_eq(b.data, "-m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
-				 "\"netpold: established\" -j ACCEPT");
+				 "\"netpold: established\" -j RETURN");
 	expected_chain(name, "E", "ns/a");
 	npd_buf_reset(&b);
 	npd_rule_format(&c->rules[1], AF_INET, &b);
