@@ -106,9 +106,17 @@ serve_metrics(struct http *h, struct MHD_Connection *c)
 {
 	struct npd_buf b;
 	const char *why;
-	size_t len;
+	char name[96];
+	size_t len, k;
 
 	npd_buf_init(&b);
+	/* Store sizes are cheap to count and more useful current than as of the last sync. */
+	for (k = 0; k < NPD_KIND__COUNT; k++) {
+		snprintf(name, sizeof(name), "netpold_store_objects{kind=\"%s\"}",
+			 npd_kind_name((enum npd_kind)k));
+		npd_metrics_set(agent_metrics(h->a), name,
+				(double)npd_store_count(agent_store(h->a), (enum npd_kind)k));
+	}
 	npd_metrics_format(agent_metrics(h->a), &b);
 	npd_metrics_format_type(&b, "netpold_ready", "gauge");
 	npd_metrics_format_sample(&b, "netpold_ready", NULL, agent_is_ready(h->a, &why) ? 1 : 0);
