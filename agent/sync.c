@@ -151,17 +151,22 @@ owned_set(const struct npd_owned *o, const char *name)
 	return NULL;
 }
 
+/* Same hooks, whatever the order of the built-in chains list_owned walked. */
 static bool
 hooks_match(const struct npd_table *t, const struct npd_hook *h, size_t n)
 {
-	size_t i;
+	size_t i, j;
 
 	if (t->n_hooks != n)
 		return false;
-	for (i = 0; i < n; i++)
-		if (strcmp(t->hooks[i].builtin, h[i].builtin) != 0 ||
-		    strcmp(t->hooks[i].chain, h[i].chain) != 0)
+	for (i = 0; i < t->n_hooks; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(t->hooks[i].builtin, h[j].builtin) == 0 &&
+			    strcmp(t->hooks[i].chain, h[j].chain) == 0)
+				break;
+		if (j == n)
 			return false;
+	}
 	return true;
 }
 

@@ -252,6 +252,11 @@ wait_until "resync refills the flushed set" in_some_set 10.244.2.20
 CHAIN=$(rules | awk '/^-A NPD-/ && /--dport 8080 / { print $2; exit }')
 nsx iptables-legacy -F "$CHAIN"
 wait_until "resync restores the flushed chain" has_rule "^-A $CHAIN .*--dport 8080 "
+HOOK=$(rules | awk '/^-A (INPUT|FORWARD|OUTPUT) .*-j NPD-/ { print; exit }')
+# shellcheck disable=SC2086 # the rule's words are iptables arguments
+nsx iptables-legacy ${HOOK/-A/-D}
+check "hook removed by hand" no_rule "^${HOOK}\$"
+wait_until "resync restores the hook" has_rule "^${HOOK}\$"
 check "drift repairs counted" metric_gt netpold_drift_repairs_total 0
 
 # 7. SIGTERM leaves the rules in force.
@@ -266,6 +271,9 @@ start
 wait_until "restart: ready again" ready
 wait_until "restart: new port in force" has_rule '--dport 9090 '
 check "restart: old port gone" no_rule '--dport 8080 '
+check "restart: everything rewritten in one ipv4 commit" \
+	[ "$(metric 'netpold_table_commits_total{family="ipv4"}')" = 1 ]
+check "restart: one ipv6 commit" [ "$(metric 'netpold_table_commits_total{family="ipv6"}')" = 1 ]
 check "restart: remote pods still in sets" in_some_set 10.244.2.21
 stop INT
 check "SIGINT exits 0" [ $? -eq 0 ]
