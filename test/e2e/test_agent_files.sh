@@ -107,11 +107,11 @@ snapshot() {
 	} 2>/dev/null | sort
 }
 
-start() { # extra netpold args...
+start() {
 	# ip netns exec execs netpold itself, so $! is netpold's pid (a function run in the
 	# background would be a subshell, and the signals would miss netpold).
 	ip netns exec "$NS" "$NETPOLD" --manifests "$DIR" --node-name node1 --backend legacy \
-		--metrics-addr "127.0.0.1:$PORT" --resync-period 1s "$@" >>"$LOG" 2>&1 &
+		--metrics-addr "127.0.0.1:$PORT" --resync-period 1s >>"$LOG" 2>&1 &
 	PID=$!
 }
 stop() { # SIGNAL
