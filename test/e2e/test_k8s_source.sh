@@ -239,8 +239,8 @@ try:
     c.fault("fail", count=3, status=500)
     c.fault("close-watches")
     check("fail 3x500: counted", wait_for(lambda: msum("netpold_api_errors_total", code="500") >= e0 + 3, 20))
-    c.create(pod("app", "after-500", {"app": "web"}, "10.1.0.23"))
     n = objects("Pod") + 1
+    c.create(pod("app", "after-500", {"app": "web"}, "10.1.0.23"))
     check("fail 3x500: recovered", wait_for(lambda: objects("Pod") == n, 30))
 
     # 429 with Retry-After: 3 on the pods resource only; the retry waits at least that long.
@@ -249,8 +249,8 @@ try:
     c.fault("fail", count=1, status=429, retry_after=3, path="pods")
     c.fault("close-watches")
     t0 = time.time()
-    c.create(pod("app", "after-429", {"app": "web"}, "10.1.0.24"))
     n = objects("Pod") + 1
+    c.create(pod("app", "after-429", {"app": "web"}, "10.1.0.24"))
     seen = wait_for(lambda: objects("Pod") == n, 30, 0.05)
     took = time.time() - t0
     check("429: counted", m("netpold_api_errors_total", resource="pods", code="429") == e0 + 1)
@@ -261,8 +261,8 @@ try:
     d0 = msum("netpold_decode_errors_total")
     c.fault("malformed")
     check("malformed line counted", wait_for(lambda: msum("netpold_decode_errors_total") > d0, 10))
-    c.create(pod("app", "after-malformed", {"app": "web"}, "10.1.0.25"))
     n = objects("Pod") + 1
+    c.create(pod("app", "after-malformed", {"app": "web"}, "10.1.0.25"))
     check("malformed line: stream goes on", wait_for(lambda: objects("Pod") == n, 10))
 
     # The API gone for 5 s: retried with backoff, nothing lost, rules kept.
@@ -283,8 +283,8 @@ try:
         f.write("rotated-token-1\n")
     c.set_tokens(["rotated-token-1"])
     c.fault("close-watches")
-    c.create(pod("app", "after-rotation", {"app": "web"}, "10.1.0.27"))
     n = objects("Pod") + 1
+    c.create(pod("app", "after-rotation", {"app": "web"}, "10.1.0.27"))
     check("token rotation: 401 then recovered",
           wait_for(lambda: objects("Pod") == n, 30) and
           msum("netpold_api_errors_total", code="401") >= 1)
