@@ -93,6 +93,11 @@ api_ctl() {
 	lab_exec api "$LAB_PYTHON" "$API_CLIENT" --state-dir "$API_STATE" "$@"
 }
 
+# api_fault NAME [ARGS...]: client.py fault, its JSON answer in the server log.
+api_fault() {
+	api_ctl fault "$@" >>"$LAB_STATE/logs/apiserver.log"
+}
+
 # api_file NAME: a path under $API_JSON_DIR unless NAME holds a slash.
 api_file() {
 	if [[ $1 == */* ]]; then
