@@ -216,12 +216,12 @@ drift_mark(struct sync *s, const struct npd_owned *o)
 			}
 		}
 	}
-	if (!hooks_match(&rs->v4, o->hooks_v4, o->n_hooks_v4)) {
+	if (o->hook_displaced_v4 || !hooks_match(&rs->v4, o->hooks_v4, o->n_hooks_v4)) {
 		agent_log("warn", "msg=\"drift\" family=ipv4 what=hooks");
 		rs->v4.n_hooks = 0;
 		n++;
 	}
-	if (!hooks_match(&rs->v6, o->hooks_v6, o->n_hooks_v6)) {
+	if (o->hook_displaced_v6 || !hooks_match(&rs->v6, o->hooks_v6, o->n_hooks_v6)) {
 		agent_log("warn", "msg=\"drift\" family=ipv6 what=hooks");
 		rs->v6.n_hooks = 0;
 		n++;

@@ -43,11 +43,16 @@ struct npd_owned {
 	size_t n_chains;
 	struct npd_owned_set *sets;
 	size_t n_sets;
-	/* Hooks of ours found in built-in chains, as "FAMILY BUILTIN CHAIN POSITION". */
+	/* Hooks of ours found in built-in chains, wherever they stand. */
 	struct npd_hook *hooks_v4;
 	size_t n_hooks_v4;
 	struct npd_hook *hooks_v6;
 	size_t n_hooks_v6;
+	/* Some hook of ours is not the first rule of its built-in chain: another writer put a
+	 * rule above it that could accept traffic before we see it. The next commit moves it
+	 * back to the top. */
+	bool hook_displaced_v4;
+	bool hook_displaced_v6;
 };
 void npd_owned_fini(struct npd_owned *o);
 

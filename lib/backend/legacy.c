@@ -860,12 +860,17 @@ list_family(const struct fam *f, struct npd_owned *o, size_t *cap_chains)
 			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h))
 				oc->n_rules++;
 		} else if (f->builtin(c, h)) {
-			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h)) {
+			bool first = true;
+
+			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h), first = false) {
 				const char *t = f->get_target(e, h);
 				struct npd_hook *hk;
 
 				if (!is_ours(t))
 					continue;
+				if (!first)
+					*(f->family == AF_INET6 ? &o->hook_displaced_v6
+								: &o->hook_displaced_v4) = true;
 				npd_xgrow(hooks, &cap_hooks, *n_hooks + 1, sizeof(**hooks));
 				hk = &(*hooks)[(*n_hooks)++];
 				memset(hk, 0, sizeof(*hk));

@@ -534,6 +534,11 @@ list_family(const struct saved *s, uint8_t family, struct npd_owned *o, size_t *
 
 		if (!is_builtin(s->rules[i].chain) || !is_ours(s->rules[i].target))
 			continue;
+		/* Rules are in save order: ours must be the first of its built-in chain. */
+		for (j = 0; j < i; j++)
+			if (!strcmp(s->rules[j].chain, s->rules[i].chain))
+				*(family == AF_INET6 ? &o->hook_displaced_v6
+						     : &o->hook_displaced_v4) = true;
 		npd_xgrow(hooks, &cap_hooks, *n_hooks + 1, sizeof(**hooks));
 		h = &(*hooks)[(*n_hooks)++];
 		memset(h, 0, sizeof(*h));

@@ -125,6 +125,25 @@ else
 	lab_check "found dbpod's ingress peer set" false
 fi
 
+# 7. another writer inserts an ACCEPT above our hook: everything would bypass netpold.
+# Our own lines do not change, only their place, so this polls FORWARD's first rule.
+hook_first() { [[ $(lab_exec node2 iptables-legacy -S FORWARD | sed -n 2p) == "-A FORWARD -j NPD-FORWARD" ]]; }
+r0=$(repairs)
+lab_exec node2 iptables-legacy -w -I FORWARD 1 -j ACCEPT
+lab_check "foreign ACCEPT now above our hook" eval '! hook_first'
+t=$(scn_now)
+if scn_poll "$REPAIR_DEADLINE" hook_first; then
+	lab_check "hook back on top of FORWARD in $(scn_since "$t")s" true
+else
+	lab_check "hook back on top of FORWARD within ${REPAIR_DEADLINE}s" false
+fi
+lab_check "the foreign ACCEPT is kept, below our hook" \
+	eval '[[ $(lab_exec node2 iptables-legacy -S FORWARD | sed -n 3p) == "-A FORWARD -j ACCEPT" ]]'
+lab_check_matrix "$SCN_DIR/pairs.exp"
+lab_check "displaced hook counted as a drift repair ($r0 -> $(repairs))" \
+	eval "awk -v a=$r0 -v b=\$(repairs) 'BEGIN { exit !(b > a) }'"
+lab_exec node2 iptables-legacy -w -D FORWARD -j ACCEPT
+
 lab_check "netpold still running on node2" eval '_lab_proc_alive $(scn_agent_pid node2)'
 lab_check "netpold stops and cleans up" scn_agents_down
 lab_check "nothing of netpold left" scn_no_npd_left node1 node2

@@ -304,6 +304,7 @@ START_TEST(hook_returns_to_the_top)
 {
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_backend *b;
+	struct npd_owned o;
 	char *fw;
 
 	enter_netns();
@@ -313,7 +314,14 @@ START_TEST(hook_returns_to_the_top)
 	create_sets(b, rs);
 	commit_table(b, &rs->v4);
 	ck_assert_int_eq(system("iptables-nft -I FORWARD 1 -j ACCEPT"), 0);
+	/* The resync must see the displaced hook as drift. */
+	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	ck_assert(o.hook_displaced_v4);
+	npd_owned_fini(&o);
 	commit_table(b, &rs->v4);
+	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	ck_assert(!o.hook_displaced_v4);
+	npd_owned_fini(&o);
 	fw = forward_rules();
 	ck_assert_str_eq(fw, "-A FORWARD -j NPD-T-A\n-A FORWARD -j ACCEPT\n");
 	free(fw);
