@@ -2,7 +2,8 @@
 # test_k8s_source.sh: netpold's Kubernetes source against the test API server
 # (test/apiserver/npd_apiserver.py): initial list, creates/deletes/label changes, and the
 # faults a real API server shows (watches closed, compaction + 410, 5xx, 429 with
-# Retry-After, a malformed watch line, the API gone for 5 s, a rotated token). The agent's
+# Retry-After, a malformed watch line, the API gone for 5 s, a rotated token), with gzip'd
+# lists and watches. The agent's
 # view is read from /metrics only. Needs no root: the fake backend records operations.
 # Prints "N passed, M failed"; also the RSS of netpold after listing 10,000 pods.
 set -u
@@ -140,7 +141,7 @@ def asan_build():
 
 try:
     st = os.path.join(tmp, "state")
-    srv = client.start_server(st, "--port", "0", "--bookmark-interval", "2",
+    srv = client.start_server(st, "--port", "0", "--bookmark-interval", "2", "--gzip-watch",
                               stderr=open(os.path.join(tmp, "apiserver.log"), "w"))
     c = srv.client
     c.create({"kind": "Namespace", "metadata": {"name": "app", "labels": {"team": "a"}}})
@@ -161,7 +162,8 @@ try:
         f.write(kc)
 
     agent = start_agent(kubeconfig)
-    ready = wait_for(lambda: http_get("/readyz")[0] == 200, 20)
+    ready = wait_for(lambda: agent.poll() is not None or http_get("/readyz")[0] == 200, 20) \
+        and agent.poll() is None
     if not ready and "not built in yet" in open(agent_log).read():
         print("SKIP: this netpold does not start the Kubernetes source yet")
         sys.exit(77)
