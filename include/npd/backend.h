@@ -102,6 +102,8 @@ extern const struct npd_backend_ops npd_backend_nft;
 /* The fake backend records operations as text lines for tests, one per operation:
  * "set-create NAME TYPE FAMILY N", "set-update NAME +A -D", "set-destroy NAME",
  * "commit v4 write=W del=D", "cleanup". */
+/* With NPD_FAKE_FAIL_COMMITS=N in the environment at open, its first N commits fail with
+ * -EAGAIN, so the agent's retry path can be tested. */
 extern const struct npd_backend_ops npd_backend_fake;
 const char *npd_backend_fake_log(struct npd_backend *b); /* all operations so far */
 void npd_backend_fake_reset(struct npd_backend *b);

@@ -20,6 +20,7 @@ struct npd_backend {
 	struct npd_buf log;
 	struct npd_map sets; /* name -> entry count + 1 */
 	struct fake_table v4, v6;
+	unsigned fail_commits; /* commits still to fail with -EAGAIN (failure-path tests) */
 };
 
 static int
@@ -27,7 +28,12 @@ fake_open(const struct npd_backend_opts *opts, struct npd_backend **out)
 {
 	struct npd_backend *b = npd_xcalloc(1, sizeof(*b));
 
+	const char *fail = getenv("NPD_FAKE_FAIL_COMMITS");
+
 	(void)opts;
+	/* The agent's retry and backoff are tested by starting netpold with this set. */
+	if (fail)
+		b->fail_commits = (unsigned)strtoul(fail, NULL, 10);
 	npd_buf_init(&b->log);
 	npd_map_init(&b->sets);
 	npd_map_init(&b->v4.chains);
@@ -102,6 +108,12 @@ fake_commit(struct npd_backend *b, const struct npd_table_change *chg)
 	struct fake_table *t = chg->family == AF_INET6 ? &b->v6 : &b->v4;
 	size_t i;
 
+	if (b->fail_commits) {
+		b->fail_commits--;
+		npd_buf_printf(&b->log, "commit %s failed\n",
+			       chg->family == AF_INET6 ? "v6" : "v4");
+		return -EAGAIN;
+	}
 	npd_buf_printf(&b->log, "commit %s write=%zu del=%zu\n",
 		       chg->family == AF_INET6 ? "v6" : "v4", chg->n_write, chg->n_del);
 	for (i = 0; i < chg->n_write; i++)
