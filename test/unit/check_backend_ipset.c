@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,32 +12,16 @@
 
 #include "npd/backend.h"
 #include "npd/ruleset.h"
+#include "tu_backend.h"
 
 static const struct npd_backend_ops *ops = &npd_backend_legacy;
-
-static char *
-sh(const char *cmd)
-{
-	struct npd_buf b;
-	char chunk[4096];
-	size_t n;
-	FILE *p = popen(cmd, "r");
-
-	ck_assert_ptr_nonnull(p);
-	npd_buf_init(&b);
-	npd_buf_adds(&b, "");
-	while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0)
-		npd_buf_add(&b, chunk, n);
-	pclose(p);
-	return npd_buf_steal(&b);
-}
 
 /* Members of a set, sorted, one a line ("" when none). */
 static char *
 members(const char *name)
 {
 	char *cmd = npd_xasprintf("ipset list %s | sed '1,/^Members:/d' | sort", name);
-	char *out = sh(cmd);
+	char *out = tu_sh(cmd);
 
 	free(cmd);
 	return out;
@@ -49,7 +32,7 @@ count(const char *name)
 {
 	char *cmd =
 	    npd_xasprintf("ipset list -terse %s | sed -n 's/^Number of entries: //p'", name);
-	char *out = sh(cmd);
+	char *out = tu_sh(cmd);
 	size_t n = strtoul(out, NULL, 10);
 
 	free(out);
@@ -57,32 +40,11 @@ count(const char *name)
 	return n;
 }
 
-static struct npd_set_entry
-entry(const char *addr, uint8_t prefix, bool nomatch, uint8_t proto, uint16_t port)
-{
-	struct npd_set_entry e = {
-	    .prefix = prefix, .nomatch = nomatch, .proto = proto, .port = port};
-
-	ck_assert_int_eq(npd_addr_parse(addr, &e.addr), 0);
-	return e;
-}
-
-static void
-add(struct npd_set *s, const char *addr, uint8_t prefix, bool nomatch, uint8_t proto, uint16_t port)
-{
-	struct npd_set_entry e = entry(addr, prefix, nomatch, proto, port);
-
-	npd_ruleset_add_entry(s, &e);
-}
-
 static struct npd_backend *
 open_backend(void)
 {
-	struct npd_backend *b = NULL;
-
-	ck_assert_int_eq(unshare(CLONE_NEWNET), 0);
-	ck_assert_int_eq(ops->open(NULL, &b), 0);
-	return b;
+	tu_enter_netns();
+	return tu_open_backend(ops, NULL);
 }
 
 START_TEST(create_every_type_and_family)
@@ -91,31 +53,28 @@ START_TEST(create_every_type_and_family)
 	struct npd_backend *b = open_backend();
 	struct npd_set *s;
 	char *m, *hdr;
-	size_t i;
 
 	s = npd_ruleset_add_set(rs, "npd-ip4", NPD_SET_HASH_IP, AF_INET, NULL);
-	add(s, "10.0.0.1", 0, false, 0, 0);
-	add(s, "10.0.0.2", 0, false, 0, 0);
+	tu_add_entry(s, "10.0.0.1", 0, false, 0, 0);
+	tu_add_entry(s, "10.0.0.2", 0, false, 0, 0);
 	s = npd_ruleset_add_set(rs, "npd-ip6", NPD_SET_HASH_IP, AF_INET6, NULL);
-	add(s, "fd00::1", 0, false, 0, 0);
+	tu_add_entry(s, "fd00::1", 0, false, 0, 0);
 	s = npd_ruleset_add_set(rs, "npd-net4", NPD_SET_HASH_NET, AF_INET, NULL);
-	add(s, "10.0.0.0", 8, false, 0, 0);
-	add(s, "10.1.0.0", 16, true, 0, 0);
-	add(s, "0.0.0.0", 1, false, 0, 0);
+	tu_add_entry(s, "10.0.0.0", 8, false, 0, 0);
+	tu_add_entry(s, "10.1.0.0", 16, true, 0, 0);
+	tu_add_entry(s, "0.0.0.0", 1, false, 0, 0);
 	s = npd_ruleset_add_set(rs, "npd-net6", NPD_SET_HASH_NET, AF_INET6, NULL);
-	add(s, "::", 1, false, 0, 0);
-	add(s, "8000::", 1, false, 0, 0);
-	add(s, "fd00::", 64, true, 0, 0);
+	tu_add_entry(s, "::", 1, false, 0, 0);
+	tu_add_entry(s, "8000::", 1, false, 0, 0);
+	tu_add_entry(s, "fd00::", 64, true, 0, 0);
 	s = npd_ruleset_add_set(rs, "npd-port4", NPD_SET_HASH_IP_PORT, AF_INET, NULL);
-	add(s, "10.0.0.1", 0, false, 6, 80);
-	add(s, "10.0.0.1", 0, false, 17, 53);
-	add(s, "10.0.0.2", 0, false, 132, 9000);
+	tu_add_entry(s, "10.0.0.1", 0, false, 6, 80);
+	tu_add_entry(s, "10.0.0.1", 0, false, 17, 53);
+	tu_add_entry(s, "10.0.0.2", 0, false, 132, 9000);
 	s = npd_ruleset_add_set(rs, "npd-port6", NPD_SET_HASH_IP_PORT, AF_INET6, NULL);
-	add(s, "fd00::1", 0, false, 6, 443);
+	tu_add_entry(s, "fd00::1", 0, false, 6, 443);
 	npd_ruleset_seal(rs);
-	for (i = 0; i < rs->n_sets; i++)
-		ck_assert_msg(ops->set_create(b, &rs->sets[i]) == 0, "%s",
-			      npd_backend_last_error());
+	tu_create_sets(ops, b, rs);
 
 	m = members("npd-ip4");
 	ck_assert_str_eq(m, "10.0.0.1\n10.0.0.2\n");
@@ -135,7 +94,7 @@ START_TEST(create_every_type_and_family)
 	m = members("npd-port6");
 	ck_assert_str_eq(m, "fd00::1,tcp:443\n");
 	free(m);
-	hdr = sh("ipset list -terse npd-port6");
+	hdr = tu_sh("ipset list -terse npd-port6");
 	ck_assert_ptr_nonnull(strstr(hdr, "Type: hash:ip,port\n"));
 	ck_assert_ptr_nonnull(strstr(hdr, "family inet6"));
 	free(hdr);
@@ -157,12 +116,12 @@ START_TEST(small_update_in_place)
 	char *m;
 
 	s = npd_ruleset_add_set(rs, "npd-upd", NPD_SET_HASH_NET, AF_INET, NULL);
-	add(s, "10.0.0.0", 8, false, 0, 0);
-	add(s, "10.9.0.0", 16, false, 0, 0);
+	tu_add_entry(s, "10.0.0.0", 8, false, 0, 0);
+	tu_add_entry(s, "10.9.0.0", 16, false, 0, 0);
 	ck_assert_int_eq(ops->set_create(b, s), 0);
-	add_e[0] = entry("192.168.0.0", 16, false, 0, 0);
-	add_e[1] = entry("10.1.0.0", 16, true, 0, 0);
-	del_e[0] = entry("10.9.0.0", 16, false, 0, 0);
+	add_e[0] = tu_entry("192.168.0.0", 16, false, 0, 0);
+	add_e[1] = tu_entry("10.1.0.0", 16, true, 0, 0);
+	del_e[0] = tu_entry("10.9.0.0", 16, false, 0, 0);
 	op.set = s;
 	snprintf(op.name, sizeof(op.name), "%s", s->name);
 	op.add = add_e;
@@ -180,7 +139,7 @@ START_TEST(small_update_in_place)
 	op.set = npd_ruleset_add_set(rs, "npd-missing", NPD_SET_HASH_IP, AF_INET, NULL);
 	op.add = add_e;
 	op.n_add = 1;
-	add_e[0] = entry("10.0.0.1", 0, false, 0, 0);
+	add_e[0] = tu_entry("10.0.0.1", 0, false, 0, 0);
 	op.n_del = 0;
 	ck_assert_int_eq(ops->set_update(b, &op), -ENOENT);
 	ck_assert_msg(strstr(npd_backend_last_error(), "npd-missing"), "%s",
@@ -202,7 +161,7 @@ START_TEST(recreate_swaps_never_empty)
 	old = npd_ruleset_add_set(rs, "npd-big", NPD_SET_HASH_IP, AF_INET, NULL);
 	for (i = 0; i < 3; i++) {
 		snprintf(addr, sizeof(addr), "10.0.0.%zu", i + 1);
-		add(old, addr, 0, false, 0, 0);
+		tu_add_entry(old, addr, 0, false, 0, 0);
 	}
 	ck_assert_int_eq(ops->set_create(b, old), 0);
 	/* A rule references the set, so it could not be destroyed and re-created. */
@@ -212,8 +171,8 @@ START_TEST(recreate_swaps_never_empty)
 
 	/* The same name with different content: replaced by swap, in one step. */
 	new = npd_ruleset_add_set(rs, "npd-big", NPD_SET_HASH_IP, AF_INET, NULL);
-	add(new, "10.0.0.3", 0, false, 0, 0);
-	add(new, "10.0.0.9", 0, false, 0, 0);
+	tu_add_entry(new, "10.0.0.3", 0, false, 0, 0);
+	tu_add_entry(new, "10.0.0.9", 0, false, 0, 0);
 	ck_assert_msg(ops->set_create(b, new) == 0, "%s", npd_backend_last_error());
 	m = members("npd-big");
 	ck_assert_str_eq(m, "10.0.0.3\n10.0.0.9\n");
@@ -222,7 +181,7 @@ START_TEST(recreate_swaps_never_empty)
 	/* A large update (over the threshold) rebuilds by swap from the desired content. */
 	for (i = 0; i < 1500; i++) {
 		snprintf(addr, sizeof(addr), "10.1.%zu.%zu", i / 250, i % 250 + 1);
-		add(new, addr, 0, false, 0, 0);
+		tu_add_entry(new, addr, 0, false, 0, 0);
 	}
 	op.set = new;
 	snprintf(op.name, sizeof(op.name), "%s", new->name);
@@ -231,10 +190,10 @@ START_TEST(recreate_swaps_never_empty)
 	ck_assert_msg(ops->set_update(b, &op) == 0, "%s", npd_backend_last_error());
 	ck_assert_uint_eq(count("npd-big"), 1502);
 
-	names = sh("ipset list -name | sort");
+	names = tu_sh("ipset list -name | sort");
 	ck_assert_str_eq(names, "npd-big\n"); /* no temporary twin left behind */
 	free(names);
-	m = sh("ipset list -terse npd-big | sed -n 's/^References: //p'");
+	m = tu_sh("ipset list -terse npd-big | sed -n 's/^References: //p'");
 	ck_assert_str_eq(m, "1\n"); /* the rule still holds the live set */
 	free(m);
 	ops->close(b);
@@ -251,8 +210,8 @@ START_TEST(destroy_and_list)
 	char *names;
 
 	s = npd_ruleset_add_set(rs, "npd-a", NPD_SET_HASH_IP, AF_INET, NULL);
-	add(s, "10.0.0.1", 0, false, 0, 0);
-	add(s, "10.0.0.2", 0, false, 0, 0);
+	tu_add_entry(s, "10.0.0.1", 0, false, 0, 0);
+	tu_add_entry(s, "10.0.0.2", 0, false, 0, 0);
 	ck_assert_int_eq(ops->set_create(b, s), 0);
 	s = npd_ruleset_add_set(rs, "npd-b", NPD_SET_HASH_IP, AF_INET6, NULL);
 	ck_assert_int_eq(ops->set_create(b, s), 0);
@@ -276,7 +235,7 @@ START_TEST(destroy_and_list)
 	ck_assert_str_ne(npd_backend_last_error(), "");
 	ck_assert_int_eq(system("ip6tables-legacy -w -F INPUT"), 0);
 	ck_assert_int_eq(ops->cleanup(b), 0);
-	names = sh("ipset list -name");
+	names = tu_sh("ipset list -name");
 	ck_assert_str_eq(names, "foreign\n"); /* never touches sets that are not ours */
 	free(names);
 	ops->close(b);
@@ -301,24 +260,7 @@ suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (geteuid() != 0) {
-		fprintf(stderr, "skip: needs root\n");
-		return 77;
-	}
-	if (unshare(CLONE_NEWNET) != 0) {
-		fprintf(stderr, "skip: cannot create a network namespace\n");
-		return 77;
-	}
-	if (system("ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1") != 0) {
-		fprintf(stderr, "skip: needs ipset and iptables-legacy\n");
-		return 77;
-	}
-	sr = srunner_create(suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_backend_main(suite,
+			       "ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1",
+			       "ipset and iptables-legacy");
 }

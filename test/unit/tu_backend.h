@@ -1,0 +1,52 @@
+/* tu_backend.h: kernel fixtures shared by the check_backend_* suites: a private network
+ * namespace, shell and save-dump readers, ruleset builders, and the backend calls each
+ * test repeats, for whichever backend (ops table) the suite exercises. */
+#ifndef NPD_TU_BACKEND_H
+#define NPD_TU_BACKEND_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "npd/backend.h"
+#include "npd/ruleset.h"
+
+/* Moves the calling process into a new network namespace. */
+void tu_enter_netns(void);
+/* stdout of a shell command (test-only: fixed strings, no input from outside). */
+char *tu_sh(const char *cmd);
+/* The "-A"/":" lines of `tool -t filter` (a save command) that mention pattern, or every
+ * table line when pattern is NULL (the "#" lines carry a timestamp). */
+char *tu_save_lines(const char *tool, const char *pattern);
+struct npd_cidr tu_cidr(const char *s);
+struct npd_set_entry tu_entry(const char *addr, uint8_t prefix, bool nomatch, uint8_t proto,
+			      uint16_t port);
+void tu_add_entry(struct npd_set *s, const char *addr, uint8_t prefix, bool nomatch, uint8_t proto,
+		  uint16_t port);
+struct npd_set_match tu_setm(const char *name, uint8_t dims, uint8_t dirs, bool negate);
+/* Fills table t (family fam) with one chain using every match and target, a second chain
+ * it jumps to, and the FORWARD hook; adds the sets those rules need to rs. */
+void tu_build_full(struct npd_ruleset *rs, uint8_t fam);
+/* The v4 "NPD-T-" lines a save command prints for tu_build_full(rs, AF_INET). */
+extern const char *const tu_expect_v4;
+/* A change writing every chain of t (write must hold t->n_chains pointers). */
+struct npd_table_change tu_change_all(const struct npd_table *t, const struct npd_chain **write);
+struct npd_backend *tu_open_backend(const struct npd_backend_ops *ops,
+				    const struct npd_backend_opts *opts);
+void tu_create_sets(const struct npd_backend_ops *ops, struct npd_backend *b,
+		    const struct npd_ruleset *rs);
+/* tu_build_full for v4 (and v6 when v6) into rs, sealed; then a backend opened with opts
+ * (may be NULL) and every set of rs created in it. */
+struct npd_backend *tu_open_full(const struct npd_backend_ops *ops, struct npd_ruleset *rs, bool v6,
+				 const struct npd_backend_opts *opts);
+void tu_commit_table(const struct npd_backend_ops *ops, struct npd_backend *b,
+		     const struct npd_table *t);
+/* Commits tu_build_full's v4 table and checks read_counters reports each of NPD-T-A's rules
+ * once, in order, and the one rule of NPD-T-B. */
+void tu_check_counters_per_rule(const struct npd_backend_ops *ops);
+/* main() of a kernel suite: skips (77) unless root, in a private network namespace (the
+ * forked tests too: the host's tables are never read or written), and probe (a shell
+ * command) succeeds, printing "skip: needs <need>"; else runs the suite. */
+int tu_backend_main(Suite *(*make_suite)(void), const char *probe, const char *need);
+
+#endif
