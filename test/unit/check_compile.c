@@ -13,97 +13,6 @@
 #include "npd/selector.h"
 #include "testutil.h"
 
-enum { IN, EG };
-
-static struct npd_policy *
-mkpol(const char *ns, const char *name, const char *podsel, bool ing, bool eg)
-{
-	struct npd_policy *p = npd_policy_new();
-
-	p->ns = npd_xstrdup(ns);
-	p->name = npd_xstrdup(name);
-	p->uid = npd_xasprintf("uid-%s-%s", ns, name);
-	tu_labels(&p->pod_sel.match_labels, podsel);
-	p->isolates_ingress = ing;
-	p->isolates_egress = eg;
-	return p;
-}
-
-static struct npd_policy_rule *
-add_rule(struct npd_policy *p, int dir)
-{
-	struct npd_policy_rule **v = dir == IN ? &p->ingress : &p->egress;
-	size_t *n = dir == IN ? &p->n_ingress : &p->n_egress;
-
-	*v = npd_xrealloc(*v, (*n + 1) * sizeof(**v));
-	memset(&(*v)[*n], 0, sizeof(**v));
-	return &(*v)[(*n)++];
-}
-
-static struct npd_peer *
-add_peer(struct npd_policy_rule *r)
-{
-	r->peers = npd_xrealloc(r->peers, (r->n_peers + 1) * sizeof(*r->peers));
-	memset(&r->peers[r->n_peers], 0, sizeof(*r->peers));
-	return &r->peers[r->n_peers++];
-}
-
-/* nssel NULL: no namespaceSelector; podsel NULL: no podSelector; "" is the empty one. */
-static void
-peer_sel(struct npd_policy_rule *r, const char *nssel, const char *podsel)
-{
-	struct npd_peer *p = add_peer(r);
-
-	p->kind = NPD_PEER_SELECTOR;
-	p->has_ns_sel = nssel != NULL;
-	p->has_pod_sel = podsel != NULL;
-	tu_labels(&p->ns_sel.match_labels, nssel);
-	tu_labels(&p->pod_sel.match_labels, podsel);
-}
-
-static void
-peer_block(struct npd_policy_rule *r, const char *cidr, const char *excepts)
-{
-	struct npd_peer *p = add_peer(r);
-	char *copy, *tok, *save = NULL;
-
-	p->kind = NPD_PEER_IPBLOCK;
-	ck_assert_int_eq(npd_cidr_parse(cidr, true, &p->cidr), 0);
-	if (!excepts)
-		return;
-	copy = npd_xstrdup(excepts);
-	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-		p->except = npd_xrealloc(p->except, (p->n_except + 1) * sizeof(*p->except));
-		ck_assert_int_eq(npd_cidr_parse(tok, true, &p->except[p->n_except++]), 0);
-	}
-	free(copy);
-}
-
-static void
-add_port(struct npd_policy_rule *r, enum npd_proto proto, uint16_t port, uint16_t end,
-	 const char *name)
-{
-	struct npd_port *p;
-
-	r->ports = npd_xrealloc(r->ports, (r->n_ports + 1) * sizeof(*r->ports));
-	p = &r->ports[r->n_ports++];
-	memset(p, 0, sizeof(*p));
-	p->proto = proto;
-	p->has_port = port || name;
-	p->port = port;
-	p->end_port = end;
-	p->name = npd_xstrdup(name);
-}
-
-static void
-pod_port(struct npd_pod *pod, const char *name, enum npd_proto proto, uint16_t port)
-{
-	pod->ports = npd_xrealloc(pod->ports, (pod->n_ports + 1) * sizeof(*pod->ports));
-	pod->ports[pod->n_ports].name = npd_xstrdup(name);
-	pod->ports[pod->n_ports].proto = proto;
-	pod->ports[pod->n_ports++].port = port;
-}
-
 static struct npd_ruleset *
 compile_opts(struct npd_store *s, struct npd_compile_opts *o, struct npd_diags *d)
 {
@@ -191,7 +100,7 @@ set_has(const struct npd_set *set, const char *entry)
 START_TEST(names_are_stable_identities)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("shop", "web-in", "app=web", true, false);
+	struct npd_policy *p = tu_policy("shop", "web-in", "app=web", true, false);
 	struct npd_ruleset *a, *b;
 	char pod_chain[NPD_CHAIN_NAMELEN], pol_chain[NPD_CHAIN_NAMELEN];
 	const struct npd_chain *ca, *cb;
@@ -199,7 +108,7 @@ START_TEST(names_are_stable_identities)
 	npd_store_add_namespace(s, tu_ns("shop", NULL));
 	npd_store_add_pod(s, tu_pod("shop", "web-0", "app=web", "10.0.0.10", "node1"));
 	npd_store_add_pod(s, tu_pod("shop", "cli-0", "app=cli", "10.0.1.10", "node2"));
-	peer_sel(add_rule(p, IN), NULL, "app=cli");
+	tu_peer_sel(tu_rule(p, false), NULL, "app=cli");
 	npd_store_add_policy(s, p);
 	a = compile(s);
 
@@ -211,9 +120,9 @@ START_TEST(names_are_stable_identities)
 	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&a->v4, pod_chain));
 
 	/* Editing the policy changes its chain's content, never its name. */
-	p = mkpol("shop", "web-in", "app=web", true, false);
-	peer_sel(add_rule(p, IN), NULL, "app=cli");
-	add_port(&p->ingress[0], NPD_PROTO_TCP, 80, 0, NULL);
+	p = tu_policy("shop", "web-in", "app=web", true, false);
+	tu_peer_sel(tu_rule(p, false), NULL, "app=cli");
+	tu_port(&p->ingress[0], NPD_PROTO_TCP, 80, 0, NULL);
 	npd_store_add_policy(s, p);
 	b = compile(s);
 	cb = npd_ruleset_find_chain(&b->v4, pol_chain);
@@ -235,7 +144,7 @@ END_TEST
 START_TEST(forward_chain_layout)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("ns", "both", "", true, true);
+	struct npd_policy *p = tu_policy("ns", "both", "", true, true);
 	struct npd_ruleset *rs;
 	const struct npd_chain *c;
 	char name[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
@@ -243,8 +152,8 @@ START_TEST(forward_chain_layout)
 
 	npd_store_add_pod(s, tu_pod("ns", "b", "", "10.0.0.2,fd00::2", "node1"));
 	npd_store_add_pod(s, tu_pod("ns", "a", "", "10.0.0.1", "node1"));
-	add_rule(p, IN);
-	add_rule(p, EG);
+	tu_rule(p, false);
+	tu_rule(p, true);
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 	npd_buf_init(&b);
@@ -305,10 +214,10 @@ END_TEST
 START_TEST(equal_selectors_share_one_set)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p1 = mkpol("a", "p1", "", true, false);
-	struct npd_policy *p2 = mkpol("a", "p2", "", true, false);
-	struct npd_policy *p3 = mkpol("b", "p3", "", true, false);
-	struct npd_policy *p4 = mkpol("b", "p4", "", true, false);
+	struct npd_policy *p1 = tu_policy("a", "p1", "", true, false);
+	struct npd_policy *p2 = tu_policy("a", "p2", "", true, false);
+	struct npd_policy *p3 = tu_policy("b", "p3", "", true, false);
+	struct npd_policy *p4 = tu_policy("b", "p4", "", true, false);
 	struct npd_ruleset *rs;
 	const struct npd_set *s1, *s2, *s3, *s4, *s5;
 
@@ -318,11 +227,11 @@ START_TEST(equal_selectors_share_one_set)
 	npd_store_add_pod(s, tu_pod("a", "x", "app=x", "10.0.0.1", "node1"));
 	npd_store_add_pod(s, tu_pod("b", "x", "app=x", "10.0.0.2", "node1"));
 	npd_store_add_pod(s, tu_pod("c", "x", "app=x", "10.0.0.3", "node9"));
-	peer_sel(add_rule(p1, IN), NULL, "app=x");
-	peer_sel(add_rule(p2, IN), NULL, "app=x");
-	peer_sel(&p2->ingress[0], "team=red", "app=x");
-	peer_sel(add_rule(p3, IN), NULL, "app=x");
-	peer_sel(add_rule(p4, IN), "team=red", "app=x");
+	tu_peer_sel(tu_rule(p1, false), NULL, "app=x");
+	tu_peer_sel(tu_rule(p2, false), NULL, "app=x");
+	tu_peer_sel(&p2->ingress[0], "team=red", "app=x");
+	tu_peer_sel(tu_rule(p3, false), NULL, "app=x");
+	tu_peer_sel(tu_rule(p4, false), "team=red", "app=x");
 	npd_store_add_policy(s, p1);
 	npd_store_add_policy(s, p2);
 	npd_store_add_policy(s, p3);
@@ -355,7 +264,7 @@ END_TEST
 START_TEST(ipblock_sets)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("a", "blocks", "", false, true);
+	struct npd_policy *p = tu_policy("a", "blocks", "", false, true);
 	struct npd_policy_rule *r;
 	struct npd_ruleset *rs;
 	const struct npd_set *all4, *all6, *b1, *b2;
@@ -363,11 +272,11 @@ START_TEST(ipblock_sets)
 	char *t;
 
 	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1,fd00::1", "node1"));
-	r = add_rule(p, EG);
-	peer_block(r, "0.0.0.0/0", "10.0.0.0/8 fd00::/8");
-	peer_block(r, "::/0", "::/0");
-	peer_block(r, "192.168.0.0/16", "192.168.1.0/24");
-	peer_block(r, "192.168.0.0/16", "192.168.2.0/24");
+	r = tu_rule(p, true);
+	tu_peer_block(r, "0.0.0.0/0", "10.0.0.0/8 fd00::/8");
+	tu_peer_block(r, "::/0", "::/0");
+	tu_peer_block(r, "192.168.0.0/16", "192.168.1.0/24");
+	tu_peer_block(r, "192.168.0.0/16", "192.168.2.0/24");
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 
@@ -411,8 +320,8 @@ END_TEST
 START_TEST(named_ports_resolve_at_destination)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *in = mkpol("a", "web", "app=web", true, false);
-	struct npd_policy *eg = mkpol("a", "cli", "app=cli", false, true);
+	struct npd_policy *in = tu_policy("a", "web", "app=web", true, false);
+	struct npd_policy *eg = tu_policy("a", "cli", "app=cli", false, true);
 	struct npd_pod *pod;
 	struct npd_policy_rule *r;
 	struct npd_ruleset *rs;
@@ -421,33 +330,33 @@ START_TEST(named_ports_resolve_at_destination)
 	char *t;
 
 	pod = tu_pod("a", "web-1", "app=web", "10.0.0.1", "node1");
-	pod_port(pod, "http", NPD_PROTO_TCP, 8080);
+	tu_pod_port(pod, "http", NPD_PROTO_TCP, 8080);
 	npd_store_add_pod(s, pod);
 	pod = tu_pod("a", "web-2", "app=web", "10.0.0.2", "node1");
-	pod_port(pod, "http", NPD_PROTO_TCP, 9090);
-	pod_port(pod, "http", NPD_PROTO_UDP, 5353);
+	tu_pod_port(pod, "http", NPD_PROTO_TCP, 9090);
+	tu_pod_port(pod, "http", NPD_PROTO_UDP, 5353);
 	npd_store_add_pod(s, pod);
 	pod = tu_pod("a", "web-3", "app=web", "10.0.0.3", "node1"); /* no such port */
 	npd_store_add_pod(s, pod);
 	pod = tu_pod("b", "db-1", "app=db", "10.0.1.1", "node7");
-	pod_port(pod, "pg", NPD_PROTO_TCP, 5432);
+	tu_pod_port(pod, "pg", NPD_PROTO_TCP, 5432);
 	npd_store_add_pod(s, pod);
 	pod = tu_pod("a", "db-2", "app=db", "10.0.1.2", "node8");
-	pod_port(pod, "pg", NPD_PROTO_TCP, 5433);
+	tu_pod_port(pod, "pg", NPD_PROTO_TCP, 5433);
 	npd_store_add_pod(s, pod);
 	npd_store_add_pod(s, tu_pod("a", "cli-1", "app=cli", "10.0.2.1", "node1"));
 
-	r = add_rule(in, IN);
-	peer_sel(r, NULL, "app=cli");
-	peer_block(r, "172.16.0.0/12", NULL);
-	add_port(r, NPD_PROTO_TCP, 0, 0, "http");
+	r = tu_rule(in, false);
+	tu_peer_sel(r, NULL, "app=cli");
+	tu_peer_block(r, "172.16.0.0/12", NULL);
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "http");
 	npd_store_add_policy(s, in);
-	r = add_rule(eg, EG);
-	peer_sel(r, "", "app=db");
-	peer_block(r, "10.0.0.0/8", NULL);
-	add_port(r, NPD_PROTO_TCP, 0, 0, "pg");
-	r = add_rule(eg, EG);
-	add_port(r, NPD_PROTO_TCP, 0, 0, "pg");
+	r = tu_rule(eg, true);
+	tu_peer_sel(r, "", "app=db");
+	tu_peer_block(r, "10.0.0.0/8", NULL);
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "pg");
+	r = tu_rule(eg, true);
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "pg");
 	npd_store_add_policy(s, eg);
 	rs = compile(s);
 
@@ -489,16 +398,16 @@ END_TEST
 START_TEST(ports_ranges_and_protocols)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("a", "ports", "", true, false);
+	struct npd_policy *p = tu_policy("a", "ports", "", true, false);
 	struct npd_policy_rule *r;
 	struct npd_ruleset *rs;
 	char *t;
 
 	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1", "node1"));
-	r = add_rule(p, IN);
-	add_port(r, NPD_PROTO_TCP, 8000, 8100, NULL);
-	add_port(r, NPD_PROTO_SCTP, 5000, 0, NULL);
-	add_port(r, NPD_PROTO_UDP, 0, 0, NULL);
+	r = tu_rule(p, false);
+	tu_port(r, NPD_PROTO_TCP, 8000, 8100, NULL);
+	tu_port(r, NPD_PROTO_SCTP, 5000, 0, NULL);
+	tu_port(r, NPD_PROTO_UDP, 0, 0, NULL);
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 	t = text(rs);
@@ -517,13 +426,13 @@ END_TEST
 START_TEST(policy_types_decide_isolation)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("a", "egress-only", "app=x", false, true);
+	struct npd_policy *p = tu_policy("a", "egress-only", "app=x", false, true);
 	struct npd_ruleset *rs;
 	char name[NPD_CHAIN_NAMELEN];
 
 	npd_store_add_pod(s, tu_pod("a", "x", "app=x", "10.0.0.1", "node1"));
 	npd_store_add_pod(s, tu_pod("a", "y", "app=y", "10.0.0.2", "node1"));
-	add_rule(p, EG);
+	tu_rule(p, true);
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 	expected_chain(name, "E", "a/x");
@@ -543,7 +452,7 @@ END_TEST
 START_TEST(only_local_selectable_pods_get_chains)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("a", "deny", "", true, false);
+	struct npd_policy *p = tu_policy("a", "deny", "", true, false);
 	struct npd_pod *pod;
 	struct npd_ruleset *rs;
 	const struct npd_set *set;
@@ -558,7 +467,7 @@ START_TEST(only_local_selectable_pods_get_chains)
 	pod->phase = NPD_PHASE_SUCCEEDED;
 	npd_store_add_pod(s, pod);
 	npd_store_add_pod(s, tu_pod("a", "pending", "", NULL, "node1"));
-	peer_sel(add_rule(p, IN), NULL, "");
+	tu_peer_sel(tu_rule(p, false), NULL, "");
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 
@@ -591,7 +500,7 @@ END_TEST
 START_TEST(reused_ip_follows_new_pod)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("a", "p", "", true, false);
+	struct npd_policy *p = tu_policy("a", "p", "", true, false);
 	struct npd_ruleset *rs;
 	const struct npd_set *x, *y;
 	const struct npd_chain *fwd;
@@ -600,8 +509,8 @@ START_TEST(reused_ip_follows_new_pod)
 	/* old still claims 10.0.0.9 (its deletion has not arrived yet); new was added later. */
 	npd_store_add_pod(s, tu_pod("a", "old", "app=x", "10.0.0.9", "node1"));
 	npd_store_add_pod(s, tu_pod("a", "new", "app=y", "10.0.0.9", "node1"));
-	peer_sel(add_rule(p, IN), NULL, "app=x");
-	peer_sel(&p->ingress[0], NULL, "app=y");
+	tu_peer_sel(tu_rule(p, false), NULL, "app=x");
+	tu_peer_sel(&p->ingress[0], NULL, "app=y");
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 	x = set_of_rule(rs, AF_INET, "a/p ingress[0] from[0]", 0);
@@ -620,13 +529,13 @@ END_TEST
 START_TEST(invalid_policy_isolates_and_allows_nothing)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("a", "broken", "", true, false);
+	struct npd_policy *p = tu_policy("a", "broken", "", true, false);
 	struct npd_ruleset *rs;
 	char pod[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
 	const struct npd_chain *c;
 
 	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1", "node1"));
-	add_rule(p, IN); /* would allow everything */
+	tu_rule(p, false); /* would allow everything */
 	p->invalid = true;
 	p->invalid_reason = npd_xstrdup("bad cidr");
 	npd_store_add_policy(s, p);
@@ -648,8 +557,8 @@ END_TEST
 START_TEST(over_limit_policy_is_reported_others_compile)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *big = mkpol("a", "big", "", true, false);
-	struct npd_policy *ok = mkpol("a", "ok", "", true, false);
+	struct npd_policy *big = tu_policy("a", "big", "", true, false);
+	struct npd_policy *ok = tu_policy("a", "ok", "", true, false);
 	struct npd_compile_opts o;
 	struct npd_diags d;
 	struct npd_ruleset *rs;
@@ -657,13 +566,13 @@ START_TEST(over_limit_policy_is_reported_others_compile)
 	char name[NPD_CHAIN_NAMELEN];
 
 	npd_store_add_pod(s, tu_pod("a", "x", "", "10.0.0.1,fd00::1", "node1"));
-	r = add_rule(big, IN);
-	peer_sel(r, NULL, "app=1");
-	peer_sel(r, NULL, "app=2");
-	add_port(r, NPD_PROTO_TCP, 1, 0, NULL);
-	add_port(r, NPD_PROTO_TCP, 2, 0, NULL);
-	r = add_rule(ok, IN);
-	add_port(r, NPD_PROTO_TCP, 80, 0, NULL);
+	r = tu_rule(big, false);
+	tu_peer_sel(r, NULL, "app=1");
+	tu_peer_sel(r, NULL, "app=2");
+	tu_port(r, NPD_PROTO_TCP, 1, 0, NULL);
+	tu_port(r, NPD_PROTO_TCP, 2, 0, NULL);
+	r = tu_rule(ok, false);
+	tu_port(r, NPD_PROTO_TCP, 80, 0, NULL);
 	npd_store_add_policy(s, big);
 	npd_store_add_policy(s, ok);
 	npd_compile_opts_init(&o);
@@ -704,9 +613,9 @@ START_TEST(output_is_deterministic)
 		npd_store_add_pod(
 		    s, tu_pod(ns, name, i % 2 ? "app=a" : "app=b", ip, i % 3 ? "node1" : "node2"));
 		snprintf(name, sizeof(name), "pol%d", i);
-		p = mkpol(ns, name, i % 2 ? "app=a" : "", true, i % 4 == 0);
-		peer_sel(add_rule(p, IN), i % 3 ? "" : NULL, i % 2 ? "app=b" : "app=a");
-		peer_block(add_rule(p, EG), "10.0.0.0/8", "10.1.0.0/16");
+		p = tu_policy(ns, name, i % 2 ? "app=a" : "", true, i % 4 == 0);
+		tu_peer_sel(tu_rule(p, false), i % 3 ? "" : NULL, i % 2 ? "app=b" : "app=a");
+		tu_peer_block(tu_rule(p, true), "10.0.0.0/8", "10.1.0.0/16");
 		npd_store_add_policy(s, p);
 	}
 	a = compile(s);

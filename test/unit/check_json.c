@@ -11,32 +11,6 @@
 #include "npd/selector.h"
 #include "testutil.h"
 
-struct got {
-	struct npd_event *v;
-	size_t n, cap;
-};
-
-static void
-collect(struct npd_event *ev, void *ctx)
-{
-	struct got *g = ctx;
-
-	npd_xgrow(&g->v, &g->cap, g->n + 1, sizeof(*g->v));
-	g->v[g->n++] = *ev;
-	memset(ev, 0, sizeof(*ev));
-}
-
-static void
-got_fini(struct got *g)
-{
-	size_t i;
-
-	for (i = 0; i < g->n; i++)
-		npd_event_fini(&g->v[i]);
-	free(g->v);
-	memset(g, 0, sizeof(*g));
-}
-
 static void
 dump_labels(struct npd_buf *b, const struct npd_labels *l)
 {
@@ -100,7 +74,7 @@ dump_rules(struct npd_buf *b, const char *dir, const struct npd_policy_rule *r, 
 
 /* One line per event with every kept field: equal dumps mean equal decodes. */
 static char *
-dump(const struct got *g, const struct npd_diags *d)
+dump(const struct tu_events *g, const struct npd_diags *d)
 {
 	struct npd_buf b;
 	char a[NPD_ADDRSTRLEN], line[1024];
@@ -164,7 +138,7 @@ dump(const struct got *g, const struct npd_diags *d)
 }
 
 struct run {
-	struct got got;
+	struct tu_events got;
 	struct npd_diags diags;
 	int feed_rc, finish_rc;
 	size_t n_events, n_bad;
@@ -182,7 +156,7 @@ run(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *buf,
 
 	memset(r, 0, sizeof(*r));
 	npd_diags_init(&r->diags);
-	d = npd_json_decoder_new(mode, kind, collect, &r->got, &r->diags);
+	d = npd_json_decoder_new(mode, kind, tu_collect, &r->got, &r->diags);
 	if (!step)
 		step = len ? len : 1;
 	while (off < len) {
@@ -206,7 +180,7 @@ run(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *buf,
 static void
 run_fini(struct run *r)
 {
-	got_fini(&r->got);
+	tu_events_fini(&r->got);
 	npd_diags_fini(&r->diags);
 	free(r->list_rv);
 	free(r->list_continue);
@@ -541,7 +515,7 @@ START_TEST(every_split_point_decodes_the_same)
 	for (cut = 0; cut <= len; cut++) {
 		memset(&r, 0, sizeof(r));
 		npd_diags_init(&r.diags);
-		d = npd_json_decoder_new(NPD_JSON_WATCH, NPD_KIND_NAMESPACE, collect, &r.got,
+		d = npd_json_decoder_new(NPD_JSON_WATCH, NPD_KIND_NAMESPACE, tu_collect, &r.got,
 					 &r.diags);
 		ck_assert_int_eq(npd_json_decoder_feed(d, s, cut), 0);
 		ck_assert_int_eq(npd_json_decoder_feed(d, s + cut, len - cut), 0);

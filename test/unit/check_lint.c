@@ -10,76 +10,6 @@
 #include "npd/yaml.h"
 #include "testutil.h"
 
-static void
-set_sel(struct npd_selector *s, const char *labels)
-{
-	memset(s, 0, sizeof(*s));
-	if (labels)
-		tu_labels(&s->match_labels, labels);
-}
-
-static struct npd_policy *
-mkpol(const char *ns, const char *name, const char *pod_sel, bool ing, bool egr)
-{
-	struct npd_policy *p = npd_policy_new();
-
-	p->ns = npd_xstrdup(ns);
-	p->name = npd_xstrdup(name);
-	set_sel(&p->pod_sel, pod_sel);
-	p->isolates_ingress = ing;
-	p->isolates_egress = egr;
-	return p;
-}
-
-static struct npd_policy_rule *
-add_rule(struct npd_policy *p, bool egress)
-{
-	struct npd_policy_rule **v = egress ? &p->egress : &p->ingress;
-	size_t *n = egress ? &p->n_egress : &p->n_ingress;
-
-	*v = npd_xrealloc(*v, (*n + 1) * sizeof(**v));
-	memset(&(*v)[*n], 0, sizeof(**v));
-	return &(*v)[(*n)++];
-}
-
-static struct npd_peer *
-add_peer(struct npd_policy_rule *r, enum npd_peer_kind kind)
-{
-	struct npd_peer *pe;
-
-	r->peers = npd_xrealloc(r->peers, (r->n_peers + 1) * sizeof(*r->peers));
-	pe = &r->peers[r->n_peers++];
-	memset(pe, 0, sizeof(*pe));
-	pe->kind = kind;
-	return pe;
-}
-
-/* NULL: absent; "": {}; else matchLabels. */
-static void
-peer_sel(struct npd_policy_rule *r, const char *ns_sel, const char *pod_sel)
-{
-	struct npd_peer *pe = add_peer(r, NPD_PEER_SELECTOR);
-
-	pe->has_ns_sel = ns_sel != NULL;
-	pe->has_pod_sel = pod_sel != NULL;
-	set_sel(&pe->ns_sel, ns_sel);
-	set_sel(&pe->pod_sel, pod_sel);
-}
-
-static void
-add_port(struct npd_policy_rule *r, enum npd_proto proto, uint16_t port, const char *name)
-{
-	struct npd_port *p;
-
-	r->ports = npd_xrealloc(r->ports, (r->n_ports + 1) * sizeof(*r->ports));
-	p = &r->ports[r->n_ports++];
-	memset(p, 0, sizeof(*p));
-	p->proto = proto;
-	p->has_port = port || name;
-	p->port = port;
-	p->name = npd_xstrdup(name);
-}
-
 static struct npd_store *
 base_store(void)
 {
@@ -122,17 +52,17 @@ lint(const struct npd_store *s, struct npd_diags *d)
 START_TEST(one_dash)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "db", "app=db", true, true);
+	struct npd_policy *p = tu_policy("backend", "db", "app=db", true, true);
 	struct npd_diags d;
 
 	npd_diags_init(&d);
-	peer_sel(add_rule(p, false), "name=frontend", "app=api"); /* the intended AND */
+	tu_peer_sel(tu_rule(p, false), "name=frontend", "app=api"); /* the intended AND */
 	npd_store_add_policy(s, p);
 	ck_assert_uint_eq(lint(s, &d), 0);
 
-	p = mkpol("backend", "db", "app=db", true, true);
-	peer_sel(add_rule(p, false), "name=frontend", NULL);
-	peer_sel(p->ingress, NULL, "app=api");
+	p = tu_policy("backend", "db", "app=db", true, true);
+	tu_peer_sel(tu_rule(p, false), "name=frontend", NULL);
+	tu_peer_sel(p->ingress, NULL, "app=api");
 	npd_store_add_policy(s, p);
 	/* The one-dash finding, and app=api selecting nothing in backend itself. */
 	ck_assert_uint_eq(lint(s, &d), 2);
@@ -156,7 +86,7 @@ START_TEST(dns_trap)
 	struct npd_diags d;
 
 	npd_diags_init(&d);
-	npd_store_add_policy(s, mkpol("frontend", "default-deny", "", true, true));
+	npd_store_add_policy(s, tu_policy("frontend", "default-deny", "", true, true));
 	ck_assert_uint_eq(lint(s, &d), 1);
 	ck_assert_str_eq(d.v[0].name, "default-deny");
 	ck_assert_str_eq(d.v[0].path, "spec.policyTypes");
@@ -164,36 +94,37 @@ START_TEST(dns_trap)
 	ck_assert_ptr_nonnull(strstr(d.v[0].msg, "DNS"));
 
 	/* The seed's allow-dns: no ports, so both protocols of 53 pass. */
-	p = mkpol("frontend", "allow-dns", "", false, true);
-	peer_sel(add_rule(p, true), "kubernetes.io/metadata.name=kube-system", "k8s-app=kube-dns");
+	p = tu_policy("frontend", "allow-dns", "", false, true);
+	tu_peer_sel(tu_rule(p, true), "kubernetes.io/metadata.name=kube-system",
+		    "k8s-app=kube-dns");
 	npd_store_add_policy(s, p);
 	ck_assert_uint_eq(lint(s, &d), 0);
 
 	/* UDP only: large answers over TCP fail; still flagged. */
-	p = mkpol("frontend", "allow-dns", "", false, true);
-	r = add_rule(p, true);
-	add_port(r, NPD_PROTO_UDP, 53, NULL);
+	p = tu_policy("frontend", "allow-dns", "", false, true);
+	r = tu_rule(p, true);
+	tu_port(r, NPD_PROTO_UDP, 53, 0, NULL);
 	npd_store_add_policy(s, p);
 	ck_assert_uint_eq(lint(s, &d), 2); /* default-deny and allow-dns both isolate egress */
-	add_port(r, NPD_PROTO_TCP, 53, NULL);
+	tu_port(r, NPD_PROTO_TCP, 53, 0, NULL);
 	ck_assert_uint_eq(lint(s, &d), 0);
 
 	/* A named port counts when some pod names 53 so. */
-	p = mkpol("frontend", "allow-dns", "", false, true);
-	r = add_rule(p, true);
-	add_port(r, NPD_PROTO_UDP, 0, "dns");
-	add_port(r, NPD_PROTO_TCP, 0, "dns-tcp");
+	p = tu_policy("frontend", "allow-dns", "", false, true);
+	r = tu_rule(p, true);
+	tu_port(r, NPD_PROTO_UDP, 0, 0, "dns");
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "dns-tcp");
 	npd_store_add_policy(s, p);
 	ck_assert_uint_ge(lint(s, &d), 1); /* nothing defines them yet */
 	npd_store_del(s, NPD_KIND_POLICY, "frontend", "allow-dns");
 	npd_store_del(s, NPD_KIND_POLICY, "frontend", "default-deny");
 
 	/* A pod singled out and allowed no egress at all is a deliberate lockdown. */
-	npd_store_add_policy(s, mkpol("backend", "db", "app=db", true, true));
+	npd_store_add_policy(s, tu_policy("backend", "db", "app=db", true, true));
 	ck_assert_uint_eq(lint(s, &d), 0);
 	/* But one allowed to talk to something, without DNS, is the trap. */
-	p = mkpol("backend", "db", "app=db", true, true);
-	add_port(add_rule(p, true), NPD_PROTO_TCP, 443, NULL);
+	p = tu_policy("backend", "db", "app=db", true, true);
+	tu_port(tu_rule(p, true), NPD_PROTO_TCP, 443, 0, NULL);
 	npd_store_add_policy(s, p);
 	ck_assert_uint_eq(lint(s, &d), 1);
 	ck_assert_ptr_nonnull(strstr(d.v[0].msg, "backend/db"));
@@ -205,7 +136,7 @@ END_TEST
 START_TEST(selectors_matching_nothing)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "typo", "app=dbb", true, false);
+	struct npd_policy *p = tu_policy("backend", "typo", "app=dbb", true, false);
 	struct npd_diags d;
 
 	npd_diags_init(&d);
@@ -215,10 +146,10 @@ START_TEST(selectors_matching_nothing)
 	ck_assert_ptr_nonnull(strstr(d.v[0].msg, "{app=dbb}"));
 	npd_store_del(s, NPD_KIND_POLICY, "backend", "typo");
 
-	p = mkpol("backend", "db", "app=db", true, false);
-	peer_sel(add_rule(p, false), "team=nobody", NULL);    /* no such namespace */
-	peer_sel(p->ingress, "name=frontend", "app=nothing"); /* namespace yes, pods no */
-	peer_sel(p->ingress, "", "app=api");		      /* fine */
+	p = tu_policy("backend", "db", "app=db", true, false);
+	tu_peer_sel(tu_rule(p, false), "team=nobody", NULL);	 /* no such namespace */
+	tu_peer_sel(p->ingress, "name=frontend", "app=nothing"); /* namespace yes, pods no */
+	tu_peer_sel(p->ingress, "", "app=api");			 /* fine */
 	npd_store_add_policy(s, p);
 	ck_assert_uint_eq(lint(s, &d), 2);
 	ck_assert_str_eq(d.v[0].path, "spec.ingress[0].from[0]");
@@ -229,7 +160,7 @@ START_TEST(selectors_matching_nothing)
 
 	/* Policies alone (no pods loaded): nothing to compare selectors with. */
 	s = npd_store_new();
-	npd_store_add_policy(s, mkpol("backend", "typo", "app=dbb", true, false));
+	npd_store_add_policy(s, tu_policy("backend", "typo", "app=dbb", true, false));
 	ck_assert_uint_eq(lint(s, &d), 0);
 	npd_diags_fini(&d);
 	npd_store_free(s);
@@ -239,14 +170,14 @@ END_TEST
 START_TEST(named_ports)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "db", "app=db", true, false);
-	struct npd_policy_rule *r = add_rule(p, false);
+	struct npd_policy *p = tu_policy("backend", "db", "app=db", true, false);
+	struct npd_policy_rule *r = tu_rule(p, false);
 	struct npd_diags d;
 
 	npd_diags_init(&d);
-	add_port(r, NPD_PROTO_TCP, 0, "http");	/* db defines it */
-	add_port(r, NPD_PROTO_TCP, 0, "https"); /* nobody does */
-	add_port(r, NPD_PROTO_UDP, 0, "http");	/* wrong protocol */
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "http");  /* db defines it */
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "https"); /* nobody does */
+	tu_port(r, NPD_PROTO_UDP, 0, 0, "http");  /* wrong protocol */
 	npd_store_add_policy(s, p);
 	ck_assert_uint_eq(lint(s, &d), 2);
 	ck_assert_str_eq(d.v[0].path, "spec.ingress[0].ports[1].port");
@@ -254,15 +185,15 @@ START_TEST(named_ports)
 	ck_assert_str_eq(d.v[1].path, "spec.ingress[0].ports[2].port");
 
 	/* Egress: resolved at the destinations the rule's peers select. */
-	p = mkpol("frontend", "api-out", "app=api", false, true);
-	r = add_rule(p, true);
-	peer_sel(r, "", "");
-	add_port(r, NPD_PROTO_TCP, 0, "http");
-	add_port(r, NPD_PROTO_TCP, 53, NULL);
-	add_port(r, NPD_PROTO_UDP, 53, NULL);
-	r = add_rule(p, true);
-	peer_sel(r, "name=frontend", "");
-	add_port(r, NPD_PROTO_TCP, 0, "http"); /* no frontend pod names http */
+	p = tu_policy("frontend", "api-out", "app=api", false, true);
+	r = tu_rule(p, true);
+	tu_peer_sel(r, "", "");
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "http");
+	tu_port(r, NPD_PROTO_TCP, 53, 0, NULL);
+	tu_port(r, NPD_PROTO_UDP, 53, 0, NULL);
+	r = tu_rule(p, true);
+	tu_peer_sel(r, "name=frontend", "");
+	tu_port(r, NPD_PROTO_TCP, 0, 0, "http"); /* no frontend pod names http */
 	npd_store_add_policy(s, p);
 	ck_assert_uint_eq(lint(s, &d), 3);
 	ck_assert_str_eq(d.v[2].ns, "frontend");
@@ -275,8 +206,8 @@ END_TEST
 START_TEST(except_outside_cidr)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "db", "app=db", true, false);
-	struct npd_peer *pe = add_peer(add_rule(p, false), NPD_PEER_IPBLOCK);
+	struct npd_policy *p = tu_policy("backend", "db", "app=db", true, false);
+	struct npd_peer *pe = tu_peer(tu_rule(p, false), NPD_PEER_IPBLOCK);
 	struct npd_diags d;
 
 	npd_diags_init(&d);

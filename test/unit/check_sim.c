@@ -13,99 +13,6 @@
 #include "npd/yaml.h"
 #include "testutil.h"
 
-/* NULL: the selector is absent; "": present and empty ({}); else matchLabels. */
-static void
-set_sel(struct npd_selector *s, const char *labels)
-{
-	memset(s, 0, sizeof(*s));
-	if (labels)
-		tu_labels(&s->match_labels, labels);
-}
-
-static struct npd_policy *
-mkpol(const char *ns, const char *name, const char *pod_sel, bool ing, bool egr)
-{
-	struct npd_policy *p = npd_policy_new();
-
-	p->ns = npd_xstrdup(ns);
-	p->name = npd_xstrdup(name);
-	set_sel(&p->pod_sel, pod_sel);
-	p->isolates_ingress = ing;
-	p->isolates_egress = egr;
-	return p;
-}
-
-static struct npd_policy_rule *
-add_rule(struct npd_policy *p, bool egress)
-{
-	struct npd_policy_rule **v = egress ? &p->egress : &p->ingress;
-	size_t *n = egress ? &p->n_egress : &p->n_ingress;
-
-	*v = npd_xrealloc(*v, (*n + 1) * sizeof(**v));
-	memset(&(*v)[*n], 0, sizeof(**v));
-	return &(*v)[(*n)++];
-}
-
-static struct npd_peer *
-add_peer(struct npd_policy_rule *r)
-{
-	r->peers = npd_xrealloc(r->peers, (r->n_peers + 1) * sizeof(*r->peers));
-	memset(&r->peers[r->n_peers], 0, sizeof(*r->peers));
-	return &r->peers[r->n_peers++];
-}
-
-static void
-peer_sel(struct npd_policy_rule *r, const char *ns_sel, const char *pod_sel)
-{
-	struct npd_peer *pe = add_peer(r);
-
-	pe->kind = NPD_PEER_SELECTOR;
-	pe->has_ns_sel = ns_sel != NULL;
-	pe->has_pod_sel = pod_sel != NULL;
-	set_sel(&pe->ns_sel, ns_sel);
-	set_sel(&pe->pod_sel, pod_sel);
-}
-
-static void
-peer_ip(struct npd_policy_rule *r, const char *cidr, const char *except)
-{
-	struct npd_peer *pe = add_peer(r);
-
-	pe->kind = NPD_PEER_IPBLOCK;
-	ck_assert_int_eq(npd_cidr_parse(cidr, true, &pe->cidr), 0);
-	if (except) {
-		pe->except = npd_xcalloc(1, sizeof(*pe->except));
-		ck_assert_int_eq(npd_cidr_parse(except, true, &pe->except[0]), 0);
-		pe->n_except = 1;
-	}
-}
-
-static void
-add_port(struct npd_policy_rule *r, enum npd_proto proto, uint16_t port, const char *name,
-	 uint16_t end)
-{
-	struct npd_port *p;
-
-	r->ports = npd_xrealloc(r->ports, (r->n_ports + 1) * sizeof(*r->ports));
-	p = &r->ports[r->n_ports++];
-	memset(p, 0, sizeof(*p));
-	p->proto = proto;
-	p->has_port = port || name;
-	p->port = port;
-	p->name = npd_xstrdup(name);
-	p->end_port = end;
-}
-
-static void
-pod_port(struct npd_pod *pod, const char *name, uint16_t port, enum npd_proto proto)
-{
-	pod->ports = npd_xrealloc(pod->ports, (pod->n_ports + 1) * sizeof(*pod->ports));
-	pod->ports[pod->n_ports].name = npd_xstrdup(name);
-	pod->ports[pod->n_ports].port = port;
-	pod->ports[pod->n_ports].proto = proto;
-	pod->n_ports++;
-}
-
 /* Runs the simulator between two endpoint specs (NS/NAME or IP); asserts it answers. */
 static bool
 sim(const struct npd_store *s, const char *from, const char *to, uint16_t port,
@@ -170,11 +77,11 @@ END_TEST
 START_TEST(peer_and_vs_or)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "db-and", "app=db", true, false);
-	struct npd_policy_rule *r = add_rule(p, false);
+	struct npd_policy *p = tu_policy("backend", "db-and", "app=db", true, false);
+	struct npd_policy_rule *r = tu_rule(p, false);
 	struct npd_sim_result res;
 
-	peer_sel(r, "name=frontend", "app=api"); /* one entry: AND */
+	tu_peer_sel(r, "name=frontend", "app=api"); /* one entry: AND */
 	npd_store_add_policy(s, p);
 	ck_assert(sim(s, "frontend/api", "backend/db", 80, NPD_PROTO_TCP, &res));
 	ck_assert(res.ingress.isolated);
@@ -187,10 +94,10 @@ START_TEST(peer_and_vs_or)
 	ck_assert(!tcp(s, "other/x", "backend/db", 80));
 
 	/* The "one dash" variant: two entries are an OR. */
-	p = mkpol("backend", "db-and", "app=db", true, false);
-	r = add_rule(p, false);
-	peer_sel(r, "name=frontend", NULL);
-	peer_sel(r, NULL, "app=api");
+	p = tu_policy("backend", "db-and", "app=db", true, false);
+	r = tu_rule(p, false);
+	tu_peer_sel(r, "name=frontend", NULL);
+	tu_peer_sel(r, NULL, "app=api");
 	npd_store_add_policy(s, p);
 	ck_assert(tcp(s, "frontend/api", "backend/db", 80));
 	ck_assert(tcp(s, "frontend/app", "backend/db", 80)); /* any frontend pod */
@@ -204,9 +111,9 @@ END_TEST
 START_TEST(empty_namespace_selector_is_all_namespaces)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "all-ns", "app=db", true, false);
+	struct npd_policy *p = tu_policy("backend", "all-ns", "app=db", true, false);
 
-	peer_sel(add_rule(p, false), "", NULL);
+	tu_peer_sel(tu_rule(p, false), "", NULL);
 	npd_store_add_policy(s, p);
 	ck_assert(tcp(s, "frontend/app", "backend/db", 80));
 	ck_assert(tcp(s, "other/x", "backend/db", 80));
@@ -214,16 +121,16 @@ START_TEST(empty_namespace_selector_is_all_namespaces)
 	ck_assert(!tcp(s, "192.168.254.100", "backend/db", 80)); /* pods only, no IPs */
 
 	/* podSelector alone: the policy's own namespace only. */
-	p = mkpol("backend", "all-ns", "app=db", true, false);
-	peer_sel(add_rule(p, false), NULL, "");
+	p = tu_policy("backend", "all-ns", "app=db", true, false);
+	tu_peer_sel(tu_rule(p, false), NULL, "");
 	npd_store_add_policy(s, p);
 	ck_assert(tcp(s, "backend/api2", "backend/db", 80));
 	ck_assert(!tcp(s, "frontend/app", "backend/db", 80));
 
 	/* A namespace known only through its pods still carries its metadata.name label. */
 	npd_store_add_pod(s, tu_pod("ghost", "g", "app=g", "10.244.1.99", "node1"));
-	p = mkpol("backend", "all-ns", "app=db", true, false);
-	peer_sel(add_rule(p, false), "kubernetes.io/metadata.name=ghost", NULL);
+	p = tu_policy("backend", "all-ns", "app=db", true, false);
+	tu_peer_sel(tu_rule(p, false), "kubernetes.io/metadata.name=ghost", NULL);
 	npd_store_add_policy(s, p);
 	ck_assert(tcp(s, "ghost/g", "backend/db", 80));
 	ck_assert(!tcp(s, "other/x", "backend/db", 80));
@@ -237,14 +144,14 @@ START_TEST(directions_isolate_separately)
 	struct npd_sim_result r;
 
 	/* Ingress-only deny-all on db: db may still send anything. */
-	npd_store_add_policy(s, mkpol("backend", "deny-in", "app=db", true, false));
+	npd_store_add_policy(s, tu_policy("backend", "deny-in", "app=db", true, false));
 	ck_assert(!tcp(s, "frontend/app", "backend/db", 80));
 	ck_assert(sim(s, "backend/db", "frontend/app", 80, NPD_PROTO_TCP, &r));
 	ck_assert(!r.egress.isolated);
 	npd_sim_result_fini(&r);
 
 	/* Egress-only deny-all on app: app receives anything, sends nothing. */
-	npd_store_add_policy(s, mkpol("frontend", "deny-out", "app=app", false, true));
+	npd_store_add_policy(s, tu_policy("frontend", "deny-out", "app=app", false, true));
 	ck_assert(tcp(s, "frontend/api", "frontend/app", 80));
 	ck_assert(!sim(s, "frontend/app", "frontend/api", 80, NPD_PROTO_TCP, &r));
 	ck_assert(r.egress.isolated && !r.egress.allowed);
@@ -259,12 +166,12 @@ END_TEST
 START_TEST(egress_and_ingress_both_required)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *in = mkpol("backend", "db-in", "app=db", true, false);
-	struct npd_policy *out = mkpol("frontend", "app-out", "app=app", false, true);
+	struct npd_policy *in = tu_policy("backend", "db-in", "app=db", true, false);
+	struct npd_policy *out = tu_policy("frontend", "app-out", "app=app", false, true);
 	struct npd_sim_result r;
 
-	peer_sel(add_rule(in, false), "name=frontend", NULL); /* db admits all of frontend */
-	peer_sel(add_rule(out, true), NULL, "app=api");	      /* app sends only to api */
+	tu_peer_sel(tu_rule(in, false), "name=frontend", NULL); /* db admits all of frontend */
+	tu_peer_sel(tu_rule(out, true), NULL, "app=api");	/* app sends only to api */
 	npd_store_add_policy(s, in);
 	npd_store_add_policy(s, out);
 	ck_assert(!sim(s, "frontend/app", "backend/db", 80, NPD_PROTO_TCP, &r));
@@ -279,13 +186,13 @@ END_TEST
 START_TEST(policies_are_a_union)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *a = mkpol("backend", "a-deny", "app=db", true, false);
-	struct npd_policy *b = mkpol("backend", "b-api", "", true, false);
-	struct npd_policy *c = mkpol("backend", "c-api-too", "app=db", true, false);
+	struct npd_policy *a = tu_policy("backend", "a-deny", "app=db", true, false);
+	struct npd_policy *b = tu_policy("backend", "b-api", "", true, false);
+	struct npd_policy *c = tu_policy("backend", "c-api-too", "app=db", true, false);
 	struct npd_sim_result r;
 
-	peer_sel(add_rule(b, false), "", "app=api");
-	add_rule(c, false); /* an empty rule: from anywhere, any port */
+	tu_peer_sel(tu_rule(b, false), "", "app=api");
+	tu_rule(c, false); /* an empty rule: from anywhere, any port */
 	npd_store_add_policy(s, c);
 	npd_store_add_policy(s, a);
 	npd_store_add_policy(s, b);
@@ -307,17 +214,17 @@ START_TEST(named_ports_resolve_at_destination)
 	struct npd_pod *web = tu_pod("ns", "web", "app=web", "10.244.1.2", "node1");
 	struct npd_pod *alt = tu_pod("ns", "alt", "app=alt", "10.244.2.3", "node2");
 	struct npd_pod *cli = tu_pod("ns", "cli", "app=cli", "10.244.2.4", "node2");
-	struct npd_policy *in = mkpol("ns", "web-in", "app=web", true, false);
-	struct npd_policy *out = mkpol("ns", "cli-out", "app=cli", false, true);
+	struct npd_policy *in = tu_policy("ns", "web-in", "app=web", true, false);
+	struct npd_policy *out = tu_policy("ns", "cli-out", "app=cli", false, true);
 
-	pod_port(web, "http", 8080, NPD_PROTO_TCP);
-	pod_port(alt, "http", 9090, NPD_PROTO_TCP);
-	pod_port(cli, "http", 80, NPD_PROTO_TCP); /* the source's own ports never count */
+	tu_pod_port(web, "http", NPD_PROTO_TCP, 8080);
+	tu_pod_port(alt, "http", NPD_PROTO_TCP, 9090);
+	tu_pod_port(cli, "http", NPD_PROTO_TCP, 80); /* the source's own ports never count */
 	npd_store_add_pod(s, web);
 	npd_store_add_pod(s, alt);
 	npd_store_add_pod(s, cli);
-	add_port(add_rule(in, false), NPD_PROTO_TCP, 0, "http", 0);
-	add_port(add_rule(out, true), NPD_PROTO_TCP, 0, "http", 0);
+	tu_port(tu_rule(in, false), NPD_PROTO_TCP, 0, 0, "http");
+	tu_port(tu_rule(out, true), NPD_PROTO_TCP, 0, 0, "http");
 	npd_store_add_policy(s, in);
 	npd_store_add_policy(s, out);
 	/* Ingress: http of web is 8080. */
@@ -339,14 +246,14 @@ END_TEST
 START_TEST(end_port_range_and_protocols)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "db-in", "app=db", true, false);
-	struct npd_policy_rule *r = add_rule(p, false);
+	struct npd_policy *p = tu_policy("backend", "db-in", "app=db", true, false);
+	struct npd_policy_rule *r = tu_rule(p, false);
 
-	add_port(r, NPD_PROTO_TCP, 1000, NULL, 2000);
-	add_port(r, NPD_PROTO_UDP, 53, NULL, 0);
-	add_port(r, NPD_PROTO_SCTP, 9999, NULL, 0);
-	r = add_rule(p, false);
-	add_port(r, NPD_PROTO_UDP, 0, NULL, 0); /* every UDP port */
+	tu_port(r, NPD_PROTO_TCP, 1000, 2000, NULL);
+	tu_port(r, NPD_PROTO_UDP, 53, 0, NULL);
+	tu_port(r, NPD_PROTO_SCTP, 9999, 0, NULL);
+	r = tu_rule(p, false);
+	tu_port(r, NPD_PROTO_UDP, 0, 0, NULL); /* every UDP port */
 	npd_store_add_policy(s, p);
 	ck_assert(!tcp(s, "frontend/app", "backend/db", 999));
 	ck_assert(tcp(s, "frontend/app", "backend/db", 1000));
@@ -365,10 +272,10 @@ END_TEST
 START_TEST(ipblock_except_and_pods)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "db-in", "app=db", true, false);
+	struct npd_policy *p = tu_policy("backend", "db-in", "app=db", true, false);
 
-	peer_ip(add_rule(p, false), "10.0.0.0/8", "10.244.1.0/24");
-	peer_ip(add_rule(p, false), "192.168.254.0/24", NULL);
+	tu_peer_block(tu_rule(p, false), "10.0.0.0/8", "10.244.1.0/24");
+	tu_peer_block(tu_rule(p, false), "192.168.254.0/24", NULL);
 	npd_store_add_policy(s, p);
 	ck_assert(tcp(s, "10.9.9.9", "backend/db", 80));
 	ck_assert(tcp(s, "192.168.254.100", "backend/db", 80));
@@ -384,13 +291,13 @@ END_TEST
 START_TEST(ipv6_family)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_policy *p = mkpol("ds", "web-in", "app=web", true, false);
+	struct npd_policy *p = tu_policy("ds", "web-in", "app=web", true, false);
 	struct npd_sim_endpoint a, b;
 	struct npd_sim_result r;
 
 	npd_store_add_pod(s, tu_pod("ds", "web", "app=web", "10.244.1.50,fd00:244:1::50", "node1"));
 	npd_store_add_pod(s, tu_pod("ds", "cli", "app=cli", "10.244.2.51,fd00:244:2::51", "node2"));
-	peer_ip(add_rule(p, false), "fd00:244:2::/64", NULL);
+	tu_peer_block(tu_rule(p, false), "fd00:244:2::/64", NULL);
 	npd_store_add_policy(s, p);
 	ck_assert(!tcp(s, "ds/cli", "ds/web", 80));	   /* v4 by default */
 	ck_assert(tcp(s, "fd00:244:2::51", "ds/web", 80)); /* the pod, over v6 */
@@ -407,10 +314,10 @@ END_TEST
 START_TEST(invalid_policy_isolates_but_admits_nothing)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "broken", "app=db", true, false);
+	struct npd_policy *p = tu_policy("backend", "broken", "app=db", true, false);
 	struct npd_sim_result r;
 
-	add_rule(p, false); /* would admit everything */
+	tu_rule(p, false); /* would admit everything */
 	p->invalid = true;
 	p->invalid_reason = npd_xstrdup("bad cidr");
 	npd_store_add_policy(s, p);
@@ -425,7 +332,7 @@ END_TEST
 START_TEST(unselectable_pods)
 {
 	struct npd_store *s = base_store();
-	struct npd_policy *p = mkpol("backend", "db-in", "app=db", true, false);
+	struct npd_policy *p = tu_policy("backend", "db-in", "app=db", true, false);
 	struct npd_pod *hn = tu_pod("frontend", "hostnet", "app=api", "192.168.1.5", "node1");
 	struct npd_pod *done = tu_pod("frontend", "done", "app=api", "10.244.1.66", "node1");
 	struct npd_pod *pending = tu_pod("frontend", "pending", "app=api", NULL, "node1");
@@ -438,10 +345,10 @@ START_TEST(unselectable_pods)
 	npd_store_add_pod(s, hn);
 	npd_store_add_pod(s, done);
 	npd_store_add_pod(s, pending);
-	peer_sel(add_rule(p, false), "name=frontend", "app=api");
-	peer_ip(add_rule(p, false), "192.168.1.0/24", NULL);
+	tu_peer_sel(tu_rule(p, false), "name=frontend", "app=api");
+	tu_peer_block(tu_rule(p, false), "192.168.1.0/24", NULL);
 	npd_store_add_policy(s, p);
-	npd_store_add_policy(s, mkpol("frontend", "deny-all", "", true, true));
+	npd_store_add_policy(s, tu_policy("frontend", "deny-all", "", true, true));
 
 	/* Labels match, but a hostNetwork pod is no selector peer; its IP is an ipBlock's. */
 	ck_assert_int_eq(npd_sim_endpoint_parse(s, "frontend/hostnet", &a), 0);

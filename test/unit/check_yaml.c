@@ -11,38 +11,23 @@
 #include "testutil.h"
 
 struct got {
-	struct npd_event *v;
-	size_t n, cap;
+	struct tu_events ev;
 	struct npd_diags diags;
 	int rc;
 };
-
-static void
-collect(struct npd_event *ev, void *ctx)
-{
-	struct got *g = ctx;
-
-	npd_xgrow(&g->v, &g->cap, g->n + 1, sizeof(*g->v));
-	g->v[g->n++] = *ev;
-	memset(ev, 0, sizeof(*ev));
-}
 
 static void
 decode(struct got *g, const char *rel)
 {
 	memset(g, 0, sizeof(*g));
 	npd_diags_init(&g->diags);
-	g->rc = npd_yaml_decode_path(tu_src_path(rel), collect, g, &g->diags);
+	g->rc = npd_yaml_decode_path(tu_src_path(rel), tu_collect, &g->ev, &g->diags);
 }
 
 static void
 got_fini(struct got *g)
 {
-	size_t i;
-
-	for (i = 0; i < g->n; i++)
-		npd_event_fini(&g->v[i]);
-	free(g->v);
+	tu_events_fini(&g->ev);
 	npd_diags_fini(&g->diags);
 }
 
@@ -76,14 +61,14 @@ START_TEST(aks_example_multi_document)
 	ck_assert_int_eq(g.rc, 0);
 	ck_assert_uint_eq(g.diags.n, 0);
 	/* Deployment and the empty trailing document skipped silently. */
-	ck_assert_uint_eq(g.n, 4);
-	ck_assert_int_eq(g.v[0].obj.kind, NPD_KIND_NAMESPACE);
-	ck_assert_str_eq(g.v[0].obj.u.ns->name, "backend");
-	ck_assert_str_eq(npd_labels_get(&g.v[0].obj.u.ns->labels, "purpose"), "production");
-	ck_assert_str_eq(npd_labels_get(&g.v[1].obj.u.ns->labels, "kubernetes.io/metadata.name"),
+	ck_assert_uint_eq(g.ev.n, 4);
+	ck_assert_int_eq(g.ev.v[0].obj.kind, NPD_KIND_NAMESPACE);
+	ck_assert_str_eq(g.ev.v[0].obj.u.ns->name, "backend");
+	ck_assert_str_eq(npd_labels_get(&g.ev.v[0].obj.u.ns->labels, "purpose"), "production");
+	ck_assert_str_eq(npd_labels_get(&g.ev.v[1].obj.u.ns->labels, "kubernetes.io/metadata.name"),
 			 "frontend");
-	ck_assert_int_eq(g.v[2].obj.kind, NPD_KIND_POD);
-	pod = g.v[2].obj.u.pod;
+	ck_assert_int_eq(g.ev.v[2].obj.kind, NPD_KIND_POD);
+	pod = g.ev.v[2].obj.u.pod;
 	ck_assert_str_eq(pod->ns, "backend");
 	ck_assert_str_eq(pod->name, "db");
 	/* A plain scalar where a string is expected is that string, as kubectl reads it. */
@@ -95,7 +80,7 @@ START_TEST(aks_example_multi_document)
 	ck_assert_uint_eq(pod->n_ports, 1);
 	ck_assert_str_eq(pod->ports[0].name, "postgres");
 	ck_assert_uint_eq(pod->ports[0].port, 5432);
-	pol = g.v[3].obj.u.policy;
+	pol = g.ev.v[3].obj.u.policy;
 	ck_assert_str_eq(pol->name, "db-policy");
 	ck_assert(pol->isolates_ingress && pol->isolates_egress);
 	ck_assert_uint_eq(pol->n_egress, 0);
@@ -116,12 +101,12 @@ START_TEST(kind_list_and_default_namespace)
 	decode(&g, "test/fixtures/yaml/list.yaml");
 	ck_assert_int_eq(g.rc, 0);
 	ck_assert_uint_eq(g.diags.n, 0);
-	ck_assert_uint_eq(g.n, 2); /* the Service is skipped */
-	ck_assert_str_eq(g.v[0].obj.u.pod->ns, "default");
-	ck_assert_str_eq(g.v[0].obj.u.pod->name, "client");
-	ck_assert_str_eq(npd_labels_get(&g.v[0].obj.u.pod->labels, "run"), "debug");
-	ck_assert_str_eq(g.v[0].obj.u.pod->ports[0].name, "http");
-	pol = g.v[1].obj.u.policy;
+	ck_assert_uint_eq(g.ev.n, 2); /* the Service is skipped */
+	ck_assert_str_eq(g.ev.v[0].obj.u.pod->ns, "default");
+	ck_assert_str_eq(g.ev.v[0].obj.u.pod->name, "client");
+	ck_assert_str_eq(npd_labels_get(&g.ev.v[0].obj.u.pod->labels, "run"), "debug");
+	ck_assert_str_eq(g.ev.v[0].obj.u.pod->ports[0].name, "http");
+	pol = g.ev.v[1].obj.u.policy;
 	ck_assert_str_eq(pol->ns, "prod-nginx");
 	ck_assert(!pol->isolates_ingress && pol->isolates_egress);
 	ck_assert_uint_eq(pol->egress[0].n_ports, 2);
@@ -139,11 +124,11 @@ START_TEST(bad_values_carry_file_and_line)
 
 	decode(&g, "test/fixtures/yaml/bad_values.yaml");
 	ck_assert_int_eq(g.rc, 0);
-	ck_assert_uint_eq(g.n, 3);
+	ck_assert_uint_eq(g.ev.n, 3);
 
-	ck_assert_str_eq(g.v[0].obj.u.policy->name, "bad-cidr");
-	ck_assert(g.v[0].obj.u.policy->invalid);
-	ck_assert_uint_eq(g.v[0].obj.u.policy->n_ingress, 0);
+	ck_assert_str_eq(g.ev.v[0].obj.u.policy->name, "bad-cidr");
+	ck_assert(g.ev.v[0].obj.u.policy->invalid);
+	ck_assert_uint_eq(g.ev.v[0].obj.u.policy->n_ingress, 0);
 	dg = find_diag(&g.diags, "bad-cidr");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->kind, NPD_DIAG_VALUE);
@@ -161,15 +146,15 @@ START_TEST(bad_values_carry_file_and_line)
 	ck_assert_int_eq(dg->line, 18);
 
 	/* A quoted "8080" is a port name, and not a valid one. */
-	ck_assert_str_eq(g.v[1].obj.u.policy->name, "quoted-port");
-	ck_assert(g.v[1].obj.u.policy->invalid);
+	ck_assert_str_eq(g.ev.v[1].obj.u.policy->name, "quoted-port");
+	ck_assert(g.ev.v[1].obj.u.policy->invalid);
 	dg = find_diag(&g.diags, "quoted-port");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->path, "spec.egress[0].ports[0].port");
 	ck_assert_int_eq(dg->line, 28);
 
-	ck_assert_str_eq(g.v[2].obj.u.policy->name, "good");
-	ck_assert(!g.v[2].obj.u.policy->invalid);
+	ck_assert_str_eq(g.ev.v[2].obj.u.policy->name, "good");
+	ck_assert(!g.ev.v[2].obj.u.policy->invalid);
 	got_fini(&g);
 }
 END_TEST
@@ -181,8 +166,8 @@ START_TEST(anchors_and_aliases_rejected)
 
 	decode(&g, "test/fixtures/yaml/anchors.yaml");
 	ck_assert_int_eq(g.rc, 0);
-	ck_assert_uint_eq(g.n, 1);
-	ck_assert_str_eq(g.v[0].obj.u.ns->name, "after-anchors");
+	ck_assert_uint_eq(g.ev.n, 1);
+	ck_assert_str_eq(g.ev.v[0].obj.u.ns->name, "after-anchors");
 	ck_assert_uint_eq(g.diags.n, 2);
 	dg = find_diag(&g.diags, "anchored");
 	ck_assert_ptr_nonnull(dg);
@@ -201,8 +186,8 @@ START_TEST(syntax_error_reported_with_line)
 
 	decode(&g, "test/fixtures/yaml/syntax_error.yaml");
 	ck_assert_int_eq(g.rc, -EINVAL);
-	ck_assert_uint_eq(g.n, 1);
-	ck_assert_str_eq(g.v[0].obj.u.ns->name, "before-error");
+	ck_assert_uint_eq(g.ev.n, 1);
+	ck_assert_str_eq(g.ev.v[0].obj.u.ns->name, "before-error");
 	ck_assert_uint_eq(g.diags.n, 1);
 	ck_assert_int_eq(g.diags.v[0].kind, NPD_DIAG_SYNTAX);
 	ck_assert(ends_with(g.diags.v[0].file, "syntax_error.yaml"));
@@ -235,10 +220,10 @@ START_TEST(buffer_edge_cases)
 	for (i = 0; i < NPD_ARRAY_SIZE(docs); i++) {
 		memset(&g, 0, sizeof(g));
 		npd_diags_init(&g.diags);
-		g.rc =
-		    npd_yaml_decode_buf(docs[i], strlen(docs[i]), "t.yaml", collect, &g, &g.diags);
+		g.rc = npd_yaml_decode_buf(docs[i], strlen(docs[i]), "t.yaml", tu_collect, &g.ev,
+					   &g.diags);
 		ck_assert_msg(g.rc == 0, "doc %zu rc %d", i, g.rc);
-		ck_assert_msg(g.n == want_events[i], "doc %zu: %zu events", i, g.n);
+		ck_assert_msg(g.ev.n == want_events[i], "doc %zu: %zu events", i, g.ev.n);
 		ck_assert_msg(g.diags.n == want_diags[i], "doc %zu: %zu diags", i, g.diags.n);
 		got_fini(&g);
 	}
@@ -253,9 +238,9 @@ START_TEST(directory_sorted_yaml_only)
 	ck_assert_int_eq(g.rc, 0);
 	ck_assert_uint_eq(g.diags.n, 0);
 	/* 10-aks.yml (4 objects) before 20-list.yaml (2); README.txt and .hidden.yaml unread. */
-	ck_assert_uint_eq(g.n, 6);
-	ck_assert_str_eq(g.v[0].obj.u.ns->name, "backend");
-	ck_assert_str_eq(g.v[4].obj.u.pod->name, "client");
+	ck_assert_uint_eq(g.ev.n, 6);
+	ck_assert_str_eq(g.ev.v[0].obj.u.ns->name, "backend");
+	ck_assert_str_eq(g.ev.v[4].obj.u.pod->name, "client");
 	got_fini(&g);
 
 	decode(&g, "test/fixtures/yaml/no-such-file.yaml");

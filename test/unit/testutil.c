@@ -1,4 +1,5 @@
 /* testutil.c: fixture builders for the check suites (see testutil.h). */
+#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,125 @@ tu_ns(const char *name, const char *labels)
 	npd_labels_set(&ns->labels, "kubernetes.io/metadata.name", name);
 	tu_labels(&ns->labels, labels);
 	return ns;
+}
+
+void
+tu_sel(struct npd_selector *s, const char *labels)
+{
+	memset(s, 0, sizeof(*s));
+	if (labels)
+		tu_labels(&s->match_labels, labels);
+}
+
+struct npd_policy *
+tu_policy(const char *ns, const char *name, const char *pod_sel, bool ing, bool egr)
+{
+	struct npd_policy *p = npd_policy_new();
+
+	p->ns = npd_xstrdup(ns);
+	p->name = npd_xstrdup(name);
+	p->uid = npd_xasprintf("uid-%s-%s", ns, name);
+	tu_sel(&p->pod_sel, pod_sel);
+	p->isolates_ingress = ing;
+	p->isolates_egress = egr;
+	return p;
+}
+
+struct npd_policy_rule *
+tu_rule(struct npd_policy *p, bool egress)
+{
+	struct npd_policy_rule **v = egress ? &p->egress : &p->ingress;
+	size_t *n = egress ? &p->n_egress : &p->n_ingress;
+
+	*v = npd_xrealloc(*v, (*n + 1) * sizeof(**v));
+	memset(&(*v)[*n], 0, sizeof(**v));
+	return &(*v)[(*n)++];
+}
+
+struct npd_peer *
+tu_peer(struct npd_policy_rule *r, enum npd_peer_kind kind)
+{
+	struct npd_peer *pe;
+
+	r->peers = npd_xrealloc(r->peers, (r->n_peers + 1) * sizeof(*r->peers));
+	pe = &r->peers[r->n_peers++];
+	memset(pe, 0, sizeof(*pe));
+	pe->kind = kind;
+	return pe;
+}
+
+void
+tu_peer_sel(struct npd_policy_rule *r, const char *ns_sel, const char *pod_sel)
+{
+	struct npd_peer *pe = tu_peer(r, NPD_PEER_SELECTOR);
+
+	pe->has_ns_sel = ns_sel != NULL;
+	pe->has_pod_sel = pod_sel != NULL;
+	tu_sel(&pe->ns_sel, ns_sel);
+	tu_sel(&pe->pod_sel, pod_sel);
+}
+
+void
+tu_peer_block(struct npd_policy_rule *r, const char *cidr, const char *excepts)
+{
+	struct npd_peer *pe = tu_peer(r, NPD_PEER_IPBLOCK);
+	char *copy, *tok, *save = NULL;
+
+	ck_assert_int_eq(npd_cidr_parse(cidr, true, &pe->cidr), 0);
+	if (!excepts)
+		return;
+	copy = npd_xstrdup(excepts);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		pe->except = npd_xrealloc(pe->except, (pe->n_except + 1) * sizeof(*pe->except));
+		ck_assert_int_eq(npd_cidr_parse(tok, true, &pe->except[pe->n_except++]), 0);
+	}
+	free(copy);
+}
+
+void
+tu_port(struct npd_policy_rule *r, enum npd_proto proto, uint16_t port, uint16_t end,
+	const char *name)
+{
+	struct npd_port *p;
+
+	r->ports = npd_xrealloc(r->ports, (r->n_ports + 1) * sizeof(*r->ports));
+	p = &r->ports[r->n_ports++];
+	memset(p, 0, sizeof(*p));
+	p->proto = proto;
+	p->has_port = port || name;
+	p->port = port;
+	p->end_port = end;
+	p->name = npd_xstrdup(name);
+}
+
+void
+tu_pod_port(struct npd_pod *pod, const char *name, enum npd_proto proto, uint16_t port)
+{
+	pod->ports = npd_xrealloc(pod->ports, (pod->n_ports + 1) * sizeof(*pod->ports));
+	pod->ports[pod->n_ports].name = npd_xstrdup(name);
+	pod->ports[pod->n_ports].proto = proto;
+	pod->ports[pod->n_ports++].port = port;
+}
+
+void
+tu_collect(struct npd_event *ev, void *ctx)
+{
+	struct tu_events *e = ctx;
+
+	npd_xgrow(&e->v, &e->cap, e->n + 1, sizeof(*e->v));
+	e->v[e->n++] = *ev;
+	memset(ev, 0, sizeof(*ev));
+}
+
+void
+tu_events_fini(struct tu_events *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n; i++)
+		npd_event_fini(&e->v[i]);
+	free(e->v);
+	memset(e, 0, sizeof(*e));
 }
 
 const char *

@@ -2,7 +2,9 @@
 #ifndef NPD_TESTUTIL_H
 #define NPD_TESTUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "npd/model.h"
 
@@ -12,6 +14,31 @@ void tu_labels(struct npd_labels *l, const char *spec);
 struct npd_pod *tu_pod(const char *ns, const char *name, const char *labels, const char *ips,
 		       const char *node);
 struct npd_namespace *tu_ns(const char *name, const char *labels);
+/* NULL: the selector is absent (left zeroed); "": present and empty ({}); else matchLabels. */
+void tu_sel(struct npd_selector *s, const char *labels);
+/* A policy (uid "uid-NS-NAME") selecting pod_sel, isolating ingress and/or egress. */
+struct npd_policy *tu_policy(const char *ns, const char *name, const char *pod_sel, bool ing,
+			     bool egr);
+/* Appends an empty ingress (or egress) rule to p. */
+struct npd_policy_rule *tu_rule(struct npd_policy *p, bool egress);
+/* Appends a zeroed peer of kind to r. */
+struct npd_peer *tu_peer(struct npd_policy_rule *r, enum npd_peer_kind kind);
+/* A selector peer; ns_sel and pod_sel as for tu_sel. */
+void tu_peer_sel(struct npd_policy_rule *r, const char *ns_sel, const char *pod_sel);
+/* An ipBlock peer; excepts: NULL or CIDRs separated by spaces. */
+void tu_peer_block(struct npd_policy_rule *r, const char *cidr, const char *excepts);
+/* A port of r: number port (0: none) up to end (0: no endPort), or named port name. */
+void tu_port(struct npd_policy_rule *r, enum npd_proto proto, uint16_t port, uint16_t end,
+	     const char *name);
+/* A named container port of pod. */
+void tu_pod_port(struct npd_pod *pod, const char *name, enum npd_proto proto, uint16_t port);
+/* Events a decoder handed to tu_collect (ctx: struct tu_events *), owned. */
+struct tu_events {
+	struct npd_event *v;
+	size_t n, cap;
+};
+void tu_collect(struct npd_event *ev, void *ctx);
+void tu_events_fini(struct tu_events *e);
 /* Reads a file under $NPD_SRC_DIR (or the source dir baked in) into a new string. */
 char *tu_read_file(const char *relpath, size_t *len);
 /* Absolute path of a file under the source tree (static buffer). */
