@@ -785,10 +785,11 @@ lab_check() {
 	if "$@"; then
 		LAB_PASSED=$((LAB_PASSED + 1))
 		echo "PASS: $desc"
-	else
-		LAB_FAILED=$((LAB_FAILED + 1))
-		echo "FAIL: $desc"
+		return 0
 	fi
+	LAB_FAILED=$((LAB_FAILED + 1))
+	echo "FAIL: $desc"
+	return 1 # so `lab_check ... || exit` guards can stop a scenario early
 }
 
 lab_check_matrix() {
