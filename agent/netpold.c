@@ -59,7 +59,7 @@ usage(FILE *out)
 	    "  --mark HEX             mark bit meaning \"allowed\" (default 0x10000)\n"
 	    "  --nflog-group N        NFLOG group of dropped packets (default 100)\n"
 	    "  --resync-period DUR    drift check and repair period (default 30s, 0 disables)\n"
-	    "  --debounce DUR         wait after the last change (default 50ms)\n"
+	    "  --debounce DUR         in a burst, wait this long after the last change (default 50ms)\n"
 	    "  --debounce-max DUR     longest wait after the first change (default 500ms)\n"
 	    "  --cleanup              remove every chain, jump rule and set netpold owns, exit\n"
 	    "  --log-level LEVEL      info|debug (default info)\n"

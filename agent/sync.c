@@ -1,6 +1,8 @@
 /* sync.c: turns the store into kernel state, one sync at a time, on the loop. A change
- * arms a debounce timer (restarted by each change) and a cap timer (from the first
- * unsynced change); either runs the sync: compile, diff against `applied`, apply.
+ * that follows a quiet period (no sync for a debounce interval) syncs almost at once; a
+ * change during a burst arms a debounce timer (restarted by each change) and a cap timer
+ * (from the first unsynced change); either runs the sync: compile, diff, apply. So a lone
+ * policy or label change costs no debounce wait, and a burst still costs few syncs.
  *
  * `applied` must describe the kernel. At start it is what list_owned finds, every chain
  * with hash 0 (unknown content) and every set in `unknown_sets`, so the first sync
@@ -30,6 +32,8 @@ struct sync {
 	struct npd_agent *a;
 	struct sync_opts o;
 	ev_timer debounce, cap, retry, resync;
+	uint64_t last_sync_ns;	  /* when the last sync ended; 0 before the first */
+	bool quick;		  /* the debounce timer is armed with the quick delay */
 	bool pending;		  /* a change not yet in the kernel */
 	uint64_t first_change_ns; /* when the oldest unsynced change arrived; 0 none */
 	double backoff;		  /* 0 while healthy */
@@ -317,10 +321,15 @@ sync_start(struct sync *s)
 	return rc;
 }
 
+/* Long enough for the events already read in this loop iteration to reach the store. */
+#define QUICK_DELAY 0.001
+
 void
 sync_schedule(struct sync *s)
 {
 	struct ev_loop *loop = agent_loop(s->a);
+	uint64_t now = npd_now_ns();
+	bool idle = !s->pending && now - s->last_sync_ns >= (uint64_t)(s->o.debounce * 1e9);
 
 	if (!s->pending) {
 		s->pending = true;
@@ -331,8 +340,11 @@ sync_schedule(struct sync *s)
 	/* While backing off after a failure the retry timer runs the next sync. */
 	if (ev_is_active(&s->retry) || !agent_sources_ready(s->a, NULL))
 		return;
+	if (s->quick && ev_is_active(&s->debounce))
+		return; /* the quick sync is about to run and will include this change */
+	s->quick = idle;
 	ev_timer_stop(loop, &s->debounce);
-	ev_timer_set(&s->debounce, s->o.debounce, 0);
+	ev_timer_set(&s->debounce, idle ? QUICK_DELAY : s->o.debounce, 0);
 	ev_timer_start(loop, &s->debounce);
 	if (!ev_is_active(&s->cap)) {
 		ev_timer_set(&s->cap, s->o.debounce_max, 0);
@@ -495,9 +507,11 @@ sync_run(struct sync *s)
 	ev_timer_stop(loop, &s->debounce);
 	ev_timer_stop(loop, &s->cap);
 	ev_timer_stop(loop, &s->retry);
+	s->quick = false;
 	if (!agent_sources_ready(s->a, NULL))
 		return;
 	rc = sync_once(s, &secs);
+	s->last_sync_ns = npd_now_ns();
 	if (rc < 0) {
 		s->last_err = rc;
 		npd_metrics_add(agent_metrics(s->a), "netpold_syncs_total{result=\"error\"}", 1);

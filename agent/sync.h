@@ -30,8 +30,8 @@ void sync_free(struct sync *s);
  * sync rewrites it in one commit per family) and starts the resync timer. Returns 0, or
  * the -errno of list_owned (logged; the first sync retries the discovery). */
 int sync_start(struct sync *s);
-/* Something changed: sync after the debounce, at most debounce_max after the first
- * unsynced change, and only once every source is ready. */
+/* Something changed: sync at once after a quiet period, else after the debounce and at
+ * most debounce_max after the first unsynced change; only once every source is ready. */
 void sync_schedule(struct sync *s);
 /* True once a sync has reached the kernel successfully. */
 bool sync_has_synced(const struct sync *s);
