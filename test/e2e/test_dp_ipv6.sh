@@ -15,22 +15,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/scenario.sh
 . "$HERE/lib/scenario.sh"
 
-scn_need_root
-scn_need_bins netpold netpolctl curl ipset
-T0=$(scn_now)
-if ! lab_check "lab: node1, node2, underlay, vm" scn_init; then
-	lab_summary
-	exit 1
-fi
-
-MAN=$SCN_DIR/manifests
-mkdir -p "$MAN" && cp "$NPD_SRC_DIR/manifests/examples/dual-stack.yaml" "$MAN/"
-TABLE=$SCN_DIR/pods
-scn_pods_table "$MAN" >"$TABLE"
-lab_check "lab pods of dual-stack.yaml up (v4+v6)" scn_pods_up "$TABLE" || {
-	lab_summary
-	exit 1
-}
+scn_setup_common dual-stack.yaml "lab pods of dual-stack.yaml up (v4+v6)"
 WEB4=$(lab_pod_ip ds.web 4) WEB6=$(lab_pod_ip ds.web 6)
 lab_check "web is dual-stack ($WEB4, $WEB6)" eval '[[ -n $WEB4 && -n $WEB6 ]]'
 

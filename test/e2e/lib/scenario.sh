@@ -477,6 +477,31 @@ _scn_matrix_matches() {
 	[[ $got == "$(grep -v '^#' "$1" | grep .)" ]]
 }
 
+# scn_setup_common EXAMPLE DESC: the start every example scenario shares. Needs
+# root and the binaries, sets T0 (the start time), builds the lab, copies
+# manifests/examples/EXAMPLE into $MAN (= $SCN_DIR/manifests), writes its pod
+# table to $TABLE and brings the lab pods up (checked as DESC). Exits 1 after
+# the summary when the lab or the pods fail.
+scn_setup_common() {
+	local example=$1 desc=$2
+	scn_need_root
+	scn_need_bins netpold netpolctl curl ipset
+	# shellcheck disable=SC2034 # read by the calling scenario
+	T0=$(scn_now)
+	if ! lab_check "lab: node1, node2, underlay, vm" scn_init; then
+		lab_summary
+		exit 1
+	fi
+	MAN=$SCN_DIR/manifests
+	mkdir -p "$MAN" && cp "$NPD_SRC_DIR/manifests/examples/$example" "$MAN/"
+	TABLE=$SCN_DIR/pods
+	scn_pods_table "$MAN" >"$TABLE"
+	if ! lab_check "$desc" scn_pods_up "$TABLE"; then
+		lab_summary
+		exit 1
+	fi
+}
+
 # scn_agents_up MANIFESTS [ARGS...]: start netpold on node1 and node2 and
 # wait for both to be ready.
 scn_agents_up() {
