@@ -6,6 +6,7 @@
 #include <check.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -357,8 +358,10 @@ main(void)
 	tcase_add_test(tc, iptables_text);
 	tcase_add_test(tc, ipset_text);
 	suite_add_tcase(s, tc);
-	if (geteuid() == 0 && unshare(CLONE_NEWNET) == 0 &&
-	    access("/usr/sbin/iptables-legacy-restore", X_OK) == 0) {
+	bool kernel = geteuid() == 0 && unshare(CLONE_NEWNET) == 0 &&
+		      access("/usr/sbin/iptables-legacy-restore", X_OK) == 0;
+
+	if (kernel) {
 		TCase *k = tcase_create("kernel");
 
 		tcase_add_test(k, kernel_accepts_text);
@@ -370,5 +373,8 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	if (failed)
+		return EXIT_FAILURE;
+	/* A suite missing its kernel case is reported as skipped (77), never as passed. */
+	return kernel ? EXIT_SUCCESS : 77;
 }
