@@ -1,4 +1,4 @@
-/* ctl_lint.c: netpolctl lint. Loads manifests and prints each lint finding (lib/lint.c) as
+/* lint.c: netpolctl lint. Loads manifests and prints each lint finding (lib/lint.c) as
  * one line, `WARN ns/name path: message; hint: ...`. Exit 0 when there is nothing to say,
  * 1 when there are warnings, 2 on usage or input errors. Decode problems go to stderr. */
 #include <getopt.h>

@@ -1,4 +1,4 @@
-/* ctl_simulate.c: netpolctl simulate. Loads manifests into a store and asks the simulator
+/* simulate.c: netpolctl simulate. Loads manifests into a store and asks the simulator
  * (lib/sim.c) one question (--from/--to/--port: exit 0 allowed, 1 denied) or the whole
  * pod-by-pod matrix (--matrix), as a table for people or as TSV for the e2e lab, which
  * compares it against real packets. Usage and input errors exit 2. */

@@ -1,4 +1,4 @@
-/* ctl_render.c: netpolctl render. Loads manifests, compiles them for one node exactly as
+/* render.c: netpolctl render. Loads manifests, compiles them for one node exactly as
  * the agent would, and prints the ipset restore text and the iptables-restore text of
  * each family, so a reviewer reads the dataplane effect of a policy as text (the golden
  * tests diff this output). Decode and compile diagnostics go to stderr. */

@@ -1,4 +1,4 @@
-/* ctl.h: netpolctl subcommands, one file each (ctl_<name>.c). Each returns the process
+/* ctl.h: netpolctl subcommands, one file each (agent/ctl/<name>.c). Each returns the process
  * exit status: 0 success (or "allowed"), 1 a negative answer ("denied", warnings found),
  * 2 a usage or input error. */
 #ifndef NPD_CTL_H
