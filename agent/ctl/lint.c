@@ -3,13 +3,11 @@
  * 1 when there are warnings, 2 on usage or input errors. Decode problems go to stderr. */
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "ctl.h"
 #include "npd/diag.h"
 #include "npd/lint.h"
 #include "npd/store.h"
-#include "npd/yaml.h"
 
 static void
 usage(FILE *f)
@@ -32,9 +30,8 @@ ctl_lint_main(int argc, char **argv)
 	struct npd_store *s = NULL;
 	const char *path = NULL;
 	struct npd_diags d;
-	char line[1024];
 	size_t i, n;
-	int c, err, ret = 2;
+	int c, ret = 2;
 
 	npd_diags_init(&d);
 	optind = 1;
@@ -55,15 +52,8 @@ ctl_lint_main(int argc, char **argv)
 		goto out;
 	}
 	s = npd_store_new();
-	err = npd_yaml_load(path, s, &d);
-	for (i = 0; i < d.n; i++)
-		fprintf(stderr, "netpolctl: warning: %s\n",
-			npd_diag_format(&d.v[i], line, sizeof(line)));
-	if (err < 0) {
-		fprintf(stderr, "netpolctl: cannot load %s: %s\n", path, strerror(-err));
+	if (ctl_load(path, s) != 0)
 		goto out;
-	}
-	npd_diags_reset(&d);
 	n = npd_lint_run(s, &d);
 	for (i = 0; i < d.n; i++)
 		printf("WARN %s/%s %s: %s\n", d.v[i].ns ? d.v[i].ns : "-",

@@ -13,7 +13,6 @@
 #include "npd/diag.h"
 #include "npd/ruleset.h"
 #include "npd/store.h"
-#include "npd/yaml.h"
 
 static void
 usage(FILE *f)
@@ -26,17 +25,6 @@ usage(FILE *f)
 		   "\n"
 		   "prints the `ipset restore` text, then the iptables-restore --noflush text\n"
 		   "for IPv4 and IPv6; exit status 0, or 2 on a usage or input error\n");
-}
-
-static void
-print_diags(const struct npd_diags *d)
-{
-	char line[1024];
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		fprintf(stderr, "netpolctl: warning: %s\n",
-			npd_diag_format(&d->v[i], line, sizeof(line)));
 }
 
 /* The sets of one family (family 0: all), printed through a shallow view of rs. */
@@ -109,17 +97,12 @@ ctl_render_main(int argc, char **argv)
 		goto out;
 	}
 	s = npd_store_new();
-	err = npd_yaml_load(path, s, &d);
-	print_diags(&d);
-	npd_diags_reset(&d);
-	if (err < 0) {
-		fprintf(stderr, "netpolctl render: cannot load %s: %s\n", path, strerror(-err));
+	if (ctl_load(path, s) != 0)
 		goto out;
-	}
 	npd_compile_opts_init(&o);
 	o.node_name = node;
 	err = npd_compile(s, &o, &d, &rs);
-	print_diags(&d);
+	ctl_print_diags(&d);
 	if (err < 0) {
 		fprintf(stderr, "netpolctl render: cannot compile: %s\n", strerror(-err));
 		goto out;

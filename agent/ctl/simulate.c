@@ -14,7 +14,6 @@
 #include "npd/diag.h"
 #include "npd/sim.h"
 #include "npd/store.h"
-#include "npd/yaml.h"
 
 struct port_spec {
 	uint16_t port;
@@ -151,28 +150,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	return -1;
-}
-
-/* Loads path into s, printing decode diagnostics as warnings. 0 or 2 (input error). */
-static int
-load(const char *path, struct npd_store *s)
-{
-	struct npd_diags d;
-	char line[1024];
-	size_t i;
-	int err;
-
-	npd_diags_init(&d);
-	err = npd_yaml_load(path, s, &d);
-	for (i = 0; i < d.n; i++)
-		fprintf(stderr, "netpolctl: warning: %s\n",
-			npd_diag_format(&d.v[i], line, sizeof(line)));
-	npd_diags_fini(&d);
-	if (err < 0) {
-		fprintf(stderr, "netpolctl: cannot load %s: %s\n", path, strerror(-err));
-		return 2;
-	}
-	return 0;
 }
 
 static int
@@ -364,7 +341,7 @@ ctl_simulate_main(int argc, char **argv)
 	if (ret >= 0)
 		goto out;
 	s = npd_store_new();
-	ret = load(o.path, s);
+	ret = ctl_load(o.path, s);
 	if (ret)
 		goto out;
 	ret = o.matrix ? matrix(s, &o) : one(s, &o);
