@@ -98,9 +98,10 @@ table_unknown(struct npd_table *t)
 static int
 discover(struct sync *s)
 {
+	static const uint8_t families[] = {AF_INET, AF_INET6};
 	struct npd_owned o = {0};
 	struct npd_ruleset *rs;
-	size_t i;
+	size_t i, f, n_hooks = 0;
 	int rc;
 
 	rc = s->o.ops->list_owned(s->o.backend, &o);
@@ -113,10 +114,14 @@ discover(struct sync *s)
 	map_clear(&s->unknown_sets);
 	for (i = 0; i < o.n_chains; i++)
 		npd_ruleset_add_chain(npd_ruleset_table(rs, o.chains[i].family), o.chains[i].name);
-	for (i = 0; i < o.n_hooks_v4; i++)
-		npd_ruleset_add_hook(&rs->v4, o.hooks_v4[i].builtin, o.hooks_v4[i].chain);
-	for (i = 0; i < o.n_hooks_v6; i++)
-		npd_ruleset_add_hook(&rs->v6, o.hooks_v6[i].builtin, o.hooks_v6[i].chain);
+	for (f = 0; f < NPD_ARRAY_SIZE(families); f++) {
+		const struct npd_owned_family *of = npd_owned_get_family(&o, families[f]);
+
+		for (i = 0; i < of->n_hooks; i++)
+			npd_ruleset_add_hook(npd_ruleset_table(rs, families[f]),
+					     of->hooks[i].builtin, of->hooks[i].chain);
+		n_hooks += of->n_hooks;
+	}
 	for (i = 0; i < o.n_sets; i++) {
 		npd_ruleset_add_set(rs, o.sets[i].name, NPD_SET_HASH_IP, AF_INET, NULL);
 		npd_map_set(&s->unknown_sets, o.sets[i].name, s);
@@ -125,7 +130,7 @@ discover(struct sync *s)
 	table_unknown(&rs->v4);
 	table_unknown(&rs->v6);
 	agent_log("info", "msg=\"found existing state\" chains=%zu sets=%zu hooks=%zu", o.n_chains,
-		  o.n_sets, o.n_hooks_v4 + o.n_hooks_v6);
+		  o.n_sets, n_hooks);
 	npd_owned_fini(&o);
 	npd_ruleset_free(s->applied);
 	s->applied = rs;
@@ -220,15 +225,16 @@ drift_mark(struct sync *s, const struct npd_owned *o)
 			}
 		}
 	}
-	if (o->hook_displaced_v4 || !hooks_match(&rs->v4, o->hooks_v4, o->n_hooks_v4)) {
-		agent_log("warn", "msg=\"drift\" family=ipv4 what=hooks");
-		rs->v4.n_hooks = 0;
-		n++;
-	}
-	if (o->hook_displaced_v6 || !hooks_match(&rs->v6, o->hooks_v6, o->n_hooks_v6)) {
-		agent_log("warn", "msg=\"drift\" family=ipv6 what=hooks");
-		rs->v6.n_hooks = 0;
-		n++;
+	for (j = 0; j < 2; j++) {
+		struct npd_table *t = tables[j];
+		const struct npd_owned_family *of = npd_owned_get_family(o, t->family);
+
+		if (of->hook_displaced || !hooks_match(t, of->hooks, of->n_hooks)) {
+			agent_log("warn", "msg=\"drift\" family=%s what=hooks",
+				  family_name(t->family));
+			t->n_hooks = 0;
+			n++;
+		}
 	}
 	for (i = 0; i < rs->n_sets; i++) {
 		const struct npd_owned_set *os = owned_set(o, rs->sets[i].name);

@@ -38,22 +38,27 @@ struct npd_owned_set {
 	char name[NPD_SET_NAMELEN];
 	size_t n_entries;
 };
+/* What of ours one family's built-in chains hold. */
+struct npd_owned_family {
+	/* Hooks of ours found in built-in chains, wherever they stand. */
+	struct npd_hook *hooks;
+	size_t n_hooks;
+	/* Some hook of ours is not the first rule of its built-in chain: another writer put a
+	 * rule above it that could accept traffic before we see it. The next commit moves it
+	 * back to the top. */
+	bool hook_displaced;
+};
 struct npd_owned {
 	struct npd_owned_chain *chains;
 	size_t n_chains;
 	struct npd_owned_set *sets;
 	size_t n_sets;
-	/* Hooks of ours found in built-in chains, wherever they stand. */
-	struct npd_hook *hooks_v4;
-	size_t n_hooks_v4;
-	struct npd_hook *hooks_v6;
-	size_t n_hooks_v6;
-	/* Some hook of ours is not the first rule of its built-in chain: another writer put a
-	 * rule above it that could accept traffic before we see it. The next commit moves it
-	 * back to the top. */
-	bool hook_displaced_v4;
-	bool hook_displaced_v6;
+	struct npd_owned_family fam[2]; /* IPv4, IPv6: reach them through npd_owned_family */
 };
+/* The part of o for family AF_INET or AF_INET6 (any other value is treated as AF_INET);
+ * borrowed from o. */
+struct npd_owned_family *npd_owned_family(struct npd_owned *o, uint8_t family);
+const struct npd_owned_family *npd_owned_get_family(const struct npd_owned *o, uint8_t family);
 void npd_owned_fini(struct npd_owned *o);
 
 /* Packet and byte counters of one rule in one of our chains. */

@@ -147,6 +147,16 @@ list_table(const struct fake_table *t, uint8_t family, struct npd_owned *o, size
 	}
 }
 
+static void
+copy_hooks(const struct fake_table *t, struct npd_owned_family *of)
+{
+	if (!t->n_hooks)
+		return;
+	of->hooks = npd_xcalloc(t->n_hooks, sizeof(*of->hooks));
+	memcpy(of->hooks, t->hooks, t->n_hooks * sizeof(*of->hooks));
+	of->n_hooks = t->n_hooks;
+}
+
 static int
 fake_list_owned(struct npd_backend *b, struct npd_owned *out)
 {
@@ -167,16 +177,8 @@ fake_list_owned(struct npd_backend *b, struct npd_owned *out)
 		snprintf(s->name, sizeof(s->name), "%s", name);
 		s->n_entries = value_count(v);
 	}
-	if (b->v4.n_hooks) {
-		o.hooks_v4 = npd_xcalloc(b->v4.n_hooks, sizeof(*o.hooks_v4));
-		memcpy(o.hooks_v4, b->v4.hooks, b->v4.n_hooks * sizeof(*o.hooks_v4));
-		o.n_hooks_v4 = b->v4.n_hooks;
-	}
-	if (b->v6.n_hooks) {
-		o.hooks_v6 = npd_xcalloc(b->v6.n_hooks, sizeof(*o.hooks_v6));
-		memcpy(o.hooks_v6, b->v6.hooks, b->v6.n_hooks * sizeof(*o.hooks_v6));
-		o.n_hooks_v6 = b->v6.n_hooks;
-	}
+	copy_hooks(&b->v4, npd_owned_family(&o, AF_INET));
+	copy_hooks(&b->v6, npd_owned_family(&o, AF_INET6));
 	*out = o;
 	return 0;
 }

@@ -840,8 +840,7 @@ static void
 list_family(const struct fam *f, struct npd_owned *o, size_t *cap_chains)
 {
 	struct xtc_handle *h = f->init("filter");
-	struct npd_hook **hooks = f->family == AF_INET6 ? &o->hooks_v6 : &o->hooks_v4;
-	size_t *n_hooks = f->family == AF_INET6 ? &o->n_hooks_v6 : &o->n_hooks_v4;
+	struct npd_owned_family *of = npd_owned_family(o, f->family);
 	size_t cap_hooks = 0;
 	const char *c;
 	const void *e;
@@ -869,10 +868,10 @@ list_family(const struct fam *f, struct npd_owned *o, size_t *cap_chains)
 				if (!is_ours(t))
 					continue;
 				if (!first)
-					*(f->family == AF_INET6 ? &o->hook_displaced_v6
-								: &o->hook_displaced_v4) = true;
-				npd_xgrow(hooks, &cap_hooks, *n_hooks + 1, sizeof(**hooks));
-				hk = &(*hooks)[(*n_hooks)++];
+					of->hook_displaced = true;
+				npd_xgrow(&of->hooks, &cap_hooks, of->n_hooks + 1,
+					  sizeof(*of->hooks));
+				hk = &of->hooks[of->n_hooks++];
 				memset(hk, 0, sizeof(*hk));
 				snprintf(hk->builtin, sizeof(hk->builtin), "%s", c);
 				snprintf(hk->chain, sizeof(hk->chain), "%s", t);
@@ -909,7 +908,7 @@ family_has_ours(const struct fam *f)
 	bool any;
 
 	list_family(f, &o, &cap);
-	any = o.n_chains || o.n_hooks_v4 || o.n_hooks_v6;
+	any = o.n_chains || npd_owned_family(&o, f->family)->n_hooks;
 	npd_owned_fini(&o);
 	return any;
 }

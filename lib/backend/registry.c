@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,9 +52,21 @@ npd_owned_fini(struct npd_owned *o)
 		return;
 	free(o->chains);
 	free(o->sets);
-	free(o->hooks_v4);
-	free(o->hooks_v6);
+	free(o->fam[0].hooks);
+	free(o->fam[1].hooks);
 	memset(o, 0, sizeof(*o));
+}
+
+struct npd_owned_family *
+npd_owned_family(struct npd_owned *o, uint8_t family)
+{
+	return &o->fam[family == AF_INET6];
+}
+
+const struct npd_owned_family *
+npd_owned_get_family(const struct npd_owned *o, uint8_t family)
+{
+	return &o->fam[family == AF_INET6];
 }
 
 const struct npd_backend_ops *

@@ -512,8 +512,7 @@ nft_commit(struct npd_backend *b, const struct npd_table_change *chg)
 static void
 list_family(const struct saved *s, uint8_t family, struct npd_owned *o, size_t *cap)
 {
-	struct npd_hook **hooks = family == AF_INET6 ? &o->hooks_v6 : &o->hooks_v4;
-	size_t *n_hooks = family == AF_INET6 ? &o->n_hooks_v6 : &o->n_hooks_v4;
+	struct npd_owned_family *of = npd_owned_family(o, family);
 	size_t i, j, cap_hooks = 0;
 
 	for (i = 0; i < s->n_chains; i++) {
@@ -537,10 +536,9 @@ list_family(const struct saved *s, uint8_t family, struct npd_owned *o, size_t *
 		/* Rules are in save order: ours must be the first of its built-in chain. */
 		for (j = 0; j < i; j++)
 			if (!strcmp(s->rules[j].chain, s->rules[i].chain))
-				*(family == AF_INET6 ? &o->hook_displaced_v6
-						     : &o->hook_displaced_v4) = true;
-		npd_xgrow(hooks, &cap_hooks, *n_hooks + 1, sizeof(**hooks));
-		h = &(*hooks)[(*n_hooks)++];
+				of->hook_displaced = true;
+		npd_xgrow(&of->hooks, &cap_hooks, of->n_hooks + 1, sizeof(*of->hooks));
+		h = &of->hooks[of->n_hooks++];
 		memset(h, 0, sizeof(*h));
 		copy_word(s->rules[i].chain, h->builtin, sizeof(h->builtin));
 		copy_word(s->rules[i].target, h->chain, sizeof(h->chain));

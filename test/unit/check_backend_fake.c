@@ -101,8 +101,8 @@ START_TEST(apply_orders_sets_around_commits)
 	ck_assert_uint_eq(o.n_sets, 1);
 	ck_assert_str_eq(o.sets[0].name, "npd-pods");
 	ck_assert_uint_eq(o.sets[0].n_entries, 3);
-	ck_assert_uint_eq(o.n_hooks_v4, 1);
-	ck_assert_str_eq(o.hooks_v4[0].chain, "NPD-FORWARD");
+	ck_assert_uint_eq(npd_owned_family(&o, AF_INET)->n_hooks, 1);
+	ck_assert_str_eq(npd_owned_family(&o, AF_INET)->hooks[0].chain, "NPD-FORWARD");
 	npd_owned_fini(&o);
 
 	/* Pod churn only: set updates, no commit at all. */
@@ -118,7 +118,7 @@ START_TEST(apply_orders_sets_around_commits)
 
 	ck_assert_int_eq(npd_backend_fake.cleanup(b), 0);
 	ck_assert_int_eq(npd_backend_fake.list_owned(b, &o), 0);
-	ck_assert_uint_eq(o.n_chains + o.n_sets + o.n_hooks_v4, 0);
+	ck_assert_uint_eq(o.n_chains + o.n_sets + npd_owned_family(&o, AF_INET)->n_hooks, 0);
 	npd_owned_fini(&o);
 	npd_backend_fake.close(b);
 	npd_ruleset_free(first);

@@ -65,11 +65,11 @@ START_TEST(hook_returns_to_the_top)
 	ck_assert_int_eq(system("iptables-nft -I FORWARD 1 -j ACCEPT"), 0);
 	/* The resync must see the displaced hook as drift. */
 	ck_assert_int_eq(ops->list_owned(b, &o), 0);
-	ck_assert(o.hook_displaced_v4);
+	ck_assert(npd_owned_family(&o, AF_INET)->hook_displaced);
 	npd_owned_fini(&o);
 	tu_commit_table(ops, b, &rs->v4);
 	ck_assert_int_eq(ops->list_owned(b, &o), 0);
-	ck_assert(!o.hook_displaced_v4);
+	ck_assert(!npd_owned_family(&o, AF_INET)->hook_displaced);
 	npd_owned_fini(&o);
 	fw = forward_rules();
 	ck_assert_str_eq(fw, "-A FORWARD -j NPD-T-A\n-A FORWARD -j ACCEPT\n");
@@ -168,9 +168,9 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 
 	ck_assert_int_eq(ops->list_owned(b, &o), 0);
 	ck_assert_uint_eq(o.n_chains, 3);
-	ck_assert_uint_eq(o.n_hooks_v4, 1);
-	ck_assert_str_eq(o.hooks_v4[0].chain, "NPD-T-A");
-	ck_assert_uint_eq(o.n_hooks_v6, 1);
+	ck_assert_uint_eq(npd_owned_family(&o, AF_INET)->n_hooks, 1);
+	ck_assert_str_eq(npd_owned_family(&o, AF_INET)->hooks[0].chain, "NPD-T-A");
+	ck_assert_uint_eq(npd_owned_family(&o, AF_INET6)->n_hooks, 1);
 	ck_assert_uint_eq(o.n_sets, 6);
 	npd_owned_fini(&o);
 
