@@ -1,7 +1,8 @@
 /* agent.c: the agent object every part of netpold shares: the loop, the store, the
  * registry of sources and their readiness, the metric registry, and logging. It schedules
- * nothing itself: changes and readiness are forwarded to the sync pipeline (sync.c). It
- * must stay free of kernel and HTTP code. */
+ * nothing itself: a moved store generation and readiness are forwarded to the callback
+ * the sync pipeline registered. It knows nothing of sync.c and must stay free of kernel
+ * and HTTP code. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +15,6 @@
 
 #include "agent.h"
 #include "npd/metrics.h"
-#include "sync.h"
 
 struct source {
 	char *name;
@@ -25,12 +25,39 @@ struct npd_agent {
 	struct ev_loop *loop;
 	struct npd_store *store;
 	struct npd_metrics *metrics;
-	struct sync *sync;
+	agent_schedule_fn schedule;
+	void *schedule_ctx;
+	ev_prepare watch;  /* compares the store's generation with seen_gen */
+	uint64_t seen_gen; /* the generation last handed to the scheduler */
+	bool synced;	   /* a sync reached the kernel */
 	struct source *sources;
 	size_t n_sources, cap_sources;
 };
 
 static bool log_debug;
+
+static void
+schedule(struct npd_agent *a)
+{
+	if (a->schedule)
+		a->schedule(a->schedule_ctx);
+}
+
+/* Runs before the loop blocks, so every event read in this iteration is in the store and
+ * a burst of changes asks for one sync, not one per object. */
+static void
+on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct npd_agent *a = w->data;
+	uint64_t gen = npd_store_generation(a->store);
+
+	(void)loop;
+	(void)revents;
+	if (gen == a->seen_gen)
+		return;
+	a->seen_gen = gen;
+	schedule(a);
+}
 
 struct npd_agent *
 agent_new(struct ev_loop *loop)
@@ -40,6 +67,12 @@ agent_new(struct ev_loop *loop)
 	a->loop = loop;
 	a->store = npd_store_new();
 	a->metrics = npd_metrics_new();
+	a->seen_gen = npd_store_generation(a->store);
+	ev_prepare_init(&a->watch, on_prepare);
+	a->watch.data = a;
+	ev_prepare_start(loop, &a->watch);
+	/* Watching the store alone must not keep ev_run from returning. */
+	ev_unref(loop);
 	return a;
 }
 
@@ -50,6 +83,8 @@ agent_free(struct npd_agent *a)
 
 	if (!a)
 		return;
+	ev_ref(a->loop);
+	ev_prepare_stop(a->loop, &a->watch);
 	for (i = 0; i < a->n_sources; i++)
 		free(a->sources[i].name);
 	free(a->sources);
@@ -59,9 +94,16 @@ agent_free(struct npd_agent *a)
 }
 
 void
-agent_set_sync(struct npd_agent *a, struct sync *s)
+agent_set_scheduler(struct npd_agent *a, agent_schedule_fn fn, void *ctx)
 {
-	a->sync = s;
+	a->schedule = fn;
+	a->schedule_ctx = ctx;
+}
+
+void
+agent_synced(struct npd_agent *a)
+{
+	a->synced = true;
 }
 
 struct ev_loop *
@@ -80,13 +122,6 @@ struct npd_metrics *
 agent_metrics(struct npd_agent *a)
 {
 	return a->metrics;
-}
-
-void
-agent_changed(struct npd_agent *a)
-{
-	if (a->sync)
-		sync_schedule(a->sync);
 }
 
 static struct source *
@@ -127,7 +162,7 @@ agent_source_ready(struct npd_agent *a, const char *name)
 	/* The first sync waits for every source: syncing a partial store would remove the
 	 * rules of policies not listed yet and open a window. */
 	if (agent_sources_ready(a, NULL))
-		agent_changed(a);
+		schedule(a);
 }
 
 bool
@@ -160,7 +195,7 @@ agent_is_ready(const struct npd_agent *a, const char **why)
 			*why = "waiting for a source";
 		return false;
 	}
-	if (!a->sync || !sync_has_synced(a->sync)) {
+	if (!a->synced) {
 		if (why)
 			*why = "no sync has reached the kernel yet";
 		return false;

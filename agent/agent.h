@@ -1,6 +1,8 @@
 /* agent.h: the contract between the agent's loop (netpold.c, sync.c) and its sources
- * (files.c, k8s.c): sources change the store, then tell the agent; the agent debounces,
- * syncs one at a time and reports readiness. Everything runs on one libev loop. */
+ * (files.c, k8s.c): sources change the store; the agent notices a new store generation
+ * and asks the sync pipeline, registered as a callback, to schedule a sync; it reports
+ * readiness. Dependencies run one way: sources and sync use the agent, never the reverse.
+ * Everything runs on one libev loop. */
 #ifndef NPD_AGENT_H
 #define NPD_AGENT_H
 
@@ -17,8 +19,6 @@ struct npd_agent;
 /* The loop and the store every source feeds (borrowed). */
 struct ev_loop *agent_loop(struct npd_agent *a);
 struct npd_store *agent_store(struct npd_agent *a);
-/* A source changed the store in a policy-visible way: schedule a debounced sync. */
-void agent_changed(struct npd_agent *a);
 /* Registers a source by name (e.g. "k8s/pods"); /readyz stays 503 until every registered
  * source has reported ready at least once and a sync has then reached the kernel. */
 void agent_source_register(struct npd_agent *a, const char *name);
@@ -35,13 +35,19 @@ void agent_log(const char *level, const char *fmt, ...) __attribute__((format(pr
 
 /* The rest is for the agent's own files (netpold.c, sync.c, http.c). */
 struct npd_metrics;
-struct sync;
+
+/* Asks the sync pipeline for a (debounced) sync. */
+typedef void (*agent_schedule_fn)(void *ctx);
 
 /* A new agent on loop (borrowed) with an empty store; agent_free(NULL) is a no-op. */
 struct npd_agent *agent_new(struct ev_loop *loop);
 void agent_free(struct npd_agent *a);
-/* Attaches the sync pipeline (borrowed) that agent_changed and readiness drive. */
-void agent_set_sync(struct npd_agent *a, struct sync *s);
+/* Registers the callback run when the store's generation moved or every source became
+ * ready (NULL detaches it). The generation is checked once per loop iteration, after the
+ * sources' callbacks ran. */
+void agent_set_scheduler(struct npd_agent *a, agent_schedule_fn fn, void *ctx);
+/* The sync pipeline reports that a sync reached the kernel (readiness). */
+void agent_synced(struct npd_agent *a);
 struct npd_metrics *agent_metrics(struct npd_agent *a);
 /* True when at least one source is registered and every one has reported ready; else
  * false and *waiting (when non-NULL) names one that has not. */

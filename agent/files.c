@@ -167,19 +167,16 @@ unload_file(struct files *f, const char *name)
 	size_t it = 0;
 	const char *key;
 	void *v;
-	int changed = 0;
 
 	if (!fs)
 		return;
 	while (npd_map_next(&fs->keys, &it, &key, &v))
-		changed |= drop_key(f, fs, key, v);
+		drop_key(f, fs, key, v);
 	agent_log("info", "msg=\"manifest removed\" file=%s/%s objects=%zu", f->dir, name,
 		  fs->keys.len);
 	keys_fini(&fs->keys);
 	free(fs->name);
 	free(fs);
-	if (changed)
-		agent_changed(f->a);
 }
 
 struct collect {
@@ -263,8 +260,6 @@ load_file(struct files *f, const char *name)
 	agent_metric_inc(f->a, "netpold_manifest_loads_total{result=\"ok\"}", 1);
 	agent_log("info", "msg=\"manifest loaded\" file=%s objects=%zu changed=%s", path,
 		  fs->keys.len, changed ? "yes" : "no");
-	if (changed)
-		agent_changed(f->a);
 out:
 	for (i = 0; i < c.n; i++)
 		npd_object_fini(&c.v[i]);

@@ -47,7 +47,6 @@ struct stream {
 	double retry_after;
 	bool watch;   /* the request in flight is a watch */
 	bool stopped; /* an ERROR event ended the response */
-	bool changed; /* the store changed since the last agent_changed */
 	bool ready;   /* reported ready to the agent */
 	uint64_t relists_counted, restarts_counted;
 	char errbuf[CURL_ERROR_SIZE];
@@ -192,8 +191,8 @@ on_event(struct npd_event *ev, void *ctx)
 		st->stopped = true;
 		goto out;
 	}
-	if (npd_store_apply(agent_store(k->a), ev) == 1)
-		st->changed = true;
+	/* The agent notices the store's new generation and schedules the sync. */
+	npd_store_apply(agent_store(k->a), ev);
 out:
 	npd_event_fini(ev);
 }
@@ -227,7 +226,6 @@ static size_t
 on_write(char *buf, size_t size, size_t n, void *ctx)
 {
 	struct stream *st = ctx;
-	struct k8s *k = st->k;
 	size_t len = size * n;
 
 	if (!st->dec) {
@@ -243,10 +241,6 @@ on_write(char *buf, size_t size, size_t n, void *ctx)
 	if (st->status >= 200 && st->status < 300) {
 		npd_json_decoder_feed(st->dec, buf, len);
 		flush_diags(st);
-		if (st->changed) {
-			st->changed = false;
-			agent_changed(k->a);
-		}
 		/* Returning short aborts the transfer: the reflector has moved on. */
 		if (st->stopped)
 			return 0;
@@ -397,8 +391,6 @@ list_page_done(struct stream *st)
 					npd_json_decoder_list_continue(st->dec)))
 		return;
 	deleted = npd_reflector_on_list_done(&st->r, agent_store(k->a));
-	if (deleted)
-		agent_changed(k->a);
 	agent_log(st->r.n_lists > 1 ? "info" : "debug",
 		  "msg=\"list complete\" resource=%s rv=%s objects=%zu deleted=%zu", st->r.resource,
 		  st->r.rv ? st->r.rv : "none", npd_store_count(agent_store(k->a), st->r.kind),
@@ -439,10 +431,6 @@ request_done(struct stream *st, CURLcode result)
 		int rc = st->dec ? npd_json_decoder_finish(st->dec) : 0;
 
 		flush_diags(st);
-		if (st->changed) {
-			st->changed = false;
-			agent_changed(k->a);
-		}
 		if (st->watch) {
 			npd_reflector_on_watch_end(&st->r, true, rnd(k));
 		} else if (rc < 0 || !st->dec) {

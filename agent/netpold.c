@@ -371,7 +371,6 @@ main(int argc, char **argv)
 	so.debounce_max = o.debounce_max;
 	so.resync_period = o.resync;
 	s = sync_new(a, &so);
-	agent_set_sync(a, s);
 	agent_log("info", "msg=\"starting\" node=%s backend=%s source=%s", o.node_name, ops->name,
 		  o.manifests ? "files" : "kubernetes");
 	/* Errors here are logged by sync and retried by the first sync. */

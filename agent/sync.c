@@ -46,6 +46,7 @@ struct sync {
 };
 
 static void sync_run(struct sync *s);
+static void schedule(void *ctx);
 
 static const char *
 family_name(uint8_t family)
@@ -296,6 +297,7 @@ sync_new(struct npd_agent *a, const struct sync_opts *o)
 	ev_timer_init(&s->retry, on_timer, 0, 0);
 	ev_timer_init(&s->resync, on_resync, o->resync_period, o->resync_period);
 	s->debounce.data = s->cap.data = s->retry.data = s->resync.data = s;
+	agent_set_scheduler(a, schedule, s);
 	return s;
 }
 
@@ -306,6 +308,7 @@ sync_free(struct sync *s)
 
 	if (!s)
 		return;
+	agent_set_scheduler(s->a, NULL, NULL);
 	loop = agent_loop(s->a);
 	ev_timer_stop(loop, &s->debounce);
 	ev_timer_stop(loop, &s->cap);
@@ -330,9 +333,13 @@ sync_start(struct sync *s)
 /* Long enough for the events already read in this loop iteration to reach the store. */
 #define QUICK_DELAY 0.001
 
-void
-sync_schedule(struct sync *s)
+/* The agent's scheduler: the store changed or every source became ready. Syncs at once
+ * after a quiet period, else after the debounce and at most debounce_max after the first
+ * unsynced change; only once every source is ready. */
+static void
+schedule(void *ctx)
 {
+	struct sync *s = ctx;
 	struct ev_loop *loop = agent_loop(s->a);
 	uint64_t now = npd_now_ns();
 	bool idle = !s->pending && now - s->last_sync_ns >= (uint64_t)(s->o.debounce * 1e9);
@@ -356,12 +363,6 @@ sync_schedule(struct sync *s)
 		ev_timer_set(&s->cap, s->o.debounce_max, 0);
 		ev_timer_start(loop, &s->cap);
 	}
-}
-
-bool
-sync_has_synced(const struct sync *s)
-{
-	return s->synced;
 }
 
 /* Logs compile diagnostics not logged by an earlier sync: a bad policy is reported once,
@@ -534,7 +535,7 @@ sync_run(struct sync *s)
 	s->backoff = 0;
 	s->pending = false;
 	s->first_change_ns = 0;
-	s->synced = true;
+	agent_synced(s->a);
 }
 
 struct counters_ctx {

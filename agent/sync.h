@@ -22,19 +22,15 @@ struct sync_opts {
 
 struct sync;
 
-/* A new pipeline for agent a (borrowed, as is the backend in o); sync_free(NULL) is a
- * no-op. Nothing runs until sync_start. */
+/* A new pipeline for agent a (borrowed, as is the backend in o), registered as the
+ * agent's scheduler until sync_free; sync_free(NULL) is a no-op. Nothing runs until
+ * sync_start. */
 struct sync *sync_new(struct npd_agent *a, const struct sync_opts *o);
 void sync_free(struct sync *s);
 /* Reads what of ours is in the kernel as the applied state (content unknown, so the first
  * sync rewrites it in one commit per family) and starts the resync timer. Returns 0, or
  * the -errno of list_owned (logged; the first sync retries the discovery). */
 int sync_start(struct sync *s);
-/* Something changed: sync at once after a quiet period, else after the debounce and at
- * most debounce_max after the first unsynced change; only once every source is ready. */
-void sync_schedule(struct sync *s);
-/* True once a sync has reached the kernel successfully. */
-bool sync_has_synced(const struct sync *s);
 /* Appends the per-rule packet and byte counters read from the backend, in Prometheus text
  * format (nothing when the backend cannot read counters). */
 void sync_format_counters(struct sync *s, struct npd_buf *out);
