@@ -187,6 +187,10 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	drive(w->data);
 }
 
+/* libmicrohttpd hands its own format strings: checked as printf formats. */
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {

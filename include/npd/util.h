@@ -34,7 +34,8 @@ void npd_buf_add(struct npd_buf *b, const void *p, size_t n);
 void npd_buf_adds(struct npd_buf *b, const char *s);
 void npd_buf_addc(struct npd_buf *b, char c);
 void npd_buf_printf(struct npd_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void npd_buf_vprintf(struct npd_buf *b, const char *fmt, va_list ap);
+void npd_buf_vprintf(struct npd_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 /* Hands the string to the caller (owned) and leaves b empty. */
 char *npd_buf_steal(struct npd_buf *b);
 
