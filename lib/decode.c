@@ -715,6 +715,13 @@ conv_expr(struct conv *c, const struct npd_dnode *n, struct npd_sel_expr *e)
 	}
 	if (field_str(c, n, "key", &key) < 0 || field_str(c, n, "operator", &op) < 0)
 		return -EINVAL;
+	if (!key) {
+		/* The API server requires a key; the selector's canonical order compares keys. */
+		m = path_key(c, "key");
+		cerr(c, n, NPD_DIAG_VALUE, "missing selector key");
+		path_pop(c, m);
+		return -EINVAL;
+	}
 	e->key = npd_xstrdup(key);
 	if (!op) {
 		m = path_key(c, "operator");

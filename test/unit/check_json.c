@@ -642,6 +642,12 @@ static const struct {
      "spec.egress[0].to[0].namespaceSelector.matchExpressions[0].operator", NPD_DIAG_VALUE},
     {"{\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"a\":\"b c\"}}}]}]}",
      "spec.ingress[0].from[0].podSelector", NPD_DIAG_VALUE},
+    {"{\"ingress\":[{\"from\":[{\"podSelector\":{\"matchExpressions\":[{\"key\":\"a\","
+     "\"operator\":\"Exists\"},{\"operator\":\"Exists\"}]}}]}]}",
+     "spec.ingress[0].from[0].podSelector.matchExpressions[1].key", NPD_DIAG_VALUE},
+    {"{\"egress\":[{\"to\":[{\"namespaceSelector\":{\"matchExpressions\":[{\"key\":null,"
+     "\"operator\":\"Exists\"},{\"key\":\"b\",\"operator\":\"In\",\"values\":[\"x\"]}]}}]}]}",
+     "spec.egress[0].to[0].namespaceSelector.matchExpressions[0].key", NPD_DIAG_VALUE},
     {"{\"ingress\":[{\"from\":[{}]}]}", "spec.ingress[0].from[0]", NPD_DIAG_VALUE},
     {"{\"ingress\":[{\"from\":{\"podSelector\":{}}}]}", "spec.ingress[0].from", NPD_DIAG_TYPE},
     {"{\"ingress\":\"all\"}", "spec.ingress", NPD_DIAG_TYPE},
@@ -725,6 +731,28 @@ START_TEST(bad_selector_or_types_skip_policy)
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "c");
 	ck_assert_ptr_nonnull(find_diag(&r.diags, "spec"));
+	run_fini(&r);
+}
+END_TEST
+
+/* Regression: two expressions, one without a key, crashed the selector's canonical sort. */
+START_TEST(target_selector_without_key_skips_policy)
+{
+	static const char list[] = "{\"items\":[" POL_HEAD(
+	    "nokey") "{\"podSelector\":{\"matchExpressions\":[{\"key\":\"b\",\"operator\":"
+		     "\"Exists\"},{\"key\":null,\"operator\":\"Exists\"},{\"operator\":"
+		     "\"DoesNotExist\"}]}}}," GOOD_POL("e") "]}";
+	struct run r;
+	const struct npd_diag *dg;
+
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POLICY, list);
+	ck_assert_int_eq(r.finish_rc, 0);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_str_eq(r.got.v[0].obj.u.policy->name, "e");
+	ck_assert_uint_eq(r.n_bad, 1);
+	dg = find_diag(&r.diags, "spec.podSelector.matchExpressions[1].key");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->name, "nokey");
 	run_fini(&r);
 }
 END_TEST
@@ -885,6 +913,7 @@ main(void)
 			    (int)NPD_ARRAY_SIZE(bad_rules));
 	tcase_add_test(tc, bad_egress_rule_isolates_egress_too);
 	tcase_add_test(tc, bad_selector_or_types_skip_policy);
+	tcase_add_test(tc, target_selector_without_key_skips_policy);
 	tcase_add_test(tc, policy_types_rules);
 	tcase_add_test(tc, rule_limit_makes_policy_invalid);
 	tcase_add_test(tc, malformed_watch_line_skipped);

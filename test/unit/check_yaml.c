@@ -159,6 +159,44 @@ START_TEST(bad_values_carry_file_and_line)
 }
 END_TEST
 
+/* Regression: an expression without a key once reached strcmp(NULL) in the canonical sort. */
+START_TEST(selector_expression_without_key)
+{
+	struct got g;
+	const struct npd_diag *dg;
+	size_t i;
+
+	decode(&g, "test/fixtures/yaml/selector_no_key.yaml");
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert_uint_eq(g.ev.n, 3);
+	for (i = 0; i < 2; i++) {
+		const struct npd_policy *p = g.ev.v[i].obj.u.policy;
+
+		/* A bad peer fails closed: the policy isolates and admits nothing. */
+		ck_assert(p->invalid);
+		ck_assert(p->isolates_ingress);
+		ck_assert_uint_eq(p->n_ingress + p->n_egress, 0);
+	}
+	ck_assert_str_eq(g.ev.v[0].obj.u.policy->name, "peer-no-key");
+	ck_assert(g.ev.v[1].obj.u.policy->isolates_egress);
+	dg = find_diag(&g.diags, "peer-no-key");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->path, "spec.ingress[0].from[0].podSelector.matchExpressions[1].key");
+	ck_assert(strstr(dg->msg, "missing selector key") != NULL);
+	ck_assert_int_eq(dg->line, 16);
+	dg = find_diag(&g.diags, "peer-null-key");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->path,
+			 "spec.egress[0].to[0].namespaceSelector.matchExpressions[0].key");
+	/* Which pods it selects is unknown: the policy is reported and skipped. */
+	dg = find_diag(&g.diags, "target-no-key");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->path, "spec.podSelector.matchExpressions[0].key");
+	ck_assert_str_eq(g.ev.v[2].obj.u.policy->name, "good");
+	got_fini(&g);
+}
+END_TEST
+
 START_TEST(anchors_and_aliases_rejected)
 {
 	struct got g;
@@ -280,6 +318,7 @@ main(void)
 	tcase_add_test(tc, aks_example_multi_document);
 	tcase_add_test(tc, kind_list_and_default_namespace);
 	tcase_add_test(tc, bad_values_carry_file_and_line);
+	tcase_add_test(tc, selector_expression_without_key);
 	tcase_add_test(tc, anchors_and_aliases_rejected);
 	tcase_add_test(tc, syntax_error_reported_with_line);
 	tcase_add_test(tc, buffer_edge_cases);
