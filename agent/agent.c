@@ -14,6 +14,7 @@
 #include <ev.h>
 
 #include "agent.h"
+#include "npd/mem.h"
 #include "npd/metrics.h"
 
 struct source {

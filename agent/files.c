@@ -21,6 +21,8 @@
 #include <ev.h>
 
 #include "files.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "npd/yaml.h"
 
 #define SOURCE_NAME "files"

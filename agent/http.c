@@ -13,6 +13,8 @@
 #include <microhttpd.h>
 
 #include "http.h"
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/metrics.h"
 
 struct http {

@@ -19,8 +19,10 @@
 #include <ev.h>
 
 #include "k8s.h"
+#include "npd/clock.h"
 #include "npd/json.h"
 #include "npd/kubeconfig.h"
+#include "npd/mem.h"
 #include "npd/reflector.h"
 
 #define USER_AGENT "netpold/0.1"

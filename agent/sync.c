@@ -21,7 +21,11 @@
 
 #include <ev.h>
 
+#include "npd/buf.h"
+#include "npd/clock.h"
 #include "npd/differ.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "npd/metrics.h"
 #include "sync.h"
 

@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "npd/backend.h"
+#include "npd/buf.h"
 #include "npd/compile.h"
 
 struct sync_opts {

@@ -25,7 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
 #include "npd/compile.h"
+#include "npd/hash.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 
 #define COMMENT_MAX 255

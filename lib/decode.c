@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "decode_int.h"
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 
 /* Schemas: the fields netpold keeps, nothing more. Rule keys from/to are both accepted

@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/buf.h"
 #include "npd/diag.h"
-#include "npd/util.h"
+#include "npd/mem.h"
 
 void
 npd_diags_init(struct npd_diags *d)

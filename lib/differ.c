@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/buf.h"
 #include "npd/differ.h"
+#include "npd/mem.h"
 
 static struct npd_set_op *
 add_op(struct npd_plan *p, size_t *cap, enum npd_set_op_kind kind, const char *name)

@@ -10,6 +10,7 @@
 
 #include "decode_int.h"
 #include "npd/json.h"
+#include "npd/mem.h"
 
 struct npd_json_decoder {
 	enum npd_json_mode mode;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,9 @@
 
 #include <yaml.h>
 
+#include "npd/buf.h"
 #include "npd/kubeconfig.h"
-#include "npd/util.h"
+#include "npd/mem.h"
 
 /* Kubeconfigs, tokens and CA bundles are small; refuse anything absurd. */
 #define MAX_FILE_SIZE (16u << 20)

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
 #include "npd/lint.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "npd/sim.h"
 

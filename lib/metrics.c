@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/buf.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "npd/metrics.h"
 
 enum mtype {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/mem.h"
 #include "npd/model.h"
 
 struct npd_namespace *

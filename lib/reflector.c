@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/buf.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "npd/reflector.h"
 
 struct resource {

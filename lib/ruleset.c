@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/hash.h"
+#include "npd/mem.h"
 #include "npd/ruleset.h"
 
 static void

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 
 static bool

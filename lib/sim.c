@@ -7,6 +7,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "npd/sim.h"
 

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "npd/store.h"
 

@@ -12,6 +12,8 @@
 #include <yaml.h>
 
 #include "decode_int.h"
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/yaml.h"
 
 struct ydoc {

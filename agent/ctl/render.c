@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "npd/buf.h"
 #include "npd/compile.h"
 #include "npd/diag.h"
+#include "npd/mem.h"
 #include "npd/ruleset.h"
 #include "npd/store.h"
 

@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 
 #include "ctl.h"
+#include "npd/addr.h"
 #include "npd/diag.h"
+#include "npd/mem.h"
 #include "npd/sim.h"
 #include "npd/store.h"
 

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "npd/buf.h"
 #include "npd/ruleset.h"
 
 enum npd_set_op_kind {

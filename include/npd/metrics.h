@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "npd/util.h"
+#include "npd/buf.h"
 
 struct npd_metrics;
 

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "npd/util.h"
+#include "npd/addr.h"
 
 struct npd_label {
 	char *key;

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "npd/map.h"
 #include "npd/model.h"
 #include "npd/store.h"
 

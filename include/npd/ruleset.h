@@ -9,7 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "npd/util.h"
+#include "npd/addr.h"
+#include "npd/buf.h"
 
 /* Kernel limits: XT_EXTENSION_MAXNAMELEN (29) and IPSET_MAXNAMELEN (32), NUL included. */
 #define NPD_CHAIN_NAMELEN 29

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "npd/buf.h"
 #include "npd/diag.h"
 #include "npd/model.h"
 

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "npd/addr.h"
 #include "npd/model.h"
 #include "npd/store.h"
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "npd/addr.h"
+#include "npd/map.h"
 #include "npd/model.h"
 
 struct npd_store;

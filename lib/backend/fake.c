@@ -9,6 +9,9 @@
 #include <sys/socket.h>
 
 #include "npd/backend.h"
+#include "npd/buf.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 
 struct fake_table {
 	struct npd_map chains; /* name -> rule count + 1 (so 0 rules is not NULL) */

@@ -17,6 +17,9 @@
 #include <libipset/ipset.h>
 #include <libipset/linux_ip_set.h>
 
+#include "npd/buf.h"
+#include "npd/hash.h"
+#include "npd/mem.h"
 #include "ipset_int.h"
 
 /* What one script run collected: the printed output and the first error. */

@@ -30,6 +30,9 @@
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 #include <linux/netfilter_ipv6/ip6t_REJECT.h>
 
+#include "npd/buf.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "ipset_int.h"
 
 #define DEFAULT_LOCK_PATH "/run/xtables.lock"

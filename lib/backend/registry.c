@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "npd/mem.h"
 #include "ipset_int.h"
 
 static const struct npd_backend_ops *const registry[] = {

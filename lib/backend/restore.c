@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "ipset_int.h"
 
 #define DEFAULT_RETRIES 5

@@ -9,8 +9,12 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/clock.h"
 #include "npd/compile.h"
 #include "npd/differ.h"
+#include "npd/mem.h"
 #include "npd/store.h"
 
 #define N_NS 500

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "npd/clock.h"
 #include "npd/json.h"
 
 static long

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
 #include "npd/backend.h"
 #include "npd/differ.h"
+#include "npd/mem.h"
 #include "npd/ruleset.h"
 
 static void

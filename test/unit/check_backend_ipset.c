@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "npd/backend.h"
+#include "npd/mem.h"
 #include "npd/ruleset.h"
 #include "tu_backend.h"
 

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "npd/backend.h"
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/ruleset.h"
 #include "tu_backend.h"
 

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/buf.h"
 #include "npd/compile.h"
+#include "npd/hash.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "testutil.h"
 

@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
 #include "npd/compile.h"
 #include "npd/differ.h"
+#include "npd/mem.h"
 #include "testutil.h"
 
 static struct npd_policy *

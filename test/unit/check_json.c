@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "decode_int.h"
+#include "npd/addr.h"
+#include "npd/buf.h"
 #include "npd/json.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "testutil.h"
 

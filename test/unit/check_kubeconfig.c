@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "npd/kubeconfig.h"
+#include "npd/mem.h"
 #include "testutil.h"
 
 static int

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
 #include "npd/lint.h"
+#include "npd/mem.h"
 #include "npd/store.h"
 #include "npd/yaml.h"
 #include "testutil.h"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/mem.h"
 #include "npd/reflector.h"
 #include "npd/store.h"
 #include "testutil.h"

@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
 #include "npd/ruleset.h"
 #include "testutil.h"
 

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "testutil.h"
 

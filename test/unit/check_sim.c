@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "npd/mem.h"
 #include "npd/sim.h"
 #include "npd/store.h"
 #include "npd/yaml.h"

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "npd/store.h"
 #include "testutil.h"

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/mem.h"
 #include "npd/selector.h"
 #include "npd/store.h"
 #include "npd/yaml.h"

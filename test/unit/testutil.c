@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "testutil.h"
 
 void
@@ -209,4 +212,16 @@ tu_read_file(const char *relpath, size_t *len)
 	if (len)
 		*len = b.len;
 	return npd_buf_steal(&b);
+}
+
+int
+tu_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

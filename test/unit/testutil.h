@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <check.h>
+
 #include "npd/model.h"
 
 /* "app=web,tier=db" -> labels (caller finalizes). */
@@ -43,5 +45,7 @@ void tu_events_fini(struct tu_events *e);
 char *tu_read_file(const char *relpath, size_t *len);
 /* Absolute path of a file under the source tree (static buffer). */
 const char *tu_src_path(const char *relpath);
+/* Runs every test of s, frees it; returns the exit status for main (0: all passed). */
+int tu_run(Suite *s);
 
 #endif

@@ -7,6 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/mem.h"
 #include "tu_backend.h"
 
 void

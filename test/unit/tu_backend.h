@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "npd/addr.h"
 #include "npd/backend.h"
 #include "npd/ruleset.h"
 

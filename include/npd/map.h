@@ -1,0 +1,26 @@
+/* map.h: an open-addressing hash map from an owned string key to a borrowed pointer. */
+#ifndef NPD_MAP_H
+#define NPD_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Open-addressing map from an owned string key to a borrowed pointer. */
+struct npd_map {
+	struct npd_map_slot *slots;
+	size_t cap; /* power of two or 0 */
+	size_t len;
+	size_t tombs;
+};
+void npd_map_init(struct npd_map *m);
+/* Frees keys; values are the caller's. */
+void npd_map_fini(struct npd_map *m);
+void *npd_map_get(const struct npd_map *m, const char *key);
+/* Inserts or replaces; returns the previous value or NULL. Copies key. */
+void *npd_map_set(struct npd_map *m, const char *key, void *value);
+/* Removes key; returns its value or NULL. */
+void *npd_map_del(struct npd_map *m, const char *key);
+/* Iteration: start with *it = 0; returns false at the end. */
+bool npd_map_next(const struct npd_map *m, size_t *it, const char **key, void **value);
+
+#endif

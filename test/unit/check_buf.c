@@ -1,0 +1,62 @@
+/* check_buf.c: the growable buffer: appends, formatting, reset and handing over. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/buf.h"
+#include "testutil.h"
+
+START_TEST(buf_grows_and_formats)
+{
+	struct npd_buf b;
+	int i;
+	char *s;
+
+	npd_buf_init(&b);
+	for (i = 0; i < 1000; i++)
+		npd_buf_printf(&b, "%d,", i);
+	ck_assert_uint_eq(b.len, strlen(b.data));
+	ck_assert(strncmp(b.data, "0,1,2,", 6) == 0);
+	ck_assert(strstr(b.data, "999,") != NULL);
+	s = npd_buf_steal(&b);
+	ck_assert_ptr_null(b.data);
+	free(s);
+}
+END_TEST
+
+START_TEST(buf_add_reset_steal)
+{
+	struct npd_buf b;
+	char *s;
+
+	npd_buf_init(&b);
+	/* An empty buffer still hands over a string. */
+	s = npd_buf_steal(&b);
+	ck_assert_str_eq(s, "");
+	free(s);
+	npd_buf_add(&b, "ab\0cd", 5);
+	ck_assert_uint_eq(b.len, 5);
+	ck_assert_int_eq(memcmp(b.data, "ab\0cd", 6), 0);
+	npd_buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_str_eq(b.data, "");
+	npd_buf_adds(&b, "x=");
+	npd_buf_addc(&b, '1');
+	ck_assert_str_eq(b.data, "x=1");
+	npd_buf_fini(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.len, 0);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("buf");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, buf_grows_and_formats);
+	tcase_add_test(tc, buf_add_reset_steal);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}

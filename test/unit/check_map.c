@@ -1,0 +1,58 @@
+/* check_map.c: the string map under many inserts, deletes and tombstone reuse. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "npd/map.h"
+#include "testutil.h"
+
+START_TEST(map_set_get_del_many)
+{
+	struct npd_map m;
+	char key[32];
+	size_t i, it = 0, seen = 0;
+	const char *k;
+	void *v;
+
+	npd_map_init(&m);
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		ck_assert_ptr_null(npd_map_set(&m, key, (void *)(i + 1)));
+	}
+	ck_assert_uint_eq(m.len, 5000);
+	for (i = 0; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		ck_assert_ptr_eq(npd_map_del(&m, key), (void *)(i + 1));
+	}
+	for (i = 0; i < 5000; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		if (i % 2)
+			ck_assert_ptr_eq(npd_map_get(&m, key), (void *)(i + 1));
+		else
+			ck_assert_ptr_null(npd_map_get(&m, key));
+	}
+	/* Re-adding after deletes reuses tombstones without losing entries. */
+	for (i = 0; i < 5000; i += 2) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		npd_map_set(&m, key, (void *)(i + 1));
+	}
+	while (npd_map_next(&m, &it, &k, &v)) {
+		ck_assert_ptr_eq(npd_map_get(&m, k), v);
+		seen++;
+	}
+	ck_assert_uint_eq(seen, 5000);
+	ck_assert_ptr_eq(npd_map_set(&m, "k1", (void *)7), (void *)2);
+	npd_map_fini(&m);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("map");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, map_set_get_del_many);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
