@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
 #include "npd/drops.h"
+#include "npd/map.h"
+#include "npd/mem.h"
 
 #define PREFIX_WORD "NPD DROP "
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "npd/addr.h"
 #include "npd/model.h"
 
 enum npd_drop_dir {

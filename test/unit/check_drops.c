@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "npd/addr.h"
 #include "npd/drops.h"
 
 struct got {
