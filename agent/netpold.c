@@ -17,6 +17,7 @@
 #include "files.h"
 #include "http.h"
 #include "k8s.h"
+#include "notify.h"
 #include "npd/backend.h"
 #include "npd/compile.h"
 #include "sync.h"
@@ -63,9 +64,11 @@ usage(FILE *out)
 	    "  --debounce-max DUR     longest wait after the first change (default 500ms)\n"
 	    "  --cleanup              remove every chain, jump rule and set netpold owns, exit\n"
 	    "  --log-level LEVEL      info|debug (default info)\n"
+	    "  --version              print the version and exit\n"
 	    "  --help                 this text\n"
 	    "\n"
-	    "Durations: a number with ms, s, m or h (a bare number is seconds).\n");
+	    "Durations: a number with ms, s, m or h (a bare number is seconds).\n"
+	    "Under systemd (Type=notify) it sends READY=1 once /readyz would answer 200.\n");
 }
 
 static int
@@ -134,6 +137,7 @@ parse_options(int argc, char **argv, struct options *o)
 		O_CLEANUP,
 		O_LOGLEVEL,
 		O_HELP,
+		O_VERSION,
 	};
 	static const struct option longopts[] = {
 	    {"manifests", required_argument, NULL, O_MANIFESTS},
@@ -150,6 +154,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"cleanup", no_argument, NULL, O_CLEANUP},
 	    {"log-level", required_argument, NULL, O_LOGLEVEL},
 	    {"help", no_argument, NULL, O_HELP},
+	    {"version", no_argument, NULL, O_VERSION},
 	    {NULL, 0, NULL, 0},
 	};
 	unsigned long v;
@@ -226,6 +231,9 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_HELP:
 			usage(stdout);
+			exit(0);
+		case O_VERSION:
+			printf("netpold %s\n", NPD_VERSION);
 			exit(0);
 		default:
 			if (optopt && optopt >= O_MANIFESTS)
@@ -340,6 +348,7 @@ main(int argc, char **argv)
 	struct sync_opts so;
 	struct files *files = NULL;
 	struct http *http = NULL;
+	struct notify *notify = NULL;
 	ev_signal sigterm, sigint;
 	bool k8s_started = false;
 	int rc, status = 1;
@@ -407,6 +416,7 @@ main(int argc, char **argv)
 		k8s_started = true;
 	}
 
+	notify = notify_start(a);
 	ev_signal_init(&sigterm, on_signal, SIGTERM);
 	ev_signal_init(&sigint, on_signal, SIGINT);
 	ev_signal_start(loop, &sigterm);
@@ -416,6 +426,7 @@ main(int argc, char **argv)
 	ev_signal_stop(loop, &sigint);
 	status = 0;
 out:
+	notify_stop(notify);
 	if (k8s_started)
 		k8s_source_stop();
 	http_free(http);
