@@ -20,7 +20,7 @@
 
 #include "notify.h"
 #include "npd/metrics.h"
-#include "npd/util.h"
+#include "npd/mem.h"
 
 struct notify {
 	struct npd_agent *a;
