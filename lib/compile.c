@@ -60,6 +60,12 @@ struct cc {
 
 static const char *const dir_word[2] = {"ingress", "egress"};
 
+static enum npd_origin_dir
+origin_dir(enum dir d)
+{
+	return d == DIR_IN ? NPD_ORIGIN_INGRESS : NPD_ORIGIN_EGRESS;
+}
+
 void
 npd_compile_opts_init(struct npd_compile_opts *o)
 {
@@ -492,6 +498,7 @@ emit_peer_port(struct cc *c, size_t chain_idx, const struct npd_policy *pol, enu
 	r.target = NPD_T_MARK;
 	r.set_mark = c->o->mark;
 	r.set_mask = c->o->mark;
+	r.origin_rule = (int32_t)ri;
 	npd_ruleset_add_rule(&t->chains[chain_idx], &r);
 	npd_rule_fini(&r);
 }
@@ -519,6 +526,7 @@ emit_policy_chain(struct cc *c, const struct npd_policy *pol, enum dir d, const 
 		return;
 	npd_map_set(&c->chains, name, (void *)1);
 	idx = (size_t)(npd_ruleset_add_chain(t, name) - t->chains);
+	npd_chain_set_origin(&t->chains[idx], NPD_ORIGIN_POLICY, origin_dir(d), pol->ns, pol->name);
 	/* An invalid policy isolates and allows nothing: its chain stays empty. */
 	if (pol->invalid)
 		return;
@@ -559,6 +567,7 @@ emit_pod_chain(struct cc *c, const struct local_pod *lp, enum dir d, const char 
 	size_t i, idx;
 
 	idx = (size_t)(npd_ruleset_add_chain(t, name) - t->chains);
+	npd_chain_set_origin(&t->chains[idx], NPD_ORIGIN_POD, origin_dir(d), pod->ns, pod->name);
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_MARK;
 	r.set_mark = 0;
@@ -602,6 +611,7 @@ emit_pod_chain(struct cc *c, const struct local_pod *lp, enum dir d, const char 
 	npd_buf_reset(&c->tmp);
 	npd_buf_printf(&c->tmp, "netpold: default deny %s %s/%s", dir_word[d], pod->ns, pod->name);
 	set_comment(&r, &c->tmp);
+	r.origin_rule = NPD_ORIGIN_RULE_DENY;
 	npd_ruleset_add_rule(&t->chains[idx], &r);
 	npd_rule_fini(&r);
 }

@@ -52,6 +52,8 @@ table_fini(struct npd_table *t)
 		for (j = 0; j < t->chains[i].n_rules; j++)
 			npd_rule_fini(&t->chains[i].rules[j]);
 		free(t->chains[i].rules);
+		free(t->chains[i].origin.ns);
+		free(t->chains[i].origin.name);
 	}
 	free(t->chains);
 }
@@ -95,6 +97,51 @@ npd_ruleset_add_chain(struct npd_table *t, const char *name)
 	memset(c, 0, sizeof(*c));
 	copy_name(c->name, sizeof(c->name), name);
 	return c;
+}
+
+void
+npd_chain_set_origin(struct npd_chain *c, enum npd_origin_kind kind, enum npd_origin_dir dir,
+		     const char *ns, const char *name)
+{
+	free(c->origin.ns);
+	free(c->origin.name);
+	c->origin.kind = kind;
+	c->origin.dir = dir;
+	c->origin.ns = npd_xstrdup(ns);
+	c->origin.name = npd_xstrdup(name);
+}
+
+bool
+npd_chain_rule_origin(const struct npd_chain *c, size_t index, struct npd_origin *out,
+		      int32_t *spec_rule)
+{
+	int32_t r;
+
+	if (index >= c->n_rules || c->origin.kind == NPD_ORIGIN_NONE)
+		return false;
+	r = c->rules[index].origin_rule;
+	/* Policy chains hold only admitting rules; of a pod chain only the reject counts. */
+	if (c->origin.kind == NPD_ORIGIN_POLICY ? r < 0 : r != NPD_ORIGIN_RULE_DENY)
+		return false;
+	*out = c->origin;
+	*spec_rule = r;
+	return true;
+}
+
+bool
+npd_ruleset_find_origin(const struct npd_ruleset *rs, uint8_t family, const char *chain,
+			size_t index, struct npd_origin *out, int32_t *spec_rule)
+{
+	const struct npd_table *t = npd_ruleset_get_table(rs, family);
+	const struct npd_chain *c = t ? npd_ruleset_find_chain(t, chain) : NULL;
+
+	return c && npd_chain_rule_origin(c, index, out, spec_rule);
+}
+
+const char *
+npd_origin_dir_name(enum npd_origin_dir dir)
+{
+	return dir == NPD_ORIGIN_EGRESS ? "egress" : "ingress";
 }
 
 struct npd_rule *

@@ -91,13 +91,41 @@ struct npd_rule {
 	uint32_t set_mark, set_mask;
 	uint16_t nflog_group;
 	char *nflog_prefix; /* owned, may be NULL; < NPD_NFLOG_PREFIXLEN */
+	/* What the rule counts for (see struct npd_origin): NPD_ORIGIN_RULE_NONE, the index
+	 * in the policy's ingress or egress list (policy chains), or NPD_ORIGIN_RULE_DENY
+	 * (the default-deny reject of a pod chain). Not part of the rule's identity. */
+	int32_t origin_rule;
+};
+
+#define NPD_ORIGIN_RULE_NONE (-1)
+#define NPD_ORIGIN_RULE_DENY (-2)
+
+/* Where a chain comes from, so that a kernel rule (family, chain, rule index) can be named
+ * by what an operator wrote: a policy chain counts for (namespace, policy, direction, rule
+ * index in the spec list); a pod chain's default deny for (namespace, pod, direction). */
+enum npd_origin_kind {
+	NPD_ORIGIN_NONE,   /* plumbing: NPD-FORWARD, hooks */
+	NPD_ORIGIN_POLICY, /* NPD-PI-/NPD-PE-: ns, name = the policy */
+	NPD_ORIGIN_POD,	   /* NPD-I-/NPD-E-: ns, name = the local pod */
+};
+
+enum npd_origin_dir {
+	NPD_ORIGIN_INGRESS,
+	NPD_ORIGIN_EGRESS,
+};
+
+struct npd_origin {
+	enum npd_origin_kind kind;
+	enum npd_origin_dir dir;
+	char *ns, *name; /* owned by the chain; NULL for NPD_ORIGIN_NONE */
 };
 
 struct npd_chain {
 	char name[NPD_CHAIN_NAMELEN];
 	struct npd_rule *rules;
 	size_t n_rules, cap;
-	uint64_t hash; /* content hash set by npd_ruleset_seal; 0 = unknown content */
+	uint64_t hash;		  /* content hash set by npd_ruleset_seal; 0 = unknown content */
+	struct npd_origin origin; /* set by the compiler; NONE in rulesets read back */
 };
 
 /* A jump from a built-in chain (FORWARD, INPUT, OUTPUT) to one of ours, kept at the top. */
@@ -127,6 +155,19 @@ const struct npd_table *npd_ruleset_get_table(const struct npd_ruleset *rs, uint
 /* Adds an empty chain (name copied) and returns it; the pointer is valid until the next
  * add_chain on that table. */
 struct npd_chain *npd_ruleset_add_chain(struct npd_table *t, const char *name);
+/* Records where chain c comes from (strings copied). */
+void npd_chain_set_origin(struct npd_chain *c, enum npd_origin_kind kind, enum npd_origin_dir dir,
+			  const char *ns, const char *name);
+/* What rule `index` of chain c counts for: returns true and fills *out (strings borrowed from
+ * c) and *spec_rule (the index in the policy's list, or NPD_ORIGIN_RULE_DENY) when the rule
+ * admits for a policy rule or is a pod's default deny; false for plumbing rules. */
+bool npd_chain_rule_origin(const struct npd_chain *c, size_t index, struct npd_origin *out,
+			   int32_t *spec_rule);
+/* The same by kernel coordinates: family (AF_INET, AF_INET6), chain name, rule index. */
+bool npd_ruleset_find_origin(const struct npd_ruleset *rs, uint8_t family, const char *chain,
+			     size_t index, struct npd_origin *out, int32_t *spec_rule);
+/* "ingress" or "egress". */
+const char *npd_origin_dir_name(enum npd_origin_dir dir);
 /* Appends a copy of r (strings duplicated) and returns the stored rule. */
 struct npd_rule *npd_ruleset_add_rule(struct npd_chain *c, const struct npd_rule *r);
 void npd_ruleset_add_hook(struct npd_table *t, const char *builtin, const char *chain);

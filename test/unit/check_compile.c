@@ -635,6 +635,79 @@ START_TEST(output_is_deterministic)
 }
 END_TEST
 
+/* Every kernel rule maps back to what the operator wrote: checked against the rule comments
+ * (an independent record of the same facts) on a dual-stack pod, both directions. */
+START_TEST(rules_map_to_their_origin)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = tu_policy("shop", "web-pol", "app=web", true, true);
+	struct npd_policy_rule *r;
+	struct npd_ruleset *rs;
+	struct npd_origin o;
+	char want[256];
+	size_t f, i, j, n_policy = 0, n_deny = 0;
+	int32_t spec;
+
+	npd_store_add_namespace(s, tu_ns("shop", NULL));
+	npd_store_add_pod(s, tu_pod("shop", "web-0", "app=web", "10.0.0.10,fd00::10", "node1"));
+	r = tu_rule(p, false);
+	tu_peer_sel(r, NULL, "app=cli");
+	tu_peer_block(r, "192.168.0.0/16", NULL);
+	tu_port(r, NPD_PROTO_TCP, 80, 0, NULL);
+	tu_port(r, NPD_PROTO_UDP, 53, 0, NULL);
+	tu_rule(p, false);
+	tu_peer_block(tu_rule(p, true), "fd00::/8", NULL);
+	npd_store_add_policy(s, p);
+	rs = compile(s);
+	for (f = 0; f < 2; f++) {
+		const struct npd_table *t = f ? &rs->v6 : &rs->v4;
+
+		for (i = 0; i < t->n_chains; i++) {
+			const struct npd_chain *c = &t->chains[i];
+
+			for (j = 0; j < c->n_rules; j++) {
+				const struct npd_rule *rule = &c->rules[j];
+				bool has =
+				    npd_ruleset_find_origin(rs, t->family, c->name, j, &o, &spec);
+
+				if (!strncmp(c->name, "NPD-P", 5)) {
+					ck_assert(has);
+					ck_assert_int_eq(o.kind, NPD_ORIGIN_POLICY);
+					snprintf(want, sizeof(want), "%s/%s %s[%d]", o.ns, o.name,
+						 npd_origin_dir_name(o.dir), spec);
+					ck_assert_msg(!strncmp(rule->comment, want, strlen(want)),
+						      "%s vs %s", rule->comment, want);
+					ck_assert_str_eq(o.name, "web-pol");
+					ck_assert_int_eq(o.dir, c->name[5] == 'E'
+								    ? NPD_ORIGIN_EGRESS
+								    : NPD_ORIGIN_INGRESS);
+					n_policy++;
+				} else if (rule->target == NPD_T_REJECT) {
+					ck_assert(has);
+					ck_assert_int_eq(o.kind, NPD_ORIGIN_POD);
+					ck_assert_int_eq(spec, NPD_ORIGIN_RULE_DENY);
+					snprintf(want, sizeof(want),
+						 "netpold: default deny %s %s/%s",
+						 npd_origin_dir_name(o.dir), o.ns, o.name);
+					ck_assert_str_eq(rule->comment, want);
+					n_deny++;
+				} else {
+					ck_assert(!has);
+				}
+			}
+		}
+	}
+	/* Ingress, v4: rule 0 is 2 peers x 2 ports, rule 1 one rule; v6: the v4 block is
+	 * skipped, so 1 x 2 + 1. Egress: the v6 block, only in v6. */
+	ck_assert_uint_eq(n_policy, (2 + 2 + 1) + (2 + 1 + 1));
+	ck_assert_uint_eq(n_deny, 4);
+	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-FORWARD", 0, &o, &spec));
+	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-NOPE", 0, &o, &spec));
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
 START_TEST(bad_options_rejected)
 {
 	struct npd_store *s = npd_store_new();
@@ -668,6 +741,7 @@ main(void)
 	tcase_add_test(tc, invalid_policy_isolates_and_allows_nothing);
 	tcase_add_test(tc, over_limit_policy_is_reported_others_compile);
 	tcase_add_test(tc, output_is_deterministic);
+	tcase_add_test(tc, rules_map_to_their_origin);
 	tcase_add_test(tc, bad_options_rejected);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
