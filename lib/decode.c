@@ -72,10 +72,10 @@ static const struct npd_schema_field f_status[] = {
 static const struct npd_schema s_status = {NPD_S_MAP, f_status, NULL, 0, false};
 
 static const struct npd_schema_field f_meta[] = {
-    {"name", &s_scalar},   {"namespace", &s_scalar},
-    {"uid", &s_scalar},	   {"resourceVersion", &s_scalar},
-    {"labels", &s_labels}, {"continue", &s_scalar},
-    {NULL, NULL}};
+    {"name", &s_scalar},       {"namespace", &s_scalar},
+    {"uid", &s_scalar},	       {"resourceVersion", &s_scalar},
+    {"labels", &s_labels},     {"continue", &s_scalar},
+    {"generation", &s_scalar}, {NULL, NULL}};
 static const struct npd_schema s_meta = {NPD_S_MAP, f_meta, NULL, 0, false};
 
 /* Status fields (code, reason, message) sit beside the object fields: an error body or a
@@ -1319,6 +1319,7 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 	struct npd_object obj = {NPD_KIND__COUNT, {NULL}};
 	const struct npd_dnode *meta;
 	const char *name, *ns, *uid, *rv;
+	bool has_gen;
 	enum npd_kind k;
 	int rc;
 
@@ -1388,6 +1389,8 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 		obj.u.policy->ns = npd_xstrdup(c.ns);
 		obj.u.policy->uid = npd_xstrdup(uid);
 		obj.u.policy->rv = npd_xstrdup(rv);
+		if (field_int(&c, meta, "generation", &obj.u.policy->generation, &has_gen) < 0)
+			goto out;
 		path_pop(&c, 0);
 		if (conv_policy(&c, n, obj.u.policy) < 0)
 			goto out;

@@ -125,6 +125,7 @@ struct npd_policy {
 	char *name;
 	char *uid;
 	char *rv;
+	long long generation; /* metadata.generation; 0 when absent */
 	struct npd_selector pod_sel;
 	/* Effective policyTypes: as given, or by the API server's default (Ingress always,
 	 * Egress when the egress list is non-empty). */

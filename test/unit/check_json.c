@@ -338,6 +338,7 @@ START_TEST(policy_list_keeps_exact_fields)
 	ck_assert_str_eq(p->name, "db-policy");
 	ck_assert_str_eq(p->uid, "6b0e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b");
 	ck_assert_str_eq(p->rv, "4815180");
+	ck_assert_int_eq(p->generation, 1);
 	ck_assert(!p->invalid);
 	ck_assert(p->isolates_ingress && p->isolates_egress);
 	ck_assert_str_eq(npd_labels_get(&p->pod_sel.match_labels, "app"), "db");
