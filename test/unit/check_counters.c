@@ -1,0 +1,454 @@
+/* check_counters.c: the rule counter cache on compiled rulesets: totals by origin summed over
+ * chains and families, chain rewrites, frozen and dropped totals, the exposition, the state
+ * file, and a seeded random run against a simulated kernel that knows the true totals. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "npd/compile.h"
+#include "npd/buf.h"
+#include "npd/counters.h"
+#include "npd/mem.h"
+#include "testutil.h"
+
+/* shop/web-0 (dual stack) and shop/web-1 are local; web-pol admits app=cli on TCP 80 and
+ * UDP 53 (rule 0) and everything from 10.9.0.0/16 (rule 1). */
+static struct npd_store *
+cluster(void)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = tu_policy("shop", "web-pol", "app=web", true, false);
+	struct npd_policy_rule *r;
+
+	npd_store_add_namespace(s, tu_ns("shop", NULL));
+	npd_store_add_pod(s, tu_pod("shop", "web-0", "app=web", "10.0.0.10,fd00::10", "node1"));
+	npd_store_add_pod(s, tu_pod("shop", "web-1", "app=web", "10.0.0.11", "node1"));
+	npd_store_add_pod(s, tu_pod("shop", "cli-0", "app=cli", "10.0.1.10,fd00::1:10", "node2"));
+	r = tu_rule(p, false);
+	tu_peer_sel(r, NULL, "app=cli");
+	tu_port(r, NPD_PROTO_TCP, 80, 0, NULL);
+	tu_port(r, NPD_PROTO_UDP, 53, 0, NULL);
+	tu_peer_block(tu_rule(p, false), "10.9.0.0/16", NULL);
+	npd_store_add_policy(s, p);
+	return s;
+}
+
+static struct npd_ruleset *
+compile(const struct npd_store *s)
+{
+	struct npd_compile_opts o;
+	struct npd_ruleset *rs = NULL;
+
+	npd_compile_opts_init(&o);
+	o.node_name = "node1";
+	ck_assert_int_eq(npd_compile(s, &o, NULL, &rs), 0);
+	return rs;
+}
+
+/* A simulated kernel: one counter pair per rule of a ruleset, index-aligned. */
+struct kernel {
+	const struct npd_ruleset *rs;
+	uint64_t *pk[2], *by[2]; /* per family, flattened over chains */
+};
+
+static const struct npd_table *
+table(const struct npd_ruleset *rs, int f)
+{
+	return f ? &rs->v6 : &rs->v4;
+}
+
+static size_t
+flat(const struct npd_table *t, size_t chain, size_t rule)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < chain; i++)
+		n += t->chains[i].n_rules;
+	return n + rule;
+}
+
+static void
+kernel_init(struct kernel *k, const struct npd_ruleset *rs)
+{
+	int f;
+
+	k->rs = rs;
+	for (f = 0; f < 2; f++) {
+		size_t n = npd_ruleset_rule_count(rs) + 1;
+
+		k->pk[f] = npd_xcalloc(n, sizeof(uint64_t));
+		k->by[f] = npd_xcalloc(n, sizeof(uint64_t));
+	}
+}
+
+static void
+kernel_fini(struct kernel *k)
+{
+	int f;
+
+	for (f = 0; f < 2; f++) {
+		free(k->pk[f]);
+		free(k->by[f]);
+	}
+}
+
+static void
+kernel_read(const struct kernel *k, struct npd_counters *c)
+{
+	size_t i, j;
+	int f;
+
+	for (f = 0; f < 2; f++) {
+		const struct npd_table *t = table(k->rs, f);
+
+		for (i = 0; i < t->n_chains; i++)
+			for (j = 0; j < t->chains[i].n_rules; j++)
+				npd_counters_feed(t->family, t->chains[i].name, j,
+						  k->pk[f][flat(t, i, j)], k->by[f][flat(t, i, j)],
+						  c);
+	}
+}
+
+/* Finds the chain whose rule j has the given origin; returns its index or -1. */
+static long
+find_rule(const struct npd_table *t, enum npd_origin_kind kind, int32_t want, size_t nth,
+	  size_t *rule)
+{
+	size_t i, j, seen = 0;
+
+	for (i = 0; i < t->n_chains; i++)
+		for (j = 0; j < t->chains[i].n_rules; j++) {
+			struct npd_origin o;
+			int32_t spec;
+
+			if (!npd_chain_rule_origin(&t->chains[i], j, &o, &spec) || o.kind != kind ||
+			    spec != want)
+				continue;
+			if (seen++ == nth) {
+				*rule = j;
+				return (long)i;
+			}
+		}
+	return -1;
+}
+
+static void
+hit(struct kernel *k, int f, enum npd_origin_kind kind, int32_t spec, size_t nth, uint64_t n)
+{
+	const struct npd_table *t = table(k->rs, f);
+	size_t rule;
+	long ch = find_rule(t, kind, spec, nth, &rule);
+
+	ck_assert_int_ge(ch, 0);
+	k->pk[f][flat(t, (size_t)ch, rule)] += n;
+	k->by[f][flat(t, (size_t)ch, rule)] += 100 * n;
+}
+
+static uint64_t
+packets(const struct npd_counters *c, enum npd_origin_kind kind, const char *name, int32_t rule)
+{
+	uint64_t p = 0, b = 0;
+
+	ck_assert_int_eq(npd_counters_get(c, kind, NPD_ORIGIN_INGRESS, "shop", name, rule, &p, &b),
+			 0);
+	ck_assert_uint_eq(b, 100 * p);
+	return p;
+}
+
+START_TEST(totals_sum_rules_and_families)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = compile(s);
+	struct npd_counters *c = npd_counters_new();
+	struct kernel k;
+	uint64_t p, b;
+
+	kernel_init(&k, rs);
+	npd_counters_applied(c, rs, NULL, s);
+	/* Rule 0 is two kernel rules (two ports) in v4 and in v6; rule 1 one in v4 only. */
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 0);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 0, 5);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 1, 7);
+	hit(&k, 1, NPD_ORIGIN_POLICY, 0, 0, 11);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 3);
+	/* Default denies: web-0 in both families, web-1 in v4; which pod is which is known
+	 * only through the origin, so count both. */
+	hit(&k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
+	hit(&k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 1, 4);
+	hit(&k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 8);
+	kernel_read(&k, c);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 23);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 3);
+	ck_assert_uint_eq(
+	    packets(c, NPD_ORIGIN_POD, "web-0", 99) + packets(c, NPD_ORIGIN_POD, "web-1", -1), 14);
+	/* web-0 holds the v6 deny, so it has at least those 8. */
+	ck_assert_uint_ge(packets(c, NPD_ORIGIN_POD, "web-0", -1), 8);
+	/* A second reading adds only the growth. */
+	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 1);
+	kernel_read(&k, c);
+	kernel_read(&k, c);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 4);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 23);
+	ck_assert_int_eq(
+	    npd_counters_get(c, NPD_ORIGIN_POLICY, NPD_ORIGIN_EGRESS, "shop", "web-pol", 0, &p, &b),
+	    -ENOENT);
+	ck_assert_int_eq(npd_counters_get(c, NPD_ORIGIN_POLICY, NPD_ORIGIN_INGRESS, "shop",
+					  "web-pol", 2, &p, &b),
+			 -ENOENT);
+	/* 2 policy rules + web-0 and web-1 denies. */
+	ck_assert_uint_eq(npd_counters_count(c), 4);
+	kernel_fini(&k);
+	npd_counters_free(c);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+/* The commit that rewrote a chain restarted its kernel counters: the totals go on. */
+START_TEST(rewrite_keeps_totals)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = compile(s);
+	struct npd_counters *c = npd_counters_new();
+	struct npd_plan plan;
+	const struct npd_chain *write[1];
+	struct kernel k;
+	size_t rule;
+	long ch;
+
+	kernel_init(&k, rs);
+	npd_counters_applied(c, rs, NULL, s);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 10);
+	kernel_read(&k, c);
+	/* The commit rewrites the v4 policy chain: its counters restart at 0. */
+	ch = find_rule(&rs->v4, NPD_ORIGIN_POLICY, 1, 0, &rule);
+	ck_assert_int_ge(ch, 0);
+	memset(&plan, 0, sizeof(plan));
+	plan.v4.family = AF_INET;
+	plan.v4.commit = true;
+	write[0] = &rs->v4.chains[ch];
+	plan.v4.write = write;
+	plan.v4.n_write = 1;
+	memset(k.pk[0], 0, sizeof(uint64_t) * npd_ruleset_rule_count(rs));
+	memset(k.by[0], 0, sizeof(uint64_t) * npd_ruleset_rule_count(rs));
+	npd_counters_applied(c, rs, &plan, s);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 4);
+	kernel_read(&k, c);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 14);
+	/* A drop without a known rewrite (a counter that went down) counts from zero. */
+	k.pk[0][flat(&rs->v4, (size_t)ch, rule)] = 1;
+	k.by[0][flat(&rs->v4, (size_t)ch, rule)] = 100;
+	kernel_read(&k, c);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 15);
+	kernel_fini(&k);
+	npd_counters_free(c);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+/* A total whose chain left the kernel freezes while its object exists, then goes. */
+START_TEST(totals_freeze_then_go_with_their_object)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = compile(s), *rs2;
+	struct npd_counters *c = npd_counters_new();
+	struct kernel k;
+	uint64_t p, b;
+
+	kernel_init(&k, rs);
+	npd_counters_applied(c, rs, NULL, s);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 0, 6);
+	kernel_read(&k, c);
+	/* web-1 leaves; the policy stays and so does its total. */
+	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "shop", "web-1"), 1);
+	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "shop", "web-0"), 1);
+	rs2 = compile(s);
+	npd_counters_applied(c, rs2, NULL, s);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 6);
+	ck_assert_int_eq(
+	    npd_counters_get(c, NPD_ORIGIN_POD, NPD_ORIGIN_INGRESS, "shop", "web-1", -1, &p, &b),
+	    -ENOENT);
+	/* Readings of rules no longer known are ignored. */
+	kernel_read(&k, c);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 6);
+	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POLICY, "shop", "web-pol"), 1);
+	npd_counters_applied(c, rs2, NULL, s);
+	ck_assert_uint_eq(npd_counters_count(c), 0);
+	kernel_fini(&k);
+	npd_counters_free(c);
+	npd_ruleset_free(rs2);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(exposition)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = compile(s);
+	struct npd_counters *c = npd_counters_new();
+	struct kernel k;
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	npd_counters_format(c, &b);
+	/* Empty: HELP and TYPE only. */
+	ck_assert_ptr_nonnull(strstr(b.data, "# TYPE netpold_pod_denied_packets_total counter\n"));
+	ck_assert_ptr_null(strstr(b.data, "{"));
+	kernel_init(&k, rs);
+	npd_counters_applied(c, rs, NULL, s);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 3);
+	kernel_read(&k, c);
+	npd_buf_reset(&b);
+	npd_counters_format(c, &b);
+	ck_assert_ptr_nonnull(strstr(b.data, "netpold_policy_rule_packets_total{namespace=\"shop\","
+					     "policy=\"web-pol\",direction=\"ingress\",rule=\"1\"} "
+					     "3\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "netpold_policy_rule_bytes_total{namespace=\"shop\","
+					     "policy=\"web-pol\",direction=\"ingress\",rule=\"1\"} "
+					     "300\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "netpold_pod_denied_packets_total{namespace=\"shop\","
+					     "pod=\"web-1\",direction=\"ingress\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "# HELP netpold_policy_rule_packets_total "));
+	npd_buf_fini(&b);
+	kernel_fini(&k);
+	npd_counters_free(c);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+/* Save, load into a fresh cache (an agent restart), and go on counting. */
+START_TEST(state_round_trip)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = compile(s);
+	struct npd_counters *c = npd_counters_new(), *c2 = npd_counters_new();
+	struct kernel k;
+	struct npd_buf a, b;
+
+	npd_buf_init(&a);
+	npd_buf_init(&b);
+	kernel_init(&k, rs);
+	npd_counters_applied(c, rs, NULL, s);
+	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 1, 9);
+	hit(&k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
+	kernel_read(&k, c);
+	npd_counters_save(c, &a);
+	ck_assert_uint_gt(npd_counters_load(c2, a.data), 0);
+	npd_buf_reset(&a);
+	npd_counters_format(c, &a);
+	npd_counters_format(c2, &b);
+	ck_assert_str_eq(a.data, b.data);
+	/* Packets that arrived while no agent ran are counted at the first reading. */
+	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 1, 1);
+	kernel_read(&k, c2);
+	ck_assert_uint_eq(packets(c2, NPD_ORIGIN_POLICY, "web-pol", 0), 10);
+	ck_assert_uint_eq(npd_counters_load(c2, "garbage\nT\t1\t0\tns\n"
+						"T\t9\t0\tns\tn\t0\t1\t1\n"
+						"K\tx|y|0\t1\t0\tns\tn\t0\t1\t1\n"),
+			  0);
+	ck_assert_uint_eq(npd_counters_count(c2), 0);
+	npd_buf_fini(&b);
+	npd_buf_fini(&a);
+	kernel_fini(&k);
+	npd_counters_free(c2);
+	npd_counters_free(c);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+/* Random hits, readings and rewrites against the true number of packets per origin. */
+START_TEST(random_run_matches_true_totals)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = compile(s);
+	struct npd_counters *c = npd_counters_new();
+	unsigned seed =
+	    getenv("NPD_SEED") ? (unsigned)atoi(getenv("NPD_SEED")) : (unsigned)time(NULL);
+	uint64_t truth[2] = {0, 0}; /* web-pol rule 0, rule 1 */
+	struct npd_plan plan;
+	const struct npd_chain *write[8];
+	struct kernel k;
+	int step, f, spec;
+	size_t n, i;
+
+	printf("random_run_matches_true_totals: NPD_SEED=%u\n", seed);
+	srand(seed);
+	kernel_init(&k, rs);
+	npd_counters_applied(c, rs, NULL, s);
+	for (step = 0; step < 2000; step++) {
+		switch (rand() % 4) {
+		case 0:
+		case 1:
+			spec = rand() % 2;
+			f = spec == 1 ? 0 : rand() % 2; /* rule 1 (a v4 block) exists in v4 only */
+			n = (size_t)(rand() % 50);
+			hit(&k, f, NPD_ORIGIN_POLICY, spec, spec == 1 || f == 1 ? 0 : rand() % 2,
+			    n);
+			truth[spec] += n;
+			break;
+		case 2:
+			kernel_read(&k, c);
+			break;
+		default:
+			/* A commit rewriting some v4 chains: read first (as the agent does), then
+			 * the kernel restarts their counters. */
+			kernel_read(&k, c);
+			memset(&plan, 0, sizeof(plan));
+			plan.v4.family = AF_INET;
+			plan.v4.commit = true;
+			plan.v4.write = write;
+			for (i = 0; i < rs->v4.n_chains && plan.v4.n_write < 8; i++) {
+				const struct npd_chain *ch = &rs->v4.chains[i];
+				size_t j;
+
+				if (rand() % 2)
+					continue;
+				write[plan.v4.n_write++] = ch;
+				for (j = 0; j < ch->n_rules; j++) {
+					k.pk[0][flat(&rs->v4, i, j)] = 0;
+					k.by[0][flat(&rs->v4, i, j)] = 0;
+				}
+			}
+			npd_counters_applied(c, rs, &plan, s);
+		}
+	}
+	kernel_read(&k, c);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), truth[0]);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), truth[1]);
+	kernel_fini(&k);
+	npd_counters_free(c);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *su = suite_create("counters");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, totals_sum_rules_and_families);
+	tcase_add_test(tc, rewrite_keeps_totals);
+	tcase_add_test(tc, totals_freeze_then_go_with_their_object);
+	tcase_add_test(tc, exposition);
+	tcase_add_test(tc, state_round_trip);
+	tcase_add_test(tc, random_run_matches_true_totals);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
