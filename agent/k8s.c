@@ -1,6 +1,6 @@
-/* k8s.c: the Kubernetes API source. One libcurl multi handle is driven by the agent's libev
- * loop (curl's socket and timer callbacks become ev_io and ev_timer watchers; no threads,
- * no blocking call), with at most one request in flight per resource. Response bytes go
+/* k8s.c: the Kubernetes API source. Requests run on the agent's libev loop through one
+ * curl multi handle (curlev.c) with the connection's credentials and TLS (k8s_conn.c), at
+ * most one request in flight per resource. Response bytes go
  * from curl's write callback straight into a streaming JSON decoder whose events are
  * applied to the store, so a list of 10,000 pods is never held whole in memory.
  *
@@ -18,16 +18,14 @@
 #include <curl/curl.h>
 #include <ev.h>
 
+#include "curlev.h"
 #include "k8s.h"
+#include "k8s_conn.h"
 #include "npd/clock.h"
 #include "npd/json.h"
-#include "npd/kubeconfig.h"
 #include "npd/mem.h"
 #include "npd/reflector.h"
 
-#define USER_AGENT "netpold/0.1"
-#define TOKEN_REREAD_S 60.0
-#define CONNECT_TIMEOUT_S 10L
 /* A list page must keep arriving; a watch may be silent for its whole timeoutSeconds, so
  * it gets the longest possible one plus a margin before the client gives up on it. */
 #define LIST_LOW_SPEED_TIME_S 30L
@@ -54,28 +52,15 @@ struct stream {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* A socket curl asked us to watch. */
-struct sock {
-	ev_io io;
-	struct k8s *k;
-	struct sock *next;
-};
-
 struct k8s {
 	struct npd_agent *a;
 	struct ev_loop *loop;
-	struct npd_kube_cfg cfg;
-	char *auth; /* "Authorization: Bearer ..." or NULL */
-	CURLM *multi;
-	ev_timer curl_timer;
-	ev_timer token_timer;
-	struct sock *socks;
+	struct k8s_conn conn;
+	struct curlev *curl;
 	uint64_t rng;
 	unsigned watch_min_s, watch_max_s;
 	struct stream streams[NPD_KIND__COUNT];
 };
-
-static struct k8s *the_k8s;
 
 static void start_request(struct stream *st);
 
@@ -87,52 +72,6 @@ rnd(struct k8s *k)
 	k->rng ^= k->rng << 25;
 	k->rng ^= k->rng >> 27;
 	return (double)((k->rng * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
-}
-
-static void
-set_auth(struct k8s *k)
-{
-	if (k->auth)
-		explicit_bzero(k->auth, strlen(k->auth));
-	free(k->auth);
-	k->auth = k->cfg.token ? npd_xasprintf("Authorization: Bearer %s", k->cfg.token) : NULL;
-}
-
-/* Bound service-account tokens rotate (hourly by default): re-read the file. */
-static void
-reload_token(struct k8s *k, const char *why)
-{
-	char *tok = NULL;
-	int err;
-
-	if (!k->cfg.token_file)
-		return;
-	err = npd_kubeconfig_read_token(k->cfg.token_file, &tok);
-	if (err) {
-		agent_log("warn",
-			  "msg=\"cannot re-read token, keeping the last one\" file=%s err=\"%s\"",
-			  k->cfg.token_file, strerror(-err));
-		return;
-	}
-	if (k->cfg.token && strcmp(tok, k->cfg.token) == 0) {
-		explicit_bzero(tok, strlen(tok));
-		free(tok);
-		return;
-	}
-	if (k->cfg.token)
-		explicit_bzero(k->cfg.token, strlen(k->cfg.token));
-	free(k->cfg.token);
-	k->cfg.token = tok;
-	set_auth(k);
-	agent_log("info", "msg=\"token reloaded\" file=%s why=%s", k->cfg.token_file, why);
-}
-
-static void
-on_token_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)loop;
-	(void)revents;
-	reload_token(w->data, "periodic");
 }
 
 static void
@@ -252,99 +191,37 @@ on_write(char *buf, size_t size, size_t n, void *ctx)
 	return len;
 }
 
-static struct curl_slist *
-build_headers(struct k8s *k)
-{
-	struct curl_slist *h = NULL;
-
-	h = curl_slist_append(h, "Accept: application/json");
-	if (k->auth)
-		h = curl_slist_append(h, k->auth);
-	if (!h)
-		abort();
-	return h;
-}
-
-static void
-set_tls(struct k8s *k, CURL *e)
-{
-	const struct npd_kube_cfg *c = &k->cfg;
-	struct curl_blob blob;
-
-	if (c->insecure) {
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else if (c->ca.len) {
-		blob = (struct curl_blob){c->ca.data, c->ca.len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-	} else if (c->ca_file) {
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
-	}
-	if (c->cert.len) {
-		blob = (struct curl_blob){c->cert.data, c->cert.len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-	} else if (c->cert_file) {
-		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
-	}
-	if (c->key.len) {
-		blob = (struct curl_blob){c->key.data, c->key.len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-	} else if (c->key_file) {
-		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
-	}
-}
-
 static void
 start_request(struct stream *st)
 {
 	struct k8s *k = st->k;
-	char *path, *url;
+	char *path;
 	CURL *e;
 
 	path = npd_reflector_next_request(&st->r, rnd(k));
 	st->watch = npd_reflector_is_watch(&st->r);
-	url = npd_xasprintf("%s%s", k->cfg.server, path);
-	free(path);
-	e = curl_easy_init();
-	if (!e)
-		abort();
+	e = k8s_conn_get(&k->conn, path, &st->hdrs);
 	st->easy = e;
 	st->status = 0;
 	st->retry_after = 0;
 	st->stopped = false;
 	st->errbuf[0] = '\0';
-	st->hdrs = build_headers(k);
-	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, st);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http");
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, st->hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, USER_AGENT);
-	/* "" offers every encoding curl was built with (gzip among them) and decodes it. */
-	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, st);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, st);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, st->errbuf);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	/* A peer that vanished without a FIN must not leave a watch hanging forever. */
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
-	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 10L);
 	if (st->watch) {
 		curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)st->r.watch_max_s + WATCH_MARGIN_S);
 	} else {
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, LIST_LOW_SPEED_TIME_S);
 	}
-	set_tls(k, e);
-	agent_log("debug", "msg=\"api request\" resource=%s url=%s", st->r.resource, url);
-	free(url);
-	if (curl_multi_add_handle(k->multi, e) != CURLM_OK)
-		abort();
+	agent_log("debug", "msg=\"api request\" resource=%s url=%s%s", st->r.resource,
+		  k->conn.cfg.server, path);
+	free(path);
+	curlev_add(k->curl, e);
 }
 
 static void
@@ -373,7 +250,7 @@ static void
 release_request(struct stream *st)
 {
 	if (st->easy) {
-		curl_multi_remove_handle(st->k->multi, st->easy);
+		curlev_remove(st->k->curl, st->easy);
 		curl_easy_cleanup(st->easy);
 		st->easy = NULL;
 	}
@@ -461,7 +338,7 @@ request_done(struct stream *st, CURLcode result)
 			  st->retry_after);
 		npd_reflector_on_error(&st->r, status, st->retry_after, rnd(k));
 		if (status == 401)
-			reload_token(k, "unauthorized");
+			k8s_conn_reload_token(&k->conn, "unauthorized");
 	}
 	/* Transitions may have happened in the write callback (an ERROR event) too. */
 	if (st->r.n_relists != st->relists_counted) {
@@ -483,138 +360,13 @@ request_done(struct stream *st, CURLcode result)
 }
 
 static void
-check_done(struct k8s *k)
+on_done(CURL *easy, CURLcode result, void *ctx)
 {
-	CURLMsg *m;
-	int left;
+	struct stream *st = NULL;
 
-	while ((m = curl_multi_info_read(k->multi, &left))) {
-		struct stream *st = NULL;
-
-		if (m->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&st);
-		request_done(st, m->data.result);
-	}
-}
-
-static void
-on_io(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct sock *s = (struct sock *)w;
-	struct k8s *k = s->k;
-	int running, flags = 0;
-
-	(void)loop;
-	if (revents & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (revents & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	/* s may be freed inside (CURL_POLL_REMOVE): only k is used afterwards. */
-	curl_multi_socket_action(k->multi, w->fd, flags, &running);
-	check_done(k);
-}
-
-static void
-on_curl_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct k8s *k = w->data;
-	int running;
-
-	(void)loop;
-	(void)revents;
-	curl_multi_socket_action(k->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(k);
-}
-
-static void
-sock_free(struct k8s *k, struct sock *s)
-{
-	struct sock **pp;
-
-	ev_io_stop(k->loop, &s->io);
-	for (pp = &k->socks; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	free(s);
-}
-
-static int
-on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct k8s *k = userp;
-	struct sock *s = socketp;
-	int events = 0;
-
-	(void)e;
-	if (what == CURL_POLL_REMOVE) {
-		if (s)
-			sock_free(k, s);
-		curl_multi_assign(k->multi, fd, NULL);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		events |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		events |= EV_WRITE;
-	if (!s) {
-		s = npd_xcalloc(1, sizeof(*s));
-		s->k = k;
-		s->next = k->socks;
-		k->socks = s;
-		ev_io_init(&s->io, on_io, fd, events);
-		curl_multi_assign(k->multi, fd, s);
-	} else {
-		ev_io_stop(k->loop, &s->io);
-		ev_io_set(&s->io, fd, events);
-	}
-	ev_io_start(k->loop, &s->io);
-	return 0;
-}
-
-static int
-on_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct k8s *k = userp;
-
-	(void)multi;
-	ev_timer_stop(k->loop, &k->curl_timer);
-	/* Acting here would re-enter curl: a zero timeout fires on the next loop iteration. */
-	if (timeout_ms >= 0) {
-		ev_timer_set(&k->curl_timer, (double)timeout_ms / 1000.0, 0);
-		ev_timer_start(k->loop, &k->curl_timer);
-	}
-	return 0;
-}
-
-static int
-load_config(const struct k8s_opts *o, struct npd_kube_cfg *cfg)
-{
-	const char *path = o->kubeconfig;
-	struct npd_diags d;
-	char line[1024];
-	size_t i;
-	int err;
-
-	if (!path && !o->in_cluster) {
-		path = getenv("KUBECONFIG");
-		if (path && !*path)
-			path = NULL;
-	}
-	npd_diags_init(&d);
-	if (path && !o->in_cluster)
-		err = npd_kubeconfig_load(path, o->context, cfg, &d);
-	else
-		err = npd_kubeconfig_in_cluster(o->sa_dir, cfg, &d);
-	for (i = 0; i < d.n; i++)
-		agent_log("error", "msg=\"cannot load the API config\" %s",
-			  npd_diag_format(&d.v[i], line, sizeof(line)));
-	if (err && !d.n)
-		agent_log("error", "msg=\"cannot load the API config\" err=\"%s\"", strerror(-err));
-	npd_diags_fini(&d);
-	return err;
+	(void)ctx;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&st);
+	request_done(st, result);
 }
 
 static void
@@ -636,55 +388,27 @@ watch_range(struct k8s *k)
 }
 
 int
-k8s_source_start(struct npd_agent *a, const struct k8s_opts *o)
+k8s_start(struct npd_agent *a, const struct k8s_opts *o, struct k8s **out)
 {
 	static const enum npd_kind kinds[] = {NPD_KIND_NAMESPACE, NPD_KIND_POLICY, NPD_KIND_POD};
 	struct k8s *k;
 	size_t i;
 	int err;
 
-	if (the_k8s)
-		return -EALREADY;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -ENOMEM;
 	k = npd_xcalloc(1, sizeof(*k));
 	k->a = a;
 	k->loop = agent_loop(a);
-	err = load_config(o, &k->cfg);
+	err = k8s_conn_open(&k->conn, k->loop, o);
 	if (err) {
 		free(k);
-		curl_global_cleanup();
 		return err;
 	}
-	set_auth(k);
 	k->rng = npd_now_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 	if (!k->rng)
 		k->rng = 1;
 	watch_range(k);
-	k->multi = curl_multi_init();
-	if (!k->multi)
-		abort();
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
-	ev_init(&k->curl_timer, on_curl_timer);
-	k->curl_timer.data = k;
-	ev_timer_init(&k->token_timer, on_token_timer, TOKEN_REREAD_S, TOKEN_REREAD_S);
-	k->token_timer.data = k;
-	if (k->cfg.token_file)
-		ev_timer_start(k->loop, &k->token_timer);
-	agent_log(
-	    "info",
-	    "msg=\"kubernetes source\" server=%s context=%s user=%s node=%s auth=%s tls_verify=%d",
-	    k->cfg.server, k->cfg.context ? k->cfg.context : "in-cluster",
-	    k->cfg.user ? k->cfg.user : "none", o->node_name ? o->node_name : "unknown",
-	    k->cfg.token_file			  ? "token-file"
-	    : k->cfg.token			  ? "token"
-	    : k->cfg.cert.len || k->cfg.cert_file ? "client-cert"
-						  : "none",
-	    !k->cfg.insecure);
-	the_k8s = k;
+	k->curl = curlev_new(k->loop, on_done, k);
+	k8s_conn_log(&k->conn, o->node_name);
 	for (i = 0; i < NPD_ARRAY_SIZE(kinds); i++) {
 		struct stream *st = &k->streams[kinds[i]];
 
@@ -699,13 +423,13 @@ k8s_source_start(struct npd_agent *a, const struct k8s_opts *o)
 	}
 	for (i = 0; i < NPD_ARRAY_SIZE(kinds); i++)
 		start_request(&k->streams[kinds[i]]);
+	*out = k;
 	return 0;
 }
 
 void
-k8s_source_stop(void)
+k8s_free(struct k8s *k)
 {
-	struct k8s *k = the_k8s;
 	size_t i;
 
 	if (!k)
@@ -720,16 +444,7 @@ k8s_source_stop(void)
 		npd_reflector_fini(&st->r);
 		npd_diags_fini(&st->diags);
 	}
-	curl_multi_cleanup(k->multi);
-	while (k->socks)
-		sock_free(k, k->socks);
-	ev_timer_stop(k->loop, &k->curl_timer);
-	ev_timer_stop(k->loop, &k->token_timer);
-	if (k->auth)
-		explicit_bzero(k->auth, strlen(k->auth));
-	free(k->auth);
-	npd_kubeconfig_fini(&k->cfg);
+	curlev_free(k->curl);
+	k8s_conn_close(&k->conn);
 	free(k);
-	the_k8s = NULL;
-	curl_global_cleanup();
 }

@@ -349,8 +349,8 @@ main(int argc, char **argv)
 	struct files *files = NULL;
 	struct http *http = NULL;
 	struct notify *notify = NULL;
+	struct k8s *k8s = NULL;
 	ev_signal sigterm, sigint;
-	bool k8s_started = false;
 	int rc, status = 1;
 
 	if (parse_options(argc, argv, &o) < 0) {
@@ -409,11 +409,10 @@ main(int argc, char **argv)
 		ko.in_cluster = o.in_cluster;
 		ko.node_name = o.node_name;
 		/* k8s logs its own error: a config that cannot be loaded. */
-		if (k8s_source_start(a, &ko) < 0) {
+		if (k8s_start(a, &ko, &k8s) < 0) {
 			status = EXIT_USAGE;
 			goto out;
 		}
-		k8s_started = true;
 	}
 
 	notify = notify_start(a);
@@ -427,8 +426,7 @@ main(int argc, char **argv)
 	status = 0;
 out:
 	notify_stop(notify);
-	if (k8s_started)
-		k8s_source_stop();
+	k8s_free(k8s);
 	http_free(http);
 	files_free(files);
 	sync_free(s);
