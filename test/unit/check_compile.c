@@ -726,8 +726,6 @@ main(void)
 {
 	Suite *s = suite_create("compile");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, names_are_stable_identities);
 	tcase_add_test(tc, forward_chain_layout);
@@ -744,9 +742,5 @@ main(void)
 	tcase_add_test(tc, rules_map_to_their_origin);
 	tcase_add_test(tc, bad_options_rejected);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }

@@ -283,8 +283,6 @@ main(void)
 {
 	Suite *s = suite_create("differ");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, first_sync_writes_everything);
 	tcase_add_test(tc, same_state_plans_nothing);
@@ -293,9 +291,5 @@ main(void)
 	tcase_add_test(tc, unknown_hash_and_hooks_force_commit);
 	tcase_add_test(tc, unchangeable_sets_are_recreated);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }

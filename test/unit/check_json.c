@@ -899,8 +899,6 @@ main(void)
 {
 	Suite *s = suite_create("json");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, pod_list_keeps_exact_fields);
 	tcase_add_test(tc, namespace_list_adds_name_label);
@@ -924,9 +922,5 @@ main(void)
 	tcase_add_test(tc, truncated_list_fails_at_finish);
 	tcase_add_test(tc, kind_from_object_or_decoder);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }

@@ -6,6 +6,7 @@
 #include "npd/buf.h"
 #include "npd/mem.h"
 #include "npd/metrics.h"
+#include "testutil.h"
 
 static char *
 format(const struct npd_metrics *m)
@@ -97,16 +98,10 @@ main(void)
 {
 	Suite *s = suite_create("metrics");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, counters_and_gauges);
 	tcase_add_test(tc, histogram);
 	tcase_add_test(tc, samples_and_escaping);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }

@@ -352,8 +352,6 @@ main(void)
 {
 	Suite *s = suite_create("ruleset");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, seal_sorts_and_dedupes);
 	tcase_add_test(tc, hashes_follow_content);
@@ -371,11 +369,7 @@ main(void)
 	} else {
 		fprintf(stderr, "check_ruleset: not root in a new netns: kernel case skipped\n");
 	}
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	if (failed)
+	if (tu_run(s) != EXIT_SUCCESS)
 		return EXIT_FAILURE;
 	/* A suite missing its kernel case is reported as skipped (77), never as passed. */
 	return kernel ? EXIT_SUCCESS : 77;

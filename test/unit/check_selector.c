@@ -147,8 +147,6 @@ main(void)
 {
 	Suite *s = suite_create("selector");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, empty_selects_everything);
 	tcase_add_test(tc, match_labels_and_expressions);
@@ -156,9 +154,5 @@ main(void)
 	tcase_add_test(tc, validation_names_the_problem);
 	tcase_add_test(tc, label_syntax);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }

@@ -241,8 +241,6 @@ main(void)
 {
 	Suite *s = suite_create("store");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, add_replace_delete);
 	tcase_add_test(tc, status_only_update_is_not_a_change);
@@ -252,9 +250,5 @@ main(void)
 	tcase_add_test(tc, relist_deletes_unseen);
 	tcase_add_test(tc, apply_events);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }

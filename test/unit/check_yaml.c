@@ -314,8 +314,6 @@ main(void)
 {
 	Suite *s = suite_create("yaml");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, aks_example_multi_document);
 	tcase_add_test(tc, kind_list_and_default_namespace);
@@ -327,9 +325,5 @@ main(void)
 	tcase_add_test(tc, directory_sorted_yaml_only);
 	tcase_add_test(tc, load_into_store);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(s);
 }
