@@ -1,9 +1,12 @@
 /* buf.c: the growable byte buffer. It always keeps a NUL after the data, so data is a
  * C string whenever it is non-NULL. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npd/buf.h"
 #include "npd/mem.h"
@@ -91,4 +94,35 @@ npd_buf_steal(struct npd_buf *b)
 
 	npd_buf_init(b);
 	return s;
+}
+
+int
+npd_buf_read_file(struct npd_buf *b, const char *path, size_t max)
+{
+	char chunk[65536];
+	size_t start = b->len;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (b->len - start + (size_t)n > max) {
+			err = -EFBIG;
+			break;
+		}
+		npd_buf_add(b, chunk, (size_t)n);
+	}
+	close(fd);
+	return err;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "npd/buf.h"
 #include "npd/diag.h"
 #include "npd/model.h"
 
@@ -120,6 +121,59 @@ const char *npd_dnode_str(const struct npd_dnode *n);
 const char *npd_dnode_strp(const struct npd_dnode *n, ...) __attribute__((sentinel));
 /* An integer scalar (JSON number or plain YAML); 0 or -EINVAL. */
 int npd_dnode_int(const struct npd_dnode *n, long long *out);
+
+/* Converter state for one object: where in the object we are (path) and what went wrong
+ * (diags). The field readers below push their key onto path while they report. */
+struct npd_conv {
+	struct npd_diags diags; /* this object's diagnostics, moved out at the end */
+	const char *kind;
+	const char *ns;
+	const char *name;
+	const char *file;
+	struct npd_buf path;
+	int nerr;
+};
+
+/* Appends ".key" (or "[i]") to the path; returns the old length for npd_conv_path_pop. */
+size_t npd_conv_path_key(struct npd_conv *c, const char *key);
+size_t npd_conv_path_idx(struct npd_conv *c, size_t i);
+void npd_conv_path_pop(struct npd_conv *c, size_t m);
+/* Reports a problem at the current path (n gives the line, may be NULL); counts it. */
+void npd_conv_err(struct npd_conv *c, const struct npd_dnode *n, enum npd_diag_kind k,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same with key appended to the path for this one report. */
+void npd_conv_err_key(struct npd_conv *c, const char *key, const struct npd_dnode *n,
+		      enum npd_diag_kind k, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* "object", "string", ...: the JSON name of a node type, for messages. */
+const char *npd_conv_type_name(enum npd_dtype t);
+/* True for an absent node, JSON null and the YAML null spellings. */
+bool npd_conv_is_null(const struct npd_dnode *n);
+/* 1: present with type t; 0: absent or null; -EINVAL: reported (wrong type, over the cap). */
+int npd_conv_check_type(struct npd_conv *c, const struct npd_dnode *n, enum npd_dtype t);
+/* *out: n's text (borrowed), NULL when null. 0, or -EINVAL reported (not a string, too long). */
+int npd_conv_want_str(struct npd_conv *c, const struct npd_dnode *n, const char **out);
+/* Field readers of map[key]: 0 (also when absent: *out NULL/false) or -EINVAL reported. */
+int npd_conv_str(struct npd_conv *c, const struct npd_dnode *map, const char *key,
+		 const char **out);
+/* *present false when absent or null. */
+int npd_conv_int(struct npd_conv *c, const struct npd_dnode *map, const char *key, long long *out,
+		 bool *present);
+/* Accepts the YAML 1.1 spellings (npd_yaml_bool_parse). */
+int npd_conv_bool(struct npd_conv *c, const struct npd_dnode *map, const char *key, bool *out);
+/* A child map or array: 1 present (*out set), 0 absent or null, -EINVAL reported. */
+int npd_conv_node(struct npd_conv *c, const struct npd_dnode *map, const char *key,
+		  enum npd_dtype t, const struct npd_dnode **out);
+/* A string map at map[key] into *out; validate checks label key and value syntax. 0 or
+ * -EINVAL reported (valid entries are kept). */
+int npd_conv_labels(struct npd_conv *c, const struct npd_dnode *map, const char *key, bool validate,
+		    struct npd_labels *out);
+/* Gives diagnostics from index from on, made by code that knows no lines, c's file and n's
+ * line. */
+void npd_conv_stamp_lines(struct npd_conv *c, size_t from, const struct npd_dnode *n);
+/* The spec of a NetworkPolicy tree into pol (decode_policy.c). Returns 0, also for a bad
+ * rule (then pol->invalid with a reason, rules emptied); -EINVAL when spec is unusable. */
+int npd_conv_policy(struct npd_conv *c, const struct npd_dnode *root, struct npd_policy *pol);
 
 struct npd_dec_opts {
 	enum npd_kind default_kind; /* used when the object has no kind */

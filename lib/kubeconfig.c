@@ -16,6 +16,7 @@
 #include "npd/buf.h"
 #include "npd/kubeconfig.h"
 #include "npd/mem.h"
+#include "npd/yaml.h"
 
 /* Kubeconfigs, tokens and CA bundles are small; refuse anything absurd. */
 #define MAX_FILE_SIZE (16u << 20)
@@ -54,42 +55,22 @@ npd_kubeconfig_fini(struct npd_kube_cfg *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Reads a whole file into a NUL-terminated blob. */
+/* Reads a whole file (at most MAX_FILE_SIZE bytes) into a NUL-terminated blob. */
 static int
 read_file(const char *path, struct npd_blob *out)
 {
 	struct npd_buf b;
-	char chunk[4096];
-	ssize_t n;
-	int fd, err = 0;
+	int err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	npd_buf_init(&b);
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		if (b.len + (size_t)n > MAX_FILE_SIZE) {
-			err = -EFBIG;
-			goto out;
-		}
-		npd_buf_add(&b, chunk, (size_t)n);
+	err = npd_buf_read_file(&b, path, MAX_FILE_SIZE);
+	if (err == 0) {
+		out->len = b.len;
+		if (!b.data)
+			npd_buf_add(&b, "", 0);
+		out->data = (unsigned char *)npd_buf_steal(&b);
 	}
-	out->len = b.len;
-	if (!b.data)
-		npd_buf_add(&b, "", 0);
-	out->data = (unsigned char *)npd_buf_steal(&b);
-out:
 	npd_buf_fini(&b);
-	close(fd);
 	return err;
 }
 
@@ -308,12 +289,6 @@ load_material(struct kc *k, yaml_node_t *body, const char *file_key, const char 
 	return 0;
 }
 
-static bool
-is_true(const char *s)
-{
-	return s && (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "TRUE") == 0);
-}
-
 static int
 load_cluster(struct kc *k, const char *name, struct npd_kube_cfg *c)
 {
@@ -342,7 +317,8 @@ load_cluster(struct kc *k, const char *name, struct npd_kube_cfg *c)
 	len = strlen(c->server);
 	while (len > 0 && c->server[len - 1] == '/')
 		c->server[--len] = '\0';
-	c->insecure = is_true(str_field(k, body, "insecure-skip-tls-verify"));
+	if (npd_yaml_bool_parse(str_field(k, body, "insecure-skip-tls-verify"), &c->insecure) < 0)
+		c->insecure = false;
 	return load_material(k, body, "certificate-authority", "certificate-authority-data", where,
 			     &c->ca_file, &c->ca);
 }

@@ -199,30 +199,20 @@ npd_yaml_decode_buf(const char *buf, size_t len, const char *filename, npd_event
 int
 npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d)
 {
-	FILE *f = fopen(path, "rb");
 	struct npd_buf b;
-	char chunk[65536];
-	size_t n;
 	int rc;
 
-	if (!f) {
-		rc = -errno;
-		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
-			      "cannot open: %s", strerror(-rc));
-		return rc;
-	}
 	npd_buf_init(&b);
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		npd_buf_add(&b, chunk, n);
-	if (ferror(f)) {
-		rc = -EIO;
-		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0, "read error");
-		goto out;
-	}
-	rc = npd_yaml_decode_buf(b.data ? b.data : "", b.len, path, fn, ctx, d);
-out:
+	rc = npd_buf_read_file(&b, path, NPD_YAML_MAX_FILE);
+	if (rc == -EFBIG)
+		npd_diags_add(d, NPD_DIAG_LIMIT, NULL, NULL, NULL, NULL, path, 0,
+			      "file larger than %u bytes", NPD_YAML_MAX_FILE);
+	else if (rc < 0)
+		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
+			      "cannot read: %s", strerror(-rc));
+	else
+		rc = npd_yaml_decode_buf(b.data ? b.data : "", b.len, path, fn, ctx, d);
 	npd_buf_fini(&b);
-	fclose(f);
 	return rc;
 }
 
@@ -286,4 +276,27 @@ int
 npd_yaml_load(const char *path, struct npd_store *s, struct npd_diags *d)
 {
 	return npd_yaml_decode_path(path, to_store, s, d);
+}
+
+int
+npd_yaml_bool_parse(const char *s, bool *out)
+{
+	/* The YAML 1.1 bool type (yaml.org/type/bool), which go-yaml v2 and so kubectl use. */
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
+					  "on",	  "On",	  "ON",	  "y",	 "Y"};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO",
+					 "off",	  "Off",   "OFF",   "n",  "N"};
+	size_t i;
+
+	for (i = 0; s && i < NPD_ARRAY_SIZE(yes); i++) {
+		if (!strcmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }

@@ -22,5 +22,8 @@ void npd_buf_vprintf(struct npd_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 /* Hands the string to the caller (owned) and leaves b empty. */
 char *npd_buf_steal(struct npd_buf *b);
+/* Appends the whole file at path. Returns 0, -EFBIG when it holds more than max bytes
+ * (b then holds a prefix), or -errno from open/read. */
+int npd_buf_read_file(struct npd_buf *b, const char *path, size_t max);
 
 #endif

@@ -4,6 +4,7 @@
 #ifndef NPD_YAML_H
 #define NPD_YAML_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "npd/diag.h"
@@ -22,5 +23,11 @@ int npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct np
 int npd_yaml_decode_path(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d);
 /* Convenience for netpolctl and tests: decodes path into store s. */
 int npd_yaml_load(const char *path, struct npd_store *s, struct npd_diags *d);
+/* Maximum size of one manifest file; a larger one is reported and not read. */
+#define NPD_YAML_MAX_FILE (64u << 20)
+
+/* A YAML 1.1 boolean scalar (true/yes/on/y and false/no/off/n, in lower, capitalised and
+ * upper case), as Kubernetes' YAML reader takes it. 0 with *out set, or -EINVAL. */
+int npd_yaml_bool_parse(const char *s, bool *out);
 
 #endif

@@ -1,7 +1,9 @@
 /* check_buf.c: the growable buffer: appends, formatting, reset and handing over. */
 #include <check.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npd/buf.h"
 #include "testutil.h"
@@ -49,6 +51,36 @@ START_TEST(buf_add_reset_steal)
 }
 END_TEST
 
+START_TEST(read_file_is_capped)
+{
+	static const char text[] = "kind: Pod\nmetadata: {name: p}\n";
+	char *path = tu_tmp_file(text, sizeof(text) - 1, 0);
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	/* Appends to what the buffer holds; a cap equal to the size is enough. */
+	npd_buf_adds(&b, "#");
+	ck_assert_int_eq(npd_buf_read_file(&b, path, sizeof(text) - 1), 0);
+	ck_assert_uint_eq(b.len, sizeof(text));
+	ck_assert_str_eq(b.data + 1, text);
+	npd_buf_reset(&b);
+	ck_assert_int_eq(npd_buf_read_file(&b, path, sizeof(text) - 2), -EFBIG);
+	ck_assert_int_eq(npd_buf_read_file(&b, "/nonexistent/npd", 100), -ENOENT);
+	ck_assert_int_eq(npd_buf_read_file(&b, "/", 100), -EISDIR);
+	unlink(path);
+	free(path);
+
+	/* An empty file reads as nothing, without error. */
+	path = tu_tmp_file("", 0, 0);
+	npd_buf_reset(&b);
+	ck_assert_int_eq(npd_buf_read_file(&b, path, 0), 0);
+	ck_assert_uint_eq(b.len, 0);
+	unlink(path);
+	free(path);
+	npd_buf_fini(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -57,6 +89,7 @@ main(void)
 
 	tcase_add_test(tc, buf_grows_and_formats);
 	tcase_add_test(tc, buf_add_reset_steal);
+	tcase_add_test(tc, read_file_is_capped);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npd/kubeconfig.h"
 #include "npd/mem.h"
@@ -116,6 +117,62 @@ START_TEST(test_token_file_wins_and_insecure)
 }
 END_TEST
 
+/* insecure-skip-tls-verify is a YAML 1.1 boolean, as kubectl reads it; anything else is
+ * false, so TLS stays verified. */
+START_TEST(test_insecure_spellings)
+{
+	static const struct {
+		const char *v;
+		bool insecure;
+	} cases[] = {{"true", true},   {"yes", true}, {"On", true},    {"Y", true},
+		     {"false", false}, {"no", false}, {"maybe", false}};
+	struct npd_kube_cfg c;
+	struct npd_diags d;
+	char text[512], *path;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = snprintf(
+		    text, sizeof(text),
+		    "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+		    "clusters:\n- name: k\n  cluster:\n    server: https://127.0.0.1:6443\n"
+		    "    insecure-skip-tls-verify: %s\n"
+		    "contexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+		    "users:\n- name: u\n  user: {token: t}\n",
+		    cases[i].v);
+		path = tu_tmp_file(text, (size_t)n, 0);
+		npd_kubeconfig_init(&c);
+		npd_diags_init(&d);
+		ck_assert_int_eq(npd_kubeconfig_load(path, NULL, &c, &d), 0);
+		ck_assert_msg(c.insecure == cases[i].insecure, "%s", cases[i].v);
+		npd_kubeconfig_fini(&c);
+		npd_diags_fini(&d);
+		unlink(path);
+		free(path);
+	}
+}
+END_TEST
+
+/* Token and kubeconfig files go through one capped reader: a huge file is refused. */
+START_TEST(test_oversized_files_refused)
+{
+	char *path = tu_tmp_file("tok", 3, (size_t)17 << 20), *tok = NULL;
+	struct npd_kube_cfg c;
+	struct npd_diags d;
+
+	ck_assert_int_eq(npd_kubeconfig_read_token(path, &tok), -EFBIG);
+	ck_assert_ptr_null(tok);
+	npd_kubeconfig_init(&c);
+	npd_diags_init(&d);
+	ck_assert_int_lt(npd_kubeconfig_load(path, NULL, &c, &d), 0);
+	npd_kubeconfig_fini(&c);
+	npd_diags_fini(&d);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_refused_auth)
 {
 	static const struct {
@@ -223,6 +280,8 @@ suite(void)
 	tcase_add_test(tc, test_unknown_context);
 	tcase_add_test(tc, test_inline_data);
 	tcase_add_test(tc, test_token_file_wins_and_insecure);
+	tcase_add_test(tc, test_insecure_spellings);
+	tcase_add_test(tc, test_oversized_files_refused);
 	tcase_add_test(tc, test_refused_auth);
 	tcase_add_test(tc, test_bad_inputs);
 	tcase_add_test(tc, test_in_cluster);

@@ -1,9 +1,12 @@
 /* check_yaml.c: the manifest decoder: multi-document files, kind: List, default namespace,
  * kinds skipped silently, bad values with file:line, syntax errors, directories, the store. */
 #include <check.h>
+#include <ctype.h>
+#include <regex.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npd/addr.h"
 #include "npd/mem.h"
@@ -290,6 +293,72 @@ START_TEST(directory_sorted_yaml_only)
 }
 END_TEST
 
+/* Every case variant of each YAML 1.1 boolean word against the type's published regular
+ * expression (yaml.org/type/bool), compiled by libc: two independent readings. */
+START_TEST(bool_spellings_match_yaml_1_1)
+{
+	static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off"};
+	static const char *const others[] = {"", "1", "0", "t", "yess", " yes", "nO ", "maybe"};
+	regex_t yes, no;
+	size_t w, i, mask, seen = 0;
+	char s[8];
+	bool v;
+
+	ck_assert_int_eq(regcomp(&yes, "^(y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON)$", REG_EXTENDED),
+			 0);
+	ck_assert_int_eq(
+	    regcomp(&no, "^(n|N|no|No|NO|false|False|FALSE|off|Off|OFF)$", REG_EXTENDED), 0);
+	for (w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t len = strlen(words[w]);
+
+		for (mask = 0; mask < (1u << len); mask++) {
+			bool want_yes, want_no;
+			int rc;
+
+			for (i = 0; i < len; i++)
+				s[i] = (char)((mask >> i) & 1 ? toupper(words[w][i]) : words[w][i]);
+			s[len] = '\0';
+			want_yes = regexec(&yes, s, 0, NULL, 0) == 0;
+			want_no = regexec(&no, s, 0, NULL, 0) == 0;
+			v = !want_yes;
+			rc = npd_yaml_bool_parse(s, &v);
+			ck_assert_msg(rc == ((want_yes || want_no) ? 0 : -EINVAL), "%s: rc %d", s,
+				      rc);
+			if (rc == 0) {
+				ck_assert_msg(v == want_yes, "%s", s);
+				seen++;
+			}
+		}
+	}
+	ck_assert_uint_eq(seen, 22);
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		ck_assert_int_eq(npd_yaml_bool_parse(others[i], &v), -EINVAL);
+	ck_assert_int_eq(npd_yaml_bool_parse(NULL, &v), -EINVAL);
+	regfree(&yes);
+	regfree(&no);
+}
+END_TEST
+
+START_TEST(oversized_file_is_reported)
+{
+	static const char head[] = "kind: Namespace\napiVersion: v1\nmetadata: {name: a}\n#";
+	char *path = tu_tmp_file(head, sizeof(head) - 1, NPD_YAML_MAX_FILE + 1);
+	struct got g;
+
+	memset(&g, 0, sizeof(g));
+	npd_diags_init(&g.diags);
+	g.rc = npd_yaml_decode_file(path, tu_collect, &g.ev, &g.diags);
+	ck_assert_int_eq(g.rc, -EFBIG);
+	ck_assert_uint_eq(g.ev.n, 0);
+	ck_assert_uint_eq(g.diags.n, 1);
+	ck_assert_int_eq(g.diags.v[0].kind, NPD_DIAG_LIMIT);
+	ck_assert_str_eq(g.diags.v[0].file, path);
+	got_fini(&g);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 START_TEST(load_into_store)
 {
 	struct npd_store *s = npd_store_new();
@@ -324,6 +393,8 @@ main(void)
 	tcase_add_test(tc, buffer_edge_cases);
 	tcase_add_test(tc, directory_sorted_yaml_only);
 	tcase_add_test(tc, load_into_store);
+	tcase_add_test(tc, bool_spellings_match_yaml_1_1);
+	tcase_add_test(tc, oversized_file_is_reported);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "npd/addr.h"
 #include "npd/buf.h"
@@ -224,4 +225,18 @@ tu_run(Suite *s)
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+char *
+tu_tmp_file(const void *data, size_t len, size_t size)
+{
+	char *path = npd_xstrdup("/tmp/npd-check-XXXXXX");
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, data, len), (ssize_t)len);
+	if (size > len)
+		ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
+	close(fd);
+	return path;
 }

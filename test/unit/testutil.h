@@ -45,6 +45,9 @@ void tu_events_fini(struct tu_events *e);
 char *tu_read_file(const char *relpath, size_t *len);
 /* Absolute path of a file under the source tree (static buffer). */
 const char *tu_src_path(const char *relpath);
+/* A new temporary file holding len bytes of data, then zeros up to size (when larger).
+ * Returns its path (owned); the caller unlinks it. */
+char *tu_tmp_file(const void *data, size_t len, size_t size);
 /* Runs every test of s, frees it; returns the exit status for main (0: all passed). */
 int tu_run(Suite *s);
 
