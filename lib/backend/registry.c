@@ -4,17 +4,16 @@
  * commit per family, then set destruction (so no set is destroyed while a rule uses it).
  * Also owns the per-thread last-error message every backend reports through. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "npd/mem.h"
 #include "ipset_int.h"
+#include "spawn.h"
 
 static const struct npd_backend_ops *const registry[] = {
     &npd_backend_legacy,
@@ -85,36 +84,19 @@ npd_backend_find(const char *name)
 	return NULL;
 }
 
-/* Runs `iptables -V` without a shell and returns its first output line in buf. */
+/* Runs `iptables -V` and returns the start of its output (stdout and stderr) in buf. */
 static int
 iptables_version(char *buf, size_t len)
 {
-	int pfd[2], status;
-	ssize_t n;
-	size_t got = 0;
-	pid_t pid;
+	char *argv[] = {(char *)(uintptr_t) "iptables", (char *)(uintptr_t) "-V", NULL};
+	struct npd_buf out;
+	int rc;
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -errno;
-	}
-	if (pid == 0) {
-		dup2(pfd[1], STDOUT_FILENO);
-		dup2(pfd[1], STDERR_FILENO);
-		execlp("iptables", "iptables", "-V", (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	while (got + 1 < len && (n = read(pfd[0], buf + got, len - got - 1)) > 0)
-		got += (size_t)n;
-	buf[got] = '\0';
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ENOENT;
+	npd_buf_init(&out);
+	rc = npd_spawn(argv, NULL, &out, &out, NULL);
+	snprintf(buf, len, "%s", out.data ? out.data : "");
+	npd_buf_fini(&out);
+	return rc ? -ENOENT : 0;
 }
 
 const struct npd_backend_ops *

@@ -1,25 +1,21 @@
 /* restore.c: the "nft" backend for hosts whose iptables is nf_tables-based, where libiptc
  * cannot be used. It reads the filter table with iptables-nft-save, writes one
  * iptables-nft-restore --noflush transaction per family (atomic in nf_tables), and runs
- * both tools with fork/exec, never through a shell. Like the legacy backend it declares,
+ * both tools through spawn.c, never through a shell. Like the legacy backend it declares,
  * flushes and refills only NPD- chains, and changes hooks in built-in chains only when
  * they are not already exactly what is desired. Sets go through ipset.c. */
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "npd/buf.h"
 #include "npd/mem.h"
 #include "ipset_int.h"
+#include "spawn.h"
 
 #define DEFAULT_RETRIES 5
 
@@ -147,99 +143,21 @@ parse_save(const char *text, struct saved *s)
 	}
 }
 
-/* Runs argv with stdin from `in` (may be NULL) and stdout into *out (may be NULL);
- * stderr is kept for the error message. Returns 0 or -errno (-EIO: non-zero exit). */
+/* Runs argv with stdin from `in` (may be NULL) and stdout into *out (may be NULL); the
+ * tool's stderr becomes the error message. Returns 0 or -errno (-EIO: non-zero exit). */
 static int
 run(char *const argv[], const struct npd_buf *in, struct npd_buf *out)
 {
 	struct npd_buf err;
-	int infd = -1, po[2] = {-1, -1}, pe[2] = {-1, -1}, status, rc = 0;
-	pid_t pid;
+	int rc, status;
 
 	npd_buf_init(&err);
-	/* stdin from a memory file: no pipe to keep fed while reading the outputs. */
-	infd = memfd_create("npd-restore", MFD_CLOEXEC);
-	if (infd < 0 || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		rc = -errno;
-		npd_backend_seterr("%s: %s", argv[0], strerror(errno));
-		goto out;
-	}
-	if (in && in->len && write(infd, in->data, in->len) != (ssize_t)in->len) {
-		rc = -EIO;
-		npd_backend_seterr("%s: cannot stage input", argv[0]);
-		goto out;
-	}
-	lseek(infd, 0, SEEK_SET);
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		npd_backend_seterr("fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		dup2(infd, STDIN_FILENO);
-		dup2(po[1], STDOUT_FILENO);
-		dup2(pe[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
-	for (;;) {
-		struct pollfd fds[2] = {{.fd = po[0], .events = POLLIN},
-					{.fd = pe[0], .events = POLLIN}};
-		char chunk[4096];
-		ssize_t n;
-		int i, open_fds = 0;
-
-		for (i = 0; i < 2; i++)
-			open_fds += fds[i].fd >= 0;
-		if (!open_fds)
-			break;
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < 2; i++) {
-			if (fds[i].fd < 0 || !fds[i].revents)
-				continue;
-			n = read(fds[i].fd, chunk, sizeof(chunk));
-			if (n > 0) {
-				if (i == 0 && out)
-					npd_buf_add(out, chunk, (size_t)n);
-				else if (i == 1)
-					npd_buf_add(&err, chunk, (size_t)n);
-			} else if (n == 0 || errno != EINTR) {
-				close(i == 0 ? po[0] : pe[0]);
-				if (i == 0)
-					po[0] = -1;
-				else
-					pe[0] = -1;
-			}
-		}
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		const char *msg = err.data ? err.data : "";
-
-		rc = WIFEXITED(status) && WEXITSTATUS(status) == 127 ? -ENOENT : -EIO;
-		npd_backend_seterr("%s exited with %d: %.300s", argv[0],
-				   WIFEXITED(status) ? WEXITSTATUS(status) : -1, msg);
-	}
-out:
-	if (infd >= 0)
-		close(infd);
-	if (po[0] >= 0)
-		close(po[0]);
-	if (po[1] >= 0)
-		close(po[1]);
-	if (pe[0] >= 0)
-		close(pe[0]);
-	if (pe[1] >= 0)
-		close(pe[1]);
+	rc = npd_spawn(argv, in, out, &err, &status);
+	if (rc && status < 0)
+		npd_backend_seterr("%s: %s", argv[0], strerror(-rc));
+	else if (rc)
+		npd_backend_seterr("%s exited with %d: %.300s", argv[0], status,
+				   err.data ? err.data : "");
 	npd_buf_fini(&err);
 	return rc;
 }
