@@ -34,6 +34,7 @@
 #include "npd/map.h"
 #include "npd/mem.h"
 #include "ipset_int.h"
+#include "xt_common.h"
 
 #define DEFAULT_LOCK_PATH "/run/xtables.lock"
 #define DEFAULT_LOCK_WAIT_MS 10000
@@ -58,6 +59,7 @@ struct fam {
 	const void *(*first_rule)(const char *chain, struct xtc_handle *h);
 	const void *(*next_rule)(const void *prev, struct xtc_handle *h);
 	const char *(*get_target)(const void *e, struct xtc_handle *h);
+	bool (*is_plain)(const void *e); /* no match and no address: the jump alone */
 	const struct xt_counters *(*counters)(const void *e);
 	int (*append)(const char *chain, const void *e, struct xtc_handle *h);
 	int (*insert)(const char *chain, const void *e, unsigned num, struct xtc_handle *h);
@@ -85,6 +87,15 @@ static const char *
 v4_get_target(const void *e, struct xtc_handle *h)
 {
 	return iptc_get_target(e, h);
+}
+
+static bool
+v4_is_plain(const void *e)
+{
+	static const struct ipt_ip any;
+	const struct ipt_entry *x = e;
+
+	return x->target_offset == sizeof(*x) && !memcmp(&x->ip, &any, sizeof(any));
 }
 
 static const struct xt_counters *
@@ -147,6 +158,15 @@ v6_get_target(const void *e, struct xtc_handle *h)
 	return ip6tc_get_target(e, h);
 }
 
+static bool
+v6_is_plain(const void *e)
+{
+	static const struct ip6t_ip6 any;
+	const struct ip6t_entry *x = e;
+
+	return x->target_offset == sizeof(*x) && !memcmp(&x->ipv6, &any, sizeof(any));
+}
+
 static const struct xt_counters *
 v6_counters(const void *e)
 {
@@ -201,6 +221,7 @@ static const struct fam fam_v4 = {
     .first_rule = v4_first_rule,
     .next_rule = v4_next_rule,
     .get_target = v4_get_target,
+    .is_plain = v4_is_plain,
     .counters = v4_counters,
     .append = v4_append,
     .insert = v4_insert,
@@ -224,6 +245,7 @@ static const struct fam fam_v6 = {
     .first_rule = v6_first_rule,
     .next_rule = v6_next_rule,
     .get_target = v6_get_target,
+    .is_plain = v6_is_plain,
     .counters = v6_counters,
     .append = v6_append,
     .insert = v6_insert,
@@ -239,12 +261,6 @@ static const struct fam *
 fam_of(uint8_t family)
 {
 	return family == AF_INET6 ? &fam_v6 : &fam_v4;
-}
-
-static bool
-is_ours(const char *chain)
-{
-	return chain && !strncmp(chain, NPD_CHAIN_PREFIX, strlen(NPD_CHAIN_PREFIX));
 }
 
 /* ---- entry building ---- */
@@ -597,18 +613,17 @@ iptc_fail(const struct fam *f, const char *what, const char *chain)
 	return rc;
 }
 
-/* Names of chains matching (ours or built-in) in h, copied: deleting while iterating
- * libiptc's chain cursor is not allowed. */
+/* Names of our chains in h, copied: deleting while iterating libiptc's chain cursor is not
+ * allowed. */
 static size_t
-collect_chains(const struct fam *f, struct xtc_handle *h, bool builtin,
-	       char (**out)[NPD_CHAIN_NAMELEN])
+collect_ours(const struct fam *f, struct xtc_handle *h, char (**out)[NPD_CHAIN_NAMELEN])
 {
 	char(*names)[NPD_CHAIN_NAMELEN] = NULL;
 	size_t n = 0, cap = 0;
 	const char *c;
 
 	for (c = f->first_chain(h); c; c = f->next_chain(h)) {
-		if (builtin ? !f->builtin(c, h) : !is_ours(c))
+		if (!npd_xt_is_ours(c))
 			continue;
 		npd_xgrow(&names, &cap, n + 1, sizeof(*names));
 		snprintf(names[n++], NPD_CHAIN_NAMELEN, "%s", c);
@@ -617,75 +632,74 @@ collect_chains(const struct fam *f, struct xtc_handle *h, bool builtin,
 	return n;
 }
 
-/* Makes the rules of built-in chain `builtin` start with jumps to want[0..n) in order and
- * hold no other jump to an NPD- chain; leaves it alone when that is already so. */
-static int
-fix_hooks(const struct fam *f, struct xtc_handle *h, const char *builtin, const char **want,
-	  size_t n)
+/* Reads h into t: every chain, the rules of the built-in ones, the rule count of ours.
+ * Strings stay h's: t is used before h changes. */
+static void
+read_view(const struct fam *f, struct xtc_handle *h, struct npd_xt_table *t)
 {
-	unsigned *ours = NULL, pos = 0;
-	size_t n_ours = 0, cap = 0, i;
-	bool ok = true;
+	const char *c;
 	const void *e;
+
+	npd_xt_table_init(t, f->family);
+	for (c = f->first_chain(h); c; c = f->next_chain(h)) {
+		struct npd_xt_chain *xc = npd_xt_table_add_chain(t, c, f->builtin(c, h));
+
+		if (xc->builtin)
+			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h))
+				npd_xt_chain_add_rule(xc, f->get_target(e, h), f->is_plain(e),
+						      NULL);
+		else if (npd_xt_is_ours(c))
+			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h))
+				xc->n_rules++;
+	}
+}
+
+/* Performs one hook plan on h: deletions from the bottom up, so positions stay valid, then
+ * insertions at the top, last first. */
+static int
+apply_hook_plan(const struct fam *f, struct xtc_handle *h, const struct npd_hook_plan *p)
+{
+	size_t i;
 	int rc = 0;
 
-	for (e = f->first_rule(builtin, h); e; e = f->next_rule(e, h), pos++) {
-		const char *t = f->get_target(e, h);
-
-		if (!is_ours(t))
-			continue;
-		npd_xgrow(&ours, &cap, n_ours + 1, sizeof(*ours));
-		ours[n_ours] = pos;
-		if (n_ours >= n || pos != n_ours || strcmp(t, want[n_ours]))
-			ok = false;
-		n_ours++;
-	}
-	if (ok && n_ours == n)
-		goto out;
-	for (i = n_ours; i-- > 0;)
-		if (!f->delete_num(builtin, ours[i], h)) {
-			rc = iptc_fail(f, "delete hook from", builtin);
-			goto out;
-		}
-	for (i = n; i-- > 0;) {
+	for (i = p->n_del; i-- > 0;)
+		if (!f->delete_num(p->builtin, (unsigned)p->del[i], h))
+			return iptc_fail(f, "delete hook from", p->builtin);
+	for (i = p->n_ins; i-- > 0;) {
 		struct npd_rule r;
 		void *entry = NULL;
 
 		memset(&r, 0, sizeof(r));
 		r.target = NPD_T_JUMP;
-		snprintf(r.jump, sizeof(r.jump), "%s", want[i]);
+		snprintf(r.jump, sizeof(r.jump), "%s", p->ins[i]);
 		rc = build_entry(&r, f->family, NULL, &entry);
 		if (rc)
-			goto out;
-		if (!f->insert(builtin, entry, 0, h))
-			rc = iptc_fail(f, "insert hook into", builtin);
+			return rc;
+		if (!f->insert(p->builtin, entry, 0, h))
+			rc = iptc_fail(f, "insert hook into", p->builtin);
 		free(entry);
 		if (rc)
-			goto out;
+			return rc;
 	}
-out:
-	free(ours);
-	return rc;
+	return 0;
 }
 
-/* Hooks of every built-in chain: desired ones (NULL table: none) at the top, others gone. */
+/* Hooks of every built-in chain: desired ones (NULL table: none) at the top, others gone.
+ * Every plan is made before h changes, since the view borrows h's strings. */
 static int
 ensure_hooks(const struct fam *f, struct xtc_handle *h, const struct npd_table *desired)
 {
-	char(*builtins)[NPD_CHAIN_NAMELEN] = NULL;
-	const char *want[NPD_ARRAY_SIZE(desired->hooks)];
-	size_t nb, i, j, n;
+	struct npd_hook_plan *plans = NULL;
+	struct npd_xt_table t;
+	size_t n, i;
 	int rc = 0;
 
-	nb = collect_chains(f, h, true, &builtins);
-	for (i = 0; i < nb && rc == 0; i++) {
-		n = 0;
-		for (j = 0; desired && j < desired->n_hooks; j++)
-			if (!strcmp(desired->hooks[j].builtin, builtins[i]))
-				want[n++] = desired->hooks[j].chain;
-		rc = fix_hooks(f, h, builtins[i], want, n);
-	}
-	free(builtins);
+	read_view(f, h, &t);
+	n = npd_xt_plan_hooks(&t, desired, &plans);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = apply_hook_plan(f, h, &plans[i]);
+	npd_hook_plans_free(plans, n);
+	npd_xt_table_fini(&t);
 	return rc;
 }
 
@@ -729,7 +743,7 @@ edit_commit(const struct fam *f, struct xtc_handle *h, const void *ctx)
 	for (i = 0; i < chg->n_write; i++) {
 		const char *name = chg->write[i]->name;
 
-		if (!is_ours(name)) {
+		if (!npd_xt_is_ours(name)) {
 			npd_backend_seterr("refusing to write chain %s: not ours", name);
 			rc = -EPERM;
 			goto out;
@@ -750,7 +764,7 @@ edit_commit(const struct fam *f, struct xtc_handle *h, const void *ctx)
 			goto out;
 	}
 	for (i = 0; i < chg->n_del; i++)
-		if (is_ours(chg->del[i]) && f->is_chain(chg->del[i], h) &&
+		if (npd_xt_is_ours(chg->del[i]) && f->is_chain(chg->del[i], h) &&
 		    !f->delete_chain(chg->del[i], h)) {
 			rc = iptc_fail(f, "delete chain", chg->del[i]);
 			goto out;
@@ -771,7 +785,7 @@ edit_cleanup(const struct fam *f, struct xtc_handle *h, const void *ctx)
 	rc = ensure_hooks(f, h, NULL);
 	if (rc)
 		return rc;
-	n = collect_chains(f, h, false, &names);
+	n = collect_ours(f, h, &names);
 	for (i = 0; i < n && rc == 0; i++)
 		if (!f->flush(names[i], h))
 			rc = iptc_fail(f, "flush", names[i]);
@@ -843,44 +857,13 @@ static void
 list_family(const struct fam *f, struct npd_owned *o, size_t *cap_chains)
 {
 	struct xtc_handle *h = f->init("filter");
-	struct npd_owned_family *of = npd_owned_family(o, f->family);
-	size_t cap_hooks = 0;
-	const char *c;
-	const void *e;
+	struct npd_xt_table t;
 
 	if (!h)
 		return; /* no filter table in this family: nothing of ours */
-	for (c = f->first_chain(h); c; c = f->next_chain(h)) {
-		if (is_ours(c)) {
-			struct npd_owned_chain *oc;
-
-			npd_xgrow(&o->chains, cap_chains, o->n_chains + 1, sizeof(*o->chains));
-			oc = &o->chains[o->n_chains++];
-			memset(oc, 0, sizeof(*oc));
-			snprintf(oc->name, sizeof(oc->name), "%s", c);
-			oc->family = f->family;
-			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h))
-				oc->n_rules++;
-		} else if (f->builtin(c, h)) {
-			bool first = true;
-
-			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h), first = false) {
-				const char *t = f->get_target(e, h);
-				struct npd_hook *hk;
-
-				if (!is_ours(t))
-					continue;
-				if (!first)
-					of->hook_displaced = true;
-				npd_xgrow(&of->hooks, &cap_hooks, of->n_hooks + 1,
-					  sizeof(*of->hooks));
-				hk = &of->hooks[of->n_hooks++];
-				memset(hk, 0, sizeof(*hk));
-				snprintf(hk->builtin, sizeof(hk->builtin), "%s", c);
-				snprintf(hk->chain, sizeof(hk->chain), "%s", t);
-			}
-		}
-	}
+	read_view(f, h, &t);
+	npd_xt_list_owned(&t, o, cap_chains);
+	npd_xt_table_fini(&t);
 	f->free(h);
 }
 
@@ -906,13 +889,16 @@ legacy_list_owned(struct npd_backend *b, struct npd_owned *out)
 static bool
 family_has_ours(const struct fam *f)
 {
-	struct npd_owned o = {0};
-	size_t cap = 0;
+	struct xtc_handle *h = f->init("filter");
+	struct npd_xt_table t;
 	bool any;
 
-	list_family(f, &o, &cap);
-	any = o.n_chains || npd_owned_family(&o, f->family)->n_hooks;
-	npd_owned_fini(&o);
+	if (!h)
+		return false;
+	read_view(f, h, &t);
+	any = npd_xt_has_ours(&t);
+	npd_xt_table_fini(&t);
+	f->free(h);
 	return any;
 }
 
@@ -951,7 +937,7 @@ legacy_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx)
 			const void *e;
 			size_t idx = 0;
 
-			if (!is_ours(c))
+			if (!npd_xt_is_ours(c))
 				continue;
 			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h), idx++) {
 				const struct xt_counters *k = f->counters(e);

@@ -16,6 +16,7 @@
 #include "npd/mem.h"
 #include "ipset_int.h"
 #include "spawn.h"
+#include "xt_common.h"
 
 #define DEFAULT_RETRIES 5
 
@@ -40,12 +41,6 @@ struct saved {
 	size_t n_rules, cap_rules;
 };
 
-static bool
-is_ours(const char *chain)
-{
-	return !strncmp(chain, NPD_CHAIN_PREFIX, strlen(NPD_CHAIN_PREFIX));
-}
-
 static void
 saved_fini(struct saved *s)
 {
@@ -67,12 +62,6 @@ saved_has_chain(const struct saved *s, const char *name)
 		if (!strcmp(s->chains[i], name))
 			return true;
 	return false;
-}
-
-static bool
-is_builtin(const char *chain)
-{
-	return !strcmp(chain, "INPUT") || !strcmp(chain, "FORWARD") || !strcmp(chain, "OUTPUT");
 }
 
 /* Copies the blank-delimited word at p into out. */
@@ -185,55 +174,62 @@ read_table(struct npd_backend *b, uint8_t family, bool counters, struct saved *s
 	return rc;
 }
 
-/* Emits -D/-I lines so that built-in chain `builtin` starts with jumps to want[0..n) and
- * holds no other jump to an NPD- chain; nothing when that is already so. */
+/* Reads a dump into t: the filter table's built-in chains (declared or not: nf_tables
+ * creates them on first use) with their rules, and our chains with their rule counts. */
 static void
-emit_hooks(const struct saved *s, const char *builtin, const char **want, size_t n,
-	   struct npd_buf *text)
-{
-	size_t i, pos = 0, n_ours = 0;
-	bool ok = true;
-
-	for (i = 0; i < s->n_rules; i++) {
-		const struct saved_rule *r = &s->rules[i];
-
-		if (strcmp(r->chain, builtin))
-			continue;
-		if (is_ours(r->target)) {
-			if (n_ours >= n || pos != n_ours || strcmp(r->target, want[n_ours]) ||
-			    strncmp(r->spec, "-j ", 3))
-				ok = false;
-			n_ours++;
-		}
-		pos++;
-	}
-	if (ok && n_ours == n)
-		return;
-	for (i = 0; i < s->n_rules; i++)
-		if (!strcmp(s->rules[i].chain, builtin) && is_ours(s->rules[i].target))
-			npd_buf_printf(text, "-D %s %s\n", builtin, s->rules[i].spec);
-	for (i = n; i-- > 0;)
-		npd_buf_printf(text, "-I %s 1 -j %s\n", builtin, want[i]);
-}
-
-static void
-emit_all_hooks(const struct saved *s, const struct npd_table *desired, struct npd_buf *text)
+read_view(const struct saved *s, uint8_t family, struct npd_xt_table *t)
 {
 	static const char *const builtins[] = {"INPUT", "FORWARD", "OUTPUT"};
-	const char *want[NPD_ARRAY_SIZE(desired->hooks)];
-	size_t i, j, n;
+	size_t i, j;
 
+	npd_xt_table_init(t, family);
 	for (i = 0; i < NPD_ARRAY_SIZE(builtins); i++) {
-		n = 0;
-		for (j = 0; desired && j < desired->n_hooks; j++)
-			if (!strcmp(desired->hooks[j].builtin, builtins[i]))
-				want[n++] = desired->hooks[j].chain;
-		emit_hooks(s, builtins[i], want, n, text);
+		struct npd_xt_chain *c = npd_xt_table_add_chain(t, builtins[i], true);
+
+		for (j = 0; j < s->n_rules; j++) {
+			const struct saved_rule *r = &s->rules[j];
+
+			if (!strcmp(r->chain, builtins[i]))
+				npd_xt_chain_add_rule(c, r->target, !strncmp(r->spec, "-j ", 3),
+						      r->spec);
+		}
+	}
+	for (i = 0; i < s->n_chains; i++) {
+		struct npd_xt_chain *c;
+
+		if (!npd_xt_is_ours(s->chains[i]))
+			continue;
+		c = npd_xt_table_add_chain(t, s->chains[i], false);
+		for (j = 0; j < s->n_rules; j++)
+			c->n_rules += !strcmp(s->rules[j].chain, s->chains[i]);
 	}
 }
 
+/* Emits the -D/-I lines of the hook plans for t and desired (NULL: no hooks). Deletion by
+ * rule text, not number: a rule another writer inserted meanwhile cannot be hit, and a
+ * vanished one fails the transaction, which is then redone from a fresh read. */
 static void
-build_commit(const struct saved *s, const struct npd_table_change *chg, struct npd_buf *text)
+emit_hooks(const struct npd_xt_table *t, const struct npd_table *desired, struct npd_buf *text)
+{
+	struct npd_hook_plan *plans = NULL;
+	size_t n, i, j;
+
+	n = npd_xt_plan_hooks(t, desired, &plans);
+	for (i = 0; i < n; i++) {
+		const struct npd_hook_plan *p = &plans[i];
+		const struct npd_xt_chain *c = npd_xt_table_find(t, p->builtin);
+
+		for (j = 0; j < p->n_del; j++)
+			npd_buf_printf(text, "-D %s %s\n", p->builtin, c->rules[p->del[j]].spec);
+		for (j = p->n_ins; j-- > 0;)
+			npd_buf_printf(text, "-I %s 1 -j %s\n", p->builtin, p->ins[j]);
+	}
+	npd_hook_plans_free(plans, n);
+}
+
+static void
+build_commit(const struct saved *s, const struct npd_xt_table *t,
+	     const struct npd_table_change *chg, struct npd_buf *text)
 {
 	size_t i, j;
 
@@ -256,7 +252,7 @@ build_commit(const struct saved *s, const struct npd_table_change *chg, struct n
 		}
 	}
 	if (chg->desired)
-		emit_all_hooks(s, chg->desired, text);
+		emit_hooks(t, chg->desired, text);
 	for (i = 0; i < chg->n_del; i++)
 		if (saved_has_chain(s, chg->del[i]))
 			npd_buf_printf(text, "-X %s\n", chg->del[i]);
@@ -264,17 +260,17 @@ build_commit(const struct saved *s, const struct npd_table_change *chg, struct n
 }
 
 static void
-build_cleanup(const struct saved *s, struct npd_buf *text)
+build_cleanup(const struct saved *s, const struct npd_xt_table *t, struct npd_buf *text)
 {
 	size_t i;
 
 	npd_buf_adds(text, "*filter\n");
 	for (i = 0; i < s->n_chains; i++)
-		if (is_ours(s->chains[i]))
+		if (npd_xt_is_ours(s->chains[i]))
 			npd_buf_printf(text, ":%s - [0:0]\n", s->chains[i]);
-	emit_all_hooks(s, NULL, text);
+	emit_hooks(t, NULL, text);
 	for (i = 0; i < s->n_chains; i++)
-		if (is_ours(s->chains[i]))
+		if (npd_xt_is_ours(s->chains[i]))
 			npd_buf_printf(text, "-X %s\n", s->chains[i]);
 	npd_buf_adds(text, "COMMIT\n");
 }
@@ -288,6 +284,7 @@ transact(struct npd_backend *b, uint8_t family, const struct npd_table_change *c
 			(char *)(uintptr_t) "-w", (char *)(uintptr_t) "10", NULL};
 	struct npd_buf text;
 	struct saved s = {0};
+	struct npd_xt_table t;
 	unsigned attempt;
 	int rc;
 
@@ -298,20 +295,14 @@ transact(struct npd_backend *b, uint8_t family, const struct npd_table_change *c
 		rc = read_table(b, family, false, &s);
 		if (rc)
 			break;
-		if (chg) {
-			build_commit(&s, chg, &text);
-		} else {
-			size_t i;
-			bool any = false;
-
-			for (i = 0; i < s.n_chains; i++)
-				any |= is_ours(s.chains[i]);
-			for (i = 0; i < s.n_rules; i++)
-				any |= is_ours(s.rules[i].target);
-			if (!any)
-				break;
-			build_cleanup(&s, &text);
-		}
+		read_view(&s, family, &t);
+		if (chg)
+			build_commit(&s, &t, chg, &text);
+		else if (npd_xt_has_ours(&t))
+			build_cleanup(&s, &t, &text);
+		npd_xt_table_fini(&t);
+		if (!text.len)
+			break; /* cleanup with nothing of ours */
 		if (b->opts.before_commit)
 			b->opts.before_commit(family, attempt, b->opts.before_commit_ctx);
 		rc = run(argv, &text, NULL);
@@ -432,37 +423,11 @@ nft_commit(struct npd_backend *b, const struct npd_table_change *chg)
 static void
 list_family(const struct saved *s, uint8_t family, struct npd_owned *o, size_t *cap)
 {
-	struct npd_owned_family *of = npd_owned_family(o, family);
-	size_t i, j, cap_hooks = 0;
+	struct npd_xt_table t;
 
-	for (i = 0; i < s->n_chains; i++) {
-		struct npd_owned_chain *c;
-
-		if (!is_ours(s->chains[i]))
-			continue;
-		npd_xgrow(&o->chains, cap, o->n_chains + 1, sizeof(*o->chains));
-		c = &o->chains[o->n_chains++];
-		memset(c, 0, sizeof(*c));
-		copy_word(s->chains[i], c->name, sizeof(c->name));
-		c->family = family;
-		for (j = 0; j < s->n_rules; j++)
-			c->n_rules += !strcmp(s->rules[j].chain, s->chains[i]);
-	}
-	for (i = 0; i < s->n_rules; i++) {
-		struct npd_hook *h;
-
-		if (!is_builtin(s->rules[i].chain) || !is_ours(s->rules[i].target))
-			continue;
-		/* Rules are in save order: ours must be the first of its built-in chain. */
-		for (j = 0; j < i; j++)
-			if (!strcmp(s->rules[j].chain, s->rules[i].chain))
-				of->hook_displaced = true;
-		npd_xgrow(&of->hooks, &cap_hooks, of->n_hooks + 1, sizeof(*of->hooks));
-		h = &of->hooks[of->n_hooks++];
-		memset(h, 0, sizeof(*h));
-		copy_word(s->rules[i].chain, h->builtin, sizeof(h->builtin));
-		copy_word(s->rules[i].target, h->chain, sizeof(h->chain));
-	}
+	read_view(s, family, &t);
+	npd_xt_list_owned(&t, o, cap);
+	npd_xt_table_fini(&t);
 }
 
 static int
@@ -519,7 +484,7 @@ nft_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx)
 		for (j = 0, idx = 0; rc == 0 && j < s.n_rules; j++) {
 			const struct saved_rule *r = &s.rules[j];
 
-			if (!is_ours(r->chain))
+			if (!npd_xt_is_ours(r->chain))
 				continue;
 			if (strcmp(prev, r->chain))
 				idx = 0;

@@ -4,7 +4,7 @@
 #ifndef NPD_BACKEND_SPAWN_H
 #define NPD_BACKEND_SPAWN_H
 
-#include "npd/util.h"
+#include "npd/buf.h"
 
 /* Runs argv (argv[0] looked up in PATH) with stdin from `in` (NULL: empty), appending its
  * stdout to *out and its stderr to *err (either NULL: dropped; both may be the same buffer).

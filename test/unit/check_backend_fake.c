@@ -14,6 +14,7 @@
 #include "npd/differ.h"
 #include "npd/mem.h"
 #include "npd/ruleset.h"
+#include "testutil.h"
 
 static void
 add_ip(struct npd_set *s, const char *addr)
@@ -167,11 +168,5 @@ suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(suite());
 }

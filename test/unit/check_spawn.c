@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "backend/spawn.h"
+#include "npd/buf.h"
+#include "testutil.h"
 
 #define SH(script)                                                                                 \
 	(char *const[])                                                                            \
@@ -98,11 +100,5 @@ suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(suite());
 }

@@ -10,6 +10,7 @@
 #include "npd/addr.h"
 #include "npd/buf.h"
 #include "npd/mem.h"
+#include "testutil.h"
 #include "tu_backend.h"
 
 void
@@ -308,9 +309,6 @@ tu_check_counters_per_rule(const struct npd_backend_ops *ops)
 int
 tu_backend_main(Suite *(*make_suite)(void), const char *probe, const char *need)
 {
-	SRunner *sr;
-	int failed;
-
 	if (geteuid() != 0) {
 		fprintf(stderr, "skip: needs root\n");
 		return 77;
@@ -325,9 +323,5 @@ tu_backend_main(Suite *(*make_suite)(void), const char *probe, const char *need)
 		fprintf(stderr, "skip: needs %s\n", need);
 		return 77;
 	}
-	sr = srunner_create(make_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(make_suite());
 }
