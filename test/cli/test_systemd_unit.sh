@@ -13,19 +13,14 @@ SRC=${NPD_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 NPD=${NPD_BUILD_DIR:-$SRC/build}/netpold
 UNIT=$SRC/manifests/deploy/netpold.service
 TMP=$(mktemp -d)
+# shellcheck source=checks.sh
+. "$SRC/test/cli/checks.sh"
 trap 'rm -rf "$TMP"' EXIT
 [ -x "$NPD" ] || { echo "no netpold at $NPD"; exit 1; }
 for t in systemd-analyze mandoc man; do
 	command -v "$t" >/dev/null || { echo "FAIL: $t not installed (scripts/deps)"; exit 1; }
 done
 
-pass=0
-fail=0
-check() { # DESC CMD...
-	local d=$1
-	shift
-	if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $d"; fi
-}
 
 # directive KEY: the values of KEY= in the unit, one per line.
 directive() { sed -n "s/^$1=//p" "$UNIT"; }
@@ -87,5 +82,4 @@ for m in netpold.8 netpolctl.8; do
 	[ -z "$lint" ] || printf '%s\n' "$lint"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" = 0 ]
+checks_summary
