@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -150,14 +151,13 @@ on_header(char *buf, size_t size, size_t n, void *ctx)
 		st->retry_after = 0;
 	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
 		size_t m = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
-		char *end;
 		double v;
 
 		memcpy(tmp, buf + 12, m);
 		tmp[m] = '\0';
-		/* Only the delay-seconds form; an HTTP-date leaves the backoff alone. */
-		v = strtod(tmp, &end);
-		if (end != tmp && v > 0)
+		tmp[strcspn(tmp, "\r\n")] = '\0';
+		/* Seconds or an HTTP-date (wall clock); anything else leaves the backoff alone. */
+		if (npd_reflector_parse_retry_after(tmp, (double)time(NULL), &v) == 0)
 			st->retry_after = v;
 	}
 	return len;

@@ -1,11 +1,14 @@
 /* reflector.c: the list-then-watch state machine of one resource, as client-go's reflector
  * runs it: paginated list, watch from the list's resourceVersion with bookmarks, resume
- * from the last rv when a watch ends, relist on 410 Gone, exponential backoff with full
- * jitter otherwise. Pure: no I/O, no clock, no randomness of its own; the only side effect
- * is the store cleanup a complete list implies. */
+ * from the last rv when a watch ends, relist on 410 Gone, the server's Retry-After on 429
+ * and 503, exponential backoff with full jitter otherwise. Pure: no I/O, no clock, no
+ * randomness of its own; the only side effect is the store cleanup a complete list implies. */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "npd/buf.h"
 #include "npd/map.h"
@@ -168,6 +171,23 @@ relist(struct npd_reflector *r)
 	r->n_relists++;
 }
 
+/* The server said when to come back (API priority and fairness sheds load with 429 and a
+ * Retry-After): wait that long, as client-go does, and leave the backoff where it was. The
+ * jitter only spreads the agents of many nodes told the same second. */
+static void
+throttle(struct npd_reflector *r, double retry_after, double rnd)
+{
+	r->throttles++;
+	r->n_throttled++;
+	r->n_errors++;
+	r->delay = retry_after * (1.0 + NPD_REFL_THROTTLE_JITTER * clamp01(rnd));
+	if (r->delay > NPD_REFL_RETRY_AFTER_MAX_S)
+		r->delay = NPD_REFL_RETRY_AFTER_MAX_S;
+	if (r->state != NPD_REFL_BACKOFF)
+		r->resume = r->state;
+	r->state = NPD_REFL_BACKOFF;
+}
+
 void
 npd_reflector_on_error(struct npd_reflector *r, int status, double retry_after, double rnd)
 {
@@ -179,7 +199,56 @@ npd_reflector_on_error(struct npd_reflector *r, int status, double retry_after, 
 		relist(r);
 		return;
 	}
+	/* A server that throttles without end is treated as failing: the backoff takes over,
+	 * still no shorter than what it asks. */
+	if ((status == 429 || status == 503) && retry_after > 0 &&
+	    r->throttles < NPD_REFL_THROTTLE_MAX) {
+		throttle(r, retry_after, rnd);
+		return;
+	}
 	backoff(r, retry_after, rnd);
+}
+
+static const char *
+skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+int
+npd_reflector_parse_retry_after(const char *value, double now, double *out)
+{
+	/* RFC 9110 10.2.3 and 5.6.7: recipients accept all three date forms, always GMT. */
+	static const char *const forms[] = {"%a, %d %b %Y %H:%M:%S GMT",
+					    "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"};
+	const char *s = skip_space(value), *end;
+	unsigned long long secs = 0;
+	struct tm tm;
+	size_t i;
+
+	if (isdigit((unsigned char)*s)) {
+		for (; isdigit((unsigned char)*s); s++)
+			if (secs < 1000000000ULL)
+				secs = secs * 10 + (unsigned long long)(*s - '0');
+		if (*skip_space(s))
+			return -EINVAL;
+		*out =
+		    secs > NPD_REFL_RETRY_AFTER_MAX_S ? NPD_REFL_RETRY_AFTER_MAX_S : (double)secs;
+		return 0;
+	}
+	for (i = 0; i < NPD_ARRAY_SIZE(forms); i++) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, forms[i], &tm);
+		if (end && !*skip_space(end)) {
+			double d = (double)timegm(&tm) - now;
+
+			*out = d > 0 ? d : 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 static char *
@@ -229,6 +298,7 @@ npd_reflector_on_event(struct npd_reflector *r, const struct npd_event *ev, doub
 	/* A watch that delivers is healthy: the next failure starts the backoff afresh. */
 	r->watch_events++;
 	r->attempt = 0;
+	r->throttles = 0;
 	if (ev->rv && *ev->rv)
 		set_str(&r->rv, ev->rv);
 	return false;
@@ -256,6 +326,7 @@ npd_reflector_on_list_done(struct npd_reflector *r, struct npd_store *s)
 	r->listed = true;
 	r->n_lists++;
 	r->attempt = 0;
+	r->throttles = 0;
 	r->watch_events = 0;
 	r->state = NPD_REFL_WATCHING;
 	r->resume = NPD_REFL_WATCHING;

@@ -19,6 +19,8 @@
 #define NPD_REFL_BACKOFF_BASE_S 0.5 /* doubling per consecutive failure ... */
 #define NPD_REFL_BACKOFF_MAX_S 30.0 /* ... up to this cap, full jitter below it */
 #define NPD_REFL_RETRY_AFTER_MAX_S 600.0
+#define NPD_REFL_THROTTLE_JITTER 0.05 /* a throttled wait is Retry-After * [1, 1 + this) */
+#define NPD_REFL_THROTTLE_MAX 20      /* consecutive Retry-After waits before backing off */
 
 enum npd_refl_state {
 	NPD_REFL_LISTING,  /* next request: a list page */
@@ -39,12 +41,14 @@ struct npd_reflector {
 	struct npd_map seen;	    /* keys of objects seen during the current list */
 	bool listed;		    /* a complete list has been applied at least once */
 	unsigned attempt;	    /* consecutive failures, for the backoff */
+	unsigned throttles;	    /* consecutive 429/503 answers waited out as asked */
 	size_t watch_events;	    /* events (bookmarks included) in the current watch */
 	unsigned watch_min_s, watch_max_s;
 	uint64_t n_lists;	   /* complete lists */
 	uint64_t n_relists;	   /* lists restarted from scratch after the first (410) */
 	uint64_t n_watch_restarts; /* watches resumed after one ended */
 	uint64_t n_errors;	   /* failures sent to backoff */
+	uint64_t n_throttled;	   /* of those, waits the server's Retry-After set */
 };
 
 /* Starts in LISTING for kind (NPD_KIND_NAMESPACE, _POD or _POLICY), cluster-wide. */
@@ -78,8 +82,14 @@ size_t npd_reflector_on_list_done(struct npd_reflector *r, struct npd_store *s);
 void npd_reflector_on_watch_end(struct npd_reflector *r, bool clean, double rnd);
 /* The request failed: status is the HTTP status (or a Status body's code), 0 for a network
  * or decoding failure. 410 Gone relists at once (a 410 on a continue token restarts the
- * list); anything else backs off, for at least retry_after seconds (0: none given). */
+ * list). A 429 or 503 with retry_after > 0 waits that long (plus a little jitter) without
+ * growing the backoff, up to NPD_REFL_THROTTLE_MAX times in a row; anything else backs
+ * off exponentially, for at least retry_after seconds (0: none given). */
 void npd_reflector_on_error(struct npd_reflector *r, int status, double retry_after, double rnd);
+/* Parses a Retry-After header value: delay-seconds, or an HTTP-date (IMF-fixdate, RFC 850
+ * or asctime) taken relative to now (Unix seconds). Writes the delay (0 for a date in the
+ * past) to *out; -EINVAL when the value is neither form. */
+int npd_reflector_parse_retry_after(const char *value, double now, double *out);
 
 /* Seconds to wait before the next request: 0 unless in BACKOFF. */
 double npd_reflector_delay(const struct npd_reflector *r);

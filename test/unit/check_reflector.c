@@ -1,10 +1,13 @@
 /* check_reflector.c: the list/watch state machine: pagination, the relist that replaces a
  * resource's contents in the (real) store, resourceVersion tracking through bookmarks,
- * 410 mid-list and mid-watch, backoff bounds, Retry-After and backoff resets. */
+ * 410 mid-list and mid-watch, backoff bounds, Retry-After (throttles that leave the
+ * backoff alone, their bound, the header's two forms) and backoff resets. */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "npd/mem.h"
 #include "npd/reflector.h"
@@ -355,22 +358,138 @@ START_TEST(test_retry_after)
 
 	npd_reflector_init(&r, NPD_KIND_POD);
 	free(npd_reflector_next_request(&r, 0));
-	/* Larger than the jittered delay: honoured. */
+	/* Waited as given, the jitter only lengthens it by a few percent. */
 	npd_reflector_on_error(&r, 429, 5, 0.5);
-	ck_assert_double_eq_tol(npd_reflector_delay(&r), 5, EPS);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 5 * (1 + NPD_REFL_THROTTLE_JITTER / 2),
+				EPS);
 	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 429, 5, 0.5);
+	npd_reflector_on_error(&r, 429, 5, 0.0);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 5, EPS);
-	/* Smaller than the jittered backoff (six failures before: cap 30 s): the backoff wins. */
+	/* Even after six failures (backoff cap 30 s) a 429 waits what the server asks. */
 	r.attempt = 6;
 	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 429, 1, 0.5);
-	ck_assert_double_eq_tol(npd_reflector_delay(&r), 15, EPS);
+	npd_reflector_on_error(&r, 429, 1, 0.999999);
+	ck_assert(npd_reflector_delay(&r) >= 1 &&
+		  npd_reflector_delay(&r) < 1 + NPD_REFL_THROTTLE_JITTER);
+	ck_assert_uint_eq(r.attempt, 6);
 	/* An absurd Retry-After is capped. */
 	free(npd_reflector_next_request(&r, 0));
 	npd_reflector_on_error(&r, 503, 1e9, 0.5);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), NPD_REFL_RETRY_AFTER_MAX_S, EPS);
+	/* Other failures carrying Retry-After: the backoff, no shorter than asked. */
+	r.attempt = 0;
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 500, 3, 0.5);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 3, EPS);
+	ck_assert_uint_eq(r.attempt, 1);
+	/* A 429 without Retry-After is an ordinary failure. */
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 429, 0, 0.999999);
+	ck_assert(npd_reflector_delay(&r) > 0.99 && npd_reflector_delay(&r) <= 1);
+	ck_assert_uint_eq(r.attempt, 2);
+	ck_assert_uint_eq(r.n_throttled, 4);
 	npd_reflector_fini(&r);
+}
+END_TEST
+
+/* Twenty 429s with Retry-After: 1 cost twenty seconds and some jitter, not the backoff's
+ * 30 s cap: the next ordinary failure still starts from the base delay. */
+START_TEST(test_throttles_do_not_grow_backoff)
+{
+	static const char *const none[] = {NULL};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+	double total = 0;
+	unsigned seed = getenv("NPD_SEED") ? (unsigned)strtoul(getenv("NPD_SEED"), NULL, 0)
+					   : (unsigned)time(NULL);
+	int i;
+
+	printf("check_reflector: throttles seed %u (NPD_SEED=%u replays)\n", seed, seed);
+	srand(seed);
+	npd_reflector_init(&r, NPD_KIND_POLICY);
+	for (i = 0; i < 20; i++) {
+		free(npd_reflector_next_request(&r, 0));
+		npd_reflector_on_error(&r, 429, 1, (double)rand() / ((double)RAND_MAX + 1));
+		ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+		ck_assert_int_eq(r.resume, NPD_REFL_LISTING);
+		ck_assert(npd_reflector_delay(&r) >= 1 &&
+			  npd_reflector_delay(&r) < 1 + NPD_REFL_THROTTLE_JITTER);
+		total += npd_reflector_delay(&r);
+	}
+	ck_assert(total < 20 * (1 + NPD_REFL_THROTTLE_JITTER));
+	ck_assert_uint_eq(r.attempt, 0);
+	free(npd_reflector_next_request(&r, 0));
+	npd_reflector_on_error(&r, 500, 0, 0.999999);
+	ck_assert(npd_reflector_delay(&r) <= NPD_REFL_BACKOFF_BASE_S);
+	/* A success clears the throttle count as well as the backoff. */
+	list_once(&r, s, "7", none, 0);
+	ck_assert_uint_eq(r.throttles, 0);
+	ck_assert_uint_eq(r.n_throttled, 20);
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+/* A server that throttles forever: after NPD_REFL_THROTTLE_MAX waits in a row the
+ * exponential backoff takes over, never shorter than the Retry-After. */
+START_TEST(test_throttles_bounded)
+{
+	struct npd_reflector r;
+	unsigned i;
+
+	npd_reflector_init(&r, NPD_KIND_NAMESPACE);
+	for (i = 0; i < NPD_REFL_THROTTLE_MAX; i++) {
+		free(npd_reflector_next_request(&r, 0));
+		npd_reflector_on_error(&r, 503, 2, 0.5);
+		ck_assert_double_eq_tol(npd_reflector_delay(&r),
+					2 * (1 + NPD_REFL_THROTTLE_JITTER / 2), EPS);
+	}
+	ck_assert_uint_eq(r.attempt, 0);
+	for (i = 0; i < 8; i++) {
+		free(npd_reflector_next_request(&r, 0));
+		npd_reflector_on_error(&r, 503, 2, 0.999999);
+		ck_assert_uint_eq(r.attempt, i + 1);
+		ck_assert(npd_reflector_delay(&r) >= 2);
+	}
+	ck_assert(npd_reflector_delay(&r) > 29.9);
+	ck_assert_uint_eq(r.n_throttled, NPD_REFL_THROTTLE_MAX);
+	npd_reflector_fini(&r);
+}
+END_TEST
+
+START_TEST(test_parse_retry_after)
+{
+	/* 784111777 is Sun, 06 Nov 1994 08:49:37 GMT (RFC 9110's example date). */
+	static const struct {
+		const char *v;
+		double want;
+	} ok[] = {
+	    {"1", 1},
+	    {" 120 ", 120},
+	    {"0", 0},
+	    {"99999999999999999999", NPD_REFL_RETRY_AFTER_MAX_S},
+	    {"Sun, 06 Nov 1994 08:49:37 GMT", 17},
+	    {"Sunday, 06-Nov-94 08:49:37 GMT", 17},
+	    {"Sun Nov  6 08:49:37 1994", 17},
+	    {"Sun, 06 Nov 1994 08:49:00 GMT", 0},
+	};
+	static const char *const bad[] = {
+	    "", "soon", "1.5", "-1", "5s", "Sun, 06 Nov 1994", "Sun, 06 Nov 1994 08:49:37 CET"};
+	double d;
+	size_t i;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(ok); i++) {
+		d = -1;
+		ck_assert_msg(npd_reflector_parse_retry_after(ok[i].v, 784111760.0, &d) == 0, "%s",
+			      ok[i].v);
+		ck_assert_msg(d > ok[i].want - EPS && d < ok[i].want + EPS, "%s: %f", ok[i].v, d);
+	}
+	for (i = 0; i < NPD_ARRAY_SIZE(bad); i++) {
+		d = -1;
+		ck_assert_msg(npd_reflector_parse_retry_after(bad[i], 784111760.0, &d) == -EINVAL,
+			      "%s", bad[i]);
+		ck_assert_double_eq(d, -1);
+	}
 }
 END_TEST
 
@@ -457,6 +576,9 @@ suite(void)
 	tcase_add_test(tc, test_backoff_bounds);
 	tcase_add_test(tc, test_backoff_mid_list_resumes_page);
 	tcase_add_test(tc, test_retry_after);
+	tcase_add_test(tc, test_throttles_do_not_grow_backoff);
+	tcase_add_test(tc, test_throttles_bounded);
+	tcase_add_test(tc, test_parse_retry_after);
 	tcase_add_test(tc, test_backoff_resets);
 	tcase_add_test(tc, test_error_event_non_410_and_after);
 	suite_add_tcase(s, tc);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test_api_throttle.sh: an API server shedding load with 429 + Retry-After must cost
+# netpold about what it asks, not the exponential backoff's 30 s cap.
+#
+# Lab + test API server as in test_api_faults.sh (AKS objects through the API,
+# netpold --kubeconfig on node1 and node2: six watches). Three rounds of:
+#   fail 20 x 429 Retry-After: 1 (the next 20 requests, whichever resource), close
+#   every watch, then relabel toolpod through the control channel (app=api allows
+#   toolpod -> dbpod:80, app=tools denies it again); a probe every 50 ms gives the
+#   time from the change to its enforcement on real packets.
+# The twenty throttles spread over the six re-opening streams, each waiting about
+# a second between tries: the change must be enforced within 5 s, and every 429 is
+# counted. Prints each round's convergence time. Needs root.
+set -u
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/apilab.sh
+. "$HERE/lib/apilab.sh"
+
+scn_need_root
+scn_need_bins netpold curl ipset
+T0=$(scn_now)
+if ! api_step "lab: node1, node2, vm and the API server at $API_IP" api_init ||
+	! api_step "AKS objects created through the API, lab pods up" \
+		api_load aks-objects.json aks-db-policy.json aks-api-policy.json aks-app-policy.json ||
+	! api_step "netpold --kubeconfig ready on node1 and node2" api_agents_up; then
+	api_dump_on_failure
+	lab_summary
+	exit 1
+fi
+lab_check "six watches open" api_wait_watchers 6
+api_expect "before: toolpod (app=tools) cannot reach dbpod" 15 <<-EOF
+	frontend.toolpod backend.dbpod 80 tcp fail
+	frontend.apipod backend.dbpod 80 tcp ok
+EOF
+
+total() { api_metrics_total "$@" || echo -1; }
+injected() { api_ctl stats injected_failures 2>/dev/null || echo -1; }
+_all_answered() { api_ge "$(injected)" "$1"; }
+
+db=$(lab_pod_ip backend.dbpod)
+W=$SCN_DIR/watch-throttle
+wpid=$(lab_probe_watch frontend.toolpod tcp "$db" 80 "$W" 0.05)
+lab_check "the watch probe runs" api_watch_wait "$W" 10 10
+times=()
+for round in 1 2 3; do
+	if ((round % 2)); then
+		label=app=api want=ok
+	else
+		label=app=tools want=fail
+	fi
+	echo "== round $round: 20 x 429 Retry-After 1, close-watches, toolpod $label"
+	e0=$(total netpold_api_errors_total 'code="429"')
+	i0=$(injected)
+	lab_check "fault fail 20 429 1" api_fault fail 20 429 1
+	tc=$(scn_now)
+	lab_check "fault close-watches" api_fault close-watches
+	t0=$(scn_now)
+	lab_check "label toolpod $label" api_ctl label pod frontend toolpod "$label"
+	_seen() { api_watch_first "$W" "$want" "$t0" >/dev/null; }
+	scn_poll 60 _seen
+	if t_ok=$(api_watch_first "$W" "$want" "$t0"); then
+		dt=$(awk -v a="$t0" -v b="$t_ok" 'BEGIN { printf "%.2f", b - a }')
+		dc=$(awk -v a="$tc" -v b="$t_ok" 'BEGIN { printf "%.2f", b - a }')
+	else
+		dt=inf dc=inf
+	fi
+	times+=("$dt")
+	echo "     convergence: $dt s after the change ($dc s after the watches closed)"
+	lab_check "round $round: enforced within 5 s ($dt s)" \
+		awk -v d="$dt" 'BEGIN { exit !(d != "inf" && d + 0 <= 5) }'
+	lab_check "round $round: all 20 throttles answered" scn_poll 15 _all_answered $((i0 + 20))
+	lab_check "round $round: watches re-opened (6)" api_wait_watchers 6 30
+	e1=$(total netpold_api_errors_total 'code="429"')
+	lab_check "round $round: netpold counted the 429s ($e0 -> $e1, 20 injected)" \
+		api_ge "$e1" "$(awk -v a="$e0" 'BEGIN { print a + 20 }')"
+done
+kill "$wpid" 2>/dev/null
+echo "     convergence times: ${times[*]} s"
+
+for n in node1 node2; do
+	lab_check "netpold on $n still running" _lab_proc_alive "$(scn_agent_pid "$n")"
+done
+lab_check "netpold stops on SIGTERM" scn_agents_down
+lab_check "netpold --cleanup leaves nothing" scn_no_npd_left node1 node2
+echo "time: $(scn_since "$T0")s"
+lab_summary
