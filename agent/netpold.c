@@ -23,6 +23,12 @@
 #include "sync.h"
 
 #define EXIT_USAGE 2
+/* The fake backend is for tests: only a build with NPD_TEST_HOOKS offers it. */
+#ifdef NPD_TEST_HOOKS
+#define BACKEND_NAMES "auto|legacy|nft|fake"
+#else
+#define BACKEND_NAMES "auto|legacy|nft"
+#endif
 
 struct options {
 	const char *manifests;
@@ -56,7 +62,7 @@ usage(FILE *out)
 	    "  --context NAME         kubeconfig context (default: current-context)\n"
 	    "  --node-name NAME       this node (default $NODE_NAME, then the host name)\n"
 	    "  --metrics-addr H:P     serve /healthz /readyz /metrics (e.g. 127.0.0.1:9100)\n"
-	    "  --backend NAME         auto|legacy|nft|fake (default auto)\n"
+	    "  --backend NAME         " BACKEND_NAMES " (default auto)\n"
 	    "  --mark HEX             mark bit meaning \"allowed\" (default 0x10000)\n"
 	    "  --nflog-group N        NFLOG group of dropped packets (default 100)\n"
 	    "  --resync-period DUR    drift check and repair period (default 30s, 0 disables)\n"
@@ -196,7 +202,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case O_BACKEND:
 			if (strcmp(optarg, "auto") != 0 && !npd_backend_find(optarg))
 				return bad_option("--backend", optarg,
-						  "want auto, legacy, nft or fake");
+						  "want one of " BACKEND_NAMES);
 			o->backend = optarg;
 			break;
 		case O_MARK:

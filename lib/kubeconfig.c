@@ -487,8 +487,10 @@ npd_kubeconfig_in_cluster(const char *sa_dir, struct npd_kube_cfg *out, struct n
 	struct npd_kube_cfg c;
 	int err;
 
+#ifdef NPD_TEST_HOOKS
 	if (!sa_dir)
 		sa_dir = getenv("NPD_SA_DIR");
+#endif
 	if (!sa_dir || !*sa_dir)
 		sa_dir = NPD_SA_DIR;
 	if (!host || !*host || !port || !*port) {

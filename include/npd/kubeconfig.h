@@ -45,7 +45,7 @@ void npd_kubeconfig_fini(struct npd_kube_cfg *c);
 int npd_kubeconfig_load(const char *path, const char *context, struct npd_kube_cfg *out,
 			struct npd_diags *d);
 /* The in-cluster config: KUBERNETES_SERVICE_HOST/PORT and the token and ca.crt of sa_dir
- * (NULL: $NPD_SA_DIR, else NPD_SA_DIR). Returns 0, -ENOENT outside a cluster, or -errno. */
+ * (NULL: NPD_SA_DIR; in a test build $NPD_SA_DIR first). Returns 0, -ENOENT outside a cluster, or -errno. */
 int npd_kubeconfig_in_cluster(const char *sa_dir, struct npd_kube_cfg *out, struct npd_diags *d);
 /* Reads a token file, trimming surrounding whitespace. Returns 0 and an owned string in
  * *out, -EINVAL when it is empty, or -errno. */

@@ -18,7 +18,10 @@
 static const struct npd_backend_ops *const registry[] = {
     &npd_backend_legacy,
     &npd_backend_nft,
+#ifdef NPD_TEST_HOOKS
+    /* Only test builds can run the agent on the fake backend (`--backend fake`). */
     &npd_backend_fake,
+#endif
 };
 
 static _Thread_local char last_error[512];

@@ -12,6 +12,7 @@ set -u
 SRC=${NPD_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 NPD=${NPD_BUILD_DIR:-$SRC/build}/netpold
 [ -x "$NPD" ] || { echo "no netpold at $NPD"; exit 1; }
+[ "${NPD_TEST_HOOKS:-ON}" = ON ] || { echo "needs a test build (-DNPD_TEST_HOOKS=ON)"; exit 1; }
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 

@@ -12,6 +12,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 SRC=${NPD_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${NPD_BUILD_DIR:-$SRC/build}
+[ "${NPD_TEST_HOOKS:-ON}" = ON ] || { echo "needs a test build (-DNPD_TEST_HOOKS=ON)"; exit 1; }
 NS=npd-retry-$$
 WORK=$(mktemp -d /tmp/npd-retry.XXXXXX)
 PID=

@@ -13,6 +13,7 @@ if [ ! -x "$BUILD/netpold" ] || ! command -v python3 >/dev/null; then
 	echo "SKIP: needs $BUILD/netpold and python3"
 	exit 77
 fi
+[ "${NPD_TEST_HOOKS:-ON}" = ON ] || { echo "needs a test build (-DNPD_TEST_HOOKS=ON)"; exit 1; }
 exec python3 - "$SRC" "$BUILD" <<'PY'
 import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 

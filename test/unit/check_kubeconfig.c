@@ -245,12 +245,22 @@ START_TEST(test_in_cluster)
 	ck_assert(!c.insecure);
 	npd_kubeconfig_fini(&c);
 
-	/* The directory may come from the environment too; an IPv6 host is bracketed. */
+	/* An IPv6 host is bracketed. */
 	setenv("KUBERNETES_SERVICE_HOST", "fd00:10:96::1", 1);
-	setenv("NPD_SA_DIR", sa, 1);
-	ck_assert_int_eq(npd_kubeconfig_in_cluster(NULL, &c, &d), 0);
+	ck_assert_int_eq(npd_kubeconfig_in_cluster(sa, &c, &d), 0);
 	ck_assert_str_eq(c.server, "https://[fd00:10:96::1]:443");
 	npd_kubeconfig_fini(&c);
+
+	/* A test build takes the directory from the environment too; a release build never. */
+	setenv("NPD_SA_DIR", sa, 1);
+#ifdef NPD_TEST_HOOKS
+	ck_assert_int_eq(npd_kubeconfig_in_cluster(NULL, &c, &d), 0);
+	ck_assert(ends_with(c.token_file, "/sa/token"));
+	npd_kubeconfig_fini(&c);
+#else
+	ck_assert_int_ne(npd_kubeconfig_in_cluster(NULL, &c, &d), 0);
+#endif
+	unsetenv("NPD_SA_DIR");
 
 	ck_assert_int_eq(npd_kubeconfig_in_cluster("/nonexistent", &c, &d), -ENOENT);
 	npd_diags_fini(&d);
