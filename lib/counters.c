@@ -46,37 +46,13 @@ npd_counters_new(void)
 }
 
 static void
-krules_clear(struct npd_map *m)
+total_free(void *v)
 {
-	size_t it = 0;
-	const char *k;
-	void *v;
+	struct total *t = v;
 
-	while (npd_map_next(m, &it, &k, &v))
-		free(v);
-	npd_map_fini(m);
-	npd_map_init(m);
-}
-
-static void
-total_free(struct total *t)
-{
 	free(t->ns);
 	free(t->name);
 	free(t);
-}
-
-static void
-totals_clear(struct npd_map *m)
-{
-	size_t it = 0;
-	const char *k;
-	void *v;
-
-	while (npd_map_next(m, &it, &k, &v))
-		total_free(v);
-	npd_map_fini(m);
-	npd_map_init(m);
 }
 
 void
@@ -84,10 +60,8 @@ npd_counters_free(struct npd_counters *c)
 {
 	if (!c)
 		return;
-	krules_clear(&c->krules);
-	totals_clear(&c->totals);
-	npd_map_fini(&c->krules);
-	npd_map_fini(&c->totals);
+	npd_map_clear(&c->krules, free);
+	npd_map_clear(&c->totals, total_free);
 	npd_buf_fini(&c->key);
 	free(c);
 }
@@ -224,8 +198,7 @@ npd_counters_applied(struct npd_counters *c, const struct npd_ruleset *rs,
 		((struct total *)v)->pub.live = false;
 	take_table(c, &rs->v4, &written, !plan, &krules);
 	take_table(c, &rs->v6, &written, !plan, &krules);
-	krules_clear(&c->krules);
-	npd_map_fini(&c->krules);
+	npd_map_clear(&c->krules, free);
 	c->krules = krules;
 	npd_map_fini(&written);
 
@@ -467,8 +440,8 @@ npd_counters_load(struct npd_counters *c, const char *text)
 	char *f[MAX_FIELDS];
 	size_t n, taken = 0;
 
-	krules_clear(&c->krules);
-	totals_clear(&c->totals);
+	npd_map_clear(&c->krules, free);
+	npd_map_clear(&c->totals, total_free);
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		enum npd_origin_kind kind;
 		enum npd_origin_dir dir;

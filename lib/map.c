@@ -34,6 +34,17 @@ npd_map_fini(struct npd_map *m)
 	npd_map_init(m);
 }
 
+void
+npd_map_clear(struct npd_map *m, void (*free_value)(void *))
+{
+	size_t i;
+
+	for (i = 0; free_value && i < m->cap; i++)
+		if (m->slots[i].key && m->slots[i].key != TOMB)
+			free_value(m->slots[i].value);
+	npd_map_fini(m);
+}
+
 static struct npd_map_slot *
 map_find(const struct npd_map *m, const char *key, uint64_t h)
 {

@@ -20,6 +20,9 @@ void *npd_map_get(const struct npd_map *m, const char *key);
 void *npd_map_set(struct npd_map *m, const char *key, void *value);
 /* Removes key; returns its value or NULL. */
 void *npd_map_del(struct npd_map *m, const char *key);
+/* Empties m (it stays usable), handing every value to free_value unless that is NULL: for
+ * maps that own their values. */
+void npd_map_clear(struct npd_map *m, void (*free_value)(void *));
 /* Iteration: start with *it = 0; returns false at the end. */
 bool npd_map_next(const struct npd_map *m, size_t *it, const char **key, void **value);
 

@@ -46,6 +46,43 @@ START_TEST(map_set_get_del_many)
 }
 END_TEST
 
+static size_t freed;
+
+static void
+count_free(void *v)
+{
+	freed++;
+	free(v);
+}
+
+/* Clear hands over each live value once (none of the deleted), and the map is reusable. */
+START_TEST(map_clear_frees_values)
+{
+	struct npd_map m;
+	char key[32];
+	size_t i;
+
+	npd_map_init(&m);
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		npd_map_set(&m, key, malloc(8));
+	}
+	for (i = 0; i < 100; i += 4) {
+		snprintf(key, sizeof(key), "k%zu", i);
+		free(npd_map_del(&m, key));
+	}
+	freed = 0;
+	npd_map_clear(&m, count_free);
+	ck_assert_uint_eq(freed, 75);
+	ck_assert_uint_eq(m.len, 0);
+	ck_assert_ptr_null(npd_map_get(&m, "k1"));
+	npd_map_set(&m, "again", (void *)1);
+	ck_assert_ptr_eq(npd_map_get(&m, "again"), (void *)1);
+	npd_map_clear(&m, NULL);
+	ck_assert_uint_eq(m.len, 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -53,6 +90,7 @@ main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, map_set_get_del_many);
+	tcase_add_test(tc, map_clear_frees_values);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
