@@ -120,8 +120,11 @@ serve_metrics(struct http *h, struct MHD_Connection *c)
 				(double)npd_store_count(agent_store(h->a), (enum npd_kind)k));
 	}
 	npd_metrics_format(agent_metrics(h->a), &b);
+	npd_buf_adds(&b, "# HELP netpold_ready 1 once the sources are ready and a sync reached "
+			 "the kernel, else 0.\n");
 	npd_metrics_format_type(&b, "netpold_ready", "gauge");
 	npd_metrics_format_sample(&b, "netpold_ready", NULL, agent_is_ready(h->a, &why) ? 1 : 0);
+	npd_buf_adds(&b, "# HELP netpold_uptime_seconds Seconds since netpold started.\n");
 	npd_metrics_format_type(&b, "netpold_uptime_seconds", "gauge");
 	npd_metrics_format_sample(&b, "netpold_uptime_seconds", NULL,
 				  ev_now(agent_loop(h->a)) - h->started);

@@ -20,6 +20,7 @@
 #include "notify.h"
 #include "npd/backend.h"
 #include "npd/compile.h"
+#include "stats.h"
 #include "sync.h"
 
 #define EXIT_USAGE 2
@@ -40,6 +41,8 @@ struct options {
 	uint32_t mark;
 	uint16_t nflog_group;
 	double resync, debounce, debounce_max;
+	double counters_interval;
+	const char *state_file;
 	bool cleanup;
 	bool in_cluster;
 	char hostname[HOST_NAME_MAX + 1];
@@ -68,6 +71,11 @@ usage(FILE *out)
 	    "  --resync-period DUR    drift check and repair period (default 30s, 0 disables)\n"
 	    "  --debounce DUR         in a burst, wait this long after the last change (default 50ms)\n"
 	    "  --debounce-max DUR     longest wait after the first change (default 500ms)\n"
+	    "  --counters-interval DUR\n"
+	    "                         read the rule counters this often (default 5s; 0: only\n"
+	    "                         before commits); a scrape serves the last reading\n"
+	    "  --state-file PATH      keep rule counter totals here across restarts (e.g.\n"
+	    "                         /run/netpold/counters; default: none)\n"
 	    "  --cleanup              remove every chain, jump rule and set netpold owns, exit\n"
 	    "  --log-level LEVEL      info|debug (default info)\n"
 	    "  --version              print the version and exit\n"
@@ -140,6 +148,8 @@ parse_options(int argc, char **argv, struct options *o)
 		O_RESYNC,
 		O_DEBOUNCE,
 		O_DEBOUNCE_MAX,
+		O_COUNTERS_INTERVAL,
+		O_STATE_FILE,
 		O_CLEANUP,
 		O_LOGLEVEL,
 		O_HELP,
@@ -157,6 +167,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"resync-period", required_argument, NULL, O_RESYNC},
 	    {"debounce", required_argument, NULL, O_DEBOUNCE},
 	    {"debounce-max", required_argument, NULL, O_DEBOUNCE_MAX},
+	    {"counters-interval", required_argument, NULL, O_COUNTERS_INTERVAL},
+	    {"state-file", required_argument, NULL, O_STATE_FILE},
 	    {"cleanup", no_argument, NULL, O_CLEANUP},
 	    {"log-level", required_argument, NULL, O_LOGLEVEL},
 	    {"help", no_argument, NULL, O_HELP},
@@ -173,6 +185,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->resync = 30;
 	o->debounce = 0.05;
 	o->debounce_max = 0.5;
+	o->counters_interval = 5;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -227,6 +240,15 @@ parse_options(int argc, char **argv, struct options *o)
 		case O_DEBOUNCE_MAX:
 			if (parse_duration(optarg, &o->debounce_max) < 0)
 				return bad_option("--debounce-max", optarg, "want a duration");
+			break;
+		case O_COUNTERS_INTERVAL:
+			if (parse_duration(optarg, &o->counters_interval) < 0)
+				return bad_option("--counters-interval", optarg, "want a duration");
+			break;
+		case O_STATE_FILE:
+			if (!optarg[0])
+				return bad_option("--state-file", optarg, "empty");
+			o->state_file = optarg;
 			break;
 		case O_CLEANUP:
 			o->cleanup = true;
@@ -352,6 +374,8 @@ main(int argc, char **argv)
 	struct npd_backend *b = NULL;
 	struct sync *s = NULL;
 	struct sync_opts so;
+	struct stats_opts sto = {0};
+	struct stats *stats = NULL;
 	struct files *files = NULL;
 	struct http *http = NULL;
 	struct notify *notify = NULL;
@@ -375,7 +399,18 @@ main(int argc, char **argv)
 	a = agent_new(loop);
 	if (open_backend(o.backend, &ops, &b) < 0)
 		goto out;
+	sto.ops = ops;
+	sto.backend = b;
+	sto.interval = o.counters_interval;
+	/* libiptc reads in process; the nft backend forks iptables-nft-save, so only on the
+	 * timer. */
+	sto.read_before_commit = strcmp(ops->name, "nft") != 0;
+	sto.state_path = o.state_file;
+	stats = stats_new(a, &sto);
+	/* Before the first sync: the saved readings must meet the kernel's before a commit. */
+	stats_start(stats);
 	memset(&so, 0, sizeof(so));
+	so.stats = stats;
 	so.ops = ops;
 	so.backend = b;
 	npd_compile_opts_init(&so.compile);
@@ -436,6 +471,7 @@ out:
 	http_free(http);
 	files_free(files);
 	sync_free(s);
+	stats_free(stats);
 	if (b)
 		ops->close(b);
 	agent_free(a);

@@ -27,6 +27,7 @@
 #include "npd/map.h"
 #include "npd/mem.h"
 #include "npd/metrics.h"
+#include "stats.h"
 #include "sync.h"
 
 #define BACKOFF_MIN 1.0
@@ -481,6 +482,8 @@ sync_once(struct sync *s, double *secs)
 	plan = npd_differ_plan(s->applied, desired);
 	npd_plan_format(plan, &summary);
 	empty = npd_plan_is_empty(plan);
+	if (!empty && s->o.stats && (plan->v4.commit || plan->v6.commit))
+		stats_before_commit(s->o.stats);
 	if (!empty)
 		rc = npd_backend_apply(s->o.ops, s->o.backend, plan, &commits);
 	*secs = (double)(npd_now_ns() - t0) / 1e9;
@@ -496,6 +499,8 @@ sync_once(struct sync *s, double *secs)
 	s->applied = desired;
 	desired = NULL;
 	map_clear(&s->unknown_sets);
+	if (s->o.stats)
+		stats_committed(s->o.stats, s->applied, plan);
 	record_success(s, plan, *secs);
 	agent_log(empty ? "debug" : "info",
 		  "msg=\"sync applied\" plan=\"%s\" commits=%u duration_ms=%.1f",
@@ -542,45 +547,9 @@ sync_run(struct sync *s)
 	agent_synced(s->a);
 }
 
-struct counters_ctx {
-	struct npd_buf *packets, *bytes;
-};
-
-static void
-on_counter(uint8_t family, const char *chain, size_t rule_index, uint64_t packets, uint64_t bytes,
-	   void *ctx)
-{
-	struct counters_ctx *c = ctx;
-	char labels[128];
-
-	snprintf(labels, sizeof(labels), "family=\"%s\",chain=\"%s\",rule=\"%zu\"",
-		 family_name(family), chain, rule_index);
-	npd_metrics_format_sample(c->packets, "netpold_rule_packets_total", labels,
-				  (double)packets);
-	npd_metrics_format_sample(c->bytes, "netpold_rule_bytes_total", labels, (double)bytes);
-}
-
 void
 sync_format_counters(struct sync *s, struct npd_buf *out)
 {
-	struct npd_buf packets, bytes;
-	struct counters_ctx c = {&packets, &bytes};
-	int rc;
-
-	if (!s->o.ops->read_counters)
-		return;
-	npd_buf_init(&packets);
-	npd_buf_init(&bytes);
-	rc = s->o.ops->read_counters(s->o.backend, on_counter, &c);
-	if (rc < 0) {
-		agent_log("error", "msg=\"cannot read rule counters\" err=\"%s\"", strerror(-rc));
-	} else if (packets.len) {
-		/* A family's samples must be contiguous in the exposition format. */
-		npd_metrics_format_type(out, "netpold_rule_packets_total", "counter");
-		npd_buf_add(out, packets.data, packets.len);
-		npd_metrics_format_type(out, "netpold_rule_bytes_total", "counter");
-		npd_buf_add(out, bytes.data, bytes.len);
-	}
-	npd_buf_fini(&bytes);
-	npd_buf_fini(&packets);
+	if (s->o.stats)
+		stats_format(s->o.stats, out);
 }

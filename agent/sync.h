@@ -19,9 +19,11 @@ struct sync_opts {
 	double debounce;		 /* seconds after the last change, default 0.05 */
 	double debounce_max;		 /* seconds after the first unsynced change, default 0.5 */
 	double resync_period;		 /* seconds, 0 disables; default 30 */
+	struct stats *stats;		 /* borrowed, may be NULL: told of every commit */
 };
 
 struct sync;
+struct stats;
 
 /* A new pipeline for agent a (borrowed, as is the backend in o), registered as the
  * agent's scheduler until sync_free; sync_free(NULL) is a no-op. Nothing runs until
@@ -32,8 +34,8 @@ void sync_free(struct sync *s);
  * sync rewrites it in one commit per family) and starts the resync timer. Returns 0, or
  * the -errno of list_owned (logged; the first sync retries the discovery). */
 int sync_start(struct sync *s);
-/* Appends the per-rule packet and byte counters read from the backend, in Prometheus text
- * format (nothing when the backend cannot read counters). */
+/* Appends the rule counter families from the stats cache (Prometheus text); never reads
+ * the kernel. Nothing without stats. */
 void sync_format_counters(struct sync *s, struct npd_buf *out);
 
 #endif

@@ -189,7 +189,7 @@ check "policy port 80 in the rules" has_rule '--dport 80 '
 check "client IP is in a set" in_some_set 10.244.2.20
 check "local pod IP is in no peer set" in_no_set 10.244.1.10
 check "syncs_total ok counted" metric_gt 'netpold_syncs_total{result="ok"}' 0
-check "per-rule counters exported" bash -c "ip netns exec $NS curl -s $URL/metrics | grep -q '^netpold_rule_packets_total{'"
+check "per-policy rule counters exported" bash -c "ip netns exec $NS curl -s $URL/metrics | grep -q '^netpold_policy_rule_packets_total{namespace=\"prod\",policy=\"web-from-client\",direction=\"ingress\",rule=\"0\"} '"
 
 # 2. Edit a file in place (truncate and write).
 policy 8080 >"$DIR/policy.yaml"

@@ -1,0 +1,290 @@
+/* stats.c: the agent's rule counters and the generations it enforces. Kernel counters are
+ * read into an npd_counters cache on a timer (default 5 s) and, for in-process backends,
+ * just before every table commit (a rewritten chain restarts from zero, so what it counted
+ * must be taken first); a scrape formats the cache and never touches the kernel. The cache
+ * is written to the state file after every reading and commit (write then rename), so an
+ * agent restart continues the totals. Also the one table of HELP texts for every family
+ * netpold exports. Never changes kernel state. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "npd/clock.h"
+#include "npd/map.h"
+#include "npd/mem.h"
+#include "npd/metrics.h"
+#include "stats.h"
+
+struct stats {
+	struct npd_agent *a;
+	struct stats_opts o;
+	struct npd_counters *counters;
+	ev_timer tick;
+	/* "ns/name" -> generation (heap long long) as of the last successful commit */
+	struct npd_map generations;
+	int last_read_err, last_save_err; /* a repeated failure logs at debug */
+};
+
+static const struct {
+	const char *family, *help;
+} helps[] = {
+    {"netpold_api_errors_total", "Failed Kubernetes API requests, by resource and reason."},
+    {"netpold_chains", "Chains of netpold in the filter table, per family, as last committed."},
+    {"netpold_rule_stat_reads_total", "Readings of the kernel rule counters, by result."},
+    {"netpold_decode_errors_total", "Kubernetes objects that could not be decoded, by kind."},
+    {"netpold_drift_repairs_total",
+     "Chains, sets or hooks found changed behind netpold's back by a resync and rewritten."},
+    {"netpold_input_errors_total",
+     "Bad input (undecodable objects, invalid policies, limits), by kind of diagnostic."},
+    {"netpold_ipsets", "ipsets of netpold, as last committed."},
+    {"netpold_last_rule_stat_read_duration_seconds",
+     "Time the last reading of the kernel rule counters took."},
+    {"netpold_last_policy_change_to_enforcement_seconds",
+     "Time from the first unsynced change to its enforcement, for the last sync."},
+    {"netpold_last_sync_duration_seconds", "Time the last sync (compile, diff, apply) took."},
+    {"netpold_last_sync_timestamp_seconds", "Unix time at which the last sync succeeded."},
+    {"netpold_manifest_loads_total", "Manifest file loads, by result."},
+    {"netpold_policy_change_to_enforcement_seconds",
+     "Time from a change of namespaces, pods or policies to the kernel enforcing it."},
+    {"netpold_relists_total", "Full relists of a Kubernetes resource, by resource."},
+    {"netpold_rules", "Rules in netpold's chains, per family, as last committed."},
+    {"netpold_set_updates_total", "ipset operations applied (creations and membership updates)."},
+    {"netpold_store_objects", "Objects in netpold's store, by kind."},
+    {"netpold_sync_duration_seconds", "Time a sync (compile, diff, apply) takes."},
+    {"netpold_syncs_total", "Syncs of the store to the kernel, by result."},
+    {"netpold_table_commits_total", "Atomic commits of the filter table, per family."},
+    {"netpold_watch_events_total", "Watch events received, by resource and type."},
+    {"netpold_watch_restarts_total", "Watches restarted, by resource."},
+};
+
+static void
+on_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	stats_refresh(w->data);
+}
+
+struct stats *
+stats_new(struct npd_agent *a, const struct stats_opts *o)
+{
+	struct stats *st = npd_xcalloc(1, sizeof(*st));
+	size_t i;
+
+	st->a = a;
+	st->o = *o;
+	st->counters = npd_counters_new();
+	npd_map_init(&st->generations);
+	ev_timer_init(&st->tick, on_tick, o->interval, o->interval);
+	st->tick.data = st;
+	for (i = 0; i < NPD_ARRAY_SIZE(helps); i++)
+		npd_metrics_help(agent_metrics(a), helps[i].family, helps[i].help);
+	return st;
+}
+
+void
+stats_free(struct stats *st)
+{
+	if (!st)
+		return;
+	ev_timer_stop(agent_loop(st->a), &st->tick);
+	npd_map_clear(&st->generations, free);
+	npd_counters_free(st->counters);
+	free(st);
+}
+
+static void
+save(struct stats *st)
+{
+	struct npd_buf b;
+	char *tmp;
+	FILE *f;
+	int rc = 0;
+
+	if (!st->o.state_path)
+		return;
+	npd_buf_init(&b);
+	npd_counters_save(st->counters, &b);
+	tmp = npd_xasprintf("%s.tmp", st->o.state_path);
+	f = fopen(tmp, "w");
+	if (!f || (b.len && fwrite(b.data, 1, b.len, f) != b.len))
+		rc = -errno;
+	if (f && fclose(f) != 0 && !rc)
+		rc = -errno;
+	if (!rc && rename(tmp, st->o.state_path) < 0)
+		rc = -errno;
+	if (rc) {
+		unlink(tmp);
+		agent_log(rc == st->last_save_err ? "debug" : "warn",
+			  "msg=\"cannot write the counter state\" path=%s err=\"%s\"",
+			  st->o.state_path, strerror(-rc));
+	}
+	st->last_save_err = rc;
+	free(tmp);
+	npd_buf_fini(&b);
+}
+
+static void
+load(struct stats *st)
+{
+	FILE *f = fopen(st->o.state_path, "r");
+	struct npd_buf b;
+	char chunk[4096];
+	size_t n;
+
+	if (!f) {
+		if (errno != ENOENT)
+			agent_log("warn",
+				  "msg=\"cannot read the counter state\" path=%s err=\"%s\"",
+				  st->o.state_path, strerror(errno));
+		return;
+	}
+	npd_buf_init(&b);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		npd_buf_add(&b, chunk, n);
+	fclose(f);
+	n = npd_counters_load(st->counters, b.data ? b.data : "");
+	agent_log("info", "msg=\"counter state loaded\" path=%s totals=%zu lines=%zu",
+		  st->o.state_path, npd_counters_count(st->counters), n);
+	npd_buf_fini(&b);
+}
+
+void
+stats_start(struct stats *st)
+{
+	if (st->o.state_path)
+		load(st);
+	if (st->o.interval > 0)
+		ev_timer_start(agent_loop(st->a), &st->tick);
+}
+
+static int
+read_kernel(struct stats *st)
+{
+	uint64_t t0 = npd_now_ns();
+	int rc;
+
+	if (!st->o.ops->read_counters)
+		return 0; /* the fake backend: nothing to read */
+	rc = st->o.ops->read_counters(st->o.backend, npd_counters_feed, st->counters);
+	agent_metric_set(st->a, "netpold_last_rule_stat_read_duration_seconds",
+			 (double)(npd_now_ns() - t0) / 1e9);
+	agent_metric_inc(st->a,
+			 rc < 0 ? "netpold_rule_stat_reads_total{result=\"error\"}"
+				: "netpold_rule_stat_reads_total{result=\"ok\"}",
+			 1);
+	if (rc < 0)
+		agent_log(rc == st->last_read_err ? "debug" : "error",
+			  "msg=\"cannot read rule counters\" err=\"%s\"", strerror(-rc));
+	st->last_read_err = rc;
+	return rc;
+}
+
+int
+stats_refresh(struct stats *st)
+{
+	int rc = read_kernel(st);
+
+	if (rc == 0)
+		save(st);
+	return rc;
+}
+
+void
+stats_before_commit(struct stats *st)
+{
+	if (st->o.read_before_commit)
+		read_kernel(st);
+}
+
+static void
+note_generations(struct stats *st)
+{
+	const struct npd_store *s = agent_store(st->a);
+	const char *const *names;
+	size_t n_ns, i, j;
+	char *key;
+
+	npd_map_clear(&st->generations, free);
+	names = npd_store_ns_names(s, &n_ns);
+	for (i = 0; i < n_ns; i++) {
+		const struct npd_policy *const *pols;
+		size_t n_pols;
+
+		pols = npd_store_policies_in(s, names[i], &n_pols);
+		for (j = 0; j < n_pols; j++) {
+			long long *g = npd_xmalloc(sizeof(*g));
+
+			*g = pols[j]->generation;
+			key = npd_xasprintf("%s/%s", pols[j]->ns, pols[j]->name);
+			npd_map_set(&st->generations, key, g);
+			free(key);
+		}
+	}
+}
+
+void
+stats_committed(struct stats *st, const struct npd_ruleset *rs, const struct npd_plan *plan)
+{
+	npd_counters_applied(st->counters, rs, plan, agent_store(st->a));
+	note_generations(st);
+	save(st);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+format_generations(const struct stats *st, struct npd_buf *out)
+{
+	const char **keys = npd_xcalloc(st->generations.len + 1, sizeof(*keys));
+	struct npd_buf labels;
+	size_t it = 0, n = 0, i;
+	const char *key;
+	void *v;
+
+	while (npd_map_next(&st->generations, &it, &key, &v))
+		keys[n++] = key;
+	qsort(keys, n, sizeof(*keys), cmp_str);
+	npd_buf_adds(out, "# HELP netpold_policy_generation_applied The metadata.generation of "
+			  "each NetworkPolicy as last committed to the kernel on this node.\n");
+	npd_metrics_format_type(out, "netpold_policy_generation_applied", "gauge");
+	npd_buf_init(&labels);
+	for (i = 0; i < n; i++) {
+		const char *slash = strchr(keys[i], '/');
+		char *ns = npd_xstrndup(keys[i], (size_t)(slash - keys[i]));
+
+		npd_buf_reset(&labels);
+		npd_buf_adds(&labels, "namespace=\"");
+		npd_metrics_escape_label(&labels, ns);
+		npd_buf_adds(&labels, "\",policy=\"");
+		npd_metrics_escape_label(&labels, slash + 1);
+		npd_buf_addc(&labels, '"');
+		npd_metrics_format_sample(
+		    out, "netpold_policy_generation_applied", labels.data,
+		    (double)*(const long long *)npd_map_get(&st->generations, keys[i]));
+		free(ns);
+	}
+	npd_buf_fini(&labels);
+	free(keys);
+}
+
+void
+stats_format(const struct stats *st, struct npd_buf *out)
+{
+	npd_counters_format(st->counters, out);
+	format_generations(st, out);
+}
+
+const struct npd_counters *
+stats_counters(const struct stats *st)
+{
+	return st->counters;
+}
