@@ -436,8 +436,6 @@ main(void)
 {
 	Suite *su = suite_create("counters");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, totals_sum_rules_and_families);
 	tcase_add_test(tc, rewrite_keeps_totals);
@@ -446,9 +444,5 @@ main(void)
 	tcase_add_test(tc, state_round_trip);
 	tcase_add_test(tc, random_run_matches_true_totals);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(su);
 }
