@@ -1,7 +1,6 @@
 /* legacy.c: the libiptc backend for legacy (x_tables) filter tables, IPv4 through libip4tc
- * and IPv6 through libip6tc. It builds ipt_entry/ip6t_entry blobs directly from npd_rule
- * (matches and targets at the revisions iptables 1.8 uses) and writes one family in one
- * iptc_commit, under the xtables lock, retrying when another writer committed between our
+ * and IPv6 through libip6tc (iptc_family.c), with entries encoded by iptc_entry.c. It
+ * writes one family in one iptc_commit, under the xtables lock, retrying when another writer committed between our
  * read and our write (the kernel answers EAGAIN when the entry count changed). It touches
  * only NPD- chains and the jumps into them from built-in chains: never a built-in chain's
  * other rules, never a flush of a built-in chain. */
@@ -16,23 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
-#include <linux/netfilter/nf_conntrack_common.h>
-#include <linux/netfilter/xt_NFLOG.h>
-#include <linux/netfilter/xt_comment.h>
-#include <linux/netfilter/xt_conntrack.h>
-#include <linux/netfilter/xt_limit.h>
-#include <linux/netfilter/xt_mark.h>
-#include <linux/netfilter/xt_sctp.h>
-#include <linux/netfilter/xt_set.h>
-#include <linux/netfilter/xt_tcpudp.h>
-#include <linux/netfilter_ipv4/ipt_REJECT.h>
-#include <linux/netfilter_ipv6/ip6t_REJECT.h>
 
 #include "npd/buf.h"
 #include "npd/map.h"
 #include "npd/mem.h"
+#include "iptc_entry.h"
+#include "iptc_family.h"
 #include "ipset_int.h"
 #include "xt_common.h"
 
@@ -44,283 +33,13 @@ struct npd_backend {
 	struct npd_backend_opts opts;
 	char *lock_path;
 };
-
-/* libiptc's entry points for one family. The rule-level ones take the family's entry
- * type, so they are wrapped to take the blob as bytes. */
-struct fam {
-	uint8_t family;
-	const char *tag; /* "v4", "v6" */
-	struct xtc_handle *(*init)(const char *table);
-	void (*free)(struct xtc_handle *h);
-	int (*is_chain)(const char *chain, struct xtc_handle *const h);
-	int (*builtin)(const char *chain, struct xtc_handle *const h);
-	const char *(*first_chain)(struct xtc_handle *h);
-	const char *(*next_chain)(struct xtc_handle *h);
-	const void *(*first_rule)(const char *chain, struct xtc_handle *h);
-	const void *(*next_rule)(const void *prev, struct xtc_handle *h);
-	const char *(*get_target)(const void *e, struct xtc_handle *h);
-	bool (*is_plain)(const void *e); /* no match and no address: the jump alone */
-	const struct xt_counters *(*counters)(const void *e);
-	int (*append)(const char *chain, const void *e, struct xtc_handle *h);
-	int (*insert)(const char *chain, const void *e, unsigned num, struct xtc_handle *h);
-	int (*delete_num)(const char *chain, unsigned num, struct xtc_handle *h);
-	int (*flush)(const char *chain, struct xtc_handle *h);
-	int (*create_chain)(const char *chain, struct xtc_handle *h);
-	int (*delete_chain)(const char *chain, struct xtc_handle *h);
-	int (*commit)(struct xtc_handle *h);
-	const char *(*strerror)(int err);
-};
-
-static const void *
-v4_first_rule(const char *chain, struct xtc_handle *h)
-{
-	return iptc_first_rule(chain, h);
-}
-
-static const void *
-v4_next_rule(const void *prev, struct xtc_handle *h)
-{
-	return iptc_next_rule(prev, h);
-}
-
-static const char *
-v4_get_target(const void *e, struct xtc_handle *h)
-{
-	return iptc_get_target(e, h);
-}
-
-static bool
-v4_is_plain(const void *e)
-{
-	static const struct ipt_ip any;
-	const struct ipt_entry *x = e;
-
-	return x->target_offset == sizeof(*x) && !memcmp(&x->ip, &any, sizeof(any));
-}
-
-static const struct xt_counters *
-v4_counters(const void *e)
-{
-	return &((const struct ipt_entry *)e)->counters;
-}
-
-static int
-v4_append(const char *chain, const void *e, struct xtc_handle *h)
-{
-	return iptc_append_entry(chain, e, h);
-}
-
-static int
-v4_insert(const char *chain, const void *e, unsigned num, struct xtc_handle *h)
-{
-	return iptc_insert_entry(chain, e, num, h);
-}
-
-static int
-v4_delete_num(const char *chain, unsigned num, struct xtc_handle *h)
-{
-	return iptc_delete_num_entry(chain, num, h);
-}
-
-static int
-v4_flush(const char *chain, struct xtc_handle *h)
-{
-	return iptc_flush_entries(chain, h);
-}
-
-static int
-v4_create_chain(const char *chain, struct xtc_handle *h)
-{
-	return iptc_create_chain(chain, h);
-}
-
-static int
-v4_delete_chain(const char *chain, struct xtc_handle *h)
-{
-	return iptc_delete_chain(chain, h);
-}
-
-static const void *
-v6_first_rule(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_first_rule(chain, h);
-}
-
-static const void *
-v6_next_rule(const void *prev, struct xtc_handle *h)
-{
-	return ip6tc_next_rule(prev, h);
-}
-
-static const char *
-v6_get_target(const void *e, struct xtc_handle *h)
-{
-	return ip6tc_get_target(e, h);
-}
-
-static bool
-v6_is_plain(const void *e)
-{
-	static const struct ip6t_ip6 any;
-	const struct ip6t_entry *x = e;
-
-	return x->target_offset == sizeof(*x) && !memcmp(&x->ipv6, &any, sizeof(any));
-}
-
-static const struct xt_counters *
-v6_counters(const void *e)
-{
-	return &((const struct ip6t_entry *)e)->counters;
-}
-
-static int
-v6_append(const char *chain, const void *e, struct xtc_handle *h)
-{
-	return ip6tc_append_entry(chain, e, h);
-}
-
-static int
-v6_insert(const char *chain, const void *e, unsigned num, struct xtc_handle *h)
-{
-	return ip6tc_insert_entry(chain, e, num, h);
-}
-
-static int
-v6_delete_num(const char *chain, unsigned num, struct xtc_handle *h)
-{
-	return ip6tc_delete_num_entry(chain, num, h);
-}
-
-static int
-v6_flush(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_flush_entries(chain, h);
-}
-
-static int
-v6_create_chain(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_create_chain(chain, h);
-}
-
-static int
-v6_delete_chain(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_delete_chain(chain, h);
-}
-
-static const struct fam fam_v4 = {
-    .family = AF_INET,
-    .tag = "v4",
-    .init = iptc_init,
-    .free = iptc_free,
-    .is_chain = iptc_is_chain,
-    .builtin = iptc_builtin,
-    .first_chain = iptc_first_chain,
-    .next_chain = iptc_next_chain,
-    .first_rule = v4_first_rule,
-    .next_rule = v4_next_rule,
-    .get_target = v4_get_target,
-    .is_plain = v4_is_plain,
-    .counters = v4_counters,
-    .append = v4_append,
-    .insert = v4_insert,
-    .delete_num = v4_delete_num,
-    .flush = v4_flush,
-    .create_chain = v4_create_chain,
-    .delete_chain = v4_delete_chain,
-    .commit = iptc_commit,
-    .strerror = iptc_strerror,
-};
-
-static const struct fam fam_v6 = {
-    .family = AF_INET6,
-    .tag = "v6",
-    .init = ip6tc_init,
-    .free = ip6tc_free,
-    .is_chain = ip6tc_is_chain,
-    .builtin = ip6tc_builtin,
-    .first_chain = ip6tc_first_chain,
-    .next_chain = ip6tc_next_chain,
-    .first_rule = v6_first_rule,
-    .next_rule = v6_next_rule,
-    .get_target = v6_get_target,
-    .is_plain = v6_is_plain,
-    .counters = v6_counters,
-    .append = v6_append,
-    .insert = v6_insert,
-    .delete_num = v6_delete_num,
-    .flush = v6_flush,
-    .create_chain = v6_create_chain,
-    .delete_chain = v6_delete_chain,
-    .commit = ip6tc_commit,
-    .strerror = ip6tc_strerror,
-};
-
-static const struct fam *
-fam_of(uint8_t family)
-{
-	return family == AF_INET6 ? &fam_v6 : &fam_v4;
-}
-
-/* ---- entry building ---- */
-
-static void
-pad_to_align(struct npd_buf *b, size_t start)
-{
-	static const char zeros[XT_ALIGN(1)];
-	size_t len = b->len - start;
-
-	npd_buf_add(b, zeros, XT_ALIGN(len) - len);
-}
-
-/* Appends an xt_entry_match (or, same layout, an xt_entry_target) with its data. */
-static void
-add_ext(struct npd_buf *b, const char *name, uint8_t revision, const void *data, size_t len)
-{
-	struct xt_entry_match m;
-	size_t start = b->len;
-
-	memset(&m, 0, sizeof(m));
-	m.u.user.match_size = (uint16_t)(XT_ALIGN(sizeof(m)) + XT_ALIGN(len));
-	snprintf(m.u.user.name, sizeof(m.u.user.name), "%s", name);
-	m.u.user.revision = revision;
-	npd_buf_add(b, &m, sizeof(m));
-	pad_to_align(b, start);
-	start = b->len;
-	npd_buf_add(b, data, len);
-	pad_to_align(b, start);
-}
-
-static void
-add_ports(struct npd_buf *b, const struct npd_rule *r)
-{
-	if (!(r->dport_lo || r->dport_hi))
-		return;
-	if (r->proto == IPPROTO_TCP) {
-		struct xt_tcp t = {.spts = {0, 0xffff}, .dpts = {r->dport_lo, r->dport_hi}};
-
-		add_ext(b, "tcp", 0, &t, sizeof(t));
-	} else if (r->proto == IPPROTO_UDP) {
-		struct xt_udp u = {.spts = {0, 0xffff}, .dpts = {r->dport_lo, r->dport_hi}};
-
-		add_ext(b, "udp", 0, &u, sizeof(u));
-	} else if (r->proto == IPPROTO_SCTP) {
-		struct xt_sctp_info s;
-
-		memset(&s, 0, sizeof(s));
-		s.spts[1] = 0xffff;
-		s.dpts[0] = r->dport_lo;
-		s.dpts[1] = r->dport_hi;
-		s.flags = XT_SCTP_DEST_PORTS;
-		add_ext(b, "sctp", 0, &s, sizeof(s));
-	}
-}
+/* ---- transactions ---- */
 
 /* Set names resolve to kernel indexes once per transaction. */
 static int
-set_index(struct npd_map *cache, const char *name, uint16_t *index)
+set_index(const char *name, uint16_t *index, void *ctx)
 {
+	struct npd_map *cache = ctx;
 	void *v = npd_map_get(cache, name);
 	int rc;
 
@@ -333,201 +52,6 @@ set_index(struct npd_map *cache, const char *name, uint16_t *index)
 		npd_map_set(cache, name, (void *)(uintptr_t)(*index + 1u));
 	return rc;
 }
-
-static int
-add_matches(struct npd_buf *b, const struct npd_rule *r, struct npd_map *sets)
-{
-	size_t i, d;
-	int rc;
-
-	if (r->proto)
-		add_ports(b, r);
-	for (i = 0; i < r->n_sets; i++) {
-		const struct npd_set_match *m = &r->sets[i];
-		struct xt_set_info_match_v4 s; /* what iptables 1.8 writes and can print */
-
-		memset(&s, 0, sizeof(s));
-		rc = set_index(sets, m->name, &s.match_set.index);
-		if (rc)
-			return rc;
-		s.match_set.dim = m->dims;
-		/* xt_set: bit d+1 set means dimension d (0-based) is the source. */
-		for (d = 0; d < m->dims; d++)
-			if (!(m->dirs & (1u << d)))
-				s.match_set.flags |= (uint8_t)(1u << (d + 1));
-		if (m->negate)
-			s.match_set.flags |= IPSET_INV_MATCH;
-		add_ext(b, "set", 4, &s, sizeof(s));
-	}
-	if (r->ctstate) {
-		struct xt_conntrack_mtinfo3 c;
-
-		memset(&c, 0, sizeof(c));
-		c.match_flags = XT_CONNTRACK_STATE;
-		if (r->ctstate & NPD_CT_INVALID)
-			c.state_mask |= XT_CONNTRACK_STATE_INVALID;
-		if (r->ctstate & NPD_CT_NEW)
-			c.state_mask |= XT_CONNTRACK_STATE_BIT(IP_CT_NEW);
-		if (r->ctstate & NPD_CT_ESTABLISHED)
-			c.state_mask |= XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED);
-		if (r->ctstate & NPD_CT_RELATED)
-			c.state_mask |= XT_CONNTRACK_STATE_BIT(IP_CT_RELATED);
-		add_ext(b, "conntrack", 3, &c, sizeof(c));
-	}
-	if (r->has_mark) {
-		struct xt_mark_mtinfo1 mk = {
-		    .mark = r->mark_value, .mask = r->mark_mask, .invert = r->mark_negate};
-
-		add_ext(b, "mark", 1, &mk, sizeof(mk));
-	}
-	if (r->limit_per_sec) {
-		struct xt_rateinfo l;
-
-		memset(&l, 0, sizeof(l));
-		l.avg = r->limit_per_sec >= XT_LIMIT_SCALE ? 1 : XT_LIMIT_SCALE / r->limit_per_sec;
-		l.burst = r->limit_burst ? r->limit_burst : 5;
-		add_ext(b, "limit", 0, &l, sizeof(l));
-	}
-	if (r->comment) {
-		struct xt_comment_info c;
-
-		memset(&c, 0, sizeof(c));
-		snprintf(c.comment, sizeof(c.comment), "%s", r->comment);
-		add_ext(b, "comment", 0, &c, sizeof(c));
-	}
-	return 0;
-}
-
-static void
-add_verdict(struct npd_buf *b, const char *name)
-{
-	int verdict = 0; /* libiptc maps the name (a standard verdict or a chain) */
-
-	add_ext(b, name, 0, &verdict, sizeof(verdict));
-}
-
-static void
-add_target(struct npd_buf *b, const struct npd_rule *r, uint8_t family)
-{
-	switch (r->target) {
-	case NPD_T_NONE:
-		add_verdict(b, "");
-		break;
-	case NPD_T_JUMP:
-		add_verdict(b, r->jump);
-		break;
-	case NPD_T_RETURN:
-		add_verdict(b, "RETURN");
-		break;
-	case NPD_T_ACCEPT:
-		add_verdict(b, "ACCEPT");
-		break;
-	case NPD_T_DROP:
-		add_verdict(b, "DROP");
-		break;
-	case NPD_T_REJECT:
-		if (family == AF_INET6) {
-			struct ip6t_reject_info rj = {.with = IP6T_ICMP6_PORT_UNREACH};
-
-			add_ext(b, "REJECT", 0, &rj, sizeof(rj));
-		} else {
-			struct ipt_reject_info rj = {.with = IPT_ICMP_PORT_UNREACHABLE};
-
-			add_ext(b, "REJECT", 0, &rj, sizeof(rj));
-		}
-		break;
-	case NPD_T_MARK: {
-		struct xt_mark_tginfo2 m = {.mark = r->set_mark, .mask = r->set_mask};
-
-		add_ext(b, "MARK", 2, &m, sizeof(m));
-		break;
-	}
-	case NPD_T_NFLOG: {
-		struct xt_nflog_info n;
-
-		memset(&n, 0, sizeof(n));
-		n.group = r->nflog_group;
-		n.threshold = XT_NFLOG_DEFAULT_THRESHOLD;
-		if (r->nflog_prefix)
-			snprintf(n.prefix, sizeof(n.prefix), "%s", r->nflog_prefix);
-		add_ext(b, "NFLOG", 0, &n, sizeof(n));
-		break;
-	}
-	}
-}
-
-static void
-prefix_mask(uint8_t *mask, size_t len, unsigned prefix)
-{
-	size_t i;
-
-	memset(mask, 0, len);
-	for (i = 0; i < len && prefix; i++) {
-		unsigned bits = prefix > 8 ? 8 : prefix;
-
-		mask[i] = (uint8_t)(0xff00u >> bits);
-		prefix -= bits;
-	}
-}
-
-/* Builds the entry for r (owned by the caller, free()). */
-static int
-build_entry(const struct npd_rule *r, uint8_t family, struct npd_map *sets, void **out)
-{
-	struct npd_buf m, t;
-	size_t hdr = family == AF_INET6 ? sizeof(struct ip6t_entry) : sizeof(struct ipt_entry);
-	uint8_t *e;
-	int rc;
-
-	npd_buf_init(&m);
-	npd_buf_init(&t);
-	rc = add_matches(&m, r, sets);
-	if (rc)
-		goto out;
-	add_target(&t, r, family);
-	e = npd_xcalloc(1, hdr + m.len + t.len);
-	if (m.len)
-		memcpy(e + hdr, m.data, m.len);
-	memcpy(e + hdr + m.len, t.data, t.len);
-	if (family == AF_INET6) {
-		struct ip6t_entry *x = (struct ip6t_entry *)e;
-
-		if (r->has_src) {
-			memcpy(&x->ipv6.src, r->src.addr.a, 16);
-			prefix_mask(x->ipv6.smsk.s6_addr, 16, r->src.prefix);
-		}
-		if (r->has_dst) {
-			memcpy(&x->ipv6.dst, r->dst.addr.a, 16);
-			prefix_mask(x->ipv6.dmsk.s6_addr, 16, r->dst.prefix);
-		}
-		x->ipv6.proto = r->proto;
-		if (r->proto)
-			x->ipv6.flags |= IP6T_F_PROTO;
-		x->target_offset = (uint16_t)(hdr + m.len);
-		x->next_offset = (uint16_t)(hdr + m.len + t.len);
-	} else {
-		struct ipt_entry *x = (struct ipt_entry *)e;
-
-		if (r->has_src) {
-			memcpy(&x->ip.src, r->src.addr.a, 4);
-			prefix_mask((uint8_t *)&x->ip.smsk, 4, r->src.prefix);
-		}
-		if (r->has_dst) {
-			memcpy(&x->ip.dst, r->dst.addr.a, 4);
-			prefix_mask((uint8_t *)&x->ip.dmsk, 4, r->dst.prefix);
-		}
-		x->ip.proto = r->proto;
-		x->target_offset = (uint16_t)(hdr + m.len);
-		x->next_offset = (uint16_t)(hdr + m.len + t.len);
-	}
-	*out = e;
-out:
-	npd_buf_fini(&t);
-	npd_buf_fini(&m);
-	return rc;
-}
-
-/* ---- transactions ---- */
 
 static int
 lock_take(struct npd_backend *b, int *fdp)
@@ -561,12 +85,12 @@ lock_take(struct npd_backend *b, int *fdp)
 }
 
 /* Edits a freshly read table; 0 or -errno (last error set). */
-typedef int (*edit_fn)(const struct fam *f, struct xtc_handle *h, const void *ctx);
+typedef int (*edit_fn)(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx);
 
 /* Runs edit + commit under the xtables lock, redoing the whole read-edit-commit when the
  * commit lost a race (EAGAIN), at most opts.commit_retries more times. */
 static int
-transact(struct npd_backend *b, const struct fam *f, edit_fn edit, const void *ctx)
+transact(struct npd_backend *b, const struct npd_iptc_fam *f, edit_fn edit, const void *ctx)
 {
 	struct xtc_handle *h = NULL;
 	unsigned attempt;
@@ -605,7 +129,7 @@ out:
 }
 
 static int
-iptc_fail(const struct fam *f, const char *what, const char *chain)
+iptc_fail(const struct npd_iptc_fam *f, const char *what, const char *chain)
 {
 	int rc = errno ? -errno : -EIO;
 
@@ -616,7 +140,7 @@ iptc_fail(const struct fam *f, const char *what, const char *chain)
 /* Names of our chains in h, copied: deleting while iterating libiptc's chain cursor is not
  * allowed. */
 static size_t
-collect_ours(const struct fam *f, struct xtc_handle *h, char (**out)[NPD_CHAIN_NAMELEN])
+collect_ours(const struct npd_iptc_fam *f, struct xtc_handle *h, char (**out)[NPD_CHAIN_NAMELEN])
 {
 	char(*names)[NPD_CHAIN_NAMELEN] = NULL;
 	size_t n = 0, cap = 0;
@@ -635,7 +159,7 @@ collect_ours(const struct fam *f, struct xtc_handle *h, char (**out)[NPD_CHAIN_N
 /* Reads h into t: every chain, the rules of the built-in ones, the rule count of ours.
  * Strings stay h's: t is used before h changes. */
 static void
-read_view(const struct fam *f, struct xtc_handle *h, struct npd_xt_table *t)
+read_view(const struct npd_iptc_fam *f, struct xtc_handle *h, struct npd_xt_table *t)
 {
 	const char *c;
 	const void *e;
@@ -657,7 +181,7 @@ read_view(const struct fam *f, struct xtc_handle *h, struct npd_xt_table *t)
 /* Performs one hook plan on h: deletions from the bottom up, so positions stay valid, then
  * insertions at the top, last first. */
 static int
-apply_hook_plan(const struct fam *f, struct xtc_handle *h, const struct npd_hook_plan *p)
+apply_hook_plan(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_hook_plan *p)
 {
 	size_t i;
 	int rc = 0;
@@ -672,7 +196,7 @@ apply_hook_plan(const struct fam *f, struct xtc_handle *h, const struct npd_hook
 		memset(&r, 0, sizeof(r));
 		r.target = NPD_T_JUMP;
 		snprintf(r.jump, sizeof(r.jump), "%s", p->ins[i]);
-		rc = build_entry(&r, f->family, NULL, &entry);
+		rc = npd_iptc_entry_build(&r, f->family, NULL, NULL, &entry);
 		if (rc)
 			return rc;
 		if (!f->insert(p->builtin, entry, 0, h))
@@ -687,7 +211,7 @@ apply_hook_plan(const struct fam *f, struct xtc_handle *h, const struct npd_hook
 /* Hooks of every built-in chain: desired ones (NULL table: none) at the top, others gone.
  * Every plan is made before h changes, since the view borrows h's strings. */
 static int
-ensure_hooks(const struct fam *f, struct xtc_handle *h, const struct npd_table *desired)
+ensure_hooks(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_table *desired)
 {
 	struct npd_hook_plan *plans = NULL;
 	struct npd_xt_table t;
@@ -704,7 +228,7 @@ ensure_hooks(const struct fam *f, struct xtc_handle *h, const struct npd_table *
 }
 
 static int
-fill_chain(const struct fam *f, struct xtc_handle *h, const struct npd_chain *c,
+fill_chain(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_chain *c,
 	   struct npd_map *sets)
 {
 	size_t i;
@@ -713,7 +237,7 @@ fill_chain(const struct fam *f, struct xtc_handle *h, const struct npd_chain *c,
 	for (i = 0; i < c->n_rules; i++) {
 		void *entry = NULL;
 
-		rc = build_entry(&c->rules[i], f->family, sets, &entry);
+		rc = npd_iptc_entry_build(&c->rules[i], f->family, set_index, sets, &entry);
 		if (rc)
 			return rc;
 		rc = f->append(c->name, entry, h) ? 0 : iptc_fail(f, "append to", c->name);
@@ -725,7 +249,7 @@ fill_chain(const struct fam *f, struct xtc_handle *h, const struct npd_chain *c,
 }
 
 static int
-edit_commit(const struct fam *f, struct xtc_handle *h, const void *ctx)
+edit_commit(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx)
 {
 	const struct npd_table_change *chg = ctx;
 	struct npd_map sets;
@@ -775,7 +299,7 @@ out:
 }
 
 static int
-edit_cleanup(const struct fam *f, struct xtc_handle *h, const void *ctx)
+edit_cleanup(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx)
 {
 	char(*names)[NPD_CHAIN_NAMELEN] = NULL;
 	size_t n, i;
@@ -850,11 +374,11 @@ legacy_set_destroy(struct npd_backend *b, const char *name)
 static int
 legacy_commit(struct npd_backend *b, const struct npd_table_change *chg)
 {
-	return transact(b, fam_of(chg->family), edit_commit, chg);
+	return transact(b, npd_iptc_fam_of(chg->family), edit_commit, chg);
 }
 
 static void
-list_family(const struct fam *f, struct npd_owned *o, size_t *cap_chains)
+list_family(const struct npd_iptc_fam *f, struct npd_owned *o, size_t *cap_chains)
 {
 	struct xtc_handle *h = f->init("filter");
 	struct npd_xt_table t;
@@ -875,8 +399,8 @@ legacy_list_owned(struct npd_backend *b, struct npd_owned *out)
 	int rc;
 
 	(void)b;
-	list_family(&fam_v4, &o, &cap);
-	list_family(&fam_v6, &o, &cap);
+	list_family(&npd_iptc_v4, &o, &cap);
+	list_family(&npd_iptc_v6, &o, &cap);
 	rc = npd_ipset_list(&o);
 	if (rc) {
 		npd_owned_fini(&o);
@@ -887,7 +411,7 @@ legacy_list_owned(struct npd_backend *b, struct npd_owned *out)
 }
 
 static bool
-family_has_ours(const struct fam *f)
+family_has_ours(const struct npd_iptc_fam *f)
 {
 	struct xtc_handle *h = f->init("filter");
 	struct npd_xt_table t;
@@ -905,7 +429,7 @@ family_has_ours(const struct fam *f)
 static int
 legacy_cleanup(struct npd_backend *b)
 {
-	const struct fam *fams[] = {&fam_v4, &fam_v6};
+	const struct npd_iptc_fam *fams[] = {&npd_iptc_v4, &npd_iptc_v6};
 	size_t i;
 	int rc;
 
@@ -922,12 +446,12 @@ legacy_cleanup(struct npd_backend *b)
 static int
 legacy_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx)
 {
-	const struct fam *fams[] = {&fam_v4, &fam_v6};
+	const struct npd_iptc_fam *fams[] = {&npd_iptc_v4, &npd_iptc_v6};
 	size_t i;
 
 	(void)b;
 	for (i = 0; i < NPD_ARRAY_SIZE(fams); i++) {
-		const struct fam *f = fams[i];
+		const struct npd_iptc_fam *f = fams[i];
 		struct xtc_handle *h = f->init("filter");
 		const char *c;
 
