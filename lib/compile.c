@@ -32,6 +32,7 @@
 #include "npd/map.h"
 #include "npd/mem.h"
 #include "npd/selector.h"
+#include "compile_int.h"
 
 #define COMMENT_MAX 255
 
@@ -104,7 +105,7 @@ name_hash(const char *p, size_t n)
 	return h;
 }
 
-static void
+NPD_TESTABLE void
 chain_name(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *ns, const char *name,
 	   struct npd_buf *tmp)
 {

@@ -11,9 +11,9 @@
 
 #include "npd/buf.h"
 #include "npd/compile.h"
-#include "npd/hash.h"
 #include "npd/mem.h"
 #include "npd/selector.h"
+#include "compile_int.h"
 #include "testutil.h"
 
 static struct npd_ruleset *
@@ -49,20 +49,18 @@ text(const struct npd_ruleset *rs)
 	return npd_buf_steal(&b);
 }
 
+/* The name compile.c gives the chain of kind for key "ns/name". */
 static void
 expected_chain(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *key)
 {
-	char *id = npd_xasprintf("%s|%s", kind, key);
-	uint64_t h = npd_hash64s(id, NPD_HASH_SEED);
+	const char *slash = strchr(key, '/');
+	char *ns = npd_xstrndup(key, (size_t)(slash - key));
+	struct npd_buf tmp;
 
-	/* FNV-1a, then MurmurHash3's fmix64 */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, kind, h);
-	free(id);
+	npd_buf_init(&tmp);
+	chain_name(out, kind, ns, slash + 1, &tmp);
+	npd_buf_fini(&tmp);
+	free(ns);
 }
 
 /* The single set a chain's rules reference through a match in direction dirs, found by the
@@ -141,6 +139,44 @@ START_TEST(names_are_stable_identities)
 	npd_ruleset_free(a);
 	npd_ruleset_free(b);
 	npd_store_free(s);
+}
+END_TEST
+
+/* Number of hex digits at which two names of the same length differ. */
+static size_t
+differing_digits(const char *a, const char *b)
+{
+	size_t i, n = 0;
+
+	for (i = 0; a[i] && b[i]; i++)
+		n += a[i] != b[i];
+	return n;
+}
+
+START_TEST(chain_names_fit_and_scatter)
+{
+	char a[NPD_CHAIN_NAMELEN], b[NPD_CHAIN_NAMELEN];
+	struct npd_buf tmp;
+
+	npd_buf_init(&tmp);
+	/* The longest kind still leaves iptables' 28 characters room for 16 hex digits. */
+	chain_name(a, "PE", "a-namespace-longer-than-the-name-limit", "x", &tmp);
+	ck_assert_uint_eq(strlen(a), strlen("NPD-PE-") + 16);
+	ck_assert_uint_lt(strlen(a), NPD_CHAIN_NAMELEN);
+	ck_assert(!strncmp(a, "NPD-PE-", 7));
+	/* The identity includes where ns ends: a/b-c and a-b/c are different objects. */
+	chain_name(a, "I", "a", "b-c", &tmp);
+	chain_name(b, "I", "a-b", "c", &tmp);
+	ck_assert_str_ne(a, b);
+	/* Siblings differing in their last character get names that look unrelated (the
+	 * final mix), not names that differ in a digit or two. */
+	chain_name(a, "I", "shop", "web-0", &tmp);
+	chain_name(b, "I", "shop", "web-1", &tmp);
+	ck_assert_uint_ge(differing_digits(a, b), 8);
+	/* The kind is part of the identity, not only of the prefix. */
+	chain_name(b, "E", "shop", "web-0", &tmp);
+	ck_assert_str_ne(a + 6, b + 6);
+	npd_buf_fini(&tmp);
 }
 END_TEST
 
@@ -728,6 +764,7 @@ main(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, names_are_stable_identities);
+	tcase_add_test(tc, chain_names_fit_and_scatter);
 	tcase_add_test(tc, forward_chain_layout);
 	tcase_add_test(tc, equal_selectors_share_one_set);
 	tcase_add_test(tc, ipblock_sets);
