@@ -207,7 +207,21 @@ struct fill_ctx {
 	const char *port_name; /* hash:ip,port sets: the named port to resolve */
 	enum npd_proto proto;
 	bool local_only;
+	const struct npd_peer *block; /* only addresses inside this ipBlock (and no except) */
 };
+
+static bool
+in_block(const struct npd_peer *block, const struct npd_addr *a)
+{
+	size_t i;
+
+	if (!npd_cidr_contains(&block->cidr, a))
+		return false;
+	for (i = 0; i < block->n_except; i++)
+		if (npd_cidr_contains(&block->except[i], a))
+			return false;
+	return true;
+}
 
 static void
 fill_pod(const struct npd_pod *pod, void *arg)
@@ -225,6 +239,8 @@ fill_pod(const struct npd_pod *pod, void *arg)
 		return;
 	for (i = 0; i < pod->n_ips; i++) {
 		if (pod->ips[i].family != f->c->family || !pod_owns_ip(f->c->s, pod, &pod->ips[i]))
+			continue;
+		if (f->block && !in_block(f->block, &pod->ips[i]))
 			continue;
 		memset(&e, 0, sizeof(e));
 		e.addr = pod->ips[i];
@@ -398,8 +414,9 @@ ingress_port_set(struct cc *c, const struct npd_policy *pol, const struct npd_po
 }
 
 /* Egress named port: (IP, proto:port) of every pod the peer selects (every selectable pod
- * when the rule has no peers) that defines the name. Matching it on dst,dst implies the
- * peer. */
+ * when the rule has no peers; for an ipBlock peer, every selectable pod whose address lies
+ * in the block and outside its excepts) that defines the name. Matching it on dst,dst
+ * implies the peer; an address that is no pod's never matches a named port. */
 static size_t
 egress_port_set(struct cc *c, const struct npd_policy *pol, const struct npd_peer *peer,
 		const struct npd_port *port)
@@ -413,7 +430,19 @@ egress_port_set(struct cc *c, const struct npd_policy *pol, const struct npd_pee
 	npd_buf_printf(&c->id, "port|%c|", fam_char(c->family));
 	npd_buf_reset(&c->tmp);
 	npd_buf_printf(&c->tmp, "port %s/%s of ", npd_proto_name(port->proto), port->name);
-	if (peer) {
+	if (peer && peer->kind == NPD_PEER_IPBLOCK) {
+		char buf[NPD_CIDRSTRLEN];
+		size_t i;
+
+		f.block = peer;
+		npd_buf_printf(&c->id, "net=%s", npd_cidr_format(&peer->cidr, buf));
+		npd_buf_printf(&c->tmp, "pods in %s", buf);
+		for (i = 0; i < peer->n_except; i++) {
+			npd_cidr_format(&peer->except[i], buf);
+			npd_buf_printf(&c->id, ",%s", buf);
+			npd_buf_printf(&c->tmp, "%s%s", i ? "," : " except ", buf);
+		}
+	} else if (peer) {
 		sel_identity(pol, peer, &c->id);
 		sel_comment(pol, peer, &c->tmp);
 	} else {
@@ -424,7 +453,7 @@ egress_port_set(struct cc *c, const struct npd_policy *pol, const struct npd_pee
 	idx = get_set(c, NPD_SET_HASH_IP_PORT, c->tmp.data, &created);
 	if (created) {
 		f.set = &c->rs->sets[idx];
-		if (peer)
+		if (peer && peer->kind == NPD_PEER_SELECTOR)
 			select_peer(c, pol, peer, &f);
 		else
 			npd_store_select_pods(c->s, &all, NULL, NULL, fill_pod, &f);
@@ -466,8 +495,6 @@ emit_peer_port(struct cc *c, size_t chain_idx, const struct npd_policy *pol, enu
 		return;
 	if (port && port->name && d == DIR_EG) {
 		/* The name resolves at the destination, which must then be a pod. */
-		if (peer && peer->kind == NPD_PEER_IPBLOCK)
-			return;
 		idx = egress_port_set(c, pol, peer, port);
 		add_set_match(&r, &c->rs->sets[idx], 2, NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
 	} else {

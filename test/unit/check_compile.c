@@ -384,6 +384,9 @@ START_TEST(named_ports_resolve_at_destination)
 	tu_pod_port(pod, "pg", NPD_PROTO_TCP, 5433);
 	npd_store_add_pod(s, pod);
 	npd_store_add_pod(s, tu_pod("a", "cli-1", "app=cli", "10.0.2.1", "node1"));
+	pod = tu_pod("b", "other-1", "app=other", "192.168.5.5", "node7"); /* outside 10/8 */
+	tu_pod_port(pod, "pg", NPD_PROTO_TCP, 6432);
+	npd_store_add_pod(s, pod);
 
 	r = tu_rule(in, false);
 	tu_peer_sel(r, NULL, "app=cli");
@@ -421,12 +424,19 @@ START_TEST(named_ports_resolve_at_destination)
 	ck_assert_uint_eq(ports->n_entries, 2);
 	ck_assert(set_has(ports, "10.0.1.1,tcp:5432") && set_has(ports, "10.0.1.2,tcp:5433"));
 	ck_assert_ptr_null(set_of_rule(rs, AF_INET, "a/cli egress[0] to[0] ports[0]", 1));
-	/* ipBlock + named port on egress matches nothing: no rule at all. */
-	ck_assert_ptr_null(strstr(t, "a/cli egress[0] to[1]"));
+	/* ipBlock + named port on egress: the pods inside the block that define the name, and
+	 * never an address that is no pod's. */
+	ports = set_of_rule(rs, AF_INET, "a/cli egress[0] to[1] ports[0]", 0);
+	ck_assert_ptr_nonnull(ports);
+	ck_assert_int_eq(ports->type, NPD_SET_HASH_IP_PORT);
+	ck_assert_uint_eq(ports->n_entries, 2);
+	ck_assert(set_has(ports, "10.0.1.1,tcp:5432") && set_has(ports, "10.0.1.2,tcp:5433"));
+	ck_assert_ptr_null(set_of_rule(rs, AF_INET, "a/cli egress[0] to[1] ports[0]", 1));
 	/* No peers: every pod cluster-wide defining the name. */
 	ports = set_of_rule(rs, AF_INET, "a/cli egress[1] ports[0]", 0);
 	ck_assert_ptr_nonnull(ports);
-	ck_assert_uint_eq(ports->n_entries, 2);
+	ck_assert_uint_eq(ports->n_entries, 3);
+	ck_assert(set_has(ports, "192.168.5.5,tcp:6432"));
 	free(t);
 	npd_buf_fini(&b);
 	npd_ruleset_free(rs);
