@@ -15,19 +15,8 @@ ON | OFF) ;;
 esac
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-PASSED=0
-FAILED=0
-check() { # DESC CMD...
-	local desc=$1
-	shift
-	if "$@"; then
-		echo "PASS: $desc"
-		PASSED=$((PASSED + 1))
-	else
-		echo "FAIL: $desc"
-		FAILED=$((FAILED + 1))
-	fi
-}
+. "$SRC/test/cli/checks.sh"
+CHECKS_VERBOSE=1
 exits() { # STATUS CMD...: CMD exits with STATUS
 	local want=$1 rc
 	shift
@@ -56,5 +45,4 @@ else
 		check "the binary reads \$$h" binary_has "$h"
 	done
 fi
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+checks_summary
