@@ -4,12 +4,12 @@
  * (from the first unsynced change); either runs the sync: compile, diff, apply. So a lone
  * policy or label change costs no debounce wait, and a burst still costs few syncs.
  *
- * `applied` must describe the kernel. At start it is what list_owned finds, every chain
- * with hash 0 (unknown content) and every set in `unknown_sets`, so the first sync
- * rewrites all chains in one commit per family and deletes stale ones while the old rules
- * stay in force until then. After a failed apply nothing is known: the next attempt (with
- * backoff, 1 s doubling to 30 s) rediscovers. The resync timer compares `applied` with the
- * kernel and marks what drifted as unknown, so the differ rewrites it.
+ * `applied` (lib/applied.c) must describe the kernel. At start it is what list_owned
+ * finds, all of it of unknown content, so the first sync rewrites every chain in one
+ * commit per family and deletes stale ones while the old rules stay in force until then.
+ * After a failed apply nothing is known: the next attempt (with backoff, 1 s doubling to
+ * 30 s) rediscovers. The resync timer checks `applied` against the kernel, which marks
+ * what drifted as unknown, so the next plan rewrites it. This file only drives it.
  *
  * This file never touches the kernel except through the backend ops. */
 #include <errno.h>
@@ -21,9 +21,9 @@
 
 #include <ev.h>
 
+#include "npd/applied.h"
 #include "npd/buf.h"
 #include "npd/clock.h"
-#include "npd/differ.h"
 #include "npd/map.h"
 #include "npd/mem.h"
 #include "npd/metrics.h"
@@ -37,16 +37,13 @@ struct sync {
 	struct npd_agent *a;
 	struct sync_opts o;
 	ev_timer debounce, cap, retry, resync;
-	uint64_t last_sync_ns;	  /* when the last sync ended; 0 before the first */
-	bool quick;		  /* the debounce timer is armed with the quick delay */
-	bool pending;		  /* a change not yet in the kernel */
-	uint64_t first_change_ns; /* when the oldest unsynced change arrived; 0 none */
-	double backoff;		  /* 0 while healthy */
-	bool rediscover;	  /* applied is unknown: list_owned before the next diff */
-	bool synced;		  /* a sync reached the kernel */
-	int last_err;		  /* of the last failed sync: a repeated failure logs at debug */
-	struct npd_ruleset *applied;
-	struct npd_map unknown_sets; /* set names whose content is unknown (value unused) */
+	uint64_t last_sync_ns;	     /* when the last sync ended; 0 before the first */
+	bool quick;		     /* the debounce timer is armed with the quick delay */
+	bool pending;		     /* a change not yet in the kernel */
+	uint64_t first_change_ns;    /* when the oldest unsynced change arrived; 0 none */
+	double backoff;		     /* 0 while healthy */
+	int last_err;		     /* of the last failed sync: a repeated failure logs at debug */
+	struct npd_applied *applied; /* what the kernel holds; not known until discovered */
 	struct npd_map diags_seen;   /* compile diagnostics already logged (value unused) */
 };
 
@@ -59,6 +56,26 @@ family_name(uint8_t family)
 	return family == AF_INET6 ? "ipv6" : "ipv4";
 }
 
+static const char *
+drift_what(enum npd_drift_kind k)
+{
+	switch (k) {
+	case NPD_DRIFT_CHAIN_MISSING:
+	case NPD_DRIFT_SET_MISSING:
+		return "missing";
+	case NPD_DRIFT_CHAIN_EXTRA:
+	case NPD_DRIFT_SET_EXTRA:
+		return "extra";
+	case NPD_DRIFT_CHAIN_RULES:
+		return "rules";
+	case NPD_DRIFT_SET_ENTRIES:
+		return "entries";
+	case NPD_DRIFT_HOOKS:
+		return "hooks";
+	}
+	return "unknown";
+}
+
 static void
 on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -67,195 +84,59 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	sync_run(w->data);
 }
 
-/* Forgets the content of every set in the map (the map's keys are freed). */
-static void
-map_clear(struct npd_map *m)
+/* Lists what of ours is in the kernel: the start of applied, or its check on resync. */
+static int
+list_owned(struct sync *s, const char *what, struct npd_owned *o)
 {
-	npd_map_fini(m);
-	npd_map_init(m);
-}
+	int rc = s->o.ops->list_owned(s->o.backend, o);
 
-static void
-set_remove(struct npd_ruleset *rs, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < rs->n_sets; i++) {
-		if (strcmp(rs->sets[i].name, name) != 0)
-			continue;
-		free(rs->sets[i].comment);
-		free(rs->sets[i].entries);
-		memmove(&rs->sets[i], &rs->sets[i + 1], (rs->n_sets - i - 1) * sizeof(rs->sets[i]));
-		rs->n_sets--;
-		return;
-	}
-}
-
-static void
-table_unknown(struct npd_table *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->n_chains; i++)
-		t->chains[i].hash = 0;
+	if (rc < 0)
+		agent_log("error", "msg=\"%s cannot list our chains and sets\" err=\"%s\"", what,
+			  strerror(-rc));
+	return rc;
 }
 
 /* applied := what of ours the kernel has, content unknown. */
 static int
 discover(struct sync *s)
 {
-	static const uint8_t families[] = {AF_INET, AF_INET6};
 	struct npd_owned o = {0};
-	struct npd_ruleset *rs;
-	size_t i, f, n_hooks = 0;
 	int rc;
 
-	rc = s->o.ops->list_owned(s->o.backend, &o);
-	if (rc < 0) {
-		agent_log("error", "msg=\"cannot list our chains and sets\" err=\"%s\"",
-			  strerror(-rc));
+	rc = list_owned(s, "start", &o);
+	if (rc < 0)
 		return rc;
-	}
-	rs = npd_ruleset_new();
-	map_clear(&s->unknown_sets);
-	for (i = 0; i < o.n_chains; i++)
-		npd_ruleset_add_chain(npd_ruleset_table(rs, o.chains[i].family), o.chains[i].name);
-	for (f = 0; f < NPD_ARRAY_SIZE(families); f++) {
-		const struct npd_owned_family *of = npd_owned_get_family(&o, families[f]);
-
-		for (i = 0; i < of->n_hooks; i++)
-			npd_ruleset_add_hook(npd_ruleset_table(rs, families[f]),
-					     of->hooks[i].builtin, of->hooks[i].chain);
-		n_hooks += of->n_hooks;
-	}
-	for (i = 0; i < o.n_sets; i++) {
-		npd_ruleset_add_set(rs, o.sets[i].name, NPD_SET_HASH_IP, AF_INET, NULL);
-		npd_map_set(&s->unknown_sets, o.sets[i].name, s);
-	}
-	npd_ruleset_seal(rs);
-	table_unknown(&rs->v4);
-	table_unknown(&rs->v6);
+	npd_applied_discover(s->applied, &o);
 	agent_log("info", "msg=\"found existing state\" chains=%zu sets=%zu hooks=%zu", o.n_chains,
-		  o.n_sets, n_hooks);
+		  o.n_sets,
+		  npd_owned_get_family(&o, AF_INET)->n_hooks +
+		      npd_owned_get_family(&o, AF_INET6)->n_hooks);
 	npd_owned_fini(&o);
-	npd_ruleset_free(s->applied);
-	s->applied = rs;
-	s->rediscover = false;
 	return 0;
 }
 
-static const struct npd_owned_chain *
-owned_chain(const struct npd_owned *o, uint8_t family, const char *name)
+static void
+log_drift(const struct npd_drift *d, void *ctx)
 {
-	size_t i;
-
-	for (i = 0; i < o->n_chains; i++)
-		if (o->chains[i].family == family && strcmp(o->chains[i].name, name) == 0)
-			return &o->chains[i];
-	return NULL;
-}
-
-static const struct npd_owned_set *
-owned_set(const struct npd_owned *o, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < o->n_sets; i++)
-		if (strcmp(o->sets[i].name, name) == 0)
-			return &o->sets[i];
-	return NULL;
-}
-
-/* Same hooks, whatever the order of the built-in chains list_owned walked. */
-static bool
-hooks_match(const struct npd_table *t, const struct npd_hook *h, size_t n)
-{
-	size_t i, j;
-
-	if (t->n_hooks != n)
-		return false;
-	for (i = 0; i < t->n_hooks; i++) {
-		for (j = 0; j < n; j++)
-			if (strcmp(t->hooks[i].builtin, h[j].builtin) == 0 &&
-			    strcmp(t->hooks[i].chain, h[j].chain) == 0)
-				break;
-		if (j == n)
-			return false;
+	(void)ctx;
+	switch (d->kind) {
+	case NPD_DRIFT_CHAIN_MISSING:
+	case NPD_DRIFT_CHAIN_EXTRA:
+	case NPD_DRIFT_CHAIN_RULES:
+		agent_log("warn",
+			  "msg=\"drift\" family=%s chain=%s what=%s want_rules=%zu have_rules=%zu",
+			  family_name(d->family), d->name, drift_what(d->kind), d->want, d->have);
+		break;
+	case NPD_DRIFT_HOOKS:
+		agent_log("warn", "msg=\"drift\" family=%s what=hooks", family_name(d->family));
+		break;
+	case NPD_DRIFT_SET_MISSING:
+	case NPD_DRIFT_SET_EXTRA:
+	case NPD_DRIFT_SET_ENTRIES:
+		agent_log("warn", "msg=\"drift\" set=%s what=%s want_entries=%zu have_entries=%zu",
+			  d->name, drift_what(d->kind), d->want, d->have);
+		break;
 	}
-	return true;
-}
-
-/* Marks in `applied` everything that differs from the kernel as unknown. Returns how many
- * objects drifted. */
-static size_t
-drift_mark(struct sync *s, const struct npd_owned *o)
-{
-	struct npd_ruleset *rs = s->applied;
-	size_t i, j, n = 0;
-	struct npd_table *tables[2] = {&rs->v4, &rs->v6};
-
-	/* Chains and sets of ours that applied does not know: add them so the differ deletes
-	 * them; sealing recomputes every hash, so the marking below comes after it. */
-	for (i = 0; i < o->n_chains; i++) {
-		struct npd_table *t = npd_ruleset_table(rs, o->chains[i].family);
-
-		if (!npd_ruleset_find_chain(t, o->chains[i].name)) {
-			npd_ruleset_add_chain(t, o->chains[i].name);
-			n++;
-		}
-	}
-	for (i = 0; i < o->n_sets; i++) {
-		if (!npd_ruleset_find_set(rs, o->sets[i].name)) {
-			npd_ruleset_add_set(rs, o->sets[i].name, NPD_SET_HASH_IP, AF_INET, NULL);
-			npd_map_set(&s->unknown_sets, o->sets[i].name, s);
-			n++;
-		}
-	}
-	if (n)
-		npd_ruleset_seal(rs);
-	for (j = 0; j < 2; j++) {
-		struct npd_table *t = tables[j];
-
-		for (i = 0; i < t->n_chains; i++) {
-			const struct npd_owned_chain *oc =
-			    owned_chain(o, t->family, t->chains[i].name);
-
-			if (!oc || oc->n_rules != t->chains[i].n_rules) {
-				agent_log("warn",
-					  "msg=\"drift\" family=%s chain=%s want_rules=%zu "
-					  "have_rules=%zd",
-					  family_name(t->family), t->chains[i].name,
-					  t->chains[i].n_rules, oc ? (ssize_t)oc->n_rules : -1);
-				t->chains[i].hash = 0;
-				n++;
-			}
-		}
-	}
-	for (j = 0; j < 2; j++) {
-		struct npd_table *t = tables[j];
-		const struct npd_owned_family *of = npd_owned_get_family(o, t->family);
-
-		if (of->hook_displaced || !hooks_match(t, of->hooks, of->n_hooks)) {
-			agent_log("warn", "msg=\"drift\" family=%s what=hooks",
-				  family_name(t->family));
-			t->n_hooks = 0;
-			n++;
-		}
-	}
-	for (i = 0; i < rs->n_sets; i++) {
-		const struct npd_owned_set *os = owned_set(o, rs->sets[i].name);
-
-		if (npd_map_get(&s->unknown_sets, rs->sets[i].name))
-			continue;
-		if (!os || os->n_entries != rs->sets[i].n_entries) {
-			agent_log("warn", "msg=\"drift\" set=%s want_entries=%zu have_entries=%zd",
-				  rs->sets[i].name, rs->sets[i].n_entries,
-				  os ? (ssize_t)os->n_entries : -1);
-			npd_map_set(&s->unknown_sets, rs->sets[i].name, s);
-			n++;
-		}
-	}
-	return n;
 }
 
 static void
@@ -264,21 +145,15 @@ on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 	struct sync *s = w->data;
 	struct npd_owned o = {0};
 	size_t n;
-	int rc;
 
 	(void)loop;
 	(void)revents;
 	if (ev_is_active(&s->retry) || !agent_sources_ready(s->a, NULL))
 		return;
-	if (s->applied && !s->rediscover) {
-		rc = s->o.ops->list_owned(s->o.backend, &o);
-		if (rc < 0) {
-			agent_log("error",
-				  "msg=\"resync cannot list our chains and sets\" err=\"%s\"",
-				  strerror(-rc));
+	if (npd_applied_is_known(s->applied)) {
+		if (list_owned(s, "resync", &o) < 0)
 			return;
-		}
-		n = drift_mark(s, &o);
+		n = npd_applied_mark_drift(s->applied, &o, log_drift, s);
 		npd_owned_fini(&o);
 		if (n)
 			agent_metric_inc(s->a, "netpold_drift_repairs_total", n);
@@ -294,8 +169,7 @@ sync_new(struct npd_agent *a, const struct sync_opts *o)
 
 	s->a = a;
 	s->o = *o;
-	s->rediscover = true;
-	npd_map_init(&s->unknown_sets);
+	s->applied = npd_applied_new();
 	npd_map_init(&s->diags_seen);
 	ev_timer_init(&s->debounce, on_timer, 0, 0);
 	ev_timer_init(&s->cap, on_timer, 0, 0);
@@ -319,8 +193,7 @@ sync_free(struct sync *s)
 	ev_timer_stop(loop, &s->cap);
 	ev_timer_stop(loop, &s->retry);
 	ev_timer_stop(loop, &s->resync);
-	npd_ruleset_free(s->applied);
-	npd_map_fini(&s->unknown_sets);
+	npd_applied_free(s->applied);
 	npd_map_fini(&s->diags_seen);
 	free(s);
 }
@@ -390,20 +263,6 @@ report_diags(struct sync *s, const struct npd_diags *d)
 	s->diags_seen = now;
 }
 
-/* Unknown sets still wanted are dropped from applied so the differ creates them (an
- * atomic swap when they exist); unknown sets not wanted stay so the differ destroys them. */
-static void
-prepare_unknown_sets(struct sync *s, const struct npd_ruleset *desired)
-{
-	size_t it = 0;
-	const char *name;
-	void *v;
-
-	while (npd_map_next(&s->unknown_sets, &it, &name, &v))
-		if (npd_ruleset_find_set(desired, name))
-			set_remove(s->applied, name);
-}
-
 static size_t
 table_rules(const struct npd_table *t)
 {
@@ -418,7 +277,7 @@ static void
 record_success(struct sync *s, const struct npd_plan *plan, double secs)
 {
 	struct npd_metrics *m = agent_metrics(s->a);
-	const struct npd_ruleset *rs = s->applied;
+	const struct npd_ruleset *rs = npd_applied_known(s->applied);
 	char name[128];
 	size_t k;
 	struct timespec ts;
@@ -467,7 +326,7 @@ sync_once(struct sync *s, double *secs)
 
 	npd_diags_init(&d);
 	npd_buf_init(&summary);
-	if (s->rediscover || !s->applied) {
+	if (!npd_applied_is_known(s->applied)) {
 		rc = discover(s);
 		if (rc < 0)
 			goto out;
@@ -478,8 +337,7 @@ sync_once(struct sync *s, double *secs)
 		agent_log("error", "msg=\"compile failed\" err=\"%s\"", strerror(-rc));
 		goto out;
 	}
-	prepare_unknown_sets(s, desired);
-	plan = npd_differ_plan(s->applied, desired);
+	plan = npd_applied_plan(s->applied, desired);
 	npd_plan_format(plan, &summary);
 	empty = npd_plan_is_empty(plan);
 	if (!empty && s->o.stats && (plan->v4.commit || plan->v6.commit))
@@ -489,18 +347,16 @@ sync_once(struct sync *s, double *secs)
 	*secs = (double)(npd_now_ns() - t0) / 1e9;
 	if (rc < 0) {
 		/* Part of the plan may be in the kernel: applied is unknown now. */
-		s->rediscover = true;
+		npd_applied_forget(s->applied);
 		agent_log(rc == s->last_err ? "debug" : "error",
 			  "msg=\"sync failed\" plan=\"%s\" err=\"%s\" duration_ms=%.1f",
 			  summary.data ? summary.data : "", strerror(-rc), *secs * 1e3);
 		goto out;
 	}
-	npd_ruleset_free(s->applied);
-	s->applied = desired;
+	npd_applied_commit(s->applied, desired);
 	desired = NULL;
-	map_clear(&s->unknown_sets);
 	if (s->o.stats)
-		stats_committed(s->o.stats, s->applied, plan);
+		stats_committed(s->o.stats, npd_applied_known(s->applied), plan);
 	record_success(s, plan, *secs);
 	agent_log(empty ? "debug" : "info",
 		  "msg=\"sync applied\" plan=\"%s\" commits=%u duration_ms=%.1f",

@@ -5,6 +5,7 @@
  * nothing references any more. Pure: both rulesets must be sealed; no I/O. A pod change
  * that leaves the selectors alone yields set updates only. */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,20 +118,6 @@ diff_sets(struct npd_plan *p, const struct npd_ruleset *applied, const struct np
 	free(destroy);
 }
 
-static bool
-hooks_equal(const struct npd_table *a, const struct npd_table *d)
-{
-	size_t i;
-
-	if (a->n_hooks != d->n_hooks)
-		return false;
-	for (i = 0; i < a->n_hooks; i++)
-		if (strcmp(a->hooks[i].builtin, d->hooks[i].builtin) ||
-		    strcmp(a->hooks[i].chain, d->hooks[i].chain))
-			return false;
-	return true;
-}
-
 static void
 diff_table(struct npd_table_change *chg, const struct npd_table *a, const struct npd_table *d)
 {
@@ -149,7 +136,7 @@ diff_table(struct npd_table_change *chg, const struct npd_table *a, const struct
 			i++;
 			continue;
 		}
-		if (c > 0 || !ac->hash || ac->hash != dc->hash) {
+		if (c > 0 || ac->hash != dc->hash) {
 			npd_xgrow(&chg->write, &cap_w, chg->n_write + 1, sizeof(*chg->write));
 			chg->write[chg->n_write++] = dc;
 		}
@@ -158,7 +145,8 @@ diff_table(struct npd_table_change *chg, const struct npd_table *a, const struct
 		j++;
 	}
 	if (a)
-		chg->commit = chg->n_write || chg->n_del || !hooks_equal(a, d);
+		chg->commit = chg->n_write || chg->n_del ||
+			      !npd_hooks_equal(a->hooks, a->n_hooks, d->hooks, d->n_hooks);
 	else
 		chg->commit = chg->n_write || d->n_hooks;
 }
@@ -172,6 +160,42 @@ npd_differ_plan(const struct npd_ruleset *applied, const struct npd_ruleset *des
 	diff_table(&p->v4, applied ? &applied->v4 : NULL, &desired->v4);
 	diff_table(&p->v6, applied ? &applied->v6 : NULL, &desired->v6);
 	return p;
+}
+
+static struct npd_table_change *
+plan_table(struct npd_plan *p, uint8_t family)
+{
+	return family == AF_INET6 ? &p->v6 : &p->v4;
+}
+
+/* The adders below serve the rare objects whose content is unknown: growing by one keeps
+ * the plan free of capacity fields. */
+void
+npd_plan_add_chain_del(struct npd_plan *p, uint8_t family, const char *name)
+{
+	struct npd_table_change *chg = plan_table(p, family);
+
+	chg->del = npd_xrealloc(chg->del, (chg->n_del + 1) * sizeof(*chg->del));
+	snprintf(chg->del[chg->n_del++], NPD_CHAIN_NAMELEN, "%s", name);
+	chg->commit = true;
+}
+
+void
+npd_plan_add_commit(struct npd_plan *p, uint8_t family)
+{
+	plan_table(p, family)->commit = true;
+}
+
+void
+npd_plan_add_set_destroy(struct npd_plan *p, const char *name)
+{
+	struct npd_set_op *op;
+
+	p->set_ops = npd_xrealloc(p->set_ops, (p->n_set_ops + 1) * sizeof(*p->set_ops));
+	op = &p->set_ops[p->n_set_ops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = NPD_SETOP_DESTROY;
+	snprintf(op->name, sizeof(op->name), "%s", name);
 }
 
 static void

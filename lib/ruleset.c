@@ -44,17 +44,31 @@ npd_rule_fini(struct npd_rule *r)
 }
 
 static void
+chain_fini(struct npd_chain *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_rules; i++)
+		npd_rule_fini(&c->rules[i]);
+	free(c->rules);
+	free(c->origin.ns);
+	free(c->origin.name);
+}
+
+static void
+set_fini(struct npd_set *set)
+{
+	free(set->comment);
+	free(set->entries);
+}
+
+static void
 table_fini(struct npd_table *t)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < t->n_chains; i++) {
-		for (j = 0; j < t->chains[i].n_rules; j++)
-			npd_rule_fini(&t->chains[i].rules[j]);
-		free(t->chains[i].rules);
-		free(t->chains[i].origin.ns);
-		free(t->chains[i].origin.name);
-	}
+	for (i = 0; i < t->n_chains; i++)
+		chain_fini(&t->chains[i]);
 	free(t->chains);
 }
 
@@ -67,10 +81,8 @@ npd_ruleset_free(struct npd_ruleset *rs)
 		return;
 	table_fini(&rs->v4);
 	table_fini(&rs->v6);
-	for (i = 0; i < rs->n_sets; i++) {
-		free(rs->sets[i].comment);
-		free(rs->sets[i].entries);
-	}
+	for (i = 0; i < rs->n_sets; i++)
+		set_fini(&rs->sets[i]);
 	free(rs->sets);
 	free(rs);
 }
@@ -369,6 +381,60 @@ npd_ruleset_find_set(const struct npd_ruleset *rs, const char *name)
 		return NULL;
 	copy_name(key.name, sizeof(key.name), name);
 	return bsearch(&key, rs->sets, rs->n_sets, sizeof(*rs->sets), set_qcmp);
+}
+
+int
+npd_ruleset_del_chain(struct npd_table *t, const char *name)
+{
+	const struct npd_chain *c = npd_ruleset_find_chain(t, name);
+	size_t i;
+
+	if (!c)
+		return -ENOENT;
+	i = (size_t)(c - t->chains);
+	chain_fini(&t->chains[i]);
+	memmove(&t->chains[i], &t->chains[i + 1], (t->n_chains - i - 1) * sizeof(t->chains[i]));
+	t->n_chains--;
+	return 0;
+}
+
+int
+npd_ruleset_del_set(struct npd_ruleset *rs, const char *name)
+{
+	const struct npd_set *set = npd_ruleset_find_set(rs, name);
+	size_t i;
+
+	if (!set)
+		return -ENOENT;
+	i = (size_t)(set - rs->sets);
+	set_fini(&rs->sets[i]);
+	memmove(&rs->sets[i], &rs->sets[i + 1], (rs->n_sets - i - 1) * sizeof(rs->sets[i]));
+	rs->n_sets--;
+	return 0;
+}
+
+static bool
+hook_in(const struct npd_hook *h, const struct npd_hook *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(h->builtin, v[i].builtin) == 0 && strcmp(h->chain, v[i].chain) == 0)
+			return true;
+	return false;
+}
+
+bool
+npd_hooks_equal(const struct npd_hook *a, size_t na, const struct npd_hook *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++)
+		if (!hook_in(&a[i], b, nb) || !hook_in(&b[i], a, na))
+			return false;
+	return true;
 }
 
 static bool

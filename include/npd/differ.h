@@ -44,10 +44,17 @@ struct npd_plan {
 	struct npd_table_change v4, v6;
 };
 
-/* applied may be NULL (nothing known: everything is written). Chains whose hash is 0 in
- * applied are treated as unknown content and rewritten. Returns a new plan (owned). */
+/* applied is what the kernel holds (sealed, all of it known); NULL: nothing is known, so
+ * everything is written. Returns a new plan (owned). Objects present with unknown content
+ * are the applied-state module's to add (npd_applied_plan). */
 struct npd_plan *npd_differ_plan(const struct npd_ruleset *applied,
 				 const struct npd_ruleset *desired);
+/* Extend a plan with an object the kernel holds whose content is unknown: a chain of ours
+ * to delete (name copied), a commit to make for the family (its hooks are unknown), a set
+ * to destroy after the commits (name copied). */
+void npd_plan_add_chain_del(struct npd_plan *p, uint8_t family, const char *name);
+void npd_plan_add_commit(struct npd_plan *p, uint8_t family);
+void npd_plan_add_set_destroy(struct npd_plan *p, const char *name);
 void npd_plan_free(struct npd_plan *p);
 bool npd_plan_is_empty(const struct npd_plan *p);
 /* Human-readable summary, one line: "sets +2 ~5 -1 entries +7 -3 v4 commit write=3 del=0

@@ -124,7 +124,7 @@ struct npd_chain {
 	char name[NPD_CHAIN_NAMELEN];
 	struct npd_rule *rules;
 	size_t n_rules, cap;
-	uint64_t hash;		  /* content hash set by npd_ruleset_seal; 0 = unknown content */
+	uint64_t hash;		  /* content hash set by npd_ruleset_seal (never 0 once sealed) */
 	struct npd_origin origin; /* set by the compiler; NONE in rulesets read back */
 };
 
@@ -179,6 +179,13 @@ void npd_ruleset_add_entry(struct npd_set *set, const struct npd_set_entry *e);
 void npd_ruleset_seal(struct npd_ruleset *rs);
 const struct npd_chain *npd_ruleset_find_chain(const struct npd_table *t, const char *name);
 const struct npd_set *npd_ruleset_find_set(const struct npd_ruleset *rs, const char *name);
+/* Remove one chain or set (and free what it owns) from a sealed ruleset, keeping it sealed.
+ * Return 0, or -ENOENT when there is none of that name. */
+int npd_ruleset_del_chain(struct npd_table *t, const char *name);
+int npd_ruleset_del_set(struct npd_ruleset *rs, const char *name);
+/* True when a and b hold the same hooks in any order: each built-in chain has at most one
+ * hook of ours, so their order carries nothing. */
+bool npd_hooks_equal(const struct npd_hook *a, size_t na, const struct npd_hook *b, size_t nb);
 int npd_set_entry_cmp(const struct npd_set_entry *a, const struct npd_set_entry *b);
 bool npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b);
 void npd_rule_fini(struct npd_rule *r);

@@ -4,6 +4,7 @@
  * that case is skipped otherwise). */
 #include <arpa/inet.h>
 #include <check.h>
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdbool.h>
@@ -214,6 +215,38 @@ START_TEST(hashes_follow_content)
 }
 END_TEST
 
+START_TEST(del_keeps_sealed_and_hooks_compare_as_sets)
+{
+	struct npd_ruleset *rs = sample();
+	struct npd_hook x[2] = {{"FORWARD", "NPD-FORWARD"}, {"OUTPUT", "NPD-OUT"}};
+	struct npd_hook y[2] = {{"OUTPUT", "NPD-OUT"}, {"FORWARD", "NPD-FORWARD"}};
+	struct npd_hook z[2] = {{"OUTPUT", "NPD-OUT"}, {"OUTPUT", "NPD-OUT"}};
+	size_t sets = rs->n_sets;
+	char first[NPD_CHAIN_NAMELEN], last[NPD_SET_NAMELEN];
+
+	ck_assert_uint_ge(rs->v4.n_chains, 2);
+	snprintf(first, sizeof(first), "%s", rs->v4.chains[0].name);
+	snprintf(last, sizeof(last), "%s", rs->v4.chains[1].name);
+	ck_assert_int_eq(npd_ruleset_del_chain(&rs->v4, first), 0);
+	ck_assert_int_eq(npd_ruleset_del_chain(&rs->v4, first), -ENOENT);
+	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, first));
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, last));
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v6, first));
+	snprintf(last, sizeof(last), "%s", rs->sets[sets - 1].name);
+	ck_assert_int_eq(npd_ruleset_del_set(rs, rs->sets[0].name), 0);
+	ck_assert_uint_eq(rs->n_sets, sets - 1);
+	ck_assert_ptr_nonnull(npd_ruleset_find_set(rs, last));
+	ck_assert_int_eq(npd_ruleset_del_set(rs, "npd-none"), -ENOENT);
+
+	ck_assert(npd_hooks_equal(x, 2, y, 2));
+	ck_assert(!npd_hooks_equal(x, 2, y, 1));
+	ck_assert(!npd_hooks_equal(x, 2, z, 2));
+	ck_assert(!npd_hooks_equal(z, 2, x, 2));
+	ck_assert(npd_hooks_equal(x, 0, z, 0));
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 START_TEST(iptables_text)
 {
 	struct npd_ruleset *rs = sample();
@@ -355,6 +388,7 @@ main(void)
 
 	tcase_add_test(tc, seal_sorts_and_dedupes);
 	tcase_add_test(tc, hashes_follow_content);
+	tcase_add_test(tc, del_keeps_sealed_and_hooks_compare_as_sets);
 	tcase_add_test(tc, iptables_text);
 	tcase_add_test(tc, ipset_text);
 	suite_add_tcase(s, tc);
