@@ -26,12 +26,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 scn_need_root
 scn_need_bins netpold curl ipset
 T0=$(scn_now)
-if ! api_step "lab: node1, node2, vm and the API server at $API_IP" api_init; then
-	lab_summary
-	exit 1
-fi
-if ! api_step "AKS objects created through the API, lab pods up" \
-	api_load aks-objects.json aks-db-policy.json aks-api-policy.json aks-app-policy.json; then
+if ! api_aks_up; then
 	lab_summary
 	exit 1
 fi

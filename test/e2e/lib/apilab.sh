@@ -66,6 +66,14 @@ api_init() {
 	api_server_start "$@"
 }
 
+# api_aks_up: api_init, then the AKS frontend/backend/db objects (seed 000) through the
+# API and their lab pods, each a counted step; returns non-zero at the first failure.
+api_aks_up() {
+	api_step "lab: node1, node2, vm and the API server at $API_IP" api_init &&
+		api_step "AKS objects created through the API, lab pods up" \
+			api_load aks-objects.json aks-db-policy.json aks-api-policy.json aks-app-policy.json
+}
+
 # api_server_start [ARGS...]: run npd_apiserver in the "api" namespace (log
 # $LAB_STATE/logs/apiserver.log) and wait for its ready file.
 api_server_start() {
