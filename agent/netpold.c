@@ -318,41 +318,70 @@ parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* The table backend and the set backend the agent drives, open. */
+struct backends {
+	const struct npd_backend_ops *ops;
+	struct npd_backend *b;
+	const struct npd_set_backend_ops *set_ops;
+	struct npd_set_backend *sb;
+};
+
 static int
-open_backend(const char *name, const struct npd_backend_ops **ops, struct npd_backend **b)
+open_backends(const char *name, struct backends *be)
 {
 	struct npd_backend_opts bo = {0};
+	struct npd_err err = {0};
 	int rc;
 
-	*ops = strcmp(name, "auto") == 0 ? npd_backend_detect() : npd_backend_find(name);
-	if (!*ops) {
+	memset(be, 0, sizeof(*be));
+	be->ops = strcmp(name, "auto") == 0 ? npd_backend_detect() : npd_backend_find(name);
+	if (!be->ops) {
 		agent_log("error", "msg=\"no usable backend\" backend=%s", name);
 		return -ENOENT;
 	}
-	rc = (*ops)->open(&bo, b);
-	if (rc < 0)
+	be->set_ops = npd_set_backend_for(be->ops);
+	rc = be->ops->open(&bo, &be->b, &err);
+	if (rc < 0) {
 		agent_log("error", "msg=\"cannot open backend\" backend=%s err=\"%s\"",
-			  (*ops)->name, strerror(-rc));
+			  be->ops->name, npd_err_text(&err, rc));
+		return rc;
+	}
+	rc = be->set_ops->open(&bo, &be->sb, &err);
+	if (rc < 0) {
+		agent_log("error", "msg=\"cannot open backend\" backend=%s err=\"%s\"",
+			  be->set_ops->name, npd_err_text(&err, rc));
+		be->ops->close(be->b);
+		be->b = NULL;
+	}
 	return rc;
+}
+
+static void
+close_backends(struct backends *be)
+{
+	if (be->sb)
+		be->set_ops->close(be->sb);
+	if (be->b)
+		be->ops->close(be->b);
 }
 
 static int
 run_cleanup(const struct options *o)
 {
-	const struct npd_backend_ops *ops;
-	struct npd_backend *b;
+	struct backends be;
+	struct npd_err err = {0};
 	int rc;
 
-	rc = open_backend(o->backend, &ops, &b);
+	rc = open_backends(o->backend, &be);
 	if (rc < 0)
 		return 1;
-	rc = ops->cleanup(b);
+	rc = npd_backend_cleanup(be.ops, be.b, be.set_ops, be.sb, &err);
 	if (rc < 0)
-		agent_log("error", "msg=\"cleanup failed\" backend=%s err=\"%s\"", ops->name,
-			  strerror(-rc));
+		agent_log("error", "msg=\"cleanup failed\" backend=%s err=\"%s\"", be.ops->name,
+			  npd_err_text(&err, rc));
 	else
-		agent_log("info", "msg=\"cleanup done\" backend=%s", ops->name);
-	ops->close(b);
+		agent_log("info", "msg=\"cleanup done\" backend=%s", be.ops->name);
+	close_backends(&be);
 	return rc < 0 ? 1 : 0;
 }
 
@@ -370,8 +399,7 @@ main(int argc, char **argv)
 	struct options o = {0};
 	struct ev_loop *loop;
 	struct npd_agent *a = NULL;
-	const struct npd_backend_ops *ops = NULL;
-	struct npd_backend *b = NULL;
+	struct backends be = {0};
 	struct sync *s = NULL;
 	struct sync_opts so;
 	struct stats_opts sto = {0};
@@ -397,22 +425,24 @@ main(int argc, char **argv)
 		return 1;
 	}
 	a = agent_new(loop);
-	if (open_backend(o.backend, &ops, &b) < 0)
+	if (open_backends(o.backend, &be) < 0)
 		goto out;
-	sto.ops = ops;
-	sto.backend = b;
+	sto.ops = be.ops;
+	sto.backend = be.b;
 	sto.interval = o.counters_interval;
 	/* libiptc reads in process; the nft backend forks iptables-nft-save, so only on the
 	 * timer. */
-	sto.read_before_commit = strcmp(ops->name, "nft") != 0;
+	sto.read_before_commit = strcmp(be.ops->name, "nft") != 0;
 	sto.state_path = o.state_file;
 	stats = stats_new(a, &sto);
 	/* Before the first sync: the saved readings must meet the kernel's before a commit. */
 	stats_start(stats);
 	memset(&so, 0, sizeof(so));
 	so.stats = stats;
-	so.ops = ops;
-	so.backend = b;
+	so.ops = be.ops;
+	so.backend = be.b;
+	so.set_ops = be.set_ops;
+	so.set_backend = be.sb;
 	npd_compile_opts_init(&so.compile);
 	so.compile.node_name = o.node_name;
 	so.compile.mark = o.mark;
@@ -421,8 +451,8 @@ main(int argc, char **argv)
 	so.debounce_max = o.debounce_max;
 	so.resync_period = o.resync;
 	s = sync_new(a, &so);
-	agent_log("info", "msg=\"starting\" node=%s backend=%s source=%s", o.node_name, ops->name,
-		  o.manifests ? "files" : "kubernetes");
+	agent_log("info", "msg=\"starting\" node=%s backend=%s source=%s", o.node_name,
+		  be.ops->name, o.manifests ? "files" : "kubernetes");
 	/* Errors here are logged by sync and retried by the first sync. */
 	sync_start(s);
 
@@ -472,8 +502,7 @@ out:
 	files_free(files);
 	sync_free(s);
 	stats_free(stats);
-	if (b)
-		ops->close(b);
+	close_backends(&be);
 	agent_free(a);
 	ev_loop_destroy(loop);
 	return status;

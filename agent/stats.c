@@ -165,12 +165,13 @@ stats_start(struct stats *st)
 static int
 read_kernel(struct stats *st)
 {
+	struct npd_err err = {0};
 	uint64_t t0 = npd_now_ns();
 	int rc;
 
 	if (!st->o.ops->read_counters)
 		return 0; /* the fake backend: nothing to read */
-	rc = st->o.ops->read_counters(st->o.backend, npd_counters_feed, st->counters);
+	rc = st->o.ops->read_counters(st->o.backend, npd_counters_feed, st->counters, &err);
 	agent_metric_set(st->a, "netpold_last_rule_stat_read_duration_seconds",
 			 (double)(npd_now_ns() - t0) / 1e9);
 	agent_metric_inc(st->a,
@@ -179,7 +180,7 @@ read_kernel(struct stats *st)
 			 1);
 	if (rc < 0)
 		agent_log(rc == st->last_read_err ? "debug" : "error",
-			  "msg=\"cannot read rule counters\" err=\"%s\"", strerror(-rc));
+			  "msg=\"cannot read rule counters\" err=\"%s\"", npd_err_text(&err, rc));
 	st->last_read_err = rc;
 	return rc;
 }

@@ -88,11 +88,13 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static int
 list_owned(struct sync *s, const char *what, struct npd_owned *o)
 {
-	int rc = s->o.ops->list_owned(s->o.backend, o);
+	struct npd_err err;
+	int rc =
+	    npd_backend_list_owned(s->o.ops, s->o.backend, s->o.set_ops, s->o.set_backend, o, &err);
 
 	if (rc < 0)
 		agent_log("error", "msg=\"%s cannot list our chains and sets\" err=\"%s\"", what,
-			  strerror(-rc));
+			  npd_err_text(&err, rc));
 	return rc;
 }
 
@@ -315,6 +317,7 @@ record_success(struct sync *s, const struct npd_plan *plan, double secs)
 static int
 sync_once(struct sync *s, double *secs)
 {
+	struct npd_err err = {0};
 	struct npd_diags d;
 	struct npd_ruleset *desired = NULL;
 	struct npd_plan *plan = NULL;
@@ -343,14 +346,15 @@ sync_once(struct sync *s, double *secs)
 	if (!empty && s->o.stats && (plan->v4.commit || plan->v6.commit))
 		stats_before_commit(s->o.stats);
 	if (!empty)
-		rc = npd_backend_apply(s->o.ops, s->o.backend, plan, &commits);
+		rc = npd_backend_apply(s->o.ops, s->o.backend, s->o.set_ops, s->o.set_backend, plan,
+				       &commits, &err);
 	*secs = (double)(npd_now_ns() - t0) / 1e9;
 	if (rc < 0) {
 		/* Part of the plan may be in the kernel: applied is unknown now. */
 		npd_applied_forget(s->applied);
 		agent_log(rc == s->last_err ? "debug" : "error",
 			  "msg=\"sync failed\" plan=\"%s\" err=\"%s\" duration_ms=%.1f",
-			  summary.data ? summary.data : "", strerror(-rc), *secs * 1e3);
+			  summary.data ? summary.data : "", npd_err_text(&err, rc), *secs * 1e3);
 		goto out;
 	}
 	npd_applied_commit(s->applied, desired);

@@ -14,12 +14,14 @@
 
 struct sync_opts {
 	const struct npd_backend_ops *ops;
-	struct npd_backend *backend;	 /* borrowed, open */
-	struct npd_compile_opts compile; /* node_name borrowed */
-	double debounce;		 /* seconds after the last change, default 0.05 */
-	double debounce_max;		 /* seconds after the first unsynced change, default 0.5 */
-	double resync_period;		 /* seconds, 0 disables; default 30 */
-	struct stats *stats;		 /* borrowed, may be NULL: told of every commit */
+	struct npd_backend *backend; /* borrowed, open */
+	const struct npd_set_backend_ops *set_ops;
+	struct npd_set_backend *set_backend; /* borrowed, open */
+	struct npd_compile_opts compile;     /* node_name borrowed */
+	double debounce;		     /* seconds after the last change, default 0.05 */
+	double debounce_max;  /* seconds after the first unsynced change, default 0.5 */
+	double resync_period; /* seconds, 0 disables; default 30 */
+	struct stats *stats;  /* borrowed, may be NULL: told of every commit */
 };
 
 struct sync;

@@ -1,7 +1,11 @@
-/* backend.h: the family of dataplane backends. Each lib/backend/<name>.c exports one const
- * struct npd_backend_ops, listed in a registry. A backend owns only NPD-/npd- prefixed
- * chains and sets plus its jump hooks; it never flushes a table or touches another
- * writer's rules. Backends call the kernel but own no loop. */
+/* backend.h: the two families of dataplane backends. Table backends (struct
+ * npd_backend_ops: legacy through libiptc, nft through iptables-nft-restore, fake) write
+ * our chains and the hooks into them; set backends (struct npd_set_backend_ops: ipset
+ * through libipset, fake) our ipsets. Each is a const ops table in lib/backend/, listed in
+ * the registry; npd_backend_apply drives one of each. A backend owns only NPD-/npd-
+ * prefixed chains and sets plus its jump hooks; it never flushes a table or touches
+ * another writer's rules. Backends call the kernel but own no loop. Every fallible
+ * operation returns 0 or -errno and fills the caller's struct npd_err with the detail. */
 #ifndef NPD_BACKEND_H
 #define NPD_BACKEND_H
 
@@ -13,6 +17,21 @@
 #include "npd/ruleset.h"
 
 struct npd_backend;
+struct npd_set_backend;
+struct npd_buf;
+
+/* The detail of a failed backend operation, in the caller's storage. */
+struct npd_err {
+	int code;      /* the -errno returned; 0 when nothing failed */
+	char msg[256]; /* what failed and why ("xtables lock /run/xtables.lock: held by
+			* another writer for 10000 ms", the failing ipset line); may be "" */
+};
+/* Records code and the message in err (NULL: ignored); returns code. */
+int npd_err_set(struct npd_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void npd_err_clear(struct npd_err *err);
+/* What to log for a failure rc: err's message, or strerror(-rc) when it has none. */
+const char *npd_err_text(const struct npd_err *err, int rc);
 
 struct npd_backend_opts {
 	const char *lock_path;	 /* xtables lock, default /run/xtables.lock */
@@ -26,6 +45,9 @@ struct npd_backend_opts {
 	 * attempt number (0-based), so a test can act as a concurrent writer. */
 	void (*before_commit)(uint8_t family, unsigned attempt, void *ctx);
 	void *before_commit_ctx;
+	/* Fake backends: append their lines to this log (borrowed) instead of each to its
+	 * own, so a test sees the order of table and set operations. */
+	struct npd_buf *fake_log;
 };
 
 /* What of ours exists in the kernel now (discovered at start and on every resync). */
@@ -68,49 +90,78 @@ typedef void (*npd_counter_fn)(uint8_t family, const char *chain, size_t rule_in
 struct npd_backend_ops {
 	const char *name; /* "legacy", "nft", "fake" */
 	/* Returns 0 and a new handle, or -errno (e.g. -ENOENT when the tool is missing). */
-	int (*open)(const struct npd_backend_opts *opts, struct npd_backend **out);
+	int (*open)(const struct npd_backend_opts *opts, struct npd_backend **out,
+		    struct npd_err *err);
 	void (*close)(struct npd_backend *b);
-	/* Set operations through libipset (shared by the real backends). */
-	int (*set_create)(struct npd_backend *b, const struct npd_set *set);
-	int (*set_update)(struct npd_backend *b, const struct npd_set_op *op);
-	int (*set_destroy)(struct npd_backend *b, const char *name);
 	/* One atomic commit for one family: write chains, delete chains, ensure hooks at the
 	 * top of their built-in chains and remove hooks of ours not in desired. Retries a lost
 	 * race (EAGAIN) a bounded number of times, then returns -EAGAIN. */
-	int (*commit)(struct npd_backend *b, const struct npd_table_change *chg);
-	/* Lists what of ours exists in the kernel. */
-	int (*list_owned)(struct npd_backend *b, struct npd_owned *out);
-	/* Removes every hook, chain and set of ours (both families). */
-	int (*cleanup)(struct npd_backend *b);
+	int (*commit)(struct npd_backend *b, const struct npd_table_change *chg,
+		      struct npd_err *err);
+	/* Appends to out our chains and hooks in the kernel (not the sets). */
+	int (*list_owned)(struct npd_backend *b, struct npd_owned *out, struct npd_err *err);
+	/* Removes every hook and chain of ours (both families). */
+	int (*cleanup)(struct npd_backend *b, struct npd_err *err);
 	/* Reads counters of our chains (may be NULL for a backend that cannot). */
-	int (*read_counters)(struct npd_backend *b, npd_counter_fn fn, void *ctx);
+	int (*read_counters)(struct npd_backend *b, npd_counter_fn fn, void *ctx,
+			     struct npd_err *err);
 };
 
-/* The message of the last failed backend operation of this thread ("" when none). */
-const char *npd_backend_last_error(void);
+struct npd_set_backend_ops {
+	const char *name; /* "ipset", "fake" */
+	int (*open)(const struct npd_backend_opts *opts, struct npd_set_backend **out,
+		    struct npd_err *err);
+	void (*close)(struct npd_set_backend *b);
+	/* Creates set with its entries; an existing one has its content replaced atomically. */
+	int (*create)(struct npd_set_backend *b, const struct npd_set *set, struct npd_err *err);
+	/* Adds op->add and deletes op->del (or rebuilds from op->set when that is cheaper). */
+	int (*update)(struct npd_set_backend *b, const struct npd_set_op *op, struct npd_err *err);
+	/* Destroys a set; one that does not exist is not an error. */
+	int (*destroy)(struct npd_set_backend *b, const char *name, struct npd_err *err);
+	/* Appends every set of ours with its entry count to out->sets. */
+	int (*list_owned)(struct npd_set_backend *b, struct npd_owned *out, struct npd_err *err);
+	/* Destroys every set of ours (after the table backend's cleanup: rules use them). */
+	int (*cleanup)(struct npd_set_backend *b, struct npd_err *err);
+};
 
-/* Finds a backend by name; NULL if unknown. "auto" is resolved by npd_backend_detect. */
+/* Finds a table backend by name; NULL if unknown. "auto" is resolved by npd_backend_detect. */
 const struct npd_backend_ops *npd_backend_find(const char *name);
 /* Picks "legacy" or "nft" the way iptables' own wrapper would be chosen on this host: by
  * the target of /etc/alternatives/iptables, else by the output of `iptables -V`
  * ("nf_tables" or "legacy"); legacy when neither answers. */
 const struct npd_backend_ops *npd_backend_detect(void);
+/* The set backend that goes with a table backend: fake with fake, ipset otherwise. */
+const struct npd_set_backend_ops *npd_set_backend_for(const struct npd_backend_ops *tables);
 
 /* Applies a plan in order: set creates/updates, v4 and v6 commits, set destroys. On
- * failure returns the first -errno and stops; what was applied stays applied. The
- * number of table commits made is added to *commits when commits is non-NULL. */
+ * failure returns the first -errno (its detail in err) and stops; what was applied stays
+ * applied. The number of table commits made is added to *commits when non-NULL. */
 int npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
-		      const struct npd_plan *plan, unsigned *commits);
+		      const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+		      const struct npd_plan *plan, unsigned *commits, struct npd_err *err);
+/* Fills *out (caller finalizes on success) with what of ours the kernel holds: the table
+ * backend's chains and hooks and the set backend's sets. */
+int npd_backend_list_owned(const struct npd_backend_ops *ops, struct npd_backend *b,
+			   const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+			   struct npd_owned *out, struct npd_err *err);
+/* Removes every hook and chain of ours, then every set of ours. */
+int npd_backend_cleanup(const struct npd_backend_ops *ops, struct npd_backend *b,
+			const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+			struct npd_err *err);
 
 extern const struct npd_backend_ops npd_backend_legacy;
 extern const struct npd_backend_ops npd_backend_nft;
-/* The fake backend records operations as text lines for tests, one per operation:
+extern const struct npd_set_backend_ops npd_set_backend_ipset;
+/* The fake backends record operations as text lines for tests, one per operation:
  * "set-create NAME TYPE FAMILY N", "set-update NAME +A -D", "set-destroy NAME",
- * "commit v4 write=W del=D", "cleanup". */
-/* With NPD_FAKE_FAIL_COMMITS=N in the environment at open, its first N commits fail with
- * -EAGAIN, so the agent's retry path can be tested. */
+ * "commit v4 write=W del=D", "cleanup" (tables), "set-cleanup". */
+/* In test builds (NPD_TEST_HOOKS), with NPD_FAKE_FAIL_COMMITS=N in the environment at
+ * open, its first N commits fail with -EAGAIN, so the agent's retry path can be tested. */
 extern const struct npd_backend_ops npd_backend_fake;
-const char *npd_backend_fake_log(struct npd_backend *b); /* all operations so far */
+extern const struct npd_set_backend_ops npd_set_backend_fake;
+/* All operations so far (of this handle, or of the shared opts.fake_log). */
+const char *npd_backend_fake_log(struct npd_backend *b);
 void npd_backend_fake_reset(struct npd_backend *b);
+const char *npd_set_backend_fake_log(struct npd_set_backend *b);
 
 #endif

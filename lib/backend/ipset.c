@@ -1,9 +1,11 @@
-/* ipset.c: the npd- ipsets through libipset, shared by the legacy and nft backends. Each
- * operation is one `ipset restore`-style script run in one fresh libipset session, so
- * add/del lines are batched into few netlink messages and no session option leaks from one
- * operation into the next. libipset's own printing is captured, never written to stdout
- * or stderr; failures come back as -errno with the message in npd_backend_last_error().
- * Touches only sets named npd-*. */
+/* ipset.c: the set backend for npd- ipsets through libipset, used beside either table
+ * backend (legacy, nft). Each operation is one `ipset restore`-style script run in one
+ * fresh libipset session, so add/del lines are batched into few netlink messages and no
+ * session option leaks from one operation into the next. libipset's own printing is
+ * captured, never written to stdout or stderr; failures come back as -errno with
+ * libipset's message (and the script line it names) in the caller's struct npd_err. Also
+ * resolves set names to kernel indexes for the legacy backend's xt_set matches. Touches
+ * only sets named npd-*. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -118,16 +120,16 @@ load_types(void)
 	}
 }
 
-/* Sets the last error from libipset's message, quoting the script line it names ("Error
- * in line N: ..."), since the message alone does not say which set or entry failed. */
+/* Fills err from libipset's message, quoting the script line it names ("Error in line N:
+ * ..."), since the message alone does not say which set or entry failed. */
 static void
-report(const struct npd_buf *script, const char *msg)
+report(const struct npd_buf *script, const char *msg, int code, struct npd_err *err)
 {
 	const char *p = strstr(msg, "Error in line "), *line = script->data, *nl;
 	unsigned long n, i;
 
 	if (!p) {
-		npd_backend_seterr("ipset: %s", msg);
+		npd_err_set(err, code, "ipset: %s", msg);
 		return;
 	}
 	n = strtoul(p + 14, NULL, 10);
@@ -136,16 +138,16 @@ report(const struct npd_buf *script, const char *msg)
 		line = nl ? nl + 1 : NULL;
 	}
 	if (!line || !n) {
-		npd_backend_seterr("ipset: %s", msg);
+		npd_err_set(err, code, "ipset: %s", msg);
 		return;
 	}
-	npd_backend_seterr("ipset: %s [%.*s]", msg, (int)strcspn(line, "\n"), line);
+	npd_err_set(err, code, "ipset: %s [%.*s]", msg, (int)strcspn(line, "\n"), line);
 }
 
 /* Runs script (one command a line) in one session; output captured into *out when
- * non-NULL. Returns 0, or -errno with the first error recorded as the last error. */
+ * non-NULL. Returns 0, or -errno with the first error in err. */
 static int
-run_script(struct npd_buf *script, struct npd_buf *out)
+run_script(struct npd_buf *script, struct npd_buf *out, struct npd_err *err)
 {
 	struct run r = {.status = 0};
 	struct ipset *ipset = NULL;
@@ -158,20 +160,19 @@ run_script(struct npd_buf *script, struct npd_buf *out)
 		goto out;
 	ipset = ipset_init();
 	if (!ipset) {
-		npd_backend_seterr("ipset: cannot open a netlink session");
-		rc = -ENOMEM;
+		rc = npd_err_set(err, -ENOMEM, "ipset: cannot open a netlink session");
 		goto out;
 	}
 	ipset_custom_printf(ipset, on_custom_error, on_standard_error, on_print, &r);
 	f = fmemopen(script->data, script->len, "r");
 	if (!f) {
-		rc = -errno;
+		rc = npd_err_set(err, -errno, "ipset: fmemopen: %s", strerror(errno));
 		goto out;
 	}
 	ipset_parse_stream(ipset, f);
 	if (r.status) {
-		report(script, r.err);
 		rc = err_to_errno(r.err);
+		report(script, r.err, rc, err);
 		goto out;
 	}
 	if (out)
@@ -219,11 +220,9 @@ set_exists(const char *name)
 	npd_buf_init(&s);
 	npd_buf_init(&out);
 	npd_buf_printf(&s, "list %s -name\n", name);
-	rc = run_script(&s, &out);
+	rc = run_script(&s, &out, NULL);
 	npd_buf_fini(&out);
 	npd_buf_fini(&s);
-	if (rc)
-		npd_backend_clearerr();
 	return rc == 0;
 }
 
@@ -235,8 +234,10 @@ tmp_name(const char *name, char tmp[NPD_SET_NAMELEN])
 		 (unsigned long long)npd_hash64s(name, NPD_HASH_SEED));
 }
 
-int
-npd_ipset_create(const struct npd_set *set)
+static int ipset_destroy(const char *name, struct npd_err *err);
+
+static int
+ipset_create(const struct npd_set *set, struct npd_err *err)
 {
 	char tmp[NPD_SET_NAMELEN];
 	struct npd_buf s;
@@ -246,45 +247,43 @@ npd_ipset_create(const struct npd_set *set)
 	if (!set_exists(set->name)) {
 		add_create_line(&s, set->name, set);
 		add_entry_lines(&s, "add", set->name, set, set->entries, set->n_entries);
-		rc = run_script(&s, NULL);
+		rc = run_script(&s, NULL, err);
 		goto out;
 	}
 	/* A live set referenced by rules must never be seen empty: fill a twin, swap. A
 	 * leftover twin of an interrupted run is destroyed first (its error ignored). */
 	tmp_name(set->name, tmp);
 	if (set_exists(tmp))
-		npd_ipset_destroy(tmp);
+		ipset_destroy(tmp, NULL);
 	add_create_line(&s, tmp, set);
 	add_entry_lines(&s, "add", tmp, set, set->entries, set->n_entries);
 	npd_buf_printf(&s, "swap %s %s\ndestroy %s\n", tmp, set->name, tmp);
-	rc = run_script(&s, NULL);
+	rc = run_script(&s, NULL, err);
 out:
 	npd_buf_fini(&s);
 	return rc;
 }
 
-int
-npd_ipset_update(const struct npd_set_op *op)
+static int
+ipset_update(const struct npd_set_op *op, struct npd_err *err)
 {
 	struct npd_buf s;
 	int rc;
 
 	if (op->set && op->n_add + op->n_del > NPD_IPSET_SWAP_THRESHOLD)
-		return npd_ipset_create(op->set);
-	if (!op->set) {
-		npd_backend_seterr("ipset: update of %s without its set", op->name);
-		return -EINVAL;
-	}
+		return ipset_create(op->set, err);
+	if (!op->set)
+		return npd_err_set(err, -EINVAL, "ipset: update of %s without its set", op->name);
 	npd_buf_init(&s);
 	add_entry_lines(&s, "add", op->set->name, op->set, op->add, op->n_add);
 	add_entry_lines(&s, "del", op->set->name, op->set, op->del, op->n_del);
-	rc = run_script(&s, NULL);
+	rc = run_script(&s, NULL, err);
 	npd_buf_fini(&s);
 	return rc;
 }
 
-int
-npd_ipset_destroy(const char *name)
+static int
+ipset_destroy(const char *name, struct npd_err *err)
 {
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
 	struct npd_buf s;
@@ -295,13 +294,13 @@ npd_ipset_destroy(const char *name)
 	/* nf_tables releases the set references of deleted rules from a work queue after the
 	 * commit returns, so a destroy right after may still find the set in use. */
 	for (i = 0; i < 40; i++) {
-		rc = run_script(&s, NULL);
+		rc = run_script(&s, NULL, err);
 		if (rc != -EBUSY)
 			break;
 		nanosleep(&ts, NULL);
 	}
 	if (rc == -ENOENT) {
-		npd_backend_clearerr();
+		npd_err_clear(err);
 		rc = 0;
 	}
 	npd_buf_fini(&s);
@@ -340,8 +339,8 @@ parse_terse(const char *text, struct npd_owned *o)
 	}
 }
 
-int
-npd_ipset_list(struct npd_owned *out)
+static int
+ipset_list(struct npd_owned *out, struct npd_err *err)
 {
 	struct npd_buf s, text;
 	int rc;
@@ -349,7 +348,7 @@ npd_ipset_list(struct npd_owned *out)
 	npd_buf_init(&s);
 	npd_buf_init(&text);
 	npd_buf_adds(&s, "list -terse\n");
-	rc = run_script(&s, &text);
+	rc = run_script(&s, &text, err);
 	if (rc == 0 && text.data)
 		parse_terse(text.data, out);
 	npd_buf_fini(&text);
@@ -357,20 +356,25 @@ npd_ipset_list(struct npd_owned *out)
 	return rc;
 }
 
-int
-npd_ipset_destroy_all(void)
+static int
+ipset_destroy_all(struct npd_err *err)
 {
 	struct npd_owned o = {0};
+	struct npd_err one;
 	size_t i;
 	int rc, first = 0;
 
-	rc = npd_ipset_list(&o);
+	rc = ipset_list(&o, err);
 	if (rc)
 		goto out;
+	/* Every set is tried; the first failure is the one reported. */
 	for (i = 0; i < o.n_sets; i++) {
-		rc = npd_ipset_destroy(o.sets[i].name);
-		if (rc && !first)
+		rc = ipset_destroy(o.sets[i].name, &one);
+		if (rc && !first) {
 			first = rc;
+			if (err)
+				*err = one;
+		}
 	}
 	rc = first;
 out:
@@ -379,7 +383,7 @@ out:
 }
 
 int
-npd_ipset_get_index(const char *name, uint16_t *index)
+npd_ipset_get_index(const char *name, uint16_t *index, struct npd_err *err)
 {
 	struct ip_set_req_version ver = {.op = IP_SET_OP_VERSION};
 	struct ip_set_req_get_set req;
@@ -387,15 +391,11 @@ npd_ipset_get_index(const char *name, uint16_t *index)
 	int fd, rc = 0;
 
 	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (fd < 0) {
-		rc = -errno;
-		npd_backend_seterr("ipset: raw socket: %s", strerror(errno));
-		return rc;
-	}
+	if (fd < 0)
+		return npd_err_set(err, -errno, "ipset: raw socket: %s", strerror(errno));
 	len = sizeof(ver);
 	if (getsockopt(fd, SOL_IP, SO_IP_SET, &ver, &len) < 0) {
-		rc = -errno;
-		npd_backend_seterr("ipset: kernel version query: %s", strerror(errno));
+		rc = npd_err_set(err, -errno, "ipset: kernel version query: %s", strerror(errno));
 		goto out;
 	}
 	memset(&req, 0, sizeof(req));
@@ -404,13 +404,11 @@ npd_ipset_get_index(const char *name, uint16_t *index)
 	snprintf(req.set.name, sizeof(req.set.name), "%s", name);
 	len = sizeof(req);
 	if (getsockopt(fd, SOL_IP, SO_IP_SET, &req, &len) < 0) {
-		rc = -errno;
-		npd_backend_seterr("ipset: lookup of %s: %s", name, strerror(errno));
+		rc = npd_err_set(err, -errno, "ipset: lookup of %s: %s", name, strerror(errno));
 		goto out;
 	}
 	if (req.set.index == IPSET_INVALID_ID) {
-		rc = -ENOENT;
-		npd_backend_seterr("ipset: set %s does not exist", name);
+		rc = npd_err_set(err, -ENOENT, "ipset: set %s does not exist", name);
 		goto out;
 	}
 	*index = req.set.index;
@@ -418,3 +416,70 @@ out:
 	close(fd);
 	return rc;
 }
+
+/* ---- ops: the libipset session is per operation, so the handle holds nothing ---- */
+
+struct npd_set_backend {
+	char unused;
+};
+
+static int
+op_open(const struct npd_backend_opts *opts, struct npd_set_backend **out, struct npd_err *err)
+{
+	(void)opts;
+	(void)err;
+	*out = npd_xcalloc(1, sizeof(**out));
+	return 0;
+}
+
+static void
+op_close(struct npd_set_backend *b)
+{
+	free(b);
+}
+
+static int
+op_create(struct npd_set_backend *b, const struct npd_set *set, struct npd_err *err)
+{
+	(void)b;
+	return ipset_create(set, err);
+}
+
+static int
+op_update(struct npd_set_backend *b, const struct npd_set_op *op, struct npd_err *err)
+{
+	(void)b;
+	return ipset_update(op, err);
+}
+
+static int
+op_destroy(struct npd_set_backend *b, const char *name, struct npd_err *err)
+{
+	(void)b;
+	return ipset_destroy(name, err);
+}
+
+static int
+op_list_owned(struct npd_set_backend *b, struct npd_owned *out, struct npd_err *err)
+{
+	(void)b;
+	return ipset_list(out, err);
+}
+
+static int
+op_cleanup(struct npd_set_backend *b, struct npd_err *err)
+{
+	(void)b;
+	return ipset_destroy_all(err);
+}
+
+const struct npd_set_backend_ops npd_set_backend_ipset = {
+    .name = "ipset",
+    .open = op_open,
+    .close = op_close,
+    .create = op_create,
+    .update = op_update,
+    .destroy = op_destroy,
+    .list_owned = op_list_owned,
+    .cleanup = op_cleanup,
+};

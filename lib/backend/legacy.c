@@ -36,44 +36,50 @@ struct npd_backend {
 /* ---- transactions ---- */
 
 /* Set names resolve to kernel indexes once per transaction. */
+struct set_cache {
+	struct npd_map map; /* name -> index + 1 */
+	struct npd_err *err;
+};
+
 static int
 set_index(const char *name, uint16_t *index, void *ctx)
 {
-	struct npd_map *cache = ctx;
-	void *v = npd_map_get(cache, name);
+	struct set_cache *cache = ctx;
+	void *v = npd_map_get(&cache->map, name);
 	int rc;
 
 	if (v) {
 		*index = (uint16_t)((uintptr_t)v - 1);
 		return 0;
 	}
-	rc = npd_ipset_get_index(name, index);
+	rc = npd_ipset_get_index(name, index, cache->err);
 	if (rc == 0)
-		npd_map_set(cache, name, (void *)(uintptr_t)(*index + 1u));
+		npd_map_set(&cache->map, name, (void *)(uintptr_t)(*index + 1u));
 	return rc;
 }
 
 static int
-lock_take(struct npd_backend *b, int *fdp)
+lock_take(struct npd_backend *b, int *fdp, struct npd_err *err)
 {
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 	unsigned waited = 0;
 	int fd;
 
 	fd = open(b->lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		npd_backend_seterr("xtables lock %s: %s", b->lock_path, strerror(errno));
-		return -errno;
-	}
+	if (fd < 0)
+		return npd_err_set(err, -errno, "xtables lock %s: %s", b->lock_path,
+				   strerror(errno));
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			npd_backend_seterr("xtables lock %s: %s", b->lock_path, strerror(errno));
+			npd_err_set(err, -EIO, "xtables lock %s: %s", b->lock_path,
+				    strerror(errno));
 			close(fd);
 			return -EIO;
 		}
 		if (waited >= b->opts.lock_wait_ms) {
-			npd_backend_seterr("xtables lock %s: held by another writer for %u ms",
-					   b->lock_path, waited);
+			npd_err_set(err, -EBUSY,
+				    "xtables lock %s: held by another writer for %u ms",
+				    b->lock_path, waited);
 			close(fd);
 			return -EBUSY;
 		}
@@ -84,37 +90,39 @@ lock_take(struct npd_backend *b, int *fdp)
 	return 0;
 }
 
-/* Edits a freshly read table; 0 or -errno (last error set). */
-typedef int (*edit_fn)(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx);
+/* Edits a freshly read table; 0 or -errno (detail in err). */
+typedef int (*edit_fn)(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx,
+		       struct npd_err *err);
 
 /* Runs edit + commit under the xtables lock, redoing the whole read-edit-commit when the
  * commit lost a race (EAGAIN), at most opts.commit_retries more times. */
 static int
-transact(struct npd_backend *b, const struct npd_iptc_fam *f, edit_fn edit, const void *ctx)
+transact(struct npd_backend *b, const struct npd_iptc_fam *f, edit_fn edit, const void *ctx,
+	 struct npd_err *err)
 {
 	struct xtc_handle *h = NULL;
 	unsigned attempt;
 	int fd = -1, rc;
 
-	rc = lock_take(b, &fd);
+	rc = lock_take(b, &fd, err);
 	if (rc)
 		return rc;
 	for (attempt = 0;; attempt++) {
 		h = f->init("filter");
 		if (!h) {
-			rc = errno ? -errno : -EIO;
-			npd_backend_seterr("libiptc %s init: %s", f->tag, f->strerror(errno));
+			rc = npd_err_set(err, errno ? -errno : -EIO, "libiptc %s init: %s", f->tag,
+					 f->strerror(errno));
 			goto out;
 		}
-		rc = edit(f, h, ctx);
+		rc = edit(f, h, ctx, err);
 		if (rc)
 			goto out;
 		if (b->opts.before_commit)
 			b->opts.before_commit(f->family, attempt, b->opts.before_commit_ctx);
 		if (f->commit(h))
 			break;
-		rc = errno ? -errno : -EIO;
-		npd_backend_seterr("libiptc %s commit: %s", f->tag, f->strerror(errno));
+		rc = npd_err_set(err, errno ? -errno : -EIO, "libiptc %s commit: %s", f->tag,
+				 f->strerror(errno));
 		f->free(h);
 		h = NULL;
 		if (rc != -EAGAIN || attempt >= b->opts.commit_retries)
@@ -129,12 +137,12 @@ out:
 }
 
 static int
-iptc_fail(const struct npd_iptc_fam *f, const char *what, const char *chain)
+iptc_fail(const struct npd_iptc_fam *f, const char *what, const char *chain, struct npd_err *err)
 {
-	int rc = errno ? -errno : -EIO;
+	int e = errno;
 
-	npd_backend_seterr("libiptc %s %s %s: %s", f->tag, what, chain, f->strerror(errno));
-	return rc;
+	return npd_err_set(err, e ? -e : -EIO, "libiptc %s %s %s: %s", f->tag, what, chain,
+			   f->strerror(e));
 }
 
 /* Names of our chains in h, copied: deleting while iterating libiptc's chain cursor is not
@@ -181,14 +189,15 @@ read_view(const struct npd_iptc_fam *f, struct xtc_handle *h, struct npd_xt_tabl
 /* Performs one hook plan on h: deletions from the bottom up, so positions stay valid, then
  * insertions at the top, last first. */
 static int
-apply_hook_plan(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_hook_plan *p)
+apply_hook_plan(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_hook_plan *p,
+		struct npd_err *err)
 {
 	size_t i;
 	int rc = 0;
 
 	for (i = p->n_del; i-- > 0;)
 		if (!f->delete_num(p->builtin, (unsigned)p->del[i], h))
-			return iptc_fail(f, "delete hook from", p->builtin);
+			return iptc_fail(f, "delete hook from", p->builtin, err);
 	for (i = p->n_ins; i-- > 0;) {
 		struct npd_rule r;
 		void *entry = NULL;
@@ -200,7 +209,7 @@ apply_hook_plan(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct
 		if (rc)
 			return rc;
 		if (!f->insert(p->builtin, entry, 0, h))
-			rc = iptc_fail(f, "insert hook into", p->builtin);
+			rc = iptc_fail(f, "insert hook into", p->builtin, err);
 		free(entry);
 		if (rc)
 			return rc;
@@ -211,7 +220,8 @@ apply_hook_plan(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct
 /* Hooks of every built-in chain: desired ones (NULL table: none) at the top, others gone.
  * Every plan is made before h changes, since the view borrows h's strings. */
 static int
-ensure_hooks(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_table *desired)
+ensure_hooks(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_table *desired,
+	     struct npd_err *err)
 {
 	struct npd_hook_plan *plans = NULL;
 	struct npd_xt_table t;
@@ -221,7 +231,7 @@ ensure_hooks(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct np
 	read_view(f, h, &t);
 	n = npd_xt_plan_hooks(&t, desired, &plans);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = apply_hook_plan(f, h, &plans[i]);
+		rc = apply_hook_plan(f, h, &plans[i], err);
 	npd_hook_plans_free(plans, n);
 	npd_xt_table_fini(&t);
 	return rc;
@@ -229,7 +239,7 @@ ensure_hooks(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct np
 
 static int
 fill_chain(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_chain *c,
-	   struct npd_map *sets)
+	   struct set_cache *sets, struct npd_err *err)
 {
 	size_t i;
 	int rc;
@@ -240,7 +250,7 @@ fill_chain(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_
 		rc = npd_iptc_entry_build(&c->rules[i], f->family, set_index, sets, &entry);
 		if (rc)
 			return rc;
-		rc = f->append(c->name, entry, h) ? 0 : iptc_fail(f, "append to", c->name);
+		rc = f->append(c->name, entry, h) ? 0 : iptc_fail(f, "append to", c->name, err);
 		free(entry);
 		if (rc)
 			return rc;
@@ -249,18 +259,19 @@ fill_chain(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_
 }
 
 static int
-edit_commit(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx)
+edit_commit(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx,
+	    struct npd_err *err)
 {
 	const struct npd_table_change *chg = ctx;
-	struct npd_map sets;
+	struct set_cache sets = {.err = err};
 	size_t i;
 	int rc = 0;
 
-	npd_map_init(&sets);
+	npd_map_init(&sets.map);
 	/* Chains going away are emptied first: they may jump to each other. */
 	for (i = 0; i < chg->n_del; i++)
 		if (f->is_chain(chg->del[i], h) && !f->flush(chg->del[i], h)) {
-			rc = iptc_fail(f, "flush", chg->del[i]);
+			rc = iptc_fail(f, "flush", chg->del[i], err);
 			goto out;
 		}
 	/* Every written chain exists before any rule is appended: rules jump between them. */
@@ -268,54 +279,54 @@ edit_commit(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx)
 		const char *name = chg->write[i]->name;
 
 		if (!npd_xt_is_ours(name)) {
-			npd_backend_seterr("refusing to write chain %s: not ours", name);
-			rc = -EPERM;
+			rc = npd_err_set(err, -EPERM, "refusing to write chain %s: not ours", name);
 			goto out;
 		}
 		if (f->is_chain(name, h) ? !f->flush(name, h) : !f->create_chain(name, h)) {
-			rc = iptc_fail(f, "create/flush", name);
+			rc = iptc_fail(f, "create/flush", name, err);
 			goto out;
 		}
 	}
 	for (i = 0; i < chg->n_write; i++) {
-		rc = fill_chain(f, h, chg->write[i], &sets);
+		rc = fill_chain(f, h, chg->write[i], &sets, err);
 		if (rc)
 			goto out;
 	}
 	if (chg->desired) {
-		rc = ensure_hooks(f, h, chg->desired);
+		rc = ensure_hooks(f, h, chg->desired, err);
 		if (rc)
 			goto out;
 	}
 	for (i = 0; i < chg->n_del; i++)
 		if (npd_xt_is_ours(chg->del[i]) && f->is_chain(chg->del[i], h) &&
 		    !f->delete_chain(chg->del[i], h)) {
-			rc = iptc_fail(f, "delete chain", chg->del[i]);
+			rc = iptc_fail(f, "delete chain", chg->del[i], err);
 			goto out;
 		}
 out:
-	npd_map_fini(&sets);
+	npd_map_fini(&sets.map);
 	return rc;
 }
 
 static int
-edit_cleanup(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx)
+edit_cleanup(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx,
+	     struct npd_err *err)
 {
 	char(*names)[NPD_CHAIN_NAMELEN] = NULL;
 	size_t n, i;
 	int rc;
 
 	(void)ctx;
-	rc = ensure_hooks(f, h, NULL);
+	rc = ensure_hooks(f, h, NULL, err);
 	if (rc)
 		return rc;
 	n = collect_ours(f, h, &names);
 	for (i = 0; i < n && rc == 0; i++)
 		if (!f->flush(names[i], h))
-			rc = iptc_fail(f, "flush", names[i]);
+			rc = iptc_fail(f, "flush", names[i], err);
 	for (i = 0; i < n && rc == 0; i++)
 		if (!f->delete_chain(names[i], h))
-			rc = iptc_fail(f, "delete chain", names[i]);
+			rc = iptc_fail(f, "delete chain", names[i], err);
 	free(names);
 	return rc;
 }
@@ -323,10 +334,11 @@ edit_cleanup(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx
 /* ---- ops ---- */
 
 static int
-legacy_open(const struct npd_backend_opts *opts, struct npd_backend **out)
+legacy_open(const struct npd_backend_opts *opts, struct npd_backend **out, struct npd_err *err)
 {
 	struct npd_backend *b = npd_xcalloc(1, sizeof(*b));
 
+	(void)err;
 	if (opts)
 		b->opts = *opts;
 	b->lock_path = npd_xstrdup(b->opts.lock_path ? b->opts.lock_path : DEFAULT_LOCK_PATH);
@@ -351,30 +363,9 @@ legacy_close(struct npd_backend *b)
 }
 
 static int
-legacy_set_create(struct npd_backend *b, const struct npd_set *set)
+legacy_commit(struct npd_backend *b, const struct npd_table_change *chg, struct npd_err *err)
 {
-	(void)b;
-	return npd_ipset_create(set);
-}
-
-static int
-legacy_set_update(struct npd_backend *b, const struct npd_set_op *op)
-{
-	(void)b;
-	return npd_ipset_update(op);
-}
-
-static int
-legacy_set_destroy(struct npd_backend *b, const char *name)
-{
-	(void)b;
-	return npd_ipset_destroy(name);
-}
-
-static int
-legacy_commit(struct npd_backend *b, const struct npd_table_change *chg)
-{
-	return transact(b, npd_iptc_fam_of(chg->family), edit_commit, chg);
+	return transact(b, npd_iptc_fam_of(chg->family), edit_commit, chg, err);
 }
 
 static void
@@ -392,21 +383,14 @@ list_family(const struct npd_iptc_fam *f, struct npd_owned *o, size_t *cap_chain
 }
 
 static int
-legacy_list_owned(struct npd_backend *b, struct npd_owned *out)
+legacy_list_owned(struct npd_backend *b, struct npd_owned *out, struct npd_err *err)
 {
-	struct npd_owned o = {0};
-	size_t cap = 0;
-	int rc;
+	size_t cap = out->n_chains;
 
 	(void)b;
-	list_family(&npd_iptc_v4, &o, &cap);
-	list_family(&npd_iptc_v6, &o, &cap);
-	rc = npd_ipset_list(&o);
-	if (rc) {
-		npd_owned_fini(&o);
-		return rc;
-	}
-	*out = o;
+	(void)err;
+	list_family(&npd_iptc_v4, out, &cap);
+	list_family(&npd_iptc_v6, out, &cap);
 	return 0;
 }
 
@@ -427,7 +411,7 @@ family_has_ours(const struct npd_iptc_fam *f)
 }
 
 static int
-legacy_cleanup(struct npd_backend *b)
+legacy_cleanup(struct npd_backend *b, struct npd_err *err)
 {
 	const struct npd_iptc_fam *fams[] = {&npd_iptc_v4, &npd_iptc_v6};
 	size_t i;
@@ -436,20 +420,21 @@ legacy_cleanup(struct npd_backend *b)
 	for (i = 0; i < NPD_ARRAY_SIZE(fams); i++) {
 		if (!family_has_ours(fams[i]))
 			continue;
-		rc = transact(b, fams[i], edit_cleanup, NULL);
+		rc = transact(b, fams[i], edit_cleanup, NULL, err);
 		if (rc)
 			return rc;
 	}
-	return npd_ipset_destroy_all();
+	return 0;
 }
 
 static int
-legacy_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx)
+legacy_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx, struct npd_err *err)
 {
 	const struct npd_iptc_fam *fams[] = {&npd_iptc_v4, &npd_iptc_v6};
 	size_t i;
 
 	(void)b;
+	(void)err;
 	for (i = 0; i < NPD_ARRAY_SIZE(fams); i++) {
 		const struct npd_iptc_fam *f = fams[i];
 		struct xtc_handle *h = f->init("filter");
@@ -478,9 +463,6 @@ const struct npd_backend_ops npd_backend_legacy = {
     .name = "legacy",
     .open = legacy_open,
     .close = legacy_close,
-    .set_create = legacy_set_create,
-    .set_update = legacy_set_update,
-    .set_destroy = legacy_set_destroy,
     .commit = legacy_commit,
     .list_owned = legacy_list_owned,
     .cleanup = legacy_cleanup,

@@ -1,10 +1,10 @@
-/* registry.c: the static list of backends, their selection ("auto" follows the host's
- * iptables wrapper), and npd_backend_apply, the one place that fixes the order in which a
+/* registry.c: the static list of table backends, their selection ("auto" follows the
+ * host's iptables wrapper) and the set backend paired with each, and the calls that drive
+ * one of each family: npd_backend_apply, the one place that fixes the order in which a
  * plan reaches the kernel: sets first (so rules never reference a missing set), then one
- * commit per family, then set destruction (so no set is destroyed while a rule uses it).
- * Also owns the per-thread last-error message every backend reports through. */
+ * commit per family, then set destruction (so no set is destroyed while a rule uses it);
+ * list_owned and cleanup (chains and hooks before sets, for the same reason). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 
 #include "npd/mem.h"
-#include "ipset_int.h"
+#include "npd/backend.h"
 #include "spawn.h"
 
 static const struct npd_backend_ops *const registry[] = {
@@ -23,30 +23,6 @@ static const struct npd_backend_ops *const registry[] = {
     &npd_backend_fake,
 #endif
 };
-
-static _Thread_local char last_error[512];
-
-void
-npd_backend_seterr(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
-	va_end(ap);
-}
-
-void
-npd_backend_clearerr(void)
-{
-	last_error[0] = '\0';
-}
-
-const char *
-npd_backend_last_error(void)
-{
-	return last_error;
-}
 
 void
 npd_owned_fini(struct npd_owned *o)
@@ -126,22 +102,29 @@ npd_backend_detect(void)
 	return &npd_backend_legacy;
 }
 
+const struct npd_set_backend_ops *
+npd_set_backend_for(const struct npd_backend_ops *tables)
+{
+	return tables == &npd_backend_fake ? &npd_set_backend_fake : &npd_set_backend_ipset;
+}
+
 int
 npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
-		  const struct npd_plan *plan, unsigned *commits)
+		  const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+		  const struct npd_plan *plan, unsigned *commits, struct npd_err *err)
 {
 	const struct npd_table_change *chg[2] = {&plan->v4, &plan->v6};
 	size_t i;
 	int rc;
 
-	npd_backend_clearerr();
+	npd_err_clear(err);
 	for (i = 0; i < plan->n_set_ops; i++) {
 		const struct npd_set_op *op = &plan->set_ops[i];
 
 		if (op->kind == NPD_SETOP_CREATE)
-			rc = ops->set_create(b, op->set);
+			rc = set_ops->create(sb, op->set, err);
 		else if (op->kind == NPD_SETOP_UPDATE)
-			rc = ops->set_update(b, op);
+			rc = set_ops->update(sb, op, err);
 		else
 			continue;
 		if (rc)
@@ -150,7 +133,7 @@ npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 	for (i = 0; i < NPD_ARRAY_SIZE(chg); i++) {
 		if (!chg[i]->commit)
 			continue;
-		rc = ops->commit(b, chg[i]);
+		rc = ops->commit(b, chg[i], err);
 		if (rc)
 			return rc;
 		if (commits)
@@ -161,9 +144,44 @@ npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 
 		if (op->kind != NPD_SETOP_DESTROY)
 			continue;
-		rc = ops->set_destroy(b, op->name);
+		rc = set_ops->destroy(sb, op->name, err);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+int
+npd_backend_list_owned(const struct npd_backend_ops *ops, struct npd_backend *b,
+		       const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+		       struct npd_owned *out, struct npd_err *err)
+{
+	struct npd_owned o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	npd_err_clear(err);
+	rc = ops->list_owned(b, &o, err);
+	if (rc == 0)
+		rc = set_ops->list_owned(sb, &o, err);
+	if (rc) {
+		npd_owned_fini(&o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+int
+npd_backend_cleanup(const struct npd_backend_ops *ops, struct npd_backend *b,
+		    const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+		    struct npd_err *err)
+{
+	int rc;
+
+	npd_err_clear(err);
+	rc = ops->cleanup(b, err);
+	if (rc == 0)
+		rc = set_ops->cleanup(sb, err);
+	return rc;
 }

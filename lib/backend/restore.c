@@ -3,7 +3,7 @@
  * iptables-nft-restore --noflush transaction per family (atomic in nf_tables), and runs
  * both tools through spawn.c, never through a shell. Like the legacy backend it declares,
  * flushes and refills only NPD- chains, and changes hooks in built-in chains only when
- * they are not already exactly what is desired. Sets go through ipset.c. */
+ * they are not already exactly what is desired. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,6 @@
 
 #include "npd/buf.h"
 #include "npd/mem.h"
-#include "ipset_int.h"
 #include "spawn.h"
 #include "xt_common.h"
 
@@ -135,19 +134,19 @@ parse_save(const char *text, struct saved *s)
 /* Runs argv with stdin from `in` (may be NULL) and stdout into *out (may be NULL); the
  * tool's stderr becomes the error message. Returns 0 or -errno (-EIO: non-zero exit). */
 static int
-run(char *const argv[], const struct npd_buf *in, struct npd_buf *out)
+run(char *const argv[], const struct npd_buf *in, struct npd_buf *out, struct npd_err *err)
 {
-	struct npd_buf err;
+	struct npd_buf text;
 	int rc, status;
 
-	npd_buf_init(&err);
-	rc = npd_spawn(argv, in, out, &err, &status);
+	npd_buf_init(&text);
+	rc = npd_spawn(argv, in, out, &text, &status);
 	if (rc && status < 0)
-		npd_backend_seterr("%s: %s", argv[0], strerror(-rc));
+		npd_err_set(err, rc, "%s: %s", argv[0], strerror(-rc));
 	else if (rc)
-		npd_backend_seterr("%s exited with %d: %.300s", argv[0], status,
-				   err.data ? err.data : "");
-	npd_buf_fini(&err);
+		npd_err_set(err, rc, "%s exited with %d: %.200s", argv[0], status,
+			    text.data ? text.data : "");
+	npd_buf_fini(&text);
 	return rc;
 }
 
@@ -158,7 +157,8 @@ fam_index(uint8_t family)
 }
 
 static int
-read_table(struct npd_backend *b, uint8_t family, bool counters, struct saved *s)
+read_table(struct npd_backend *b, uint8_t family, bool counters, struct saved *s,
+	   struct npd_err *err)
 {
 	char *argv[] = {b->save[fam_index(family)], (char *)(uintptr_t) "-t",
 			(char *)(uintptr_t) "filter", counters ? (char *)(uintptr_t) "-c" : NULL,
@@ -167,7 +167,7 @@ read_table(struct npd_backend *b, uint8_t family, bool counters, struct saved *s
 	int rc;
 
 	npd_buf_init(&out);
-	rc = run(argv, NULL, &out);
+	rc = run(argv, NULL, &out, err);
 	if (rc == 0 && out.data)
 		parse_save(out.data, s);
 	npd_buf_fini(&out);
@@ -278,7 +278,8 @@ build_cleanup(const struct saved *s, const struct npd_xt_table *t, struct npd_bu
 /* Reads the table, builds the transaction, feeds it to restore; a failed restore (e.g. a
  * -D of a hook another writer removed meanwhile) is redone from a fresh read. */
 static int
-transact(struct npd_backend *b, uint8_t family, const struct npd_table_change *chg)
+transact(struct npd_backend *b, uint8_t family, const struct npd_table_change *chg,
+	 struct npd_err *err)
 {
 	char *argv[] = {b->restore[fam_index(family)], (char *)(uintptr_t) "--noflush",
 			(char *)(uintptr_t) "-w", (char *)(uintptr_t) "10", NULL};
@@ -292,7 +293,7 @@ transact(struct npd_backend *b, uint8_t family, const struct npd_table_change *c
 	for (attempt = 0;; attempt++) {
 		saved_fini(&s);
 		npd_buf_reset(&text);
-		rc = read_table(b, family, false, &s);
+		rc = read_table(b, family, false, &s, err);
 		if (rc)
 			break;
 		read_view(&s, family, &t);
@@ -305,7 +306,7 @@ transact(struct npd_backend *b, uint8_t family, const struct npd_table_change *c
 			break; /* cleanup with nothing of ours */
 		if (b->opts.before_commit)
 			b->opts.before_commit(family, attempt, b->opts.before_commit_ctx);
-		rc = run(argv, &text, NULL);
+		rc = run(argv, &text, NULL, err);
 		if (rc != -EIO || attempt >= b->opts.commit_retries)
 			break;
 	}
@@ -364,7 +365,7 @@ nft_close(struct npd_backend *b)
 }
 
 static int
-nft_open(const struct npd_backend_opts *opts, struct npd_backend **out)
+nft_open(const struct npd_backend_opts *opts, struct npd_backend **out, struct npd_err *err)
 {
 	struct npd_backend *b = npd_xcalloc(1, sizeof(*b));
 	const char *names[4];
@@ -380,7 +381,7 @@ nft_open(const struct npd_backend_opts *opts, struct npd_backend **out)
 	for (i = 0; i < 4; i++) {
 		*slots[i] = find_tool(names[i]);
 		if (!*slots[i]) {
-			npd_backend_seterr("%s: not found", names[i]);
+			npd_err_set(err, -ENOENT, "%s: not found", names[i]);
 			nft_close(b);
 			return -ENOENT;
 		}
@@ -394,30 +395,9 @@ nft_open(const struct npd_backend_opts *opts, struct npd_backend **out)
 }
 
 static int
-nft_set_create(struct npd_backend *b, const struct npd_set *set)
+nft_commit(struct npd_backend *b, const struct npd_table_change *chg, struct npd_err *err)
 {
-	(void)b;
-	return npd_ipset_create(set);
-}
-
-static int
-nft_set_update(struct npd_backend *b, const struct npd_set_op *op)
-{
-	(void)b;
-	return npd_ipset_update(op);
-}
-
-static int
-nft_set_destroy(struct npd_backend *b, const char *name)
-{
-	(void)b;
-	return npd_ipset_destroy(name);
-}
-
-static int
-nft_commit(struct npd_backend *b, const struct npd_table_change *chg)
-{
-	return transact(b, chg->family, chg);
+	return transact(b, chg->family, chg, err);
 }
 
 static void
@@ -431,46 +411,36 @@ list_family(const struct saved *s, uint8_t family, struct npd_owned *o, size_t *
 }
 
 static int
-nft_list_owned(struct npd_backend *b, struct npd_owned *out)
+nft_list_owned(struct npd_backend *b, struct npd_owned *out, struct npd_err *err)
 {
 	static const uint8_t families[] = {AF_INET, AF_INET6};
-	struct npd_owned o = {0};
-	size_t cap = 0, i;
+	size_t cap = out->n_chains, i;
 	int rc = 0;
 
 	for (i = 0; i < NPD_ARRAY_SIZE(families) && rc == 0; i++) {
 		struct saved s = {0};
 
-		rc = read_table(b, families[i], false, &s);
+		rc = read_table(b, families[i], false, &s, err);
 		if (rc == 0)
-			list_family(&s, families[i], &o, &cap);
+			list_family(&s, families[i], out, &cap);
 		saved_fini(&s);
 	}
-	if (rc == 0)
-		rc = npd_ipset_list(&o);
-	if (rc) {
-		npd_owned_fini(&o);
-		return rc;
-	}
-	*out = o;
-	return 0;
-}
-
-static int
-nft_cleanup(struct npd_backend *b)
-{
-	int rc;
-
-	rc = transact(b, AF_INET, NULL);
-	if (rc == 0)
-		rc = transact(b, AF_INET6, NULL);
-	if (rc == 0)
-		rc = npd_ipset_destroy_all();
 	return rc;
 }
 
 static int
-nft_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx)
+nft_cleanup(struct npd_backend *b, struct npd_err *err)
+{
+	int rc;
+
+	rc = transact(b, AF_INET, NULL, err);
+	if (rc == 0)
+		rc = transact(b, AF_INET6, NULL, err);
+	return rc;
+}
+
+static int
+nft_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx, struct npd_err *err)
 {
 	static const uint8_t families[] = {AF_INET, AF_INET6};
 	size_t i, j, idx;
@@ -480,7 +450,7 @@ nft_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx)
 		struct saved s = {0};
 		const char *prev = "";
 
-		rc = read_table(b, families[i], true, &s);
+		rc = read_table(b, families[i], true, &s, err);
 		for (j = 0, idx = 0; rc == 0 && j < s.n_rules; j++) {
 			const struct saved_rule *r = &s.rules[j];
 
@@ -500,9 +470,6 @@ const struct npd_backend_ops npd_backend_nft = {
     .name = "nft",
     .open = nft_open,
     .close = nft_close,
-    .set_create = nft_set_create,
-    .set_update = nft_set_update,
-    .set_destroy = nft_set_destroy,
     .commit = nft_commit,
     .list_owned = nft_list_owned,
     .cleanup = nft_cleanup,

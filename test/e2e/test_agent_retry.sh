@@ -79,6 +79,9 @@ check "exactly the 2 injected failures were counted" \
 	test "$(metric 'netpold_syncs_total{result="error"}')" = 2
 check "then one successful sync" test "$(metric 'netpold_syncs_total{result="ok"}')" = 1
 check "the failures were logged" grep -q 'msg="sync failed"' "$WORK/log"
+# The backend's own words reach the log, not only strerror's "Resource temporarily unavailable".
+check "the failure's detail from the backend was logged" \
+	grep -q 'msg="sync failed".* err="fake v4 commit: failing as told (1 more)"' "$WORK/log"
 check "recovery was logged" grep -q 'msg="sync recovered"' "$WORK/log"
 check "the policy's chains are what got applied (rules gauge)" \
 	test "$(metric 'netpold_rules{family="ipv4"}')" != 0

@@ -52,27 +52,33 @@ BEFORE=$(scn_npd_state node2)
 lab_check "node2 has NPD- rules and npd- sets" eval '[[ $(grep -c . <<<"$BEFORE") -gt 10 ]]'
 
 state_back() { [[ $(scn_npd_state node2) == "$BEFORE" ]]; }
+# The agent is stopped while a drift is made and looked at: with a 1 s resync it could
+# otherwise repair it before the look, and the check would fail for the wrong reason.
+freeze() { kill -STOP "$(scn_agent_pid node2)"; }
+thaw() { kill -CONT "$(scn_agent_pid node2)"; }
 repairs() { scn_metric node2 netpold_drift_repairs_total || echo 0; }
 
 # drift DESC PROBE_DURING CMD...: run CMD in node2, check it changed our
 # state, then poll until the state is back; then the pairs hold again.
 # PROBE_DURING is "FROM IP PORT PROTO ok|fail": what the drift did to packets
-# (probed once right after the drift, for the record; not asserted, as the
-# repair may already have happened).
+# (probed once while the agent is still stopped, for the record; not asserted).
 drift() {
 	local desc=$1 during=$2 r0 t out
 	shift 2
 	r0=$(repairs)
+	freeze
 	if ! lab_exec node2 "$@"; then
+		thaw
 		lab_check "$desc: the drift command ran" false
 		return
 	fi
-	t=$(scn_now)
 	lab_check "$desc: kernel state changed" eval '! state_back'
 	if [[ -n $during ]]; then
 		out=$(LAB_PROBE_TIMEOUT=0.3 lab_probe_matrix -v - <<<"${during% *}")
 		echo "     right after the drift: $out (without the repair: ${during##* })"
 	fi
+	thaw
+	t=$(scn_now)
 	if scn_poll "$REPAIR_DEADLINE" state_back; then
 		lab_check "$desc: kernel state back in $(scn_since "$t")s" true
 	else
@@ -129,8 +135,10 @@ fi
 # Our own lines do not change, only their place, so this polls FORWARD's first rule.
 hook_first() { [[ $(lab_exec node2 iptables-legacy -S FORWARD | sed -n 2p) == "-A FORWARD -j NPD-FORWARD" ]]; }
 r0=$(repairs)
+freeze
 lab_exec node2 iptables-legacy -w -I FORWARD 1 -j ACCEPT
 lab_check "foreign ACCEPT now above our hook" eval '! hook_first'
+thaw
 t=$(scn_now)
 if scn_poll "$REPAIR_DEADLINE" hook_first; then
 	lab_check "hook back on top of FORWARD in $(scn_since "$t")s" true

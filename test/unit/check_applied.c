@@ -12,7 +12,10 @@
 #include <time.h>
 
 #include "npd/applied.h"
+#include "npd/backend.h"
+#include "npd/buf.h"
 #include "npd/compile.h"
+#include "npd/mem.h"
 #include "testutil.h"
 
 static const uint8_t families[2] = {AF_INET, AF_INET6};
@@ -52,23 +55,42 @@ desired(bool with_mon)
 	return rs;
 }
 
-static struct npd_backend *
+/* The fake table backend and the fake set backend, writing one log. */
+struct fake {
+	struct npd_backend *t;
+	struct npd_set_backend *s;
+	struct npd_buf log;
+};
+
+static struct fake *
 fake_open(void)
 {
-	struct npd_backend *b = NULL;
+	struct fake *b = npd_xcalloc(1, sizeof(*b));
+	struct npd_backend_opts opts = {.fake_log = &b->log};
 
-	ck_assert_int_eq(npd_backend_fake.open(NULL, &b), 0);
+	npd_buf_init(&b->log);
+	ck_assert_int_eq(npd_backend_fake.open(&opts, &b->t, NULL), 0);
+	ck_assert_int_eq(npd_set_backend_fake.open(&opts, &b->s, NULL), 0);
 	return b;
+}
+
+static void
+fake_close(struct fake *b)
+{
+	npd_set_backend_fake.close(b->s);
+	npd_backend_fake.close(b->t);
+	npd_buf_fini(&b->log);
+	free(b);
 }
 
 /* One sync as the agent runs it: plan, apply, then commit (ap takes want) or forget (the
  * caller keeps want). The plan is kept for the caller's checks when keep is non-NULL. */
 static int
-sync_to(struct npd_applied *ap, struct npd_backend *b, struct npd_ruleset *want,
-	struct npd_plan **keep)
+sync_to(struct npd_applied *ap, struct fake *b, struct npd_ruleset *want, struct npd_plan **keep)
 {
 	struct npd_plan *p = npd_applied_plan(ap, want);
-	int rc = npd_backend_apply(&npd_backend_fake, b, p, NULL);
+	int rc =
+	    npd_backend_apply(&npd_backend_fake, b->t, &npd_set_backend_fake, b->s, p, NULL, NULL);
 
 	if (keep)
 		*keep = p;
@@ -82,16 +104,18 @@ sync_to(struct npd_applied *ap, struct npd_backend *b, struct npd_ruleset *want,
 }
 
 static void
-list(struct npd_backend *b, struct npd_owned *o)
+list(struct fake *b, struct npd_owned *o)
 {
 	memset(o, 0, sizeof(*o));
-	ck_assert_int_eq(npd_backend_fake.list_owned(b, o), 0);
+	ck_assert_int_eq(
+	    npd_backend_list_owned(&npd_backend_fake, b->t, &npd_set_backend_fake, b->s, o, NULL),
+	    0);
 }
 
 /* The fake holds exactly the chains (with their rule counts), sets (with their entry
  * counts) and hooks of rs. */
 static void
-assert_kernel_is(struct npd_backend *b, const struct npd_ruleset *rs)
+assert_kernel_is(struct fake *b, const struct npd_ruleset *rs)
 {
 	struct npd_owned o;
 	size_t i, f, n_chains = 0;
@@ -136,7 +160,7 @@ n_ops(const struct npd_plan *p, enum npd_set_op_kind kind)
 START_TEST(discovery_makes_everything_unknown)
 {
 	struct npd_ruleset *want = desired(true), *again = desired(true);
-	struct npd_backend *b = fake_open();
+	struct fake *b = fake_open();
 	struct npd_applied *ap = npd_applied_new(), *restarted = npd_applied_new();
 	struct npd_owned o;
 	struct npd_plan *p;
@@ -170,7 +194,7 @@ START_TEST(discovery_makes_everything_unknown)
 	ck_assert_uint_eq(npd_applied_known(restarted)->n_sets, 0);
 
 	/* Unknown content forces a rewrite of all of it, one commit per family. */
-	npd_backend_fake_reset(b);
+	npd_backend_fake_reset(b->t);
 	ck_assert_int_eq(sync_to(restarted, b, again, &p), 0);
 	ck_assert(p->v4.commit && p->v6.commit);
 	ck_assert_uint_eq(p->v4.n_write, again->v4.n_chains);
@@ -189,14 +213,14 @@ START_TEST(discovery_makes_everything_unknown)
 	npd_ruleset_free(again);
 	npd_applied_free(restarted);
 	npd_applied_free(ap);
-	npd_backend_fake.close(b);
+	fake_close(b);
 }
 END_TEST
 
 START_TEST(restart_removes_stale_chains_and_sets)
 {
 	struct npd_ruleset *old = desired(true), *now = desired(false);
-	struct npd_backend *b = fake_open();
+	struct fake *b = fake_open();
 	struct npd_applied *ap = npd_applied_new();
 	struct npd_owned o;
 	struct npd_plan *p;
@@ -214,7 +238,7 @@ START_TEST(restart_removes_stale_chains_and_sets)
 	list(b, &o);
 	npd_applied_discover(ap, &o);
 	npd_owned_fini(&o);
-	npd_backend_fake_reset(b);
+	npd_backend_fake_reset(b->t);
 	ck_assert_int_eq(sync_to(ap, b, now, &p), 0);
 	/* One commit per family writes the new and deletes the stale, so the old rules hold
 	 * until the new ones replace them. */
@@ -222,16 +246,16 @@ START_TEST(restart_removes_stale_chains_and_sets)
 	ck_assert_uint_eq(n_ops(p, NPD_SETOP_DESTROY), stale_sets);
 	ck_assert_uint_eq(p->set_ops[p->n_set_ops - 1].kind, NPD_SETOP_DESTROY);
 	npd_plan_free(p);
-	ck_assert_ptr_nonnull(strstr(npd_backend_fake_log(b), "commit v4 write="));
+	ck_assert_ptr_nonnull(strstr(npd_backend_fake_log(b->t), "commit v4 write="));
 	assert_kernel_is(b, now);
 	npd_applied_free(ap);
-	npd_backend_fake.close(b);
+	fake_close(b);
 }
 END_TEST
 
 /* Another writer's changes to the fake, as iptables and ipset commands would make them. */
 static void
-other_commit(struct npd_backend *b, uint8_t family, const struct npd_chain *write, const char *del,
+other_commit(struct fake *b, uint8_t family, const struct npd_chain *write, const char *del,
 	     const struct npd_table *hooks)
 {
 	struct npd_table_change chg;
@@ -250,7 +274,7 @@ other_commit(struct npd_backend *b, uint8_t family, const struct npd_chain *writ
 		chg.del = names;
 		chg.n_del = 1;
 	}
-	ck_assert_int_eq(npd_backend_fake.commit(b, &chg), 0);
+	ck_assert_int_eq(npd_backend_fake.commit(b->t, &chg, NULL), 0);
 }
 
 enum drift_case {
@@ -266,7 +290,7 @@ enum drift_case {
 
 /* Makes drift c in the fake and returns the name it concerns (NULL: hooks). */
 static const char *
-make_drift(struct npd_backend *b, const struct npd_ruleset *rs, enum drift_case c,
+make_drift(struct fake *b, const struct npd_ruleset *rs, enum drift_case c,
 	   struct npd_ruleset *scratch)
 {
 	const struct npd_chain *ch = &rs->v4.chains[rs->v4.n_chains - 1];
@@ -290,7 +314,7 @@ make_drift(struct npd_backend *b, const struct npd_ruleset *rs, enum drift_case 
 		other_commit(b, AF_INET6, NULL, NULL, NULL);
 		return NULL;
 	case SET_DESTROYED:
-		ck_assert_int_eq(npd_backend_fake.set_destroy(b, set->name), 0);
+		ck_assert_int_eq(npd_set_backend_fake.destroy(b->s, set->name, NULL), 0);
 		return set->name;
 	case SET_ENTRY_ADDED:
 		memset(&op, 0, sizeof(op));
@@ -300,13 +324,15 @@ make_drift(struct npd_backend *b, const struct npd_ruleset *rs, enum drift_case 
 		snprintf(op.name, sizeof(op.name), "%s", set->name);
 		op.add = &e;
 		op.n_add = 1;
-		ck_assert_int_eq(npd_backend_fake.set_update(b, &op), 0);
+		ck_assert_int_eq(npd_set_backend_fake.update(b->s, &op, NULL), 0);
 		return set->name;
 	case SET_EXTRA:
-		ck_assert_int_eq(npd_backend_fake.set_create(
-				     b, npd_ruleset_add_set(scratch, "npd-stray", NPD_SET_HASH_IP,
-							    AF_INET, NULL)),
-				 0);
+		ck_assert_int_eq(
+		    npd_set_backend_fake.create(
+			b->s,
+			npd_ruleset_add_set(scratch, "npd-stray", NPD_SET_HASH_IP, AF_INET, NULL),
+			NULL),
+		    0);
 		return "npd-stray";
 	case N_CASES:
 		break;
@@ -342,7 +368,7 @@ START_TEST(each_drift_found_and_repaired)
 {
 	enum drift_case c = (enum drift_case)_i;
 	struct npd_ruleset *want = desired(true), *scratch = npd_ruleset_new();
-	struct npd_backend *b = fake_open();
+	struct fake *b = fake_open();
 	struct npd_applied *ap = npd_applied_new();
 	struct drifts ds = {.n = 0};
 	struct npd_owned o;
@@ -426,14 +452,14 @@ START_TEST(each_drift_found_and_repaired)
 	assert_kernel_is(b, want);
 	npd_ruleset_free(scratch);
 	npd_applied_free(ap);
-	npd_backend_fake.close(b);
+	fake_close(b);
 }
 END_TEST
 
 START_TEST(displaced_hook_is_unknown)
 {
 	struct npd_ruleset *want = desired(true);
-	struct npd_backend *b = fake_open();
+	struct fake *b = fake_open();
 	struct npd_applied *ap = npd_applied_new();
 	struct drifts ds = {.n = 0};
 	struct npd_owned o;
@@ -458,14 +484,14 @@ START_TEST(displaced_hook_is_unknown)
 	ck_assert(npd_applied_hooks_known(ap, AF_INET6));
 	npd_ruleset_free(want);
 	npd_applied_free(ap);
-	npd_backend_fake.close(b);
+	fake_close(b);
 }
 END_TEST
 
 START_TEST(failed_apply_leaves_state_unknown)
 {
 	struct npd_ruleset *want = desired(true), *next = desired(true);
-	struct npd_backend *b = fake_open();
+	struct fake *b = fake_open();
 	struct npd_applied *ap = npd_applied_new();
 	struct npd_set_entry e;
 	struct npd_owned o;
@@ -475,7 +501,7 @@ START_TEST(failed_apply_leaves_state_unknown)
 	ck_assert_int_eq(sync_to(ap, b, want, NULL), 0);
 	/* Another writer destroys a set before a resync noticed: updating it fails. */
 	snprintf(name, sizeof(name), "%s", next->sets[0].name);
-	ck_assert_int_eq(npd_backend_fake.set_destroy(b, name), 0);
+	ck_assert_int_eq(npd_set_backend_fake.destroy(b->s, name, NULL), 0);
 	memset(&e, 0, sizeof(e));
 	ck_assert_int_eq(npd_addr_parse("10.9.9.9", &e.addr), 0);
 	npd_ruleset_add_entry(&next->sets[0], &e);
@@ -506,7 +532,7 @@ START_TEST(failed_apply_leaves_state_unknown)
 	npd_plan_free(p);
 	npd_ruleset_free(want);
 	npd_applied_free(ap);
-	npd_backend_fake.close(b);
+	fake_close(b);
 }
 END_TEST
 
@@ -522,7 +548,7 @@ START_TEST(random_drift_repaired)
 	srand(seed);
 	for (round = 0; round < 50; round++) {
 		struct npd_ruleset *want = desired(true), *scratch = npd_ruleset_new();
-		struct npd_backend *b = fake_open();
+		struct fake *b = fake_open();
 		struct npd_applied *ap = npd_applied_new();
 		struct npd_owned o;
 		unsigned mask = (unsigned)rand() & ((1u << N_CASES) - 1);
@@ -553,7 +579,7 @@ START_TEST(random_drift_repaired)
 		npd_owned_fini(&o);
 		npd_ruleset_free(scratch);
 		npd_applied_free(ap);
-		npd_backend_fake.close(b);
+		fake_close(b);
 	}
 }
 END_TEST

@@ -1,7 +1,8 @@
-/* check_backend_fake.c: the registry, npd_backend_apply's ordering and the fake backend's
- * record of operations; no root needed. Proves sets are created and updated before the
- * table commits and destroyed after them, that a family without changes is not committed,
- * and that list_owned answers from what was applied. */
+/* check_backend_fake.c: the registry, npd_backend_apply's ordering across the table and
+ * set backends, the error detail handed back, and the fake backends' record of operations;
+ * no root needed. Proves sets are created and updated before the table commits and
+ * destroyed after them, that a family without changes is not committed, that list_owned
+ * answers from what was applied, and that a failure's detail reaches the caller. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -70,39 +71,84 @@ START_TEST(registry_finds_backends)
 	ck_assert_ptr_null(npd_backend_find(NULL));
 	ck_assert(npd_backend_find("auto") == &npd_backend_legacy ||
 		  npd_backend_find("auto") == &npd_backend_nft);
+	/* Each table backend comes with its set backend. */
+	ck_assert_ptr_eq(npd_set_backend_for(&npd_backend_legacy), &npd_set_backend_ipset);
+	ck_assert_ptr_eq(npd_set_backend_for(&npd_backend_nft), &npd_set_backend_ipset);
+	ck_assert_ptr_eq(npd_set_backend_for(&npd_backend_fake), &npd_set_backend_fake);
 }
 END_TEST
+
+/* A fake table backend and a fake set backend writing one log. */
+struct fakes {
+	struct npd_buf log;
+	struct npd_backend *b;
+	struct npd_set_backend *sb;
+	struct npd_err err;
+};
+
+static void
+fakes_open(struct fakes *f)
+{
+	struct npd_backend_opts opts = {.fake_log = &f->log};
+
+	memset(f, 0, sizeof(*f));
+	npd_buf_init(&f->log);
+	ck_assert_int_eq(npd_backend_fake.open(&opts, &f->b, &f->err), 0);
+	ck_assert_int_eq(npd_set_backend_fake.open(&opts, &f->sb, &f->err), 0);
+}
+
+static void
+fakes_close(struct fakes *f)
+{
+	npd_set_backend_fake.close(f->sb);
+	npd_backend_fake.close(f->b);
+	npd_buf_fini(&f->log);
+}
+
+static int
+fakes_apply(struct fakes *f, const struct npd_plan *plan, unsigned *commits)
+{
+	return npd_backend_apply(&npd_backend_fake, f->b, &npd_set_backend_fake, f->sb, plan,
+				 commits, &f->err);
+}
 
 START_TEST(apply_orders_sets_around_commits)
 {
 	struct npd_ruleset *first = build("10.0.0.1,10.0.0.2", true);
 	struct npd_ruleset *second = build("10.0.0.2,10.0.0.3,10.0.0.4", false);
-	struct npd_backend *b = NULL;
 	struct npd_plan *plan;
 	struct npd_owned o = {0};
 	unsigned commits = 0;
+	struct fakes f;
 
-	ck_assert_int_eq(npd_backend_fake.open(NULL, &b), 0);
+	fakes_open(&f);
 	plan = npd_differ_plan(NULL, first);
-	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, plan, &commits), 0);
+	ck_assert_int_eq(fakes_apply(&f, plan, &commits), 0);
 	npd_plan_free(plan);
 	/* Nothing applied before: v6 has no chains and no hooks, so no v6 commit. */
-	ck_assert_str_eq(npd_backend_fake_log(b), "set-create npd-old hash:ip inet 1\n"
-						  "set-create npd-pods hash:ip inet 2\n"
-						  "commit v4 write=2 del=0\n");
+	ck_assert_str_eq(npd_backend_fake_log(f.b), "set-create npd-old hash:ip inet 1\n"
+						    "set-create npd-pods hash:ip inet 2\n"
+						    "commit v4 write=2 del=0\n");
 	ck_assert_uint_eq(commits, 1);
 
-	npd_backend_fake_reset(b);
+	npd_backend_fake_reset(f.b);
 	plan = npd_differ_plan(first, second);
-	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, plan, &commits), 0);
+	ck_assert_int_eq(fakes_apply(&f, plan, &commits), 0);
 	npd_plan_free(plan);
 	/* The update lands before the commit, the unused set goes after it. */
-	ck_assert_str_eq(npd_backend_fake_log(b), "set-update npd-pods +2 -1\n"
-						  "commit v4 write=0 del=1\n"
-						  "set-destroy npd-old\n");
+	ck_assert_str_eq(npd_backend_fake_log(f.b), "set-update npd-pods +2 -1\n"
+						    "commit v4 write=0 del=1\n"
+						    "set-destroy npd-old\n");
 	ck_assert_uint_eq(commits, 2);
 
-	ck_assert_int_eq(npd_backend_fake.list_owned(b, &o), 0);
+	/* Each family lists its own part; the registry joins them. */
+	ck_assert_int_eq(npd_backend_fake.list_owned(f.b, &o, &f.err), 0);
+	ck_assert_uint_eq(o.n_chains, 1);
+	ck_assert_uint_eq(o.n_sets, 0);
+	npd_owned_fini(&o);
+	ck_assert_int_eq(
+	    npd_backend_list_owned(&npd_backend_fake, f.b, &npd_set_backend_fake, f.sb, &o, &f.err),
+	    0);
 	ck_assert_uint_eq(o.n_chains, 1);
 	ck_assert_str_eq(o.chains[0].name, "NPD-FORWARD");
 	ck_assert_uint_eq(o.chains[0].n_rules, 1);
@@ -114,45 +160,60 @@ START_TEST(apply_orders_sets_around_commits)
 	npd_owned_fini(&o);
 
 	/* Pod churn only: set updates, no commit at all. */
-	npd_backend_fake_reset(b);
+	npd_backend_fake_reset(f.b);
 	npd_ruleset_free(first);
 	first = build("10.0.0.3", false);
 	plan = npd_differ_plan(second, first);
 	commits = 0;
-	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, plan, &commits), 0);
+	ck_assert_int_eq(fakes_apply(&f, plan, &commits), 0);
 	npd_plan_free(plan);
-	ck_assert_str_eq(npd_backend_fake_log(b), "set-update npd-pods +0 -2\n");
+	ck_assert_str_eq(npd_backend_fake_log(f.b), "set-update npd-pods +0 -2\n");
 	ck_assert_uint_eq(commits, 0);
 
-	ck_assert_int_eq(npd_backend_fake.cleanup(b), 0);
-	ck_assert_int_eq(npd_backend_fake.list_owned(b, &o), 0);
+	/* Cleanup: chains and hooks first, then the sets they used. */
+	npd_backend_fake_reset(f.b);
+	ck_assert_int_eq(
+	    npd_backend_cleanup(&npd_backend_fake, f.b, &npd_set_backend_fake, f.sb, &f.err), 0);
+	ck_assert_str_eq(npd_backend_fake_log(f.b), "cleanup\nset-cleanup\n");
+	ck_assert_int_eq(
+	    npd_backend_list_owned(&npd_backend_fake, f.b, &npd_set_backend_fake, f.sb, &o, &f.err),
+	    0);
 	ck_assert_uint_eq(o.n_chains + o.n_sets + npd_owned_family(&o, AF_INET)->n_hooks, 0);
 	npd_owned_fini(&o);
-	npd_backend_fake.close(b);
+	fakes_close(&f);
 	npd_ruleset_free(first);
 	npd_ruleset_free(second);
 }
 END_TEST
 
-START_TEST(apply_stops_at_first_failure)
+START_TEST(apply_stops_at_first_failure_with_its_detail)
 {
 	struct npd_ruleset *rs = build("10.0.0.1", false);
-	struct npd_backend *b = NULL;
 	struct npd_set_op op = {.kind = NPD_SETOP_UPDATE};
 	struct npd_plan plan = {.set_ops = &op, .n_set_ops = 1};
 	unsigned commits = 0;
+	struct fakes f;
 
-	ck_assert_int_eq(npd_backend_fake.open(NULL, &b), 0);
+	fakes_open(&f);
 	/* Updating a set the fake never created fails like the kernel would. */
 	op.set = &rs->sets[0];
 	snprintf(op.name, sizeof(op.name), "%s", rs->sets[0].name);
 	plan.v4.family = AF_INET;
 	plan.v4.commit = true;
 	plan.v4.desired = &rs->v4;
-	ck_assert_int_eq(npd_backend_apply(&npd_backend_fake, b, &plan, &commits), -ENOENT);
+	ck_assert_int_eq(fakes_apply(&f, &plan, &commits), -ENOENT);
 	ck_assert_uint_eq(commits, 0);
-	ck_assert_ptr_null(strstr(npd_backend_fake_log(b), "commit"));
-	npd_backend_fake.close(b);
+	ck_assert_ptr_null(strstr(npd_backend_fake_log(f.b), "commit"));
+	/* The caller gets what failed, not only the errno. */
+	ck_assert_int_eq(f.err.code, -ENOENT);
+	ck_assert_str_eq(f.err.msg, "fake: set npd-pods does not exist");
+	ck_assert_str_eq(npd_err_text(&f.err, -ENOENT), "fake: set npd-pods does not exist");
+	/* A success clears a stale detail; without one the text is strerror's. */
+	ck_assert_int_eq(fakes_apply(&f, &(struct npd_plan){.n_set_ops = 0}, &commits), 0);
+	ck_assert_int_eq(f.err.code, 0);
+	ck_assert_str_eq(npd_err_text(&f.err, -EBUSY), strerror(EBUSY));
+	ck_assert_int_eq(npd_err_set(NULL, -EIO, "dropped"), -EIO);
+	fakes_close(&f);
 	npd_ruleset_free(rs);
 }
 END_TEST
@@ -165,7 +226,7 @@ suite(void)
 
 	tcase_add_test(tc, registry_finds_backends);
 	tcase_add_test(tc, apply_orders_sets_around_commits);
-	tcase_add_test(tc, apply_stops_at_first_failure);
+	tcase_add_test(tc, apply_stops_at_first_failure_with_its_detail);
 	suite_add_tcase(s, tc);
 	return s;
 }

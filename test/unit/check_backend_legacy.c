@@ -20,6 +20,7 @@
 #include "tu_backend.h"
 
 static const struct npd_backend_ops *ops = &npd_backend_legacy;
+static struct npd_err err;
 
 START_TEST(every_match_and_target_reads_back)
 {
@@ -48,7 +49,7 @@ START_TEST(every_match_and_target_reads_back)
 	/* Ground truth: iptables itself, fed the compiler's text in a fresh namespace, must
 	 * build rules that read back identically, in both families. */
 	tu_enter_netns();
-	tu_create_sets(ops, b, rs);
+	tu_create_sets(rs);
 	npd_buf_init(&text);
 	npd_ruleset_format_table(npd_ruleset_get_table(rs, AF_INET), &text);
 	p = popen("iptables-legacy-restore --noflush", "w");
@@ -85,7 +86,7 @@ START_TEST(hook_returns_to_the_top)
 {
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_backend *b;
-	struct npd_owned o;
+	struct npd_owned o = {0};
 	char *fw;
 
 	tu_enter_netns();
@@ -96,12 +97,12 @@ START_TEST(hook_returns_to_the_top)
 	ck_assert_str_eq(fw, "-A FORWARD -j ACCEPT\n-A FORWARD -j NPD-T-A\n");
 	free(fw);
 	/* The resync must see the displaced hook as drift. */
-	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	ck_assert_int_eq(ops->list_owned(b, &o, &err), 0);
 	ck_assert(npd_owned_family(&o, AF_INET)->hook_displaced);
 	ck_assert(!npd_owned_family(&o, AF_INET6)->hook_displaced);
 	npd_owned_fini(&o);
 	tu_commit_table(ops, b, &rs->v4);
-	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	ck_assert_int_eq(ops->list_owned(b, &o, &err), 0);
 	ck_assert(!npd_owned_family(&o, AF_INET)->hook_displaced);
 	npd_owned_fini(&o);
 	fw = forward_rules();
@@ -127,6 +128,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 {
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_backend *b;
+	struct npd_set_backend *sb;
 	char *before4, *before6, *after, *fw;
 	struct npd_owned o = {0};
 	const struct npd_chain *w[8];
@@ -140,6 +142,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 	before4 = tu_save_lines("iptables-legacy-save", NULL);
 	before6 = tu_save_lines("ip6tables-legacy-save", NULL);
 	b = tu_open_full(ops, rs, true, NULL);
+	sb = tu_open_sets();
 	tu_commit_table(ops, b, &rs->v4);
 	tu_commit_table(ops, b, &rs->v6);
 	fw = forward_rules();
@@ -154,7 +157,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 	chg.n_write = 1;
 	chg.del = del;
 	chg.n_del = 1;
-	ck_assert_msg(ops->commit(b, &chg) == 0, "%s", npd_backend_last_error());
+	ck_assert_msg(ops->commit(b, &chg, &err) == 0, "%s", err.msg);
 	t->chains[0].n_rules = n_rules;
 	after = tu_save_lines("iptables-legacy-save", "NPD-T-");
 	ck_assert_ptr_null(strstr(after, "NPD-T-B"));
@@ -165,7 +168,11 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 				"-A FOREIGN -p tcp -m tcp --dport 22 -j ACCEPT\n");
 	free(after);
 
-	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	/* The table backend lists chains and hooks, the set backend sets. */
+	ck_assert_int_eq(ops->list_owned(b, &o, &err), 0);
+	ck_assert_uint_eq(o.n_sets, 0);
+	npd_owned_fini(&o);
+	ck_assert_int_eq(npd_backend_list_owned(ops, b, &npd_set_backend_ipset, sb, &o, &err), 0);
 	ck_assert_uint_eq(o.n_chains, 3); /* v4 NPD-T-A, v6 NPD-T-A and NPD-T-B */
 	ck_assert_uint_eq(npd_owned_family(&o, AF_INET)->n_hooks, 1);
 	ck_assert_str_eq(npd_owned_family(&o, AF_INET)->hooks[0].chain, "NPD-T-A");
@@ -173,7 +180,8 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 	ck_assert_uint_eq(o.n_sets, 6);
 	npd_owned_fini(&o);
 
-	ck_assert_msg(ops->cleanup(b) == 0, "%s", npd_backend_last_error());
+	ck_assert_msg(npd_backend_cleanup(ops, b, &npd_set_backend_ipset, sb, &err) == 0, "%s",
+		      err.msg);
 	after = tu_save_lines("iptables-legacy-save", NULL);
 	ck_assert_str_eq(after, before4);
 	free(after);
@@ -186,6 +194,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 
 	free(before4);
 	free(before6);
+	npd_set_backend_ipset.close(sb);
 	ops->close(b);
 	npd_ruleset_free(rs);
 }
@@ -229,7 +238,7 @@ START_TEST(lost_race_is_redone)
 	opts.before_commit_ctx = &race;
 	b = tu_open_full(ops, rs, false, &opts);
 	chg = tu_change_all(&rs->v4, w);
-	ck_assert_msg(ops->commit(b, &chg) == 0, "%s", npd_backend_last_error());
+	ck_assert_msg(ops->commit(b, &chg, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(race.calls, 2); /* the first commit got EAGAIN */
 	fw = forward_rules();
 	/* Neither writer lost its change. */
@@ -242,7 +251,7 @@ START_TEST(lost_race_is_redone)
 	race.every = 1;
 	opts.commit_retries = 2;
 	b = tu_open_backend(ops, &opts);
-	ck_assert_int_eq(ops->commit(b, &chg), -EAGAIN);
+	ck_assert_int_eq(ops->commit(b, &chg, &err), -EAGAIN);
 	ck_assert_uint_eq(race.calls, 3);
 	ops->close(b);
 	npd_ruleset_free(rs);
@@ -269,8 +278,8 @@ START_TEST(held_lock_bounds_the_wait)
 		const struct npd_chain *w[8];
 		struct npd_table_change chg = tu_change_all(&rs->v4, w);
 
-		ck_assert_int_eq(ops->commit(b, &chg), -EBUSY);
-		ck_assert_ptr_nonnull(strstr(npd_backend_last_error(), "lock"));
+		ck_assert_int_eq(ops->commit(b, &chg, &err), -EBUSY);
+		ck_assert_ptr_nonnull(strstr(err.msg, "lock"));
 	}
 	fw = forward_rules();
 	ck_assert_str_eq(fw, ""); /* nothing written without the lock */

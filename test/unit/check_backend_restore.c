@@ -17,6 +17,7 @@
 #include "tu_backend.h"
 
 static const struct npd_backend_ops *ops = &npd_backend_nft;
+static struct npd_err err;
 
 START_TEST(every_match_and_target_reads_back)
 {
@@ -56,7 +57,7 @@ START_TEST(hook_returns_to_the_top)
 {
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_backend *b;
-	struct npd_owned o;
+	struct npd_owned o = {0};
 	char *fw;
 
 	tu_enter_netns();
@@ -64,11 +65,11 @@ START_TEST(hook_returns_to_the_top)
 	tu_commit_table(ops, b, &rs->v4);
 	ck_assert_int_eq(system("iptables-nft -I FORWARD 1 -j ACCEPT"), 0);
 	/* The resync must see the displaced hook as drift. */
-	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	ck_assert_int_eq(ops->list_owned(b, &o, &err), 0);
 	ck_assert(npd_owned_family(&o, AF_INET)->hook_displaced);
 	npd_owned_fini(&o);
 	tu_commit_table(ops, b, &rs->v4);
-	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	ck_assert_int_eq(ops->list_owned(b, &o, &err), 0);
 	ck_assert(!npd_owned_family(&o, AF_INET)->hook_displaced);
 	npd_owned_fini(&o);
 	fw = forward_rules();
@@ -132,6 +133,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 {
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_backend *b;
+	struct npd_set_backend *sb;
 	char *before4, *before6, *after;
 	struct npd_owned o = {0};
 	const struct npd_chain *w[8];
@@ -145,6 +147,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 	before4 = tu_save_lines("iptables-nft-save", NULL);
 	before6 = tu_save_lines("ip6tables-nft-save", NULL);
 	b = tu_open_full(ops, rs, true, NULL);
+	sb = tu_open_sets();
 	tu_commit_table(ops, b, &rs->v4);
 	tu_commit_table(ops, b, &rs->v6);
 
@@ -155,7 +158,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 	chg.n_write = 1;
 	chg.del = del;
 	chg.n_del = 1;
-	ck_assert_msg(ops->commit(b, &chg) == 0, "%s", npd_backend_last_error());
+	ck_assert_msg(ops->commit(b, &chg, &err) == 0, "%s", err.msg);
 	t->chains[0].n_rules = n_rules;
 	after = tu_save_lines("iptables-nft-save", "NPD-T-");
 	ck_assert_ptr_null(strstr(after, "NPD-T-B"));
@@ -166,7 +169,11 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 				"-A FOREIGN -p tcp -m tcp --dport 22 -j ACCEPT\n");
 	free(after);
 
-	ck_assert_int_eq(ops->list_owned(b, &o), 0);
+	/* The table backend lists chains and hooks, the set backend sets. */
+	ck_assert_int_eq(ops->list_owned(b, &o, &err), 0);
+	ck_assert_uint_eq(o.n_sets, 0);
+	npd_owned_fini(&o);
+	ck_assert_int_eq(npd_backend_list_owned(ops, b, &npd_set_backend_ipset, sb, &o, &err), 0);
 	ck_assert_uint_eq(o.n_chains, 3);
 	ck_assert_uint_eq(npd_owned_family(&o, AF_INET)->n_hooks, 1);
 	ck_assert_str_eq(npd_owned_family(&o, AF_INET)->hooks[0].chain, "NPD-T-A");
@@ -174,7 +181,8 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 	ck_assert_uint_eq(o.n_sets, 6);
 	npd_owned_fini(&o);
 
-	ck_assert_msg(ops->cleanup(b) == 0, "%s", npd_backend_last_error());
+	ck_assert_msg(npd_backend_cleanup(ops, b, &npd_set_backend_ipset, sb, &err) == 0, "%s",
+		      err.msg);
 	after = tu_save_lines("iptables-nft-save", NULL);
 	ck_assert_str_eq(after, before4);
 	free(after);
@@ -187,6 +195,7 @@ START_TEST(foreign_rules_survive_commits_and_cleanup)
 
 	free(before4);
 	free(before6);
+	npd_set_backend_ipset.close(sb);
 	ops->close(b);
 	npd_ruleset_free(rs);
 }
@@ -203,7 +212,7 @@ START_TEST(missing_tool_is_enoent)
 	struct npd_backend_opts opts = {.restore_v4 = "/nonexistent/iptables-restore"};
 	struct npd_backend *b = NULL;
 
-	ck_assert_int_eq(ops->open(&opts, &b), -ENOENT);
+	ck_assert_int_eq(ops->open(&opts, &b, &err), -ENOENT);
 	ck_assert_ptr_null(b);
 }
 END_TEST

@@ -216,19 +216,37 @@ tu_open_backend(const struct npd_backend_ops *ops, const struct npd_backend_opts
 {
 	struct npd_backend *b = NULL;
 
-	ck_assert_int_eq(ops->open(opts, &b), 0);
+	struct npd_err err = {0};
+	int rc = ops->open(opts, &b, &err);
+
+	ck_assert_msg(rc == 0, "%s", npd_err_text(&err, rc));
 	return b;
 }
 
-void
-tu_create_sets(const struct npd_backend_ops *ops, struct npd_backend *b,
-	       const struct npd_ruleset *rs)
+struct npd_set_backend *
+tu_open_sets(void)
 {
-	size_t i;
+	struct npd_set_backend *sb = NULL;
+	struct npd_err err = {0};
+	int rc = npd_set_backend_ipset.open(NULL, &sb, &err);
 
-	for (i = 0; i < rs->n_sets; i++)
-		ck_assert_msg(ops->set_create(b, &rs->sets[i]) == 0, "%s",
-			      npd_backend_last_error());
+	ck_assert_msg(rc == 0, "%s", npd_err_text(&err, rc));
+	return sb;
+}
+
+void
+tu_create_sets(const struct npd_ruleset *rs)
+{
+	struct npd_set_backend *sb = tu_open_sets();
+	struct npd_err err = {0};
+	size_t i;
+	int rc;
+
+	for (i = 0; i < rs->n_sets; i++) {
+		rc = npd_set_backend_ipset.create(sb, &rs->sets[i], &err);
+		ck_assert_msg(rc == 0, "%s", npd_err_text(&err, rc));
+	}
+	npd_set_backend_ipset.close(sb);
 }
 
 struct npd_backend *
@@ -242,7 +260,7 @@ tu_open_full(const struct npd_backend_ops *ops, struct npd_ruleset *rs, bool v6,
 		tu_build_full(rs, AF_INET6);
 	npd_ruleset_seal(rs);
 	b = tu_open_backend(ops, opts);
-	tu_create_sets(ops, b, rs);
+	tu_create_sets(rs);
 	return b;
 }
 
@@ -252,7 +270,10 @@ tu_commit_table(const struct npd_backend_ops *ops, struct npd_backend *b, const 
 	const struct npd_chain *w[8];
 	struct npd_table_change chg = tu_change_all(t, w);
 
-	ck_assert_msg(ops->commit(b, &chg) == 0, "%s", npd_backend_last_error());
+	struct npd_err err = {0};
+	int rc = ops->commit(b, &chg, &err);
+
+	ck_assert_msg(rc == 0, "%s", npd_err_text(&err, rc));
 }
 
 const char *const tu_expect_v4 =
@@ -299,7 +320,7 @@ tu_check_counters_per_rule(const struct npd_backend_ops *ops)
 	tu_enter_netns();
 	b = tu_open_full(ops, rs, false, NULL);
 	tu_commit_table(ops, b, &rs->v4);
-	ck_assert_int_eq(ops->read_counters(b, count_rule, n), 0);
+	ck_assert_int_eq(ops->read_counters(b, count_rule, n, NULL), 0);
 	ck_assert_uint_eq(n[0], rs->v4.chains[0].n_rules);
 	ck_assert_uint_eq(n[1], 1);
 	ops->close(b);

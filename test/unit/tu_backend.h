@@ -1,6 +1,6 @@
 /* tu_backend.h: kernel fixtures shared by the check_backend_* suites: a private network
  * namespace, shell and save-dump readers, ruleset builders, and the backend calls each
- * test repeats, for whichever backend (ops table) the suite exercises. */
+ * test repeats, for whichever table backend (ops table) the suite exercises. */
 #ifndef NPD_TU_BACKEND_H
 #define NPD_TU_BACKEND_H
 
@@ -34,8 +34,10 @@ extern const char *const tu_expect_v4;
 struct npd_table_change tu_change_all(const struct npd_table *t, const struct npd_chain **write);
 struct npd_backend *tu_open_backend(const struct npd_backend_ops *ops,
 				    const struct npd_backend_opts *opts);
-void tu_create_sets(const struct npd_backend_ops *ops, struct npd_backend *b,
-		    const struct npd_ruleset *rs);
+/* The ipset set backend, open (close it with npd_set_backend_ipset.close). */
+struct npd_set_backend *tu_open_sets(void);
+/* Creates every set of rs through the ipset set backend. */
+void tu_create_sets(const struct npd_ruleset *rs);
 /* tu_build_full for v4 (and v6 when v6) into rs, sealed; then a backend opened with opts
  * (may be NULL) and every set of rs created in it. */
 struct npd_backend *tu_open_full(const struct npd_backend_ops *ops, struct npd_ruleset *rs, bool v6,
