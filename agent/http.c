@@ -20,6 +20,8 @@
 struct http {
 	struct npd_agent *a;
 	struct sync *sync;
+	http_route_fn route; /* NULL: the metrics server's own paths */
+	void *route_ctx;
 	struct MHD_Daemon *d;
 	ev_io io;
 	ev_timer timer;
@@ -79,8 +81,8 @@ http_parse_addr(const char *addr, struct sockaddr_storage *ss)
 	return 0;
 }
 
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
+enum MHD_Result
+http_reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, size_t len)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	enum MHD_Result ret;
@@ -95,12 +97,12 @@ reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, s
 	return ret;
 }
 
-static enum MHD_Result
-reply_text(struct MHD_Connection *c, unsigned status, const char *text)
+enum MHD_Result
+http_reply_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
 	char *body = npd_xasprintf("%s\n", text);
 
-	return reply(c, status, "text/plain; charset=utf-8", body, strlen(body));
+	return http_reply(c, status, "text/plain; charset=utf-8", body, strlen(body));
 }
 
 static enum MHD_Result
@@ -131,8 +133,8 @@ serve_metrics(struct http *h, struct MHD_Connection *c)
 	if (h->sync)
 		sync_format_counters(h->sync, &b);
 	len = b.len;
-	return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", npd_buf_steal(&b),
-		     len);
+	return http_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
+			  npd_buf_steal(&b), len);
 }
 
 static enum MHD_Result
@@ -146,19 +148,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	(void)upload_data;
 	(void)con_cls;
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+		return http_reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 	if (*upload_data_size)
-		return reply_text(c, MHD_HTTP_BAD_REQUEST, "unexpected body");
+		return http_reply_text(c, MHD_HTTP_BAD_REQUEST, "unexpected body");
+	if (h->route)
+		return h->route(h->route_ctx, c, url);
 	if (strcmp(url, "/healthz") == 0)
-		return reply_text(c, MHD_HTTP_OK, "ok");
+		return http_reply_text(c, MHD_HTTP_OK, "ok");
 	if (strcmp(url, "/readyz") == 0) {
 		if (agent_is_ready(h->a, &why))
-			return reply_text(c, MHD_HTTP_OK, "ok");
-		return reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, why);
+			return http_reply_text(c, MHD_HTTP_OK, "ok");
+		return http_reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, why);
 	}
 	if (strcmp(url, "/metrics") == 0)
 		return serve_metrics(h, c);
-	return reply_text(c, MHD_HTTP_NOT_FOUND, "not found");
+	return http_reply_text(c, MHD_HTTP_NOT_FOUND, "not found");
 }
 
 /* Runs MHD and re-arms the timer from what it asks for. */
@@ -210,8 +214,9 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	agent_log("debug", "msg=\"http\" detail=%s", agent_quote(msg, q, sizeof(q)));
 }
 
-int
-http_start(struct npd_agent *a, struct sync *s, const char *addr, struct http **out)
+static int
+start(struct npd_agent *a, struct sync *s, http_route_fn route, void *route_ctx, const char *addr,
+      struct http **out)
 {
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *info;
@@ -227,6 +232,8 @@ http_start(struct npd_agent *a, struct sync *s, const char *addr, struct http **
 	h = npd_xcalloc(1, sizeof(*h));
 	h->a = a;
 	h->sync = s;
+	h->route = route;
+	h->route_ctx = route_ctx;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &ss,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
@@ -245,6 +252,19 @@ http_start(struct npd_agent *a, struct sync *s, const char *addr, struct http **
 	h->started = ev_now(agent_loop(a));
 	*out = h;
 	return 0;
+}
+
+int
+http_start(struct npd_agent *a, struct sync *s, const char *addr, struct http **out)
+{
+	return start(a, s, NULL, NULL, addr, out);
+}
+
+int
+http_start_routes(struct npd_agent *a, const char *addr, http_route_fn route, void *ctx,
+		  struct http **out)
+{
+	return start(a, NULL, route, ctx, addr, out);
 }
 
 void

@@ -14,10 +14,12 @@
 #include <ev.h>
 
 #include "agent.h"
+#include "debug.h"
 #include "files.h"
 #include "http.h"
 #include "k8s.h"
 #include "notify.h"
+#include "nflog.h"
 #include "npd/backend.h"
 #include "npd/compile.h"
 #include "stats.h"
@@ -37,6 +39,8 @@ struct options {
 	const char *context;
 	const char *node_name;
 	const char *metrics_addr;
+	const char *debug_addr; /* NULL: off */
+	bool drop_log;
 	const char *backend;
 	uint32_t mark;
 	uint16_t nflog_group;
@@ -65,6 +69,10 @@ usage(FILE *out)
 	    "  --context NAME         kubeconfig context (default: current-context)\n"
 	    "  --node-name NAME       this node (default $NODE_NAME, then the host name)\n"
 	    "  --metrics-addr H:P     serve /healthz /readyz /metrics (e.g. 127.0.0.1:9100)\n"
+	    "  --debug-addr H:P|off   serve /debug/explain /debug/drops, which show pod names and\n"
+	    "                         traffic: keep it on loopback (default 127.0.0.1:9466)\n"
+	    "  --drop-log on|off      log each denied flow (NFLOG group) once per second, naming\n"
+	    "                         pods and isolating policies (default on)\n"
 	    "  --backend NAME         " BACKEND_NAMES " (default auto)\n"
 	    "  --mark HEX             mark bit meaning \"allowed\" (default 0x10000)\n"
 	    "  --nflog-group N        NFLOG group of dropped packets (default 100)\n"
@@ -142,6 +150,8 @@ parse_options(int argc, char **argv, struct options *o)
 		O_CONTEXT,
 		O_NODE,
 		O_METRICS,
+		O_DEBUG,
+		O_DROPLOG,
 		O_BACKEND,
 		O_MARK,
 		O_NFLOG,
@@ -161,6 +171,8 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"context", required_argument, NULL, O_CONTEXT},
 	    {"node-name", required_argument, NULL, O_NODE},
 	    {"metrics-addr", required_argument, NULL, O_METRICS},
+	    {"debug-addr", required_argument, NULL, O_DEBUG},
+	    {"drop-log", required_argument, NULL, O_DROPLOG},
 	    {"backend", required_argument, NULL, O_BACKEND},
 	    {"mark", required_argument, NULL, O_MARK},
 	    {"nflog-group", required_argument, NULL, O_NFLOG},
@@ -180,6 +192,8 @@ parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	o->backend = "auto";
+	o->debug_addr = "127.0.0.1:9466";
+	o->drop_log = true;
 	o->mark = 0x10000;
 	o->nflog_group = 100;
 	o->resync = 30;
@@ -212,6 +226,24 @@ parse_options(int argc, char **argv, struct options *o)
 			o->metrics_addr = optarg;
 			break;
 		}
+		case O_DEBUG: {
+			struct sockaddr_storage ss;
+
+			if (strcmp(optarg, "off") == 0) {
+				o->debug_addr = NULL;
+				break;
+			}
+			if (http_parse_addr(optarg, &ss) < 0)
+				return bad_option("--debug-addr", optarg,
+						  "want HOST:PORT, [V6ADDR]:PORT or off");
+			o->debug_addr = optarg;
+			break;
+		}
+		case O_DROPLOG:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off"))
+				return bad_option("--drop-log", optarg, "want on or off");
+			o->drop_log = strcmp(optarg, "on") == 0;
+			break;
 		case O_BACKEND:
 			if (strcmp(optarg, "auto") != 0 && !npd_backend_find(optarg))
 				return bad_option("--backend", optarg,
@@ -408,6 +440,8 @@ main(int argc, char **argv)
 	struct http *http = NULL;
 	struct notify *notify = NULL;
 	struct k8s *k8s = NULL;
+	struct nflog *nflog = NULL;
+	struct debug *debug = NULL;
 	ev_signal sigterm, sigint;
 	int rc, status = 1;
 
@@ -464,6 +498,16 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (o.drop_log)
+		nflog = nflog_start(a, o.nflog_group);
+	/* The debug endpoints are a convenience: without them the agent still enforces. */
+	if (o.debug_addr) {
+		rc = debug_start(a, nflog, o.debug_addr, &debug);
+		if (rc < 0)
+			agent_log("warn",
+				  "msg=\"cannot serve the debug endpoints\" addr=%s err=\"%s\"",
+				  o.debug_addr, strerror(-rc));
+	}
 	if (o.manifests) {
 		rc = files_start(a, o.manifests, &files);
 		if (rc < 0) {
@@ -498,6 +542,8 @@ main(int argc, char **argv)
 out:
 	notify_stop(notify);
 	k8s_free(k8s);
+	debug_free(debug);
+	nflog_free(nflog);
 	http_free(http);
 	files_free(files);
 	sync_free(s);

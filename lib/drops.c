@@ -13,6 +13,8 @@
 #include "npd/drops.h"
 #include "npd/map.h"
 #include "npd/mem.h"
+#include "npd/explain.h"
+#include "npd/sim.h"
 
 #define PREFIX_WORD "NPD DROP "
 
@@ -325,4 +327,95 @@ npd_drops_proto_name(uint8_t proto, char buf[8])
 		snprintf(buf, 8, "%u", proto);
 		return buf;
 	}
+}
+
+/* The pod owning a (NULL: none) and the end as "ns/pod(IP)" or "external(IP)". */
+static const struct npd_pod *
+describe(const struct npd_store *s, const struct npd_addr *a, char *buf, size_t len)
+{
+	const struct npd_pod *pod = npd_store_pod_by_ip(s, a);
+	char ab[NPD_ADDRSTRLEN];
+
+	npd_addr_format(a, ab);
+	if (pod)
+		snprintf(buf, len, "%s/%s(%s)", pod->ns, pod->name, ab);
+	else
+		snprintf(buf, len, "external(%s)", ab);
+	return pod;
+}
+
+/* The policies isolating the pod that denied l, as the simulator sees them in s: the
+ * destination's ingress side or the source's egress side. Release with npd_sim_result_fini. */
+static const struct npd_sim_side *
+isolating(const struct npd_store *s, const struct npd_drop_line *l, const struct npd_pod *src,
+	  const struct npd_pod *dst, struct npd_sim_result *r)
+{
+	struct npd_sim_endpoint from = {src, true, l->key.src}, to = {dst, true, l->key.dst};
+
+	if (npd_sim_run(s, &from, &to, l->key.dport, (enum npd_proto)l->key.proto, r) != 0)
+		return NULL;
+	return l->key.dir == NPD_DROP_INGRESS ? &r->ingress : &r->egress;
+}
+
+void
+npd_drops_format_line(const struct npd_store *s, const struct npd_drop_line *l, struct npd_buf *out)
+{
+	char sb[NPD_ADDRSTRLEN + 520], db[NPD_ADDRSTRLEN + 520], pb[8];
+	const struct npd_pod *src = describe(s, &l->key.src, sb, sizeof(sb));
+	const struct npd_pod *dst = describe(s, &l->key.dst, db, sizeof(db));
+	const struct npd_sim_side *side;
+	struct npd_sim_result r;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	npd_buf_printf(out, "direction=%s src=%s dst=%s proto=%s dport=%u isolated_by=",
+		       l->key.dir == NPD_DROP_INGRESS ? "ingress" : "egress", sb, db,
+		       npd_drops_proto_name(l->key.proto, pb), l->key.dport);
+	side = isolating(s, l, src, dst, &r);
+	if (!side || !side->n_isolating)
+		npd_buf_adds(out, "none");
+	for (i = 0; side && i < side->n_isolating; i++)
+		npd_buf_printf(out, "%s%s/%s", i ? "," : "", side->isolating[i]->ns,
+			       side->isolating[i]->name);
+	npd_buf_printf(out, " count=%llu", (unsigned long long)l->count);
+	npd_sim_result_fini(&r);
+}
+
+void
+npd_drops_format_json(const struct npd_store *s, const struct npd_drops *d, struct npd_buf *out)
+{
+	char sb[NPD_ADDRSTRLEN + 520], db[NPD_ADDRSTRLEN + 520], pb[8];
+	size_t i, j;
+
+	npd_buf_adds(out, "{\"drops\":[");
+	for (i = 0; i < d->ring_len; i++) {
+		const struct npd_drop_line *l = npd_drops_recent(d, i);
+		const struct npd_pod *src = describe(s, &l->key.src, sb, sizeof(sb));
+		const struct npd_pod *dst = describe(s, &l->key.dst, db, sizeof(db));
+		const struct npd_sim_side *side;
+		struct npd_sim_result r;
+
+		memset(&r, 0, sizeof(r));
+		npd_buf_printf(out, "%s{\"direction\":\"%s\",\"src\":", i ? "," : "",
+			       l->key.dir == NPD_DROP_INGRESS ? "ingress" : "egress");
+		npd_explain_json_string(out, sb);
+		npd_buf_adds(out, ",\"dst\":");
+		npd_explain_json_string(out, db);
+		npd_buf_printf(out, ",\"proto\":\"%s\",\"dport\":%u,\"isolated_by\":[",
+			       npd_drops_proto_name(l->key.proto, pb), l->key.dport);
+		side = isolating(s, l, src, dst, &r);
+		for (j = 0; side && j < side->n_isolating; j++) {
+			char *q = npd_xasprintf("%s/%s", side->isolating[j]->ns,
+						side->isolating[j]->name);
+
+			if (j)
+				npd_buf_addc(out, ',');
+			npd_explain_json_string(out, q);
+			free(q);
+		}
+		npd_buf_printf(out, "],\"count\":%llu,\"first\":%.3f,\"last\":%.3f}",
+			       (unsigned long long)l->count, l->first, l->last);
+		npd_sim_result_fini(&r);
+	}
+	npd_buf_adds(out, "]}\n");
 }

@@ -2,6 +2,7 @@
  * (isolation per direction, union of policies, egress at the source AND ingress at the
  * destination, peers, ports) over a const store and explains its verdict. It shares no
  * code with the compiler on purpose: the two are tested against each other. Pure: no I/O. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,5 +330,31 @@ npd_sim_endpoint_parse(const struct npd_store *s, const char *spec, struct npd_s
 		return -EINVAL;
 	}
 	*out = ep;
+	return 0;
+}
+
+int
+npd_sim_port_parse(const char *s, uint16_t *port, enum npd_proto *proto)
+{
+	char *end, up[8];
+	unsigned long v;
+	size_t i;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || v == 0 || v > 65535 || (*end && *end != '/') || s[0] == '-')
+		return -EINVAL;
+	*proto = NPD_PROTO_TCP;
+	if (*end == '/') {
+		end++;
+		if (strlen(end) >= sizeof(up))
+			return -EINVAL;
+		for (i = 0; end[i]; i++)
+			up[i] = (char)toupper((unsigned char)end[i]);
+		up[i] = '\0';
+		if (npd_proto_parse(up, proto) != 0)
+			return -EINVAL;
+	}
+	*port = (uint16_t)v;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* netpolctl.c: the offline face of the library: simulate, lint and render read manifests
- * and answer without touching the kernel or a cluster. This file only dispatches. */
+ * and answer without touching the kernel or a cluster; explain and drops ask a running
+ * agent over its debug address. This file only dispatches. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,8 @@ static const struct {
     {"simulate", ctl_simulate_main, "would A reach B on port P, and which policy decides"},
     {"lint", ctl_lint_main, "warn about known NetworkPolicy pitfalls"},
     {"render", ctl_render_main, "print the iptables and ipset state netpold would apply"},
+    {"explain", ctl_explain_main, "ask a running agent: would A reach B, and which rule decides"},
+    {"drops", ctl_drops_main, "print a running agent's recent denied flows"},
 };
 
 static void

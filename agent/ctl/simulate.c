@@ -2,7 +2,6 @@
  * (lib/sim.c) one question (--from/--to/--port: exit 0 allowed, 1 denied) or the whole
  * pod-by-pod matrix (--matrix), as a table for people or as TSV for the e2e lab, which
  * compares it against real packets. Usage and input errors exit 2. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -59,27 +58,7 @@ usage(FILE *f)
 static int
 parse_port(const char *s, struct port_spec *out)
 {
-	char *end, up[8];
-	unsigned long v;
-	size_t i;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || v == 0 || v > 65535 || (*end && *end != '/'))
-		return -EINVAL;
-	out->port = (uint16_t)v;
-	out->proto = NPD_PROTO_TCP;
-	if (*end == '/') {
-		end++;
-		if (strlen(end) >= sizeof(up))
-			return -EINVAL;
-		for (i = 0; end[i]; i++)
-			up[i] = (char)toupper((unsigned char)end[i]);
-		up[i] = '\0';
-		if (npd_proto_parse(up, &out->proto) != 0)
-			return -EINVAL;
-	}
-	return 0;
+	return npd_sim_port_parse(s, &out->port, &out->proto);
 }
 
 static int

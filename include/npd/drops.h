@@ -12,7 +12,9 @@
 #include <stdint.h>
 
 #include "npd/addr.h"
+#include "npd/buf.h"
 #include "npd/model.h"
+#include "npd/store.h"
 
 enum npd_drop_dir {
 	NPD_DROP_INGRESS, /* denied at the destination pod */
@@ -94,5 +96,15 @@ int npd_drops_parse_prefix(const char *prefix, enum npd_drop_dir *dir);
 int npd_drops_parse_packet(const uint8_t *pkt, size_t len, struct npd_drop_key *k);
 /* "TCP", "UDP", "SCTP", "ICMP", "ICMPv6", or the number as text in buf. */
 const char *npd_drops_proto_name(uint8_t proto, char buf[8]);
+
+/* Appends the key=value body of l's log line to out, resolving both ends in s:
+ * "direction=ingress src=NS/POD(IP)|external(IP) dst=... proto=TCP dport=80
+ * isolated_by=NS/POL,... count=N" (isolated_by=none when s no longer isolates the pod). */
+void npd_drops_format_line(const struct npd_store *s, const struct npd_drop_line *l,
+			   struct npd_buf *out);
+/* Appends the kept lines of d, newest first, as a JSON object {"drops":[...]} with both ends
+ * resolved in s, the isolating policies, times (caller's clock) and counts. */
+void npd_drops_format_json(const struct npd_store *s, const struct npd_drops *d,
+			   struct npd_buf *out);
 
 #endif

@@ -45,6 +45,10 @@ struct npd_sim_result {
 int npd_sim_endpoint_parse(const struct npd_store *s, const char *spec,
 			   struct npd_sim_endpoint *out);
 
+/* Parses "N" or "N/PROTO" (PROTO tcp, udp or sctp in any case; default TCP), N in 1..65535.
+ * Returns 0 and both outputs, or -EINVAL. */
+int npd_sim_port_parse(const char *s, uint16_t *port, enum npd_proto *proto);
+
 /* Simulates a connection from -> to on port/proto. The address family is the one of an
  * endpoint given as an IP, else the source pod's first IP. Returns 0 and fills out (release
  * with npd_sim_result_fini), -EAFNOSUPPORT when an endpoint has no address of that family. */

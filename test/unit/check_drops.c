@@ -12,6 +12,8 @@
 
 #include "npd/addr.h"
 #include "npd/drops.h"
+#include "npd/store.h"
+#include "testutil.h"
 
 struct got {
 	struct npd_drop_line lines[64];
@@ -332,6 +334,75 @@ START_TEST(prefix_and_names)
 }
 END_TEST
 
+static void
+line_is(const struct npd_store *s, enum npd_drop_dir dir, const char *src, const char *dst,
+	uint8_t proto, uint16_t dport, uint64_t count, const char *want)
+{
+	struct npd_drop_line l;
+	struct npd_buf b;
+
+	memset(&l, 0, sizeof(l));
+	l.key = key(dir, src, dst, proto, dport);
+	l.count = count;
+	npd_buf_init(&b);
+	npd_drops_format_line(s, &l, &b);
+	ck_assert_str_eq(b.data, want);
+	npd_buf_fini(&b);
+}
+
+START_TEST(format_lines)
+{
+	struct npd_store *s = tu_store_frontend_backend();
+
+	line_is(s, NPD_DROP_INGRESS, "10.244.2.10", "10.244.2.20", 6, 80, 3,
+		"direction=ingress src=frontend/app(10.244.2.10) dst=backend/db(10.244.2.20) "
+		"proto=TCP dport=80 isolated_by=backend/db-extra,backend/db-policy count=3");
+	line_is(s, NPD_DROP_INGRESS, "192.168.254.100", "10.244.2.20", 17, 53, 1,
+		"direction=ingress src=external(192.168.254.100) dst=backend/db(10.244.2.20) "
+		"proto=UDP dport=53 isolated_by=backend/db-extra,backend/db-policy count=1");
+	line_is(s, NPD_DROP_EGRESS, "fd00::10", "fd00::20", 6, 5432, 7,
+		"direction=egress src=frontend/app(fd00::10) dst=backend/db(fd00::20) "
+		"proto=TCP dport=5432 isolated_by=frontend/app-egress count=7");
+	/* The store moved on (the pod is no longer isolated for that direction). */
+	line_is(s, NPD_DROP_EGRESS, "10.244.1.10", "10.244.2.20", 1, 0, 1,
+		"direction=egress src=frontend/api(10.244.1.10) dst=backend/db(10.244.2.20) "
+		"proto=ICMP dport=0 isolated_by=none count=1");
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(format_json)
+{
+	struct npd_store *s = tu_store_frontend_backend();
+	struct npd_drops *d = npd_drops_new(NULL);
+	struct npd_drop_key k = key(NPD_DROP_INGRESS, "192.168.254.100", "10.244.2.20", 6, 80);
+	struct npd_drop_line l;
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	npd_drops_format_json(s, d, &b);
+	ck_assert_str_eq(b.data, "{\"drops\":[]}\n");
+	npd_drops_add(d, 1.5, &k, &l);
+	k = key(NPD_DROP_EGRESS, "10.244.2.10", "10.244.1.10", 17, 53);
+	npd_drops_add(d, 2.25, &k, &l);
+	npd_buf_reset(&b);
+	npd_drops_format_json(s, d, &b);
+	ck_assert_str_eq(b.data,
+			 "{\"drops\":["
+			 "{\"direction\":\"egress\",\"src\":\"frontend/app(10.244.2.10)\","
+			 "\"dst\":\"frontend/api(10.244.1.10)\",\"proto\":\"UDP\",\"dport\":53,"
+			 "\"isolated_by\":[\"frontend/app-egress\"],\"count\":1,\"first\":2.250,"
+			 "\"last\":2.250},"
+			 "{\"direction\":\"ingress\",\"src\":\"external(192.168.254.100)\","
+			 "\"dst\":\"backend/db(10.244.2.20)\",\"proto\":\"TCP\",\"dport\":80,"
+			 "\"isolated_by\":[\"backend/db-extra\",\"backend/db-policy\"],\"count\":1,"
+			 "\"first\":1.500,\"last\":1.500}]}\n");
+	npd_buf_fini(&b);
+	npd_drops_free(d);
+	npd_store_free(s);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -346,6 +417,8 @@ suite(void)
 	tcase_add_test(tc, parse_v4);
 	tcase_add_test(tc, parse_v6);
 	tcase_add_test(tc, prefix_and_names);
+	tcase_add_test(tc, format_lines);
+	tcase_add_test(tc, format_json);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -353,11 +426,5 @@ suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run(suite());
 }

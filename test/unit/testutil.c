@@ -240,3 +240,27 @@ tu_tmp_file(const void *data, size_t len, size_t size)
 	close(fd);
 	return path;
 }
+
+struct npd_store *
+tu_store_frontend_backend(void)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p;
+	struct npd_policy_rule *r;
+
+	npd_store_add_namespace(s, tu_ns("frontend", "name=frontend"));
+	npd_store_add_namespace(s, tu_ns("backend", "name=backend"));
+	npd_store_add_pod(s, tu_pod("frontend", "api", "app=api", "10.244.1.10", "node1"));
+	npd_store_add_pod(s, tu_pod("frontend", "app", "app=app", "10.244.2.10,fd00::10", "node2"));
+	npd_store_add_pod(s, tu_pod("frontend", "tool", "app=tool", "10.244.1.11", "node1"));
+	npd_store_add_pod(s, tu_pod("backend", "db", "app=db", "10.244.2.20,fd00::20", "node2"));
+	p = tu_policy("backend", "db-policy", "app=db", true, false);
+	tu_peer_block(tu_rule(p, false), "192.0.2.0/24", NULL);
+	r = tu_rule(p, false);
+	tu_peer_sel(r, "name=frontend", "app=api");
+	tu_port(r, NPD_PROTO_TCP, 80, 0, NULL);
+	npd_store_add_policy(s, p);
+	npd_store_add_policy(s, tu_policy("backend", "db-extra", "", true, false));
+	npd_store_add_policy(s, tu_policy("frontend", "app-egress", "app=app", false, true));
+	return s;
+}

@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "npd/model.h"
+#include "npd/store.h"
 
 /* "app=web,tier=db" -> labels (caller finalizes). */
 void tu_labels(struct npd_labels *l, const char *spec);
@@ -41,6 +42,12 @@ struct tu_events {
 };
 void tu_collect(struct npd_event *ev, void *ctx);
 void tu_events_fini(struct tu_events *e);
+/* A small cluster for the drop log and explain suites: frontend/api (10.244.1.10),
+ * frontend/app (10.244.2.10, fd00::10), frontend/tool (10.244.1.11), backend/db
+ * (10.244.2.20, fd00::20); backend/db-policy isolates db for ingress (rule 0: 192.0.2.0/24
+ * any port, rule 1: frontend/api on 80/TCP), backend/db-extra isolates every backend pod for
+ * ingress admitting nothing, frontend/app-egress isolates app for egress. Owned. */
+struct npd_store *tu_store_frontend_backend(void);
 /* Reads a file under $NPD_SRC_DIR (or the source dir baked in) into a new string. */
 char *tu_read_file(const char *relpath, size_t *len);
 /* Absolute path of a file under the source tree (static buffer). */
