@@ -19,8 +19,7 @@ struct debug {
 	struct npd_agent *a;
 	const struct nflog *nflog;
 	struct http *http;
-	npd_explain_counter_fn counters;
-	void *counters_ctx;
+	const struct stats *stats;
 };
 
 static enum MHD_Result error(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
@@ -76,6 +75,21 @@ endpoint(struct MHD_Connection *c, const struct npd_store *s, const char *name,
 	return 0;
 }
 
+/* The explain module's counter lookup, answered from the stats cache. */
+static bool
+counters(void *ctx, const struct npd_explain_origin *o, uint64_t *packets, uint64_t *bytes)
+{
+	const struct debug *d = ctx;
+	const struct npd_counters *c = stats_counters(d->stats);
+	enum npd_origin_dir dir = o->egress ? NPD_ORIGIN_EGRESS : NPD_ORIGIN_INGRESS;
+
+	if (o->rule == NPD_EXPLAIN_DEFAULT_DENY)
+		return npd_counters_get(c, NPD_ORIGIN_POD, dir, o->ns, o->name, -1, packets,
+					bytes) == 0;
+	return npd_counters_get(c, NPD_ORIGIN_POLICY, dir, o->ns, o->name, (int32_t)o->rule,
+				packets, bytes) == 0;
+}
+
 static enum MHD_Result
 explain(struct debug *d, struct MHD_Connection *c)
 {
@@ -97,7 +111,7 @@ explain(struct debug *d, struct MHD_Connection *c)
 	if (npd_sim_run(s, &from, &to, port, proto, &r) != 0)
 		return error(c, MHD_HTTP_BAD_REQUEST, "the two ends share no address family");
 	npd_buf_init(&b);
-	npd_explain_format(&r, &from, &to, port, proto, d->counters, d->counters_ctx, &b);
+	npd_explain_format(&r, &from, &to, port, proto, d->stats ? counters : NULL, d, &b);
 	npd_sim_result_fini(&r);
 	len = b.len;
 	return http_reply(c, MHD_HTTP_OK, JSON, npd_buf_steal(&b), len);
@@ -132,14 +146,15 @@ route(void *ctx, struct MHD_Connection *c, const char *url)
 }
 
 int
-debug_start(struct npd_agent *a, const struct nflog *drops_src, const char *addr,
-	    struct debug **out)
+debug_start(struct npd_agent *a, const struct nflog *drops_src, const struct stats *st,
+	    const char *addr, struct debug **out)
 {
 	struct debug *d = npd_xcalloc(1, sizeof(*d));
 	int rc;
 
 	d->a = a;
 	d->nflog = drops_src;
+	d->stats = st;
 	rc = http_start_routes(a, addr, route, d, &d->http);
 	if (rc < 0) {
 		free(d);
@@ -147,15 +162,6 @@ debug_start(struct npd_agent *a, const struct nflog *drops_src, const char *addr
 	}
 	*out = d;
 	return 0;
-}
-
-void
-debug_set_counters(struct debug *d, npd_explain_counter_fn fn, void *ctx)
-{
-	if (!d)
-		return;
-	d->counters = fn;
-	d->counters_ctx = ctx;
 }
 
 void

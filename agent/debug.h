@@ -7,15 +7,15 @@
 #include "agent.h"
 #include "nflog.h"
 #include "npd/explain.h"
+#include "stats.h"
 
 struct debug;
 
 /* Serves on addr (as http_start) from a's loop; drops (borrowed, may be NULL when the drop
- * log is off) feeds /debug/drops. Returns 0 and *out, or -errno from the listener. */
-int debug_start(struct npd_agent *a, const struct nflog *drops, const char *addr,
-		struct debug **out);
-/* Where explain reads rule counters (fn NULL: none known). */
-void debug_set_counters(struct debug *d, npd_explain_counter_fn fn, void *ctx);
+ * log is off) feeds /debug/drops, st (borrowed, may be NULL) the counters explain shows, as
+ * of its last kernel reading. Returns 0 and *out, or -errno from the listener. */
+int debug_start(struct npd_agent *a, const struct nflog *drops, const struct stats *st,
+		const char *addr, struct debug **out);
 /* Stops serving; debug_free(NULL) is a no-op. */
 void debug_free(struct debug *d);
 

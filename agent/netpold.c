@@ -502,7 +502,7 @@ main(int argc, char **argv)
 		nflog = nflog_start(a, o.nflog_group);
 	/* The debug endpoints are a convenience: without them the agent still enforces. */
 	if (o.debug_addr) {
-		rc = debug_start(a, nflog, o.debug_addr, &debug);
+		rc = debug_start(a, nflog, stats, o.debug_addr, &debug);
 		if (rc < 0)
 			agent_log("warn",
 				  "msg=\"cannot serve the debug endpoints\" addr=%s err=\"%s\"",

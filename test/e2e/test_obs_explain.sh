@@ -6,6 +6,8 @@
 # 53/UDP, asked of both nodes' agents (each holds the whole cluster's
 # objects): same text, same exit status. Then the errors: an unknown pod is
 # exit 2 with the agent's reason, a bad port is exit 2, no agent is exit 2.
+# The counters explain shows for the deciding rule (db-policy's ingress rule
+# admitting apipod) and for dbpod's default deny rise by the probes sent.
 # Needs root. Prints "N passed, M failed"; exits non-zero on failure.
 set -u
 
@@ -15,7 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 DEBUG_URL=http://127.0.0.1:9466
 scn_setup_common aks-frontend-backend-db.yaml "lab pods of the AKS example up"
-lab_check "netpold ready on node1 and node2" scn_agents_up "$MAN"
+lab_check "netpold ready on node1 and node2" scn_agents_up "$MAN" --counters-interval 100ms
 
 mapfile -t PODS < <(awk '$1 !~ /^#/ { print $2 "/" $3 }' "$TABLE")
 SOURCES=("${PODS[@]}" "$SCN_VM4")
@@ -58,6 +60,31 @@ rc=$?
 lab_check "toolpod -> dbpod:80: denied, exit 1, names dbpod's default deny" \
 	eval '((rc == 1)) && grep -q "counters of the ingress default deny of backend/dbpod" <<<"$out"'
 printf '%s\n' "$out" | sed 's/^/     /'
+# The deciding rules' counters, on dbpod's node: 20 allowed and 20 denied probes.
+probes() { # FROM IP PORT N: N TCP probes in parallel; prints how many succeeded
+	local i
+	for ((i = 0; i < $4; i++)); do echo "$1 $2 $3 tcp"; done |
+		lab_probe_matrix - | grep -c ' ok$'
+}
+packets_of() { # WHAT FROM: the packets explain on node2 shows for WHAT (to dbpod:80)
+	lab_exec node2 "$SCN_NETPOLCTL" explain --agent "$DEBUG_URL" --from "$2" \
+		--to backend/dbpod --port 80 | grep -F "counters of $1: " |
+		sed -n 's/.*: \([0-9]*\) packets.*/\1/p'
+}
+at_least() { local n; n=$(packets_of "$2" "$3"); [[ -n $n ]] && ((n >= $1)); }
+base_ok=$(packets_of "ingress rule 0 of backend/db-policy" frontend/apipod)
+base_deny=$(packets_of "the ingress default deny of backend/dbpod" frontend/toolpod)
+lab_check "node2 knows both counters before the probes ($base_ok, $base_deny)" \
+	eval '[[ -n $base_ok && -n $base_deny ]]'
+lab_check "apipod -> dbpod:80: 20 probes succeed" eval '[[ $(probes frontend.apipod 10.244.2.20 80 20) == 20 ]]'
+lab_check "toolpod -> dbpod:80: 20 probes fail" eval '[[ $(probes frontend.toolpod 10.244.2.20 80 20) == 0 ]]'
+lab_check "explain: db-policy ingress rule 0 counted >= 20 more packets" \
+	scn_poll 3 at_least $((${base_ok:-0} + 20)) "ingress rule 0 of backend/db-policy" frontend/apipod
+lab_check "explain: dbpod's ingress default deny counted >= 20 more packets" \
+	scn_poll 3 at_least $((${base_deny:-0} + 20)) "the ingress default deny of backend/dbpod" frontend/toolpod
+echo "     (rule 0: $base_ok -> $(packets_of "ingress rule 0 of backend/db-policy" frontend/apipod) packets," \
+	"default deny: $base_deny -> $(packets_of "the ingress default deny of backend/dbpod" frontend/toolpod))"
+
 err=$(lab_exec node1 "$SCN_NETPOLCTL" explain --agent "$DEBUG_URL" --from frontend/nosuch \
 	--to backend/dbpod --port 80 2>&1)
 rc=$?
