@@ -478,8 +478,7 @@ tu_world_store(const struct tu_world *w)
 	rc = npd_yaml_decode_buf(b.data, b.len, "world.yaml", add_event, s, &d);
 	if (rc || d.n)
 		ck_abort_msg("world %llu does not decode (%d, %zu diagnostics: %s):\n%s",
-			     (unsigned long long)w->seed, rc, d.n, d.n ? d.v[0].msg : "",
-			     b.data);
+			     (unsigned long long)w->seed, rc, d.n, d.n ? d.v[0].msg : "", b.data);
 	npd_diags_fini(&d);
 	npd_buf_fini(&b);
 	return s;
