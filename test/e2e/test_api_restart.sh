@@ -17,17 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/apilab.sh
 . "$HERE/lib/apilab.sh"
 
-scn_need_root
-scn_need_bins netpold curl ipset
-T0=$(scn_now)
-if ! api_step "lab: node1, node2, vm and the API server at $API_IP" api_init ||
-	! api_step "AKS objects created through the API, lab pods up" \
-		api_load aks-objects.json aks-db-policy.json aks-api-policy.json aks-app-policy.json ||
-	! api_step "netpold --kubeconfig ready on node1 and node2" api_agents_up; then
-	api_dump_on_failure
-	lab_summary
-	exit 1
-fi
+api_setup_aks
 scn_aks_writeup "$SCN_DIR/aks.writeup.exp"
 scn_matrix_eventually "$SCN_DIR/aks.writeup.exp" 15 || api_dump_on_failure
 

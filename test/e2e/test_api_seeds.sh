@@ -23,18 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/apilab.sh
 . "$HERE/lib/apilab.sh"
 
-scn_need_root
-scn_need_bins netpold curl ipset
-T0=$(scn_now)
-if ! api_aks_up; then
-	lab_summary
-	exit 1
-fi
-if ! api_step "netpold --kubeconfig ready on node1 and node2" api_agents_up; then
-	api_dump_on_failure
-	lab_summary
-	exit 1
-fi
+api_setup_aks
 lab_check "six watches open (3 resources x 2 agents)" api_wait_watchers 6
 
 echo "== 1. AKS: the write-up's criteria"

@@ -18,21 +18,10 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/scenario.sh
 . "$HERE/lib/scenario.sh"
 
-scn_need_root
-scn_need_bins netpold netpolctl curl ipset
-T0=$(scn_now)
 REPAIR_DEADLINE=${REPAIR_DEADLINE:-6}
-if ! lab_check "lab: node1, node2, underlay, vm" scn_init; then
-	lab_summary
-	exit 1
-fi
-MAN=$SCN_DIR/manifests
-mkdir -p "$MAN" && cp "$NPD_SRC_DIR/manifests/examples/aks-frontend-backend-db.yaml" "$MAN/"
-TABLE=$SCN_DIR/pods
-scn_pods_table "$MAN" >"$TABLE"
-if ! lab_check "lab pods of the AKS example up" scn_pods_up "$TABLE" ||
-	! lab_check "netpold --resync-period 1s ready on node1 and node2" \
-		scn_agents_up "$MAN" --resync-period 1s; then
+scn_setup_common aks-frontend-backend-db.yaml "lab pods of the AKS example up"
+if ! lab_check "netpold --resync-period 1s ready on node1 and node2" \
+	scn_agents_up "$MAN" --resync-period 1s; then
 	lab_summary
 	exit 1
 fi

@@ -19,13 +19,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/scenario.sh
 . "$HERE/lib/scenario.sh"
 
-scn_need_root
-scn_need_bins netpold netpolctl curl ipset
-T0=$(scn_now)
-if ! lab_check "lab: node1, node2, underlay, vm" scn_init; then
-	lab_summary
-	exit 1
-fi
+scn_setup_lab
 
 # shellcheck disable=SC2206
 EXAMPLES=(${DP_EXAMPLES:-"$NPD_SRC_DIR"/manifests/examples/*.yaml})

@@ -147,7 +147,12 @@ lab_check "bridge-nf-call on again: blocked again" eval '! lab_probe a2 10.244.2
 # --- watch mode -----------------------------------------------------------------
 wblk=$(lab_probe_watch a2 tcp 10.244.2.11 80 "$WORK/watch.blocked" 0.05)
 wok=$(lab_probe_watch a1 udp fd00:244:1::10 53 "$WORK/watch.open" 0.05)
-sleep 0.6
+samples() { awk 'END { print NR }' "$1" 2>/dev/null || echo 0; }
+# Until both have 5 samples (10 s at most): a loaded machine starts python slowly.
+for ((i = 0; i < 200; i++)); do
+	(($(samples "$WORK/watch.blocked") >= 5 && $(samples "$WORK/watch.open") >= 5)) && break
+	sleep 0.05
+done
 kill "$wblk" "$wok"
 sleep 0.1
 watch_all() { # FILE RESULT: at least 5 samples, all RESULT

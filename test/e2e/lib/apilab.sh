@@ -115,23 +115,24 @@ api_file() {
 	fi
 }
 
+# _api_files FILE...: the api_file path of each, in the array _API_FILES.
+_api_files() {
+	local f
+	_API_FILES=()
+	for f in "$@"; do
+		_API_FILES+=("$(api_file "$f")")
+	done
+}
+
 # api_create FILE...: create the objects of the files (in order) through the API.
 api_create() {
-	local -a files=()
-	local f
-	for f in "$@"; do
-		files+=("$(api_file "$f")")
-	done
-	api_ctl create "${files[@]}"
+	_api_files "$@"
+	api_ctl create "${_API_FILES[@]}"
 }
 
 # api_pods_of FILE...: "NS NAME NODE IP4" for every Pod with an IPv4 address.
 api_pods_of() {
-	local -a files=()
-	local f
-	for f in "$@"; do
-		files+=("$(api_file "$f")")
-	done
+	_api_files "$@"
 	"$LAB_PYTHON" -c '
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -146,7 +147,7 @@ for f in sys.argv[2:]:
         if ip4:
             m = o["metadata"]
             print(m.get("namespace", "default"), m["name"], o["spec"].get("nodeName", "-"), ip4)
-' "$(dirname "$API_CLIENT")" "${files[@]}"
+' "$(dirname "$API_CLIENT")" "${_API_FILES[@]}"
 }
 
 # api_load FILE...: api_create, then a lab pod "NS.NAME" for every pod of the
@@ -194,6 +195,21 @@ api_agent_start() {
 api_agents_up() {
 	api_agent_start node1 "$@" && api_agent_start node2 "$@" &&
 		scn_agent_ready node1 30 && scn_agent_ready node2 30
+}
+
+# api_setup_aks: the start the API scenarios share. Needs root and the binaries, sets
+# T0 (the start time), api_aks_up, and starts netpold --kubeconfig on node1 and node2. Exits 1 after the logs and the summary when any of it fails.
+api_setup_aks() {
+	scn_need_root
+	scn_need_bins netpold curl ipset
+	# shellcheck disable=SC2034 # read by the calling scenario
+	T0=$(scn_now)
+	if ! api_aks_up ||
+		! api_step "netpold --kubeconfig ready on node1 and node2" api_agents_up; then
+		api_dump_on_failure
+		lab_summary
+		exit 1
+	fi
 }
 
 # api_metric_sum NODE FAMILY [LABEL_SUBSTR]: the sum of every series of FAMILY

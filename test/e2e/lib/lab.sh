@@ -124,10 +124,33 @@ _lab_nslist() { # PREFIX
 	ip netns list 2>/dev/null | awk -v p="$1" 'index($1, p) == 1 { print $1 }'
 }
 
+# Send SIG to the pids, then poll up to TRIES x 20 ms until they are gone; the
+# survivors are left in the array _LAB_LIVE. True when none survived.
+_lab_signal_wait() { # SIG TRIES PID...
+	local sig=$1 tries=$2 pid i
+	shift 2
+	local -a pids=("$@")
+	kill "-$sig" "${pids[@]}" 2>/dev/null || true
+	for ((i = 0; i < tries; i++)); do
+		_LAB_LIVE=()
+		for pid in "${pids[@]}"; do
+			if _lab_proc_alive "$pid"; then
+				_LAB_LIVE+=("$pid")
+			fi
+		done
+		if ((${#_LAB_LIVE[@]} == 0)); then
+			return 0
+		fi
+		pids=("${_LAB_LIVE[@]}")
+		sleep 0.02
+	done
+	return 1
+}
+
 # Kill every process in the given namespaces: TERM, up to 2 s, then KILL.
 _lab_kill_ns_procs() { # NS...
-	local ns pid i
-	local -a pids=() live=()
+	local ns pid
+	local -a pids=()
 	for ns in "$@"; do
 		while read -r pid; do
 			if [[ -n $pid && $pid != "$$" && $pid != "$BASHPID" ]]; then
@@ -138,34 +161,9 @@ _lab_kill_ns_procs() { # NS...
 	if ((${#pids[@]} == 0)); then
 		return 0
 	fi
-	kill -TERM "${pids[@]}" 2>/dev/null || true
-	for ((i = 0; i < 100; i++)); do
-		live=()
-		for pid in "${pids[@]}"; do
-			if _lab_proc_alive "$pid"; then
-				live+=("$pid")
-			fi
-		done
-		if ((${#live[@]} == 0)); then
-			return 0
-		fi
-		pids=("${live[@]}")
-		sleep 0.02
-	done
-	kill -KILL "${pids[@]}" 2>/dev/null || true
-	for ((i = 0; i < 50; i++)); do
-		live=()
-		for pid in "${pids[@]}"; do
-			if _lab_proc_alive "$pid"; then
-				live+=("$pid")
-			fi
-		done
-		if ((${#live[@]} == 0)); then
-			return 0
-		fi
-		sleep 0.02
-	done
-	_lab_err "processes survived SIGKILL: ${live[*]}"
+	_lab_signal_wait TERM 100 "${pids[@]}" && return 0
+	_lab_signal_wait KILL 50 "${_LAB_LIVE[@]}" && return 0
+	_lab_err "processes survived SIGKILL: ${_LAB_LIVE[*]}"
 	return 1
 }
 

@@ -477,13 +477,9 @@ _scn_matrix_matches() {
 	[[ $got == "$(grep -v '^#' "$1" | grep .)" ]]
 }
 
-# scn_setup_common EXAMPLE DESC: the start every example scenario shares. Needs
-# root and the binaries, sets T0 (the start time), builds the lab, copies
-# manifests/examples/EXAMPLE into $MAN (= $SCN_DIR/manifests), writes its pod
-# table to $TABLE and brings the lab pods up (checked as DESC). Exits 1 after
-# the summary when the lab or the pods fail.
-scn_setup_common() {
-	local example=$1 desc=$2
+# scn_setup_lab: needs root and the binaries, sets T0 (the start time) and builds
+# the lab. Exits 1 after the summary when the lab fails.
+scn_setup_lab() {
 	scn_need_root
 	scn_need_bins netpold netpolctl curl ipset
 	# shellcheck disable=SC2034 # read by the calling scenario
@@ -492,6 +488,16 @@ scn_setup_common() {
 		lab_summary
 		exit 1
 	fi
+}
+
+# scn_setup_common EXAMPLE DESC: the start every example scenario shares:
+# scn_setup_lab, then copies
+# manifests/examples/EXAMPLE into $MAN (= $SCN_DIR/manifests), writes its pod
+# table to $TABLE and brings the lab pods up (checked as DESC). Exits 1 after
+# the summary when the lab or the pods fail.
+scn_setup_common() {
+	local example=$1 desc=$2
+	scn_setup_lab
 	MAN=$SCN_DIR/manifests
 	mkdir -p "$MAN" && cp "$NPD_SRC_DIR/manifests/examples/$example" "$MAN/"
 	TABLE=$SCN_DIR/pods
