@@ -110,34 +110,37 @@ k8s_conn_close(struct k8s_conn *c)
 	npd_kubeconfig_fini(&c->cfg);
 }
 
+/* One piece of PEM material: embedded in the kubeconfig (handed over in memory; curl copies
+ * nothing, the config outlives the transfer) or a file name. type_opt, when not 0, says
+ * the blob is PEM (client certificate and key). */
 static void
-set_tls(const struct npd_kube_cfg *c, CURL *e)
+set_pem(CURL *e, const struct npd_blob *mem, const char *file, CURLoption blob_opt,
+	CURLoption file_opt, CURLoption type_opt)
 {
 	struct curl_blob blob;
 
+	if (mem->len) {
+		blob = (struct curl_blob){mem->data, mem->len, CURL_BLOB_NOCOPY};
+		curl_easy_setopt(e, blob_opt, &blob);
+		if (type_opt)
+			curl_easy_setopt(e, type_opt, "PEM");
+	} else if (file) {
+		curl_easy_setopt(e, file_opt, file);
+	}
+}
+
+static void
+set_tls(const struct npd_kube_cfg *c, CURL *e)
+{
 	if (c->insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else if (c->ca.len) {
-		blob = (struct curl_blob){c->ca.data, c->ca.len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
-	} else if (c->ca_file) {
-		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	} else {
+		set_pem(e, &c->ca, c->ca_file, CURLOPT_CAINFO_BLOB, CURLOPT_CAINFO, 0);
 	}
-	if (c->cert.len) {
-		blob = (struct curl_blob){c->cert.data, c->cert.len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &blob);
-		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
-	} else if (c->cert_file) {
-		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
-	}
-	if (c->key.len) {
-		blob = (struct curl_blob){c->key.data, c->key.len, CURL_BLOB_NOCOPY};
-		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &blob);
-		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
-	} else if (c->key_file) {
-		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
-	}
+	set_pem(e, &c->cert, c->cert_file, CURLOPT_SSLCERT_BLOB, CURLOPT_SSLCERT,
+		CURLOPT_SSLCERTTYPE);
+	set_pem(e, &c->key, c->key_file, CURLOPT_SSLKEY_BLOB, CURLOPT_SSLKEY, CURLOPT_SSLKEYTYPE);
 }
 
 CURL *

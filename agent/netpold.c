@@ -141,30 +141,48 @@ parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* The long options, past any character getopt could return. */
+enum {
+	O_MANIFESTS = 256,
+	O_KUBECONFIG,
+	O_CONTEXT,
+	O_NODE,
+	O_METRICS,
+	O_DEBUG,
+	O_DROPLOG,
+	O_BACKEND,
+	O_MARK,
+	O_NFLOG,
+	O_RESYNC,
+	O_DEBOUNCE,
+	O_DEBOUNCE_MAX,
+	O_COUNTERS_INTERVAL,
+	O_STATE_FILE,
+	O_CLEANUP,
+	O_LOGLEVEL,
+	O_HELP,
+	O_VERSION,
+};
+
+/* Where the value of a duration option goes. */
+static double *
+duration_of(struct options *o, int opt)
+{
+	switch (opt) {
+	case O_RESYNC:
+		return &o->resync;
+	case O_DEBOUNCE:
+		return &o->debounce;
+	case O_DEBOUNCE_MAX:
+		return &o->debounce_max;
+	default:
+		return &o->counters_interval;
+	}
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	enum {
-		O_MANIFESTS = 256,
-		O_KUBECONFIG,
-		O_CONTEXT,
-		O_NODE,
-		O_METRICS,
-		O_DEBUG,
-		O_DROPLOG,
-		O_BACKEND,
-		O_MARK,
-		O_NFLOG,
-		O_RESYNC,
-		O_DEBOUNCE,
-		O_DEBOUNCE_MAX,
-		O_COUNTERS_INTERVAL,
-		O_STATE_FILE,
-		O_CLEANUP,
-		O_LOGLEVEL,
-		O_HELP,
-		O_VERSION,
-	};
 	static const struct option longopts[] = {
 	    {"manifests", required_argument, NULL, O_MANIFESTS},
 	    {"kubeconfig", required_argument, NULL, O_KUBECONFIG},
@@ -187,9 +205,10 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"version", no_argument, NULL, O_VERSION},
 	    {NULL, 0, NULL, 0},
 	};
+	char opt_name[32];
 	unsigned long v;
 	const char *env;
-	int c;
+	int c, li = 0;
 
 	o->backend = "auto";
 	o->debug_addr = "127.0.0.1:9466";
@@ -201,7 +220,9 @@ parse_options(int argc, char **argv, struct options *o)
 	o->debounce_max = 0.5;
 	o->counters_interval = 5;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
+		if (c >= O_MANIFESTS)
+			snprintf(opt_name, sizeof(opt_name), "--%s", longopts[li].name);
 		switch (c) {
 		case O_MANIFESTS:
 			o->manifests = optarg;
@@ -262,20 +283,11 @@ parse_options(int argc, char **argv, struct options *o)
 			o->nflog_group = (uint16_t)v;
 			break;
 		case O_RESYNC:
-			if (parse_duration(optarg, &o->resync) < 0)
-				return bad_option("--resync-period", optarg, "want a duration");
-			break;
 		case O_DEBOUNCE:
-			if (parse_duration(optarg, &o->debounce) < 0)
-				return bad_option("--debounce", optarg, "want a duration");
-			break;
 		case O_DEBOUNCE_MAX:
-			if (parse_duration(optarg, &o->debounce_max) < 0)
-				return bad_option("--debounce-max", optarg, "want a duration");
-			break;
 		case O_COUNTERS_INTERVAL:
-			if (parse_duration(optarg, &o->counters_interval) < 0)
-				return bad_option("--counters-interval", optarg, "want a duration");
+			if (parse_duration(optarg, duration_of(o, c)) < 0)
+				return bad_option(opt_name, optarg, "want a duration");
 			break;
 		case O_STATE_FILE:
 			if (!optarg[0])
