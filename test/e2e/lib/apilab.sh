@@ -198,7 +198,8 @@ api_agents_up() {
 }
 
 # api_setup_aks: the start the API scenarios share. Needs root and the binaries, sets
-# T0 (the start time), api_aks_up, and starts netpold --kubeconfig on node1 and node2. Exits 1 after the logs and the summary when any of it fails.
+# T0 (the start time), runs api_aks_up and starts netpold --kubeconfig on node1 and
+# node2. Exits 1 after the logs and the summary when any of it fails.
 api_setup_aks() {
 	scn_need_root
 	scn_need_bins netpold curl ipset
