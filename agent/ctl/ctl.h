@@ -4,7 +4,9 @@
 #ifndef NPD_CTL_H
 #define NPD_CTL_H
 
+#include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <yajl/yajl_tree.h>
 
@@ -16,6 +18,16 @@ int ctl_lint_main(int argc, char **argv);
 int ctl_render_main(int argc, char **argv);
 int ctl_explain_main(int argc, char **argv);
 int ctl_drops_main(int argc, char **argv);
+
+/* ctl_next_opt's answer when the command must exit with *status. */
+#define CTL_OPT_EXIT (-2)
+
+/* The next option of argv, like getopt_long (set optind = 1 before the first call).
+ * Returns the option; -1 when every option is read and no operand is left; CTL_OPT_EXIT
+ * after --help or -h (usage on stdout, *status 0) or after an unknown option, a missing
+ * value or an operand (usage on stderr, *status 2). */
+int ctl_next_opt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+		 void (*usage)(FILE *), int *status);
 
 /* Loads the manifests at path (a file or a directory) into s and prints every decode
  * diagnostic as a warning on stderr. Returns 0, or 2 (the exit status) when path cannot be

@@ -72,23 +72,10 @@ ctl_drops_main(int argc, char **argv)
 	int c, ret;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'a':
-			agent = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		usage(stderr);
-		return 2;
-	}
+	while ((c = ctl_next_opt(argc, argv, "h", longopts, usage, &ret)) == 'a')
+		agent = optarg;
+	if (c == CTL_OPT_EXIT)
+		return ret;
 	url = ctl_agent_url(agent, "debug/drops");
 	ret = ctl_fetch_json("drops", url, &root);
 	free(url);

@@ -77,7 +77,7 @@ ctl_explain_main(int argc, char **argv)
 	int c, ret = 2;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = ctl_next_opt(argc, argv, "h", longopts, usage, &ret)) >= 0) {
 		switch (c) {
 		case 'a':
 			agent = optarg;
@@ -91,15 +91,11 @@ ctl_explain_main(int argc, char **argv)
 		case 'p':
 			port = optarg;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (optind < argc || !from || !to || !port) {
+	if (c == CTL_OPT_EXIT)
+		return ret;
+	if (!from || !to || !port) {
 		usage(stderr);
 		return 2;
 	}

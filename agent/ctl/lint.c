@@ -35,19 +35,11 @@ ctl_lint_main(int argc, char **argv)
 
 	npd_diags_init(&d);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
-		if (c == 'f') {
-			path = optarg;
-		} else if (c == 'h') {
-			usage(stdout);
-			ret = 0;
-			goto out;
-		} else {
-			usage(stderr);
-			goto out;
-		}
-	}
-	if (!path || optind < argc) {
+	while ((c = ctl_next_opt(argc, argv, "f:h", longopts, usage, &ret)) == 'f')
+		path = optarg;
+	if (c == CTL_OPT_EXIT)
+		goto out;
+	if (!path) {
 		usage(stderr);
 		goto out;
 	}

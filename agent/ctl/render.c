@@ -67,7 +67,7 @@ ctl_render_main(int argc, char **argv)
 	npd_diags_init(&d);
 	npd_buf_init(&out);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+	while ((c = ctl_next_opt(argc, argv, "f:h", longopts, usage, &ret)) >= 0) {
 		switch (c) {
 		case 'f':
 			path = optarg;
@@ -85,16 +85,11 @@ ctl_render_main(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'h':
-			usage(stdout);
-			ret = 0;
-			goto out;
-		default:
-			usage(stderr);
-			goto out;
 		}
 	}
-	if (!path || !node || optind != argc) {
+	if (c == CTL_OPT_EXIT)
+		goto out;
+	if (!path || !node) {
 		usage(stderr);
 		goto out;
 	}

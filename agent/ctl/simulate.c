@@ -72,11 +72,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	struct port_spec ps;
-	int c;
+	int c, status;
 
 	o->family = AF_INET;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+	while ((c = ctl_next_opt(argc, argv, "f:h", longopts, usage, &status)) >= 0) {
 		switch (c) {
 		case 'f':
 			o->path = optarg;
@@ -117,15 +117,11 @@ parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->family = optarg[0] == '6' ? AF_INET6 : AF_INET;
 			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
 	}
-	if (optind < argc || !o->path || (!o->matrix && (!o->from || !o->to || o->n_ports != 1)) ||
+	if (c == CTL_OPT_EXIT)
+		return status;
+	if (!o->path || (!o->matrix && (!o->from || !o->to || o->n_ports != 1)) ||
 	    (o->matrix && (o->from || o->to))) {
 		usage(stderr);
 		return 2;
