@@ -1,6 +1,8 @@
-/* iptc_family.c: thin shims over libip4tc and libip6tc. The rule-level calls of each
- * library take that family's entry type; the shims take the entry as bytes so one
- * backend body serves both. No state, no policy: what to write is decided elsewhere. */
+/* iptc_family.c: thin shims over libip4tc and libip6tc. The two libraries are one API
+ * under two prefixes (iptc_, ip6tc_) whose rule-level calls take that family's entry type
+ * (ipt_entry, ip6t_entry); the shims take the entry as bytes so one backend body serves
+ * both, and are written once below for either prefix. No state, no policy: what to write
+ * is decided elsewhere. */
 #include <string.h>
 #include <sys/socket.h>
 
@@ -9,191 +11,84 @@
 
 #include "iptc_family.h"
 
-static const void *
-v4_first_rule(const char *chain, struct xtc_handle *h)
-{
-	return iptc_first_rule(chain, h);
-}
+/* The shims and the table of family TAG: library prefix P, entry type E, whose address
+ * part is the member IP of type IPT. */
+#define NPD_IPTC_FAMILY(TAG, AF, P, E, IPT, IP)                                                    \
+	static const void *TAG##_first_rule(const char *chain, struct xtc_handle *h)               \
+	{                                                                                          \
+		return P##_first_rule(chain, h);                                                   \
+	}                                                                                          \
+	static const void *TAG##_next_rule(const void *prev, struct xtc_handle *h)                 \
+	{                                                                                          \
+		return P##_next_rule(prev, h);                                                     \
+	}                                                                                          \
+	static const char *TAG##_get_target(const void *e, struct xtc_handle *h)                   \
+	{                                                                                          \
+		return P##_get_target(e, h);                                                       \
+	}                                                                                          \
+	/* Nothing but the target: no match, and an address part that matches anything. */         \
+	static bool TAG##_is_plain(const void *e)                                                  \
+	{                                                                                          \
+		static const IPT any;                                                              \
+		const E *x = e;                                                                    \
+                                                                                                   \
+		return x->target_offset == sizeof(*x) && !memcmp(&x->IP, &any, sizeof(any));       \
+	}                                                                                          \
+	static const struct xt_counters *TAG##_counters(const void *e)                             \
+	{                                                                                          \
+		return &((const E *)e)->counters;                                                  \
+	}                                                                                          \
+	static int TAG##_append(const char *chain, const void *e, struct xtc_handle *h)            \
+	{                                                                                          \
+		return P##_append_entry(chain, e, h);                                              \
+	}                                                                                          \
+	static int TAG##_insert(const char *chain, const void *e, unsigned num,                    \
+				struct xtc_handle *h)                                              \
+	{                                                                                          \
+		return P##_insert_entry(chain, e, num, h);                                         \
+	}                                                                                          \
+	static int TAG##_delete_num(const char *chain, unsigned num, struct xtc_handle *h)         \
+	{                                                                                          \
+		return P##_delete_num_entry(chain, num, h);                                        \
+	}                                                                                          \
+	static int TAG##_flush(const char *chain, struct xtc_handle *h)                            \
+	{                                                                                          \
+		return P##_flush_entries(chain, h);                                                \
+	}                                                                                          \
+	static int TAG##_create_chain(const char *chain, struct xtc_handle *h)                     \
+	{                                                                                          \
+		return P##_create_chain(chain, h);                                                 \
+	}                                                                                          \
+	static int TAG##_delete_chain(const char *chain, struct xtc_handle *h)                     \
+	{                                                                                          \
+		return P##_delete_chain(chain, h);                                                 \
+	}                                                                                          \
+	const struct npd_iptc_fam npd_iptc_##TAG = {                                               \
+	    .family = AF,                                                                          \
+	    .tag = #TAG,                                                                           \
+	    .init = P##_init,                                                                      \
+	    .free = P##_free,                                                                      \
+	    .is_chain = P##_is_chain,                                                              \
+	    .builtin = P##_builtin,                                                                \
+	    .first_chain = P##_first_chain,                                                        \
+	    .next_chain = P##_next_chain,                                                          \
+	    .first_rule = TAG##_first_rule,                                                        \
+	    .next_rule = TAG##_next_rule,                                                          \
+	    .get_target = TAG##_get_target,                                                        \
+	    .is_plain = TAG##_is_plain,                                                            \
+	    .counters = TAG##_counters,                                                            \
+	    .append = TAG##_append,                                                                \
+	    .insert = TAG##_insert,                                                                \
+	    .delete_num = TAG##_delete_num,                                                        \
+	    .flush = TAG##_flush,                                                                  \
+	    .create_chain = TAG##_create_chain,                                                    \
+	    .delete_chain = TAG##_delete_chain,                                                    \
+	    .commit = P##_commit,                                                                  \
+	    .strerror = P##_strerror,                                                              \
+	};
 
-static const void *
-v4_next_rule(const void *prev, struct xtc_handle *h)
-{
-	return iptc_next_rule(prev, h);
-}
-
-static const char *
-v4_get_target(const void *e, struct xtc_handle *h)
-{
-	return iptc_get_target(e, h);
-}
-
-static bool
-v4_is_plain(const void *e)
-{
-	static const struct ipt_ip any;
-	const struct ipt_entry *x = e;
-
-	return x->target_offset == sizeof(*x) && !memcmp(&x->ip, &any, sizeof(any));
-}
-
-static const struct xt_counters *
-v4_counters(const void *e)
-{
-	return &((const struct ipt_entry *)e)->counters;
-}
-
-static int
-v4_append(const char *chain, const void *e, struct xtc_handle *h)
-{
-	return iptc_append_entry(chain, e, h);
-}
-
-static int
-v4_insert(const char *chain, const void *e, unsigned num, struct xtc_handle *h)
-{
-	return iptc_insert_entry(chain, e, num, h);
-}
-
-static int
-v4_delete_num(const char *chain, unsigned num, struct xtc_handle *h)
-{
-	return iptc_delete_num_entry(chain, num, h);
-}
-
-static int
-v4_flush(const char *chain, struct xtc_handle *h)
-{
-	return iptc_flush_entries(chain, h);
-}
-
-static int
-v4_create_chain(const char *chain, struct xtc_handle *h)
-{
-	return iptc_create_chain(chain, h);
-}
-
-static int
-v4_delete_chain(const char *chain, struct xtc_handle *h)
-{
-	return iptc_delete_chain(chain, h);
-}
-
-static const void *
-v6_first_rule(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_first_rule(chain, h);
-}
-
-static const void *
-v6_next_rule(const void *prev, struct xtc_handle *h)
-{
-	return ip6tc_next_rule(prev, h);
-}
-
-static const char *
-v6_get_target(const void *e, struct xtc_handle *h)
-{
-	return ip6tc_get_target(e, h);
-}
-
-static bool
-v6_is_plain(const void *e)
-{
-	static const struct ip6t_ip6 any;
-	const struct ip6t_entry *x = e;
-
-	return x->target_offset == sizeof(*x) && !memcmp(&x->ipv6, &any, sizeof(any));
-}
-
-static const struct xt_counters *
-v6_counters(const void *e)
-{
-	return &((const struct ip6t_entry *)e)->counters;
-}
-
-static int
-v6_append(const char *chain, const void *e, struct xtc_handle *h)
-{
-	return ip6tc_append_entry(chain, e, h);
-}
-
-static int
-v6_insert(const char *chain, const void *e, unsigned num, struct xtc_handle *h)
-{
-	return ip6tc_insert_entry(chain, e, num, h);
-}
-
-static int
-v6_delete_num(const char *chain, unsigned num, struct xtc_handle *h)
-{
-	return ip6tc_delete_num_entry(chain, num, h);
-}
-
-static int
-v6_flush(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_flush_entries(chain, h);
-}
-
-static int
-v6_create_chain(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_create_chain(chain, h);
-}
-
-static int
-v6_delete_chain(const char *chain, struct xtc_handle *h)
-{
-	return ip6tc_delete_chain(chain, h);
-}
-
-const struct npd_iptc_fam npd_iptc_v4 = {
-    .family = AF_INET,
-    .tag = "v4",
-    .init = iptc_init,
-    .free = iptc_free,
-    .is_chain = iptc_is_chain,
-    .builtin = iptc_builtin,
-    .first_chain = iptc_first_chain,
-    .next_chain = iptc_next_chain,
-    .first_rule = v4_first_rule,
-    .next_rule = v4_next_rule,
-    .get_target = v4_get_target,
-    .is_plain = v4_is_plain,
-    .counters = v4_counters,
-    .append = v4_append,
-    .insert = v4_insert,
-    .delete_num = v4_delete_num,
-    .flush = v4_flush,
-    .create_chain = v4_create_chain,
-    .delete_chain = v4_delete_chain,
-    .commit = iptc_commit,
-    .strerror = iptc_strerror,
-};
-
-const struct npd_iptc_fam npd_iptc_v6 = {
-    .family = AF_INET6,
-    .tag = "v6",
-    .init = ip6tc_init,
-    .free = ip6tc_free,
-    .is_chain = ip6tc_is_chain,
-    .builtin = ip6tc_builtin,
-    .first_chain = ip6tc_first_chain,
-    .next_chain = ip6tc_next_chain,
-    .first_rule = v6_first_rule,
-    .next_rule = v6_next_rule,
-    .get_target = v6_get_target,
-    .is_plain = v6_is_plain,
-    .counters = v6_counters,
-    .append = v6_append,
-    .insert = v6_insert,
-    .delete_num = v6_delete_num,
-    .flush = v6_flush,
-    .create_chain = v6_create_chain,
-    .delete_chain = v6_delete_chain,
-    .commit = ip6tc_commit,
-    .strerror = ip6tc_strerror,
-};
+NPD_IPTC_FAMILY(v4, AF_INET, iptc, struct ipt_entry, struct ipt_ip, ip)
+NPD_IPTC_FAMILY(v6, AF_INET6, ip6tc, struct ip6t_entry, struct ip6t_ip6, ipv6)
 
 const struct npd_iptc_fam *
 npd_iptc_fam_of(uint8_t family)

@@ -105,6 +105,14 @@ fakes_close(struct fakes *f)
 	npd_buf_fini(&f->log);
 }
 
+static void
+fakes_list(struct fakes *f, struct npd_owned *o)
+{
+	ck_assert_int_eq(npd_backend_list_owned(&npd_backend_fake, f->b, &npd_set_backend_fake,
+						f->sb, o, &f->err),
+			 0);
+}
+
 static int
 fakes_apply(struct fakes *f, const struct npd_plan *plan, unsigned *commits)
 {
@@ -112,33 +120,39 @@ fakes_apply(struct fakes *f, const struct npd_plan *plan, unsigned *commits)
 				 commits, &f->err);
 }
 
+/* Plans from -> to, applies it to f, and checks what the fakes logged for that step. */
+static void
+fakes_step(struct fakes *f, const struct npd_ruleset *from, const struct npd_ruleset *to,
+	   unsigned *commits, const char *log)
+{
+	struct npd_plan *plan = npd_differ_plan(from, to);
+
+	npd_backend_fake_reset(f->b);
+	ck_assert_int_eq(fakes_apply(f, plan, commits), 0);
+	npd_plan_free(plan);
+	ck_assert_str_eq(npd_backend_fake_log(f->b), log);
+}
+
 START_TEST(apply_orders_sets_around_commits)
 {
 	struct npd_ruleset *first = build("10.0.0.1,10.0.0.2", true);
 	struct npd_ruleset *second = build("10.0.0.2,10.0.0.3,10.0.0.4", false);
-	struct npd_plan *plan;
 	struct npd_owned o = {0};
 	unsigned commits = 0;
 	struct fakes f;
 
 	fakes_open(&f);
-	plan = npd_differ_plan(NULL, first);
-	ck_assert_int_eq(fakes_apply(&f, plan, &commits), 0);
-	npd_plan_free(plan);
 	/* Nothing applied before: v6 has no chains and no hooks, so no v6 commit. */
-	ck_assert_str_eq(npd_backend_fake_log(f.b), "set-create npd-old hash:ip inet 1\n"
-						    "set-create npd-pods hash:ip inet 2\n"
-						    "commit v4 write=2 del=0\n");
+	fakes_step(&f, NULL, first, &commits,
+		   "set-create npd-old hash:ip inet 1\n"
+		   "set-create npd-pods hash:ip inet 2\n"
+		   "commit v4 write=2 del=0\n");
 	ck_assert_uint_eq(commits, 1);
-
-	npd_backend_fake_reset(f.b);
-	plan = npd_differ_plan(first, second);
-	ck_assert_int_eq(fakes_apply(&f, plan, &commits), 0);
-	npd_plan_free(plan);
 	/* The update lands before the commit, the unused set goes after it. */
-	ck_assert_str_eq(npd_backend_fake_log(f.b), "set-update npd-pods +2 -1\n"
-						    "commit v4 write=0 del=1\n"
-						    "set-destroy npd-old\n");
+	fakes_step(&f, first, second, &commits,
+		   "set-update npd-pods +2 -1\n"
+		   "commit v4 write=0 del=1\n"
+		   "set-destroy npd-old\n");
 	ck_assert_uint_eq(commits, 2);
 
 	/* Each family lists its own part; the registry joins them. */
@@ -146,9 +160,7 @@ START_TEST(apply_orders_sets_around_commits)
 	ck_assert_uint_eq(o.n_chains, 1);
 	ck_assert_uint_eq(o.n_sets, 0);
 	npd_owned_fini(&o);
-	ck_assert_int_eq(
-	    npd_backend_list_owned(&npd_backend_fake, f.b, &npd_set_backend_fake, f.sb, &o, &f.err),
-	    0);
+	fakes_list(&f, &o);
 	ck_assert_uint_eq(o.n_chains, 1);
 	ck_assert_str_eq(o.chains[0].name, "NPD-FORWARD");
 	ck_assert_uint_eq(o.chains[0].n_rules, 1);
@@ -160,14 +172,10 @@ START_TEST(apply_orders_sets_around_commits)
 	npd_owned_fini(&o);
 
 	/* Pod churn only: set updates, no commit at all. */
-	npd_backend_fake_reset(f.b);
 	npd_ruleset_free(first);
 	first = build("10.0.0.3", false);
-	plan = npd_differ_plan(second, first);
 	commits = 0;
-	ck_assert_int_eq(fakes_apply(&f, plan, &commits), 0);
-	npd_plan_free(plan);
-	ck_assert_str_eq(npd_backend_fake_log(f.b), "set-update npd-pods +0 -2\n");
+	fakes_step(&f, second, first, &commits, "set-update npd-pods +0 -2\n");
 	ck_assert_uint_eq(commits, 0);
 
 	/* Cleanup: chains and hooks first, then the sets they used. */
@@ -175,9 +183,7 @@ START_TEST(apply_orders_sets_around_commits)
 	ck_assert_int_eq(
 	    npd_backend_cleanup(&npd_backend_fake, f.b, &npd_set_backend_fake, f.sb, &f.err), 0);
 	ck_assert_str_eq(npd_backend_fake_log(f.b), "cleanup\nset-cleanup\n");
-	ck_assert_int_eq(
-	    npd_backend_list_owned(&npd_backend_fake, f.b, &npd_set_backend_fake, f.sb, &o, &f.err),
-	    0);
+	fakes_list(&f, &o);
 	ck_assert_uint_eq(o.n_chains + o.n_sets + npd_owned_family(&o, AF_INET)->n_hooks, 0);
 	npd_owned_fini(&o);
 	fakes_close(&f);
@@ -221,14 +227,10 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("backend_fake");
-	TCase *tc = tcase_create("core");
+	const TTest *const tests[] = {registry_finds_backends, apply_orders_sets_around_commits,
+				      apply_stops_at_first_failure_with_its_detail, NULL};
 
-	tcase_add_test(tc, registry_finds_backends);
-	tcase_add_test(tc, apply_orders_sets_around_commits);
-	tcase_add_test(tc, apply_stops_at_first_failure_with_its_detail);
-	suite_add_tcase(s, tc);
-	return s;
+	return tu_suite("backend_fake", "core", tests);
 }
 
 int

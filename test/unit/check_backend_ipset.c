@@ -51,10 +51,19 @@ open_backend(void)
 
 START_TEST(create_every_type_and_family)
 {
+	static const char *const want[][2] = {
+	    {"npd-ip4", "10.0.0.1\n10.0.0.2\n"},
+	    {"npd-ip6", "fd00::1\n"},
+	    {"npd-net4", "0.0.0.0/1\n10.0.0.0/8\n10.1.0.0/16 nomatch\n"},
+	    {"npd-net6", "8000::/1\n::/1\nfd00::/64 nomatch\n"},
+	    {"npd-port4", "10.0.0.1,tcp:80\n10.0.0.1,udp:53\n10.0.0.2,sctp:9000\n"},
+	    {"npd-port6", "fd00::1,tcp:443\n"},
+	};
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_set_backend *b = open_backend();
 	struct npd_set *s;
 	char *m, *hdr;
+	size_t i;
 
 	s = npd_ruleset_add_set(rs, "npd-ip4", NPD_SET_HASH_IP, AF_INET, NULL);
 	tu_add_entry(s, "10.0.0.1", 0, false, 0, 0);
@@ -78,24 +87,11 @@ START_TEST(create_every_type_and_family)
 	npd_ruleset_seal(rs);
 	tu_create_sets(rs);
 
-	m = members("npd-ip4");
-	ck_assert_str_eq(m, "10.0.0.1\n10.0.0.2\n");
-	free(m);
-	m = members("npd-ip6");
-	ck_assert_str_eq(m, "fd00::1\n");
-	free(m);
-	m = members("npd-net4");
-	ck_assert_str_eq(m, "0.0.0.0/1\n10.0.0.0/8\n10.1.0.0/16 nomatch\n");
-	free(m);
-	m = members("npd-net6");
-	ck_assert_str_eq(m, "8000::/1\n::/1\nfd00::/64 nomatch\n");
-	free(m);
-	m = members("npd-port4");
-	ck_assert_str_eq(m, "10.0.0.1,tcp:80\n10.0.0.1,udp:53\n10.0.0.2,sctp:9000\n");
-	free(m);
-	m = members("npd-port6");
-	ck_assert_str_eq(m, "fd00::1,tcp:443\n");
-	free(m);
+	for (i = 0; i < NPD_ARRAY_SIZE(want); i++) {
+		m = members(want[i][0]);
+		ck_assert_str_eq(m, want[i][1]);
+		free(m);
+	}
 	hdr = tu_sh("ipset list -terse npd-port6");
 	ck_assert_ptr_nonnull(strstr(hdr, "Type: hash:ip,port\n"));
 	ck_assert_ptr_nonnull(strstr(hdr, "family inet6"));
@@ -249,15 +245,10 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("backend_ipset");
-	TCase *tc = tcase_create("kernel");
+	const TTest *const tests[] = {create_every_type_and_family, small_update_in_place,
+				      recreate_swaps_never_empty, destroy_and_list, NULL};
 
-	tcase_add_test(tc, create_every_type_and_family);
-	tcase_add_test(tc, small_update_in_place);
-	tcase_add_test(tc, recreate_swaps_never_empty);
-	tcase_add_test(tc, destroy_and_list);
-	suite_add_tcase(s, tc);
-	return s;
+	return tu_suite("backend_ipset", "kernel", tests);
 }
 
 int

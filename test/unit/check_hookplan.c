@@ -293,15 +293,10 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("hookplan");
-	TCase *tc = tcase_create("core");
+	const TTest *const tests[] = {plans_each_case, several_hooks_in_one_chain_keep_their_order,
+				      lists_owned_per_family, random_chains_end_right, NULL};
 
-	tcase_add_test(tc, plans_each_case);
-	tcase_add_test(tc, several_hooks_in_one_chain_keep_their_order);
-	tcase_add_test(tc, lists_owned_per_family);
-	tcase_add_test(tc, random_chains_end_right);
-	suite_add_tcase(s, tc);
-	return s;
+	return tu_suite("hookplan", "core", tests);
 }
 
 int

@@ -466,16 +466,14 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("iptc_entry");
-	TCase *tc = tcase_create("core");
+	const TTest *const tests[] = {addresses_ports_and_verdicts,
+				      every_match_kind,
+				      every_target_kind,
+				      set_lookup_failures_come_back,
+				      random_rules_lay_out_cleanly,
+				      NULL};
 
-	tcase_add_test(tc, addresses_ports_and_verdicts);
-	tcase_add_test(tc, every_match_kind);
-	tcase_add_test(tc, every_target_kind);
-	tcase_add_test(tc, set_lookup_failures_come_back);
-	tcase_add_test(tc, random_rules_lay_out_cleanly);
-	suite_add_tcase(s, tc);
-	return s;
+	return tu_suite("iptc_entry", "core", tests);
 }
 
 int

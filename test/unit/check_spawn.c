@@ -87,14 +87,11 @@ END_TEST
 static Suite *
 suite(void)
 {
-	Suite *s = suite_create("spawn");
-	TCase *tc = tcase_create("core");
+	const TTest *const tests[] = {input_reaches_stdin_and_outputs_stay_apart,
+				      large_streams_do_not_block,
+				      exit_codes_missing_tools_and_signals, NULL};
 
-	tcase_add_test(tc, input_reaches_stdin_and_outputs_stay_apart);
-	tcase_add_test(tc, large_streams_do_not_block);
-	tcase_add_test(tc, exit_codes_missing_tools_and_signals);
-	suite_add_tcase(s, tc);
-	return s;
+	return tu_suite("spawn", "core", tests);
 }
 
 int

@@ -264,3 +264,15 @@ tu_store_frontend_backend(void)
 	npd_store_add_policy(s, tu_policy("frontend", "app-egress", "app=app", false, true));
 	return s;
 }
+
+Suite *
+tu_suite(const char *name, const char *tcase, const TTest *const *tests)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(tcase);
+
+	while (*tests)
+		tcase_add_test(tc, *tests++);
+	suite_add_tcase(s, tc);
+	return s;
+}

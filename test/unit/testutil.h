@@ -57,5 +57,7 @@ const char *tu_src_path(const char *relpath);
 char *tu_tmp_file(const void *data, size_t len, size_t size);
 /* Runs every test of s, frees it; returns the exit status for main (0: all passed). */
 int tu_run(Suite *s);
+/* A new suite called name with one test case, tcase, holding tests (NULL-terminated). */
+Suite *tu_suite(const char *name, const char *tcase, const TTest *const *tests);
 
 #endif

@@ -327,6 +327,157 @@ tu_check_counters_per_rule(const struct npd_backend_ops *ops)
 	npd_ruleset_free(rs);
 }
 
+void
+tu_check_reads_back(const struct tu_tools *tl, struct npd_ruleset *rs, char **ours, char **v6)
+{
+	struct npd_backend *b;
+
+	tu_enter_netns();
+	b = tu_open_full(tl->ops, rs, true, NULL);
+	tu_commit_table(tl->ops, b, npd_ruleset_get_table(rs, AF_INET));
+	tu_commit_table(tl->ops, b, npd_ruleset_get_table(rs, AF_INET6));
+	tl->ops->close(b);
+	*ours = tu_save_lines(tl->save4, "NPD-T-");
+	ck_assert_str_eq(*ours, tu_expect_v4);
+	*v6 = tu_save_lines(tl->save6, "NPD-T-");
+	ck_assert_ptr_nonnull(strstr(*v6, "-A NPD-T-A -s fd00:1::/64 -d fd00:2::4/128 -p tcp -m "
+					  "tcp --dport 80 -j ACCEPT\n"));
+	ck_assert_ptr_nonnull(strstr(*v6, "-m set --match-set npd-t-ip6 src -m set ! --match-set "
+					  "npd-t-port6 dst,dst -j NPD-T-B\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(*v6, "-A NPD-T-A -p tcp -j REJECT --reject-with icmp6-port-unreachable\n"));
+	ck_assert_ptr_nonnull(strstr(*v6, "-A FORWARD -j NPD-T-A\n"));
+}
+
+void
+tu_run_cmd(const char *tool, const char *args)
+{
+	char *cmd = npd_xasprintf("%s %s", tool, args);
+
+	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+	free(cmd);
+}
+
+void
+tu_check_hook_returns_to_the_top(const struct tu_tools *tl)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_backend *b;
+	struct npd_owned o = {0};
+	struct npd_err t_err;
+	char *fw;
+
+	tu_enter_netns();
+	b = tu_open_full(tl->ops, rs, false, NULL);
+	tu_commit_table(tl->ops, b, &rs->v4);
+	tu_run_cmd(tl->cmd4, "-I FORWARD 1 -j ACCEPT");
+	fw = tu_save_lines(tl->save4, "-A FORWARD");
+	ck_assert_str_eq(fw, "-A FORWARD -j ACCEPT\n-A FORWARD -j NPD-T-A\n");
+	free(fw);
+	/* The resync must see the displaced hook as drift. */
+	ck_assert_int_eq(tl->ops->list_owned(b, &o, &t_err), 0);
+	ck_assert(npd_owned_family(&o, AF_INET)->hook_displaced);
+	ck_assert(!npd_owned_family(&o, AF_INET6)->hook_displaced);
+	npd_owned_fini(&o);
+	tu_commit_table(tl->ops, b, &rs->v4);
+	ck_assert_int_eq(tl->ops->list_owned(b, &o, &t_err), 0);
+	ck_assert(!npd_owned_family(&o, AF_INET)->hook_displaced);
+	npd_owned_fini(&o);
+	fw = tu_save_lines(tl->save4, "-A FORWARD");
+	ck_assert_str_eq(fw, "-A FORWARD -j NPD-T-A\n-A FORWARD -j ACCEPT\n");
+	free(fw);
+	/* Already on top: a further commit leaves FORWARD alone (its counters too). */
+	tu_run_cmd(tl->cmd4, "-A FORWARD -j DROP");
+	tu_commit_table(tl->ops, b, &rs->v4);
+	fw = tu_save_lines(tl->save4, "-A FORWARD");
+	ck_assert_str_eq(fw, "-A FORWARD -j NPD-T-A\n-A FORWARD -j ACCEPT\n-A FORWARD -j DROP\n");
+	free(fw);
+	tl->ops->close(b);
+	npd_ruleset_free(rs);
+}
+
+void
+tu_check_foreign_rules_survive(const struct tu_tools *tl)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_backend *b;
+	struct npd_set_backend *sb;
+	char *before4, *before6, *after, *fw;
+	struct npd_owned o = {0};
+	struct npd_err t_err;
+	const struct npd_chain *w[8];
+	struct npd_table_change chg;
+	char del[1][NPD_CHAIN_NAMELEN] = {"NPD-T-B"};
+	struct npd_table *t;
+	size_t n_rules;
+
+	tu_enter_netns();
+	tu_run_cmd(tl->cmd4, "-N FOREIGN");
+	tu_run_cmd(tl->cmd4, "-A FOREIGN -p tcp --dport 22 -j ACCEPT");
+	tu_run_cmd(tl->cmd4, "-A FORWARD -s 192.0.2.0/24 -j FOREIGN");
+	tu_run_cmd(tl->cmd4, "-A INPUT -j ACCEPT");
+	tu_run_cmd(tl->cmd6, "-A OUTPUT -j ACCEPT");
+	before4 = tu_save_lines(tl->save4, NULL);
+	before6 = tu_save_lines(tl->save6, NULL);
+	b = tu_open_full(tl->ops, rs, true, NULL);
+	sb = tu_open_sets();
+	tu_commit_table(tl->ops, b, &rs->v4);
+	tu_commit_table(tl->ops, b, &rs->v6);
+	fw = tu_save_lines(tl->save4, "-A FORWARD");
+	ck_assert_str_eq(fw, "-A FORWARD -j NPD-T-A\n-A FORWARD -s 192.0.2.0/24 -j FOREIGN\n");
+	free(fw);
+
+	/* Second commit: NPD-T-A rewritten without its jump, NPD-T-B deleted. */
+	t = &rs->v4;
+	n_rules = t->chains[0].n_rules;
+	t->chains[0].n_rules = 3;
+	chg = tu_change_all(t, w);
+	chg.n_write = 1;
+	chg.del = del;
+	chg.n_del = 1;
+	ck_assert_msg(tl->ops->commit(b, &chg, &t_err) == 0, "%s", t_err.msg);
+	t->chains[0].n_rules = n_rules;
+	after = tu_save_lines(tl->save4, "NPD-T-");
+	ck_assert_ptr_null(strstr(after, "NPD-T-B"));
+	ck_assert_ptr_nonnull(strstr(after, "-A NPD-T-A -p sctp -m sctp --dport 9000 -j RETURN\n"));
+	free(after);
+	after = tu_save_lines(tl->save4, "FOREIGN");
+	ck_assert_str_eq(after, ":FOREIGN - [0:0]\n-A FORWARD -s 192.0.2.0/24 -j FOREIGN\n"
+				"-A FOREIGN -p tcp -m tcp --dport 22 -j ACCEPT\n");
+	free(after);
+
+	/* The table backend lists chains and hooks, the set backend sets. */
+	ck_assert_int_eq(tl->ops->list_owned(b, &o, &t_err), 0);
+	ck_assert_uint_eq(o.n_sets, 0);
+	npd_owned_fini(&o);
+	ck_assert_int_eq(npd_backend_list_owned(tl->ops, b, &npd_set_backend_ipset, sb, &o, &t_err),
+			 0);
+	ck_assert_uint_eq(o.n_chains, 3); /* v4 NPD-T-A, v6 NPD-T-A and NPD-T-B */
+	ck_assert_uint_eq(npd_owned_family(&o, AF_INET)->n_hooks, 1);
+	ck_assert_str_eq(npd_owned_family(&o, AF_INET)->hooks[0].chain, "NPD-T-A");
+	ck_assert_uint_eq(npd_owned_family(&o, AF_INET6)->n_hooks, 1);
+	ck_assert_uint_eq(o.n_sets, 6);
+	npd_owned_fini(&o);
+
+	ck_assert_msg(npd_backend_cleanup(tl->ops, b, &npd_set_backend_ipset, sb, &t_err) == 0,
+		      "%s", t_err.msg);
+	after = tu_save_lines(tl->save4, NULL);
+	ck_assert_str_eq(after, before4);
+	free(after);
+	after = tu_save_lines(tl->save6, NULL);
+	ck_assert_str_eq(after, before6);
+	free(after);
+	after = tu_sh("ipset list -name");
+	ck_assert_str_eq(after, "");
+	free(after);
+
+	free(before4);
+	free(before6);
+	npd_set_backend_ipset.close(sb);
+	tl->ops->close(b);
+	npd_ruleset_free(rs);
+}
+
 int
 tu_backend_main(Suite *(*make_suite)(void), const char *probe, const char *need)
 {

@@ -11,6 +11,7 @@
 #include "npd/addr.h"
 #include "npd/backend.h"
 #include "npd/ruleset.h"
+#include "testutil.h"
 
 /* Moves the calling process into a new network namespace. */
 void tu_enter_netns(void);
@@ -47,6 +48,25 @@ void tu_commit_table(const struct npd_backend_ops *ops, struct npd_backend *b,
 /* Commits tu_build_full's v4 table and checks read_counters reports each of NPD-T-A's rules
  * once, in order, and the one rule of NPD-T-B. */
 void tu_check_counters_per_rule(const struct npd_backend_ops *ops);
+/* The command-line tools of one table backend, for the checks its suites share. */
+struct tu_tools {
+	const struct npd_backend_ops *ops;
+	const char *save4, *save6; /* "iptables-legacy-save", "ip6tables-legacy-save" */
+	const char *cmd4, *cmd6;   /* "iptables-legacy -w", "ip6tables-legacy -w" */
+};
+/* tu_build_full for both families into rs, committed in a new namespace; the "NPD-T-" lines
+ * both save tools print then (owned, *ours for v4) must be what iptables prints for it. */
+void tu_check_reads_back(const struct tu_tools *tl, struct npd_ruleset *rs, char **ours, char **v6);
+/* Runs "tool args" in a shell and checks that it succeeded. */
+void tu_run_cmd(const char *tool, const char *args);
+/* A foreign rule inserted above our hook is seen as a displaced hook, and the next commit
+ * puts the hook back on top, keeping the foreign rule below it; once on top, a commit
+ * leaves FORWARD alone. */
+void tu_check_hook_returns_to_the_top(const struct tu_tools *tl);
+/* Other writers' chains and rules, around ours, survive a commit that rewrites and deletes
+ * chains of ours and the cleanup, which leaves both tables as before and no ipset of
+ * ours; list_owned of the table backend lists chains and hooks, of the pair also sets. */
+void tu_check_foreign_rules_survive(const struct tu_tools *tl);
 /* main() of a kernel suite: skips (77) unless root, in a private network namespace (the
  * forked tests too: the host's tables are never read or written), and probe (a shell
  * command) succeeds, printing "skip: needs <need>"; else runs the suite. */
