@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -97,6 +98,23 @@ stats_free(struct stats *st)
 	free(st);
 }
 
+/* /run/netpold does not survive a reboot: create the file's directory (one level). */
+static int
+make_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc = 0;
+
+	if (!slash || slash == path)
+		return -ENOENT;
+	dir = npd_xstrndup(path, (size_t)(slash - path));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		rc = -errno;
+	free(dir);
+	return rc;
+}
+
 static void
 save(struct stats *st)
 {
@@ -111,6 +129,8 @@ save(struct stats *st)
 	npd_counters_save(st->counters, &b);
 	tmp = npd_xasprintf("%s.tmp", st->o.state_path);
 	f = fopen(tmp, "w");
+	if (!f && errno == ENOENT && make_parent(st->o.state_path) == 0)
+		f = fopen(tmp, "w");
 	if (!f || (b.len && fwrite(b.data, 1, b.len, f) != b.len))
 		rc = -errno;
 	if (f && fclose(f) != 0 && !rc)
