@@ -28,6 +28,10 @@ struct stats {
 	/* "ns/name" -> generation (heap long long) as of the last successful commit */
 	struct npd_map generations;
 	int last_read_err, last_save_err; /* a repeated failure logs at debug */
+	/* The exposition of the counters and generations, rebuilt only when they changed (a
+	 * reading or a commit), so a scrape costs a copy. */
+	struct npd_buf text;
+	bool stale;
 };
 
 static const struct {
@@ -80,6 +84,8 @@ stats_new(struct npd_agent *a, const struct stats_opts *o)
 	st->o = *o;
 	st->counters = npd_counters_new();
 	npd_map_init(&st->generations);
+	npd_buf_init(&st->text);
+	st->stale = true;
 	ev_timer_init(&st->tick, on_tick, o->interval, o->interval);
 	st->tick.data = st;
 	for (i = 0; i < NPD_ARRAY_SIZE(helps); i++)
@@ -95,6 +101,7 @@ stats_free(struct stats *st)
 	ev_timer_stop(agent_loop(st->a), &st->tick);
 	npd_map_clear(&st->generations, free);
 	npd_counters_free(st->counters);
+	npd_buf_fini(&st->text);
 	free(st);
 }
 
@@ -178,6 +185,7 @@ stats_start(struct stats *st)
 {
 	if (st->o.state_path)
 		load(st);
+	st->stale = true;
 	if (st->o.interval > 0)
 		ev_timer_start(agent_loop(st->a), &st->tick);
 }
@@ -192,6 +200,7 @@ read_kernel(struct stats *st)
 	if (!st->o.ops->read_counters)
 		return 0; /* the fake backend: nothing to read */
 	rc = st->o.ops->read_counters(st->o.backend, npd_counters_feed, st->counters, &err);
+	st->stale = true;
 	agent_metric_set(st->a, "netpold_last_rule_stat_read_duration_seconds",
 			 (double)(npd_now_ns() - t0) / 1e9);
 	agent_metric_inc(st->a,
@@ -222,37 +231,42 @@ stats_before_commit(struct stats *st)
 		read_kernel(st);
 }
 
+/* The generation of every policy with a chain on this node: the policies that select a
+ * local pod are the ones this node enforces, which keeps the series local too. */
 static void
-note_generations(struct stats *st)
+note_generations(struct stats *st, const struct npd_ruleset *rs)
 {
 	const struct npd_store *s = agent_store(st->a);
-	const char *const *names;
-	size_t n_ns, i, j;
+	const struct npd_table *tables[2] = {&rs->v4, &rs->v6};
+	size_t t, i;
 	char *key;
 
 	npd_map_clear(&st->generations, free);
-	names = npd_store_ns_names(s, &n_ns);
-	for (i = 0; i < n_ns; i++) {
-		const struct npd_policy *const *pols;
-		size_t n_pols;
+	for (t = 0; t < 2; t++)
+		for (i = 0; i < tables[t]->n_chains; i++) {
+			const struct npd_origin *o = &tables[t]->chains[i].origin;
+			const struct npd_policy *pol;
+			long long *g;
 
-		pols = npd_store_policies_in(s, names[i], &n_pols);
-		for (j = 0; j < n_pols; j++) {
-			long long *g = npd_xmalloc(sizeof(*g));
-
-			*g = pols[j]->generation;
-			key = npd_xasprintf("%s/%s", pols[j]->ns, pols[j]->name);
-			npd_map_set(&st->generations, key, g);
+			if (o->kind != NPD_ORIGIN_POLICY)
+				continue;
+			pol = npd_store_get_policy(s, o->ns, o->name);
+			key = npd_xasprintf("%s/%s", o->ns, o->name);
+			if (pol && !npd_map_get(&st->generations, key)) {
+				g = npd_xmalloc(sizeof(*g));
+				*g = pol->generation;
+				npd_map_set(&st->generations, key, g);
+			}
 			free(key);
 		}
-	}
 }
 
 void
 stats_committed(struct stats *st, const struct npd_ruleset *rs, const struct npd_plan *plan)
 {
 	npd_counters_applied(st->counters, rs, plan, agent_store(st->a));
-	note_generations(st);
+	note_generations(st, rs);
+	st->stale = true;
 	save(st);
 }
 
@@ -274,8 +288,10 @@ format_generations(const struct stats *st, struct npd_buf *out)
 	while (npd_map_next(&st->generations, &it, &key, &v))
 		keys[n++] = key;
 	qsort(keys, n, sizeof(*keys), cmp_str);
-	npd_buf_adds(out, "# HELP netpold_policy_generation_applied The metadata.generation of "
-			  "each NetworkPolicy as last committed to the kernel on this node.\n");
+	npd_buf_adds(
+	    out,
+	    "# HELP netpold_policy_generation_applied The metadata.generation of "
+	    "each NetworkPolicy selecting a pod of this node, as last committed to its kernel.\n");
 	npd_metrics_format_type(out, "netpold_policy_generation_applied", "gauge");
 	npd_buf_init(&labels);
 	for (i = 0; i < n; i++) {
@@ -298,10 +314,15 @@ format_generations(const struct stats *st, struct npd_buf *out)
 }
 
 void
-stats_format(const struct stats *st, struct npd_buf *out)
+stats_format(struct stats *st, struct npd_buf *out)
 {
-	npd_counters_format(st->counters, out);
-	format_generations(st, out);
+	if (st->stale) {
+		npd_buf_reset(&st->text);
+		npd_counters_format(st->counters, &st->text);
+		format_generations(st, &st->text);
+		st->stale = false;
+	}
+	npd_buf_add(out, st->text.data, st->text.len);
 }
 
 const struct npd_counters *

@@ -38,8 +38,9 @@ void stats_before_commit(struct stats *st);
 /* A sync succeeded: rs (borrowed) is now in the kernel and plan was applied; counters
  * follow the new rules and the policies' generations are noted as committed. */
 void stats_committed(struct stats *st, const struct npd_ruleset *rs, const struct npd_plan *plan);
-/* Appends the counter families and netpold_policy_generation_applied (Prometheus text). */
-void stats_format(const struct stats *st, struct npd_buf *out);
+/* Appends the counter families and netpold_policy_generation_applied (Prometheus text),
+ * formatted once per reading or commit and copied on later calls. */
+void stats_format(struct stats *st, struct npd_buf *out);
 /* The cache, for lookups by origin (npd_counters_get); borrowed, valid until stats_free.
  * Values are as of the last reading (at most the interval old, or the last commit). */
 const struct npd_counters *stats_counters(const struct stats *st);
