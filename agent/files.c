@@ -112,23 +112,8 @@ keys_fini(struct npd_map *keys)
 static char *
 object_ref(const struct npd_object *o, struct objref *r)
 {
-	const char *ns = NULL, *name = NULL;
+	const char *ns = npd_object_ns(o), *name = npd_object_name(o);
 
-	switch (o->kind) {
-	case NPD_KIND_NAMESPACE:
-		name = o->u.ns->name;
-		break;
-	case NPD_KIND_POD:
-		ns = o->u.pod->ns;
-		name = o->u.pod->name;
-		break;
-	case NPD_KIND_POLICY:
-		ns = o->u.policy->ns;
-		name = o->u.policy->name;
-		break;
-	default:
-		return NULL;
-	}
 	if (!name)
 		return NULL;
 	r->kind = o->kind;

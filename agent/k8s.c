@@ -101,14 +101,6 @@ flush_diags(struct stream *st)
 	npd_diags_reset(&st->diags);
 }
 
-static const char *
-event_type_name(enum npd_event_type t)
-{
-	static const char *const names[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
-
-	return (size_t)t < NPD_ARRAY_SIZE(names) ? names[t] : "?";
-}
-
 static void
 on_event(struct npd_event *ev, void *ctx)
 {
@@ -120,7 +112,7 @@ on_event(struct npd_event *ev, void *ctx)
 	if (st->stopped || !st->easy || st->status < 200 || st->status >= 300)
 		goto out;
 	if (st->watch)
-		metric(st, "netpold_watch_events_total", "type", event_type_name(ev->type));
+		metric(st, "netpold_watch_events_total", "type", npd_event_type_name(ev->type));
 	if (ev->type == NPD_EV_ERROR) {
 		agent_log("warn",
 			  "msg=\"watch error event\" resource=%s code=%d reason=%s message=%s",

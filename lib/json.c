@@ -195,17 +195,13 @@ record_status(struct npd_json_decoder *d, const struct npd_dnode *n)
 static void
 watch_event(struct npd_json_decoder *d, const struct npd_dnode *root)
 {
-	static const char *const types[] = {"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"};
 	const char *type = npd_dnode_strp(root, "type", NULL);
 	const struct npd_dnode *obj = npd_dnode_get(root, "object");
 	struct npd_event ev;
+	enum npd_event_type t;
 	long long code = 0;
-	size_t i;
 
-	for (i = 0; type && i < NPD_ARRAY_SIZE(types); i++)
-		if (!strcmp(type, types[i]))
-			break;
-	if (!type || i == NPD_ARRAY_SIZE(types) || !obj || obj->type != NPD_DT_MAP) {
+	if (npd_event_type_parse(type, &t) < 0 || !obj || obj->type != NPD_DT_MAP) {
 		npd_diags_add(d->diags, NPD_DIAG_SYNTAX, npd_kind_name(d->kind), NULL, NULL, NULL,
 			      NULL, 0, "watch line %zu: not a watch event (type %s%s%s)",
 			      d->line_no, type ? "\"" : "", type ? type : "missing",
@@ -214,7 +210,7 @@ watch_event(struct npd_json_decoder *d, const struct npd_dnode *root)
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));
-	ev.type = (enum npd_event_type)i;
+	ev.type = t;
 	switch (ev.type) {
 	case NPD_EV_ADDED:
 	case NPD_EV_MODIFIED:

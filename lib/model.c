@@ -258,17 +258,29 @@ npd_proto_name(enum npd_proto p)
 	return "?";
 }
 
+/* Index of s in names[0..n) (NULL entries are gaps), or -EINVAL: the parse half of every
+ * name table here. */
+static int
+name_index(const char *const *names, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < n; i++)
+		if (names[i] && !strcmp(s, names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
 int
 npd_proto_parse(const char *s, enum npd_proto *out)
 {
-	if (!strcmp(s, "TCP"))
-		*out = NPD_PROTO_TCP;
-	else if (!strcmp(s, "UDP"))
-		*out = NPD_PROTO_UDP;
-	else if (!strcmp(s, "SCTP"))
-		*out = NPD_PROTO_SCTP;
-	else
-		return -EINVAL;
+	static const char *const names[] = {
+	    [NPD_PROTO_TCP] = "TCP", [NPD_PROTO_UDP] = "UDP", [NPD_PROTO_SCTP] = "SCTP"};
+	int i = name_index(names, NPD_ARRAY_SIZE(names), s);
+
+	if (i < 0)
+		return i;
+	*out = (enum npd_proto)i;
 	return 0;
 }
 
@@ -299,14 +311,70 @@ npd_phase_name(enum npd_pod_phase p)
 int
 npd_phase_parse(const char *s, enum npd_pod_phase *out)
 {
-	size_t i;
+	int i = name_index(phase_names, NPD_ARRAY_SIZE(phase_names), s);
 
-	for (i = 0; i < NPD_ARRAY_SIZE(phase_names); i++)
-		if (!strcmp(s, phase_names[i])) {
-			*out = (enum npd_pod_phase)i;
-			return 0;
-		}
-	return -EINVAL;
+	if (i < 0)
+		return i;
+	*out = (enum npd_pod_phase)i;
+	return 0;
+}
+
+static const char *const event_names[] = {[NPD_EV_ADDED] = "ADDED",
+					  [NPD_EV_MODIFIED] = "MODIFIED",
+					  [NPD_EV_DELETED] = "DELETED",
+					  [NPD_EV_BOOKMARK] = "BOOKMARK",
+					  [NPD_EV_ERROR] = "ERROR"};
+
+const char *
+npd_event_type_name(enum npd_event_type t)
+{
+	return (unsigned)t < NPD_ARRAY_SIZE(event_names) ? event_names[t] : "?";
+}
+
+int
+npd_event_type_parse(const char *s, enum npd_event_type *out)
+{
+	int i = name_index(event_names, NPD_ARRAY_SIZE(event_names), s);
+
+	if (i < 0)
+		return i;
+	*out = (enum npd_event_type)i;
+	return 0;
+}
+
+const char *
+npd_object_ns(const struct npd_object *o)
+{
+	if (!o->u.ns)
+		return NULL;
+	switch (o->kind) {
+	case NPD_KIND_POD:
+		return o->u.pod->ns;
+	case NPD_KIND_POLICY:
+		return o->u.policy->ns;
+	case NPD_KIND_NAMESPACE:
+	case NPD_KIND__COUNT:
+		break;
+	}
+	return NULL;
+}
+
+const char *
+npd_object_name(const struct npd_object *o)
+{
+	if (!o->u.ns)
+		return NULL;
+	switch (o->kind) {
+	case NPD_KIND_NAMESPACE:
+		return o->u.ns->name;
+	case NPD_KIND_POD:
+		return o->u.pod->name;
+	case NPD_KIND_POLICY:
+		return o->u.policy->name;
+	case NPD_KIND__COUNT:
+		break;
+	}
+	return NULL;
 }
 
 bool

@@ -254,24 +254,9 @@ npd_reflector_parse_retry_after(const char *value, double now, double *out)
 static char *
 event_key(const struct npd_event *ev)
 {
-	const struct npd_object *o = &ev->obj;
+	const char *name = npd_object_name(&ev->obj);
 
-	switch (o->kind) {
-	case NPD_KIND_NAMESPACE:
-		return o->u.ns && o->u.ns->name ? npd_store_key(o->kind, NULL, o->u.ns->name)
-						: NULL;
-	case NPD_KIND_POD:
-		return o->u.pod && o->u.pod->name
-			   ? npd_store_key(o->kind, o->u.pod->ns, o->u.pod->name)
-			   : NULL;
-	case NPD_KIND_POLICY:
-		return o->u.policy && o->u.policy->name
-			   ? npd_store_key(o->kind, o->u.policy->ns, o->u.policy->name)
-			   : NULL;
-	case NPD_KIND__COUNT:
-		break;
-	}
-	return NULL;
+	return name ? npd_store_key(ev->obj.kind, npd_object_ns(&ev->obj), name) : NULL;
 }
 
 bool

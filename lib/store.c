@@ -473,37 +473,6 @@ npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const cha
 	return 1;
 }
 
-static const char *
-object_ns(const struct npd_object *o)
-{
-	switch (o->kind) {
-	case NPD_KIND_POD:
-		return o->u.pod->ns;
-	case NPD_KIND_POLICY:
-		return o->u.policy->ns;
-	case NPD_KIND_NAMESPACE:
-	case NPD_KIND__COUNT:
-		break;
-	}
-	return NULL;
-}
-
-static const char *
-object_name(const struct npd_object *o)
-{
-	switch (o->kind) {
-	case NPD_KIND_NAMESPACE:
-		return o->u.ns->name;
-	case NPD_KIND_POD:
-		return o->u.pod->name;
-	case NPD_KIND_POLICY:
-		return o->u.policy->name;
-	case NPD_KIND__COUNT:
-		break;
-	}
-	return NULL;
-}
-
 int
 npd_store_apply(struct npd_store *s, struct npd_event *ev)
 {
@@ -517,8 +486,8 @@ npd_store_apply(struct npd_store *s, struct npd_event *ev)
 		break;
 	case NPD_EV_DELETED:
 		if (ev->obj.u.ns)
-			rc = npd_store_del(s, ev->obj.kind, object_ns(&ev->obj),
-					   object_name(&ev->obj));
+			rc = npd_store_del(s, ev->obj.kind, npd_object_ns(&ev->obj),
+					   npd_object_name(&ev->obj));
 		npd_object_fini(&ev->obj);
 		break;
 	case NPD_EV_BOOKMARK:

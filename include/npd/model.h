@@ -203,6 +203,15 @@ int npd_proto_parse(const char *s, enum npd_proto *out);
 const char *npd_kind_name(enum npd_kind k); /* "Namespace", "Pod", "NetworkPolicy" */
 const char *npd_phase_name(enum npd_pod_phase p);
 int npd_phase_parse(const char *s, enum npd_pod_phase *out);
+/* The watch event type as the API spells it ("ADDED", ... "ERROR"); parse accepts exactly
+ * those names and returns 0 or -EINVAL. */
+const char *npd_event_type_name(enum npd_event_type t);
+int npd_event_type_parse(const char *s, enum npd_event_type *out);
+
+/* The identity of the object o holds, borrowed: its namespace (NULL for a Namespace) and
+ * its name. Both NULL when o holds no object. */
+const char *npd_object_ns(const struct npd_object *o);
+const char *npd_object_name(const struct npd_object *o);
 
 /* A pod may be a peer by IP only if it has an IP, is not finished and not hostNetwork. */
 bool npd_pod_is_selectable(const struct npd_pod *pod);
