@@ -42,13 +42,4 @@ START_TEST(addr_and_cidr)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("addr");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, addr_and_cidr);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("addr", addr_and_cidr)

@@ -81,15 +81,4 @@ START_TEST(read_file_is_capped)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("buf");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, buf_grows_and_formats);
-	tcase_add_test(tc, buf_add_reset_steal);
-	tcase_add_test(tc, read_file_is_capped);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("buf", buf_grows_and_formats, buf_add_reset_steal, read_file_is_capped)

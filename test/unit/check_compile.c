@@ -767,27 +767,9 @@ START_TEST(bad_options_rejected)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("compile");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, names_are_stable_identities);
-	tcase_add_test(tc, chain_names_fit_and_scatter);
-	tcase_add_test(tc, forward_chain_layout);
-	tcase_add_test(tc, equal_selectors_share_one_set);
-	tcase_add_test(tc, ipblock_sets);
-	tcase_add_test(tc, named_ports_resolve_at_destination);
-	tcase_add_test(tc, ports_ranges_and_protocols);
-	tcase_add_test(tc, policy_types_decide_isolation);
-	tcase_add_test(tc, only_local_selectable_pods_get_chains);
-	tcase_add_test(tc, reused_ip_follows_new_pod);
-	tcase_add_test(tc, invalid_policy_isolates_and_allows_nothing);
-	tcase_add_test(tc, over_limit_policy_is_reported_others_compile);
-	tcase_add_test(tc, output_is_deterministic);
-	tcase_add_test(tc, rules_map_to_their_origin);
-	tcase_add_test(tc, bad_options_rejected);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("compile", names_are_stable_identities, chain_names_fit_and_scatter, forward_chain_layout,
+	equal_selectors_share_one_set, ipblock_sets, named_ports_resolve_at_destination,
+	ports_ranges_and_protocols, policy_types_decide_isolation,
+	only_local_selectable_pods_get_chains, reused_ip_follows_new_pod,
+	invalid_policy_isolates_and_allows_nothing, over_limit_policy_is_reported_others_compile,
+	output_is_deterministic, rules_map_to_their_origin, bad_options_rejected)

@@ -270,18 +270,6 @@ START_TEST(unchangeable_sets_are_recreated)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("differ");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, first_sync_writes_everything);
-	tcase_add_test(tc, same_state_plans_nothing);
-	tcase_add_test(tc, remote_pod_churn_is_set_updates_only);
-	tcase_add_test(tc, policy_changes_touch_their_chains);
-	tcase_add_test(tc, changed_hooks_force_commit);
-	tcase_add_test(tc, unchangeable_sets_are_recreated);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("differ", first_sync_writes_everything, same_state_plans_nothing,
+	remote_pod_churn_is_set_updates_only, policy_changes_touch_their_chains,
+	changed_hooks_force_commit, unchangeable_sets_are_recreated)

@@ -17,13 +17,4 @@ START_TEST(hash_is_stable)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("hash");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, hash_is_stable);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("hash", hash_is_stable)

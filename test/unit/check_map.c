@@ -83,14 +83,4 @@ START_TEST(map_clear_frees_values)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("map");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, map_set_get_del_many);
-	tcase_add_test(tc, map_clear_frees_values);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("map", map_set_get_del_many, map_clear_frees_values)

@@ -61,15 +61,4 @@ START_TEST(asprintf_formats)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("mem");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, strdup_and_strndup);
-	tcase_add_test(tc, grow_keeps_contents);
-	tcase_add_test(tc, asprintf_formats);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("mem", strdup_and_strndup, grow_keeps_contents, asprintf_formats)

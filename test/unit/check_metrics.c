@@ -93,15 +93,4 @@ START_TEST(samples_and_escaping)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("metrics");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, counters_and_gauges);
-	tcase_add_test(tc, histogram);
-	tcase_add_test(tc, samples_and_escaping);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("metrics", counters_and_gauges, histogram, samples_and_escaping)

@@ -142,17 +142,5 @@ START_TEST(label_syntax)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("selector");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, empty_selects_everything);
-	tcase_add_test(tc, match_labels_and_expressions);
-	tcase_add_test(tc, canonical_form_is_order_independent);
-	tcase_add_test(tc, validation_names_the_problem);
-	tcase_add_test(tc, label_syntax);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("selector", empty_selects_everything, match_labels_and_expressions,
+	canonical_form_is_order_independent, validation_names_the_problem, label_syntax)

@@ -236,19 +236,6 @@ START_TEST(apply_events)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, add_replace_delete);
-	tcase_add_test(tc, status_only_update_is_not_a_change);
-	tcase_add_test(tc, ip_index_follows_reuse);
-	tcase_add_test(tc, select_pods_by_namespace_and_labels);
-	tcase_add_test(tc, label_index_tracks_changes);
-	tcase_add_test(tc, relist_deletes_unseen);
-	tcase_add_test(tc, apply_events);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("store", add_replace_delete, status_only_update_is_not_a_change, ip_index_follows_reuse,
+	select_pods_by_namespace_and_labels, label_index_tracks_changes, relist_deletes_unseen,
+	apply_events)

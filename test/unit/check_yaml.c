@@ -378,23 +378,8 @@ START_TEST(load_into_store)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *s = suite_create("yaml");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, aks_example_multi_document);
-	tcase_add_test(tc, kind_list_and_default_namespace);
-	tcase_add_test(tc, bad_values_carry_file_and_line);
-	tcase_add_test(tc, selector_expression_without_key);
-	tcase_add_test(tc, anchors_and_aliases_rejected);
-	tcase_add_test(tc, syntax_error_reported_with_line);
-	tcase_add_test(tc, buffer_edge_cases);
-	tcase_add_test(tc, directory_sorted_yaml_only);
-	tcase_add_test(tc, load_into_store);
-	tcase_add_test(tc, bool_spellings_match_yaml_1_1);
-	tcase_add_test(tc, oversized_file_is_reported);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
-}
+TU_MAIN("yaml", aks_example_multi_document, kind_list_and_default_namespace,
+	bad_values_carry_file_and_line, selector_expression_without_key,
+	anchors_and_aliases_rejected, syntax_error_reported_with_line, buffer_edge_cases,
+	directory_sorted_yaml_only, load_into_store, bool_spellings_match_yaml_1_1,
+	oversized_file_is_reported)

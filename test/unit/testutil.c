@@ -276,3 +276,9 @@ tu_suite(const char *name, const char *tcase, const TTest *const *tests)
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+int
+tu_main(const char *name, const TTest *const *tests)
+{
+	return tu_run(tu_suite(name, "core", tests));
+}

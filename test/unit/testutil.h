@@ -59,5 +59,14 @@ char *tu_tmp_file(const void *data, size_t len, size_t size);
 int tu_run(Suite *s);
 /* A new suite called name with one test case, tcase, holding tests (NULL-terminated). */
 Suite *tu_suite(const char *name, const char *tcase, const TTest *const *tests);
+/* Runs the NULL-terminated tests as one suite named name; the exit status as tu_run. */
+int tu_main(const char *name, const TTest *const *tests);
+/* A suite's whole main: TU_MAIN("store", test_a, test_b, ...), one test case. */
+#define TU_MAIN(name, ...)                                                                         \
+	int main(void)                                                                             \
+	{                                                                                          \
+		const TTest *tu_tests_[] = {__VA_ARGS__, NULL};                                    \
+		return tu_main(name, tu_tests_);                                                   \
+	}
 
 #endif
