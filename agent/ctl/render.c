@@ -12,7 +12,6 @@
 #include "npd/buf.h"
 #include "npd/compile.h"
 #include "npd/diag.h"
-#include "npd/mem.h"
 #include "npd/ruleset.h"
 #include "npd/store.h"
 
@@ -27,22 +26,6 @@ usage(FILE *f)
 		   "\n"
 		   "prints the `ipset restore` text, then the iptables-restore --noflush text\n"
 		   "for IPv4 and IPv6; exit status 0, or 2 on a usage or input error\n");
-}
-
-/* The sets of one family (family 0: all), printed through a shallow view of rs. */
-static void
-format_sets(const struct npd_ruleset *rs, uint8_t family, struct npd_buf *out)
-{
-	struct npd_ruleset view;
-	size_t i;
-
-	memset(&view, 0, sizeof(view));
-	view.sets = npd_xcalloc(rs->n_sets + 1, sizeof(*view.sets));
-	for (i = 0; i < rs->n_sets; i++)
-		if (!family || rs->sets[i].family == family)
-			view.sets[view.n_sets++] = rs->sets[i];
-	npd_ruleset_format_sets(&view, out);
-	free(view.sets);
 }
 
 int
@@ -105,14 +88,14 @@ ctl_render_main(int argc, char **argv)
 		goto out;
 	}
 	npd_buf_adds(&out, "# ipset\n");
-	format_sets(rs, family, &out);
+	npd_ruleset_format_sets(rs, family, &out);
 	if (family != AF_INET6) {
 		npd_buf_adds(&out, "# iptables (IPv4)\n");
-		npd_ruleset_format_table(&rs->v4, &out);
+		npd_ruleset_format_table(npd_ruleset_get_table(rs, AF_INET), &out);
 	}
 	if (family != AF_INET) {
 		npd_buf_adds(&out, "# ip6tables (IPv6)\n");
-		npd_ruleset_format_table(&rs->v6, &out);
+		npd_ruleset_format_table(npd_ruleset_get_table(rs, AF_INET6), &out);
 	}
 	fwrite(out.data, 1, out.len, stdout);
 	ret = fflush(stdout) ? 2 : 0;

@@ -198,9 +198,10 @@ size_t npd_ruleset_entry_count(const struct npd_ruleset *rs);
 void npd_ruleset_format_table(const struct npd_table *t, struct npd_buf *out);
 /* Appends one rule as iptables arguments (after "-A CHAIN "), no newline. */
 void npd_rule_format(const struct npd_rule *r, uint8_t family, struct npd_buf *out);
-/* `ipset restore` text creating (-exist), flushing and filling every set, each preceded
- * by a "# NAME: comment" line (ipset restore skips lines starting with '#'). */
-void npd_ruleset_format_sets(const struct npd_ruleset *rs, struct npd_buf *out);
+/* `ipset restore` text creating (-exist), flushing and filling every set of family
+ * (AF_INET or AF_INET6; 0: both), each preceded by a "# NAME: comment" line (ipset
+ * restore skips lines starting with '#'). */
+void npd_ruleset_format_sets(const struct npd_ruleset *rs, uint8_t family, struct npd_buf *out);
 void npd_set_entry_format(const struct npd_set *set, const struct npd_set_entry *e,
 			  struct npd_buf *out);
 const char *npd_set_type_name(enum npd_set_type t); /* "hash:ip", "hash:net", "hash:ip,port" */

@@ -43,7 +43,7 @@ text(const struct npd_ruleset *rs)
 	struct npd_buf b;
 
 	npd_buf_init(&b);
-	npd_ruleset_format_sets(rs, &b);
+	npd_ruleset_format_sets(rs, 0, &b);
 	npd_ruleset_format_table(&rs->v4, &b);
 	npd_ruleset_format_table(&rs->v6, &b);
 	return npd_buf_steal(&b);

@@ -292,7 +292,7 @@ START_TEST(ipset_text)
 	struct npd_buf b;
 
 	npd_buf_init(&b);
-	npd_ruleset_format_sets(rs, &b);
+	npd_ruleset_format_sets(rs, 0, &b);
 	ck_assert_str_eq(b.data, "# npd-a-4: pods ns=x *\n"
 				 "create npd-a-4 hash:ip family inet -exist\n"
 				 "flush npd-a-4\n"
@@ -354,7 +354,7 @@ START_TEST(kernel_accepts_text)
 
 	npd_buf_init(&b);
 	npd_buf_init(&saved);
-	npd_ruleset_format_sets(rs, &b);
+	npd_ruleset_format_sets(rs, 0, &b);
 	ck_assert_int_eq(run_with_input("ipset restore", b.data), 0);
 	/* Twice: -exist and flush make it idempotent. */
 	ck_assert_int_eq(run_with_input("ipset restore", b.data), 0);
