@@ -38,27 +38,6 @@
 
 enum dir { DIR_IN, DIR_EG };
 
-/* A local pod and the policies of its namespace that select it, per direction. */
-struct local_pod {
-	const struct npd_pod *pod;
-	const struct npd_policy **pols[2];
-	size_t n_pols[2], cap_pols[2];
-};
-
-struct cc {
-	const struct npd_store *s;
-	const struct npd_compile_opts *o;
-	struct npd_diags *d;
-	struct npd_ruleset *rs;
-	uint8_t family;
-	struct npd_map sets;	 /* set identity -> index + 1 in rs->sets */
-	struct npd_map chains;	 /* policy chain names emitted for the current family */
-	struct npd_map reported; /* policies already reported to d */
-	struct local_pod *locals;
-	size_t n_locals, cap_locals;
-	struct npd_buf id, tmp;
-};
-
 static const char *const dir_word[2] = {"ingress", "egress"};
 
 static enum npd_origin_dir
@@ -77,12 +56,6 @@ npd_compile_opts_init(struct npd_compile_opts *o)
 	o->max_rules_per_policy = 4096;
 }
 
-static char
-fam_char(uint8_t family)
-{
-	return family == AF_INET6 ? '6' : '4';
-}
-
 static char *
 truncated(const char *s, size_t max)
 {
@@ -92,8 +65,8 @@ truncated(const char *s, size_t max)
 /* FNV-1a of strings that differ only at the end differs only in a few bits; a final mix
  * (MurmurHash3's fmix64) makes names of sibling pods look unrelated. Names only: the
  * identity, and so the name's stability, is unchanged. */
-static uint64_t
-name_hash(const char *p, size_t n)
+uint64_t
+npd_compile_name_hash(const char *p, size_t n)
 {
 	uint64_t h = npd_hash64(p, n, NPD_HASH_SEED);
 
@@ -112,36 +85,38 @@ chain_name(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *ns, const 
 	npd_buf_reset(tmp);
 	npd_buf_printf(tmp, "%s|%s/%s", kind, ns, name);
 	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, kind,
-		 name_hash(tmp->data, tmp->len));
+		 npd_compile_name_hash(tmp->data, tmp->len));
 }
 
-static bool
-pod_is_local(const struct npd_pod *pod, const char *node)
+bool
+npd_compile_pod_is_local(const struct npd_pod *pod, const char *node)
 {
 	return pod->node && !strcmp(pod->node, node) && npd_pod_is_selectable(pod);
 }
 
 /* An address counts for a pod only if the store says the pod owns it: a reused IP follows
  * the newest pod claiming it. */
-static bool
-pod_owns_ip(const struct npd_store *s, const struct npd_pod *pod, const struct npd_addr *a)
+bool
+npd_compile_pod_owns_ip(const struct npd_store *s, const struct npd_pod *pod,
+			const struct npd_addr *a)
 {
 	return npd_store_pod_by_ip(s, a) == pod;
 }
 
 static bool
-pod_has_family(const struct cc *c, const struct npd_pod *pod)
+pod_has_family(const struct npd_cc *c, const struct npd_pod *pod)
 {
 	size_t i;
 
 	for (i = 0; i < pod->n_ips; i++)
-		if (pod->ips[i].family == c->family && pod_owns_ip(c->s, pod, &pod->ips[i]))
+		if (pod->ips[i].family == c->family &&
+		    npd_compile_pod_owns_ip(c->s, pod, &pod->ips[i]))
 			return true;
 	return false;
 }
 
 static void
-collect_locals(struct cc *c)
+collect_locals(struct npd_cc *c)
 {
 	const char *const *names;
 	size_t n_ns, i, j, k;
@@ -155,9 +130,9 @@ collect_locals(struct cc *c)
 		pods = npd_store_pods_in(c->s, names[i], &n_pods);
 		pols = npd_store_policies_in(c->s, names[i], &n_pols);
 		for (j = 0; j < n_pods; j++) {
-			struct local_pod *lp;
+			struct npd_cc_local *lp;
 
-			if (!pod_is_local(pods[j], c->o->node_name))
+			if (!npd_compile_pod_is_local(pods[j], c->o->node_name))
 				continue;
 			npd_xgrow(&c->locals, &c->cap_locals, c->n_locals + 1, sizeof(*c->locals));
 			lp = &c->locals[c->n_locals++];
@@ -182,285 +157,6 @@ collect_locals(struct cc *c)
 	}
 }
 
-/* Looks up a set by identity (c->id); creates it (empty) when new. *created tells the
- * caller to fill it. Returns its index in rs->sets. */
-static size_t
-get_set(struct cc *c, enum npd_set_type type, const char *comment, bool *created)
-{
-	void *v = npd_map_get(&c->sets, c->id.data);
-	char name[NPD_SET_NAMELEN];
-
-	*created = false;
-	if (v)
-		return (size_t)(uintptr_t)v - 1;
-	snprintf(name, sizeof(name), "npd-%016" PRIx64 "-%c", name_hash(c->id.data, c->id.len),
-		 fam_char(c->family));
-	npd_ruleset_add_set(c->rs, name, type, c->family, comment);
-	npd_map_set(&c->sets, c->id.data, (void *)(uintptr_t)c->rs->n_sets);
-	*created = true;
-	return c->rs->n_sets - 1;
-}
-
-struct fill_ctx {
-	struct cc *c;
-	struct npd_set *set;
-	const char *port_name; /* hash:ip,port sets: the named port to resolve */
-	enum npd_proto proto;
-	bool local_only;
-	const struct npd_peer *block; /* only addresses inside this ipBlock (and no except) */
-};
-
-static bool
-in_block(const struct npd_peer *block, const struct npd_addr *a)
-{
-	size_t i;
-
-	if (!npd_cidr_contains(&block->cidr, a))
-		return false;
-	for (i = 0; i < block->n_except; i++)
-		if (npd_cidr_contains(&block->except[i], a))
-			return false;
-	return true;
-}
-
-static void
-fill_pod(const struct npd_pod *pod, void *arg)
-{
-	struct fill_ctx *f = arg;
-	struct npd_set_entry e;
-	uint16_t port = 0;
-	size_t i;
-
-	if (!npd_pod_is_selectable(pod))
-		return;
-	if (f->local_only && !pod_is_local(pod, f->c->o->node_name))
-		return;
-	if (f->port_name && npd_pod_find_named_port(pod, f->port_name, f->proto, &port) < 0)
-		return;
-	for (i = 0; i < pod->n_ips; i++) {
-		if (pod->ips[i].family != f->c->family || !pod_owns_ip(f->c->s, pod, &pod->ips[i]))
-			continue;
-		if (f->block && !in_block(f->block, &pod->ips[i]))
-			continue;
-		memset(&e, 0, sizeof(e));
-		e.addr = pod->ips[i];
-		if (f->port_name) {
-			e.proto = (uint8_t)f->proto;
-			e.port = port;
-		}
-		npd_ruleset_add_entry(f->set, &e);
-	}
-}
-
-/* The identity of a selector peer's pods, appended to b: the policy namespace takes part
- * only when there is no namespaceSelector, so equal selectors share one set. */
-static void
-sel_identity(const struct npd_policy *pol, const struct npd_peer *peer, struct npd_buf *b)
-{
-	if (peer->has_ns_sel) {
-		npd_buf_adds(b, "ns=*|");
-		npd_selector_format(&peer->ns_sel, b);
-	} else {
-		npd_buf_printf(b, "ns=%s|", pol->ns);
-	}
-	npd_buf_addc(b, '|');
-	if (peer->has_pod_sel)
-		npd_selector_format(&peer->pod_sel, b);
-}
-
-static void
-sel_comment(const struct npd_policy *pol, const struct npd_peer *peer, struct npd_buf *b)
-{
-	size_t mark;
-
-	npd_buf_adds(b, "pods ");
-	if (peer->has_ns_sel) {
-		npd_buf_adds(b, "nssel=");
-		mark = b->len;
-		npd_selector_format(&peer->ns_sel, b);
-		if (b->len == mark)
-			npd_buf_addc(b, '*');
-	} else {
-		npd_buf_printf(b, "ns=%s", pol->ns);
-	}
-	npd_buf_addc(b, ' ');
-	mark = b->len;
-	if (peer->has_pod_sel)
-		npd_selector_format(&peer->pod_sel, b);
-	if (b->len == mark)
-		npd_buf_addc(b, '*');
-}
-
-static void
-select_peer(struct cc *c, const struct npd_policy *pol, const struct npd_peer *peer,
-	    struct fill_ctx *f)
-{
-	npd_store_select_pods(c->s, peer->has_ns_sel ? &peer->ns_sel : NULL,
-			      peer->has_ns_sel ? NULL : pol->ns,
-			      peer->has_pod_sel ? &peer->pod_sel : NULL, fill_pod, f);
-}
-
-static size_t
-selector_set(struct cc *c, const struct npd_policy *pol, const struct npd_peer *peer)
-{
-	struct fill_ctx f = {.c = c};
-	bool created;
-	size_t idx;
-
-	npd_buf_reset(&c->id);
-	npd_buf_printf(&c->id, "sel|%c|", fam_char(c->family));
-	sel_identity(pol, peer, &c->id);
-	npd_buf_reset(&c->tmp);
-	sel_comment(pol, peer, &c->tmp);
-	idx = get_set(c, NPD_SET_HASH_IP, c->tmp.data, &created);
-	if (created) {
-		f.set = &c->rs->sets[idx];
-		select_peer(c, pol, peer, &f);
-	}
-	return idx;
-}
-
-static int
-cidr_qcmp(const void *a, const void *b)
-{
-	return npd_cidr_cmp(a, b);
-}
-
-/* hash:net takes prefixes 1..32 (1..128): a /0 is its two /1 halves. */
-static void
-add_net(struct npd_set *set, const struct npd_cidr *cidr, bool nomatch)
-{
-	struct npd_set_entry e;
-
-	memset(&e, 0, sizeof(e));
-	e.addr = cidr->addr;
-	e.nomatch = nomatch;
-	if (cidr->prefix > 0) {
-		e.prefix = cidr->prefix;
-		npd_ruleset_add_entry(set, &e);
-		return;
-	}
-	memset(e.addr.a, 0, sizeof(e.addr.a));
-	e.prefix = 1;
-	npd_ruleset_add_entry(set, &e);
-	e.addr.a[0] = 0x80;
-	npd_ruleset_add_entry(set, &e);
-}
-
-/* One set per ipBlock peer (shared only with an identical ipBlock), so that one peer's
- * except never vetoes an address another peer allows. */
-static size_t
-ipblock_set(struct cc *c, const struct npd_peer *peer)
-{
-	struct npd_cidr *ex = npd_xcalloc(peer->n_except + 1, sizeof(*ex));
-	char buf[NPD_CIDRSTRLEN];
-	size_t i, n = 0, idx;
-	bool created, covered = false;
-	struct npd_set *set;
-
-	for (i = 0; i < peer->n_except; i++)
-		if (peer->except[i].addr.family == c->family)
-			ex[n++] = peer->except[i];
-	if (n > 1)
-		qsort(ex, n, sizeof(*ex), cidr_qcmp);
-	npd_buf_reset(&c->id);
-	npd_buf_printf(&c->id, "net|%c|%s|", fam_char(c->family),
-		       npd_cidr_format(&peer->cidr, buf));
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "ipBlock %s", buf);
-	for (i = 0; i < n; i++) {
-		npd_cidr_format(&ex[i], buf);
-		npd_buf_printf(&c->id, "%s%s", i ? "," : "", buf);
-		npd_buf_printf(&c->tmp, "%s%s", i ? "," : " except ", buf);
-	}
-	idx = get_set(c, NPD_SET_HASH_NET, c->tmp.data, &created);
-	if (created) {
-		set = &c->rs->sets[idx];
-		for (i = 0; i < n; i++) {
-			add_net(set, &ex[i], true);
-			if (npd_cidr_covers(&ex[i], &peer->cidr))
-				covered = true;
-		}
-		if (!covered)
-			add_net(set, &peer->cidr, false);
-	}
-	free(ex);
-	return idx;
-}
-
-/* Ingress named port: (IP, proto:port) of the local pods this policy selects that define
- * the name. Only local pods can be the destination of a packet this chain sees. */
-static size_t
-ingress_port_set(struct cc *c, const struct npd_policy *pol, const struct npd_port *port)
-{
-	struct fill_ctx f = {
-	    .c = c, .port_name = port->name, .proto = port->proto, .local_only = true};
-	bool created;
-	size_t idx;
-
-	npd_buf_reset(&c->id);
-	npd_buf_printf(&c->id, "port|%c|local|ns=%s|", fam_char(c->family), pol->ns);
-	npd_selector_format(&pol->pod_sel, &c->id);
-	npd_buf_printf(&c->id, "|%s|%s", port->name, npd_proto_name(port->proto));
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "port %s/%s of local pods of %s/%s", npd_proto_name(port->proto),
-		       port->name, pol->ns, pol->name);
-	idx = get_set(c, NPD_SET_HASH_IP_PORT, c->tmp.data, &created);
-	if (created) {
-		f.set = &c->rs->sets[idx];
-		npd_store_select_pods(c->s, NULL, pol->ns, &pol->pod_sel, fill_pod, &f);
-	}
-	return idx;
-}
-
-/* Egress named port: (IP, proto:port) of every pod the peer selects (every selectable pod
- * when the rule has no peers; for an ipBlock peer, every selectable pod whose address lies
- * in the block and outside its excepts) that defines the name. Matching it on dst,dst
- * implies the peer; an address that is no pod's never matches a named port. */
-static size_t
-egress_port_set(struct cc *c, const struct npd_policy *pol, const struct npd_peer *peer,
-		const struct npd_port *port)
-{
-	struct fill_ctx f = {.c = c, .port_name = port->name, .proto = port->proto};
-	static const struct npd_selector all;
-	bool created;
-	size_t idx;
-
-	npd_buf_reset(&c->id);
-	npd_buf_printf(&c->id, "port|%c|", fam_char(c->family));
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "port %s/%s of ", npd_proto_name(port->proto), port->name);
-	if (peer && peer->kind == NPD_PEER_IPBLOCK) {
-		char buf[NPD_CIDRSTRLEN];
-		size_t i;
-
-		f.block = peer;
-		npd_buf_printf(&c->id, "net=%s", npd_cidr_format(&peer->cidr, buf));
-		npd_buf_printf(&c->tmp, "pods in %s", buf);
-		for (i = 0; i < peer->n_except; i++) {
-			npd_cidr_format(&peer->except[i], buf);
-			npd_buf_printf(&c->id, ",%s", buf);
-			npd_buf_printf(&c->tmp, "%s%s", i ? "," : " except ", buf);
-		}
-	} else if (peer) {
-		sel_identity(pol, peer, &c->id);
-		sel_comment(pol, peer, &c->tmp);
-	} else {
-		npd_buf_adds(&c->id, "*");
-		npd_buf_adds(&c->tmp, "all pods");
-	}
-	npd_buf_printf(&c->id, "|%s|%s", port->name, npd_proto_name(port->proto));
-	idx = get_set(c, NPD_SET_HASH_IP_PORT, c->tmp.data, &created);
-	if (created) {
-		f.set = &c->rs->sets[idx];
-		if (peer && peer->kind == NPD_PEER_SELECTOR)
-			select_peer(c, pol, peer, &f);
-		else
-			npd_store_select_pods(c->s, &all, NULL, NULL, fill_pod, &f);
-	}
-	return idx;
-}
-
 static void
 add_set_match(struct npd_rule *r, const struct npd_set *set, uint8_t dims, uint8_t dirs)
 {
@@ -482,30 +178,29 @@ set_comment(struct npd_rule *r, struct npd_buf *b)
 /* Emits the rule for one peer x port of rule ri; a combination that can match nothing
  * emits nothing. */
 static void
-emit_peer_port(struct cc *c, size_t chain_idx, const struct npd_policy *pol, enum dir d, size_t ri,
-	       size_t pi, const struct npd_peer *peer, size_t qi, const struct npd_port *port)
+emit_peer_port(struct npd_cc *c, struct npd_chain *ch, const struct npd_policy *pol, enum dir d,
+	       size_t ri, size_t pi, const struct npd_peer *peer, size_t qi,
+	       const struct npd_port *port)
 {
-	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
 	uint8_t peer_dirs = d == DIR_IN ? 0 : NPD_SETDIR_DST(0);
 	struct npd_rule r;
-	size_t idx;
 
 	memset(&r, 0, sizeof(r));
 	if (peer && peer->kind == NPD_PEER_IPBLOCK && peer->cidr.addr.family != c->family)
 		return;
 	if (port && port->name && d == DIR_EG) {
 		/* The name resolves at the destination, which must then be a pod. */
-		idx = egress_port_set(c, pol, peer, port);
-		add_set_match(&r, &c->rs->sets[idx], 2, NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
+		add_set_match(&r, npd_compile_egress_port_set(c, pol, peer, port), 2,
+			      NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
 	} else {
-		if (peer) {
-			idx = peer->kind == NPD_PEER_IPBLOCK ? ipblock_set(c, peer)
-							     : selector_set(c, pol, peer);
-			add_set_match(&r, &c->rs->sets[idx], 1, peer_dirs);
-		}
+		if (peer)
+			add_set_match(&r,
+				      peer->kind == NPD_PEER_IPBLOCK
+					  ? npd_compile_ipblock_set(c, peer)
+					  : npd_compile_selector_set(c, pol, peer),
+				      1, peer_dirs);
 		if (port && port->name) {
-			idx = ingress_port_set(c, pol, port);
-			add_set_match(&r, &c->rs->sets[idx], 2,
+			add_set_match(&r, npd_compile_ingress_port_set(c, pol, port), 2,
 				      NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
 		} else if (port) {
 			r.proto = (uint8_t)port->proto;
@@ -527,7 +222,7 @@ emit_peer_port(struct cc *c, size_t chain_idx, const struct npd_policy *pol, enu
 	r.set_mark = c->o->mark;
 	r.set_mask = c->o->mark;
 	r.origin_rule = (int32_t)ri;
-	npd_ruleset_add_rule(&t->chains[chain_idx], &r);
+	npd_ruleset_add_rule(ch, &r);
 	npd_rule_fini(&r);
 }
 
@@ -543,18 +238,20 @@ rule_bound(const struct npd_policy_rule *rules, size_t n)
 }
 
 static void
-emit_policy_chain(struct cc *c, const struct npd_policy *pol, enum dir d, const char *name)
+emit_policy_chain(struct npd_cc *c, const struct npd_policy *pol, enum dir d, const char *name)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
 	const struct npd_policy_rule *rules = d == DIR_IN ? pol->ingress : pol->egress;
 	size_t n = d == DIR_IN ? pol->n_ingress : pol->n_egress;
-	size_t ri, pi, qi, idx, bound;
+	size_t ri, pi, qi, bound;
+	struct npd_chain *ch;
 
 	if (npd_map_get(&c->chains, name))
 		return;
 	npd_map_set(&c->chains, name, (void *)1);
-	idx = (size_t)(npd_ruleset_add_chain(t, name) - t->chains);
-	npd_chain_set_origin(&t->chains[idx], NPD_ORIGIN_POLICY, origin_dir(d), pol->ns, pol->name);
+	/* ch stays valid: filling it adds sets and rules, never another chain. */
+	ch = npd_ruleset_add_chain(t, name);
+	npd_chain_set_origin(ch, NPD_ORIGIN_POLICY, origin_dir(d), pol->ns, pol->name);
 	/* An invalid policy isolates and allows nothing: its chain stays empty. */
 	if (pol->invalid)
 		return;
@@ -579,47 +276,54 @@ emit_policy_chain(struct cc *c, const struct npd_policy *pol, enum dir d, const 
 
 		for (pi = 0; pi < np; pi++)
 			for (qi = 0; qi < nq; qi++)
-				emit_peer_port(c, idx, pol, d, ri, pi,
+				emit_peer_port(c, ch, pol, d, ri, pi,
 					       rule->n_peers ? &rule->peers[pi] : NULL, qi,
 					       rule->n_ports ? &rule->ports[qi] : NULL);
 	}
 }
 
 static void
-emit_pod_chain(struct cc *c, const struct local_pod *lp, enum dir d, const char *name)
+emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, const char *name)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
 	const struct npd_pod *pod = lp->pod;
 	char pname[NPD_CHAIN_NAMELEN];
+	struct npd_chain *ch;
 	struct npd_rule r;
-	size_t i, idx;
+	size_t i;
 
-	idx = (size_t)(npd_ruleset_add_chain(t, name) - t->chains);
-	npd_chain_set_origin(&t->chains[idx], NPD_ORIGIN_POD, origin_dir(d), pod->ns, pod->name);
+	/* The policy chains first, so ch stays valid while it is filled (a chain moves when
+	 * another is added); the table is sorted by name when sealed. */
+	for (i = 0; i < lp->n_pols[d]; i++) {
+		chain_name(pname, d == DIR_IN ? "PI" : "PE", lp->pols[d][i]->ns,
+			   lp->pols[d][i]->name, &c->tmp);
+		emit_policy_chain(c, lp->pols[d][i], d, pname);
+	}
+	ch = npd_ruleset_add_chain(t, name);
+	npd_chain_set_origin(ch, NPD_ORIGIN_POD, origin_dir(d), pod->ns, pod->name);
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_MARK;
 	r.set_mark = 0;
 	r.set_mask = c->o->mark;
-	npd_ruleset_add_rule(&t->chains[idx], &r);
+	npd_ruleset_add_rule(ch, &r);
 	for (i = 0; i < lp->n_pols[d]; i++) {
 		const struct npd_policy *pol = lp->pols[d][i];
 
 		chain_name(pname, d == DIR_IN ? "PI" : "PE", pol->ns, pol->name, &c->tmp);
-		emit_policy_chain(c, pol, d, pname);
 		memset(&r, 0, sizeof(r));
 		r.target = NPD_T_JUMP;
 		memcpy(r.jump, pname, sizeof(r.jump));
 		npd_buf_reset(&c->tmp);
 		npd_buf_printf(&c->tmp, "policy %s/%s", pol->ns, pol->name);
 		set_comment(&r, &c->tmp);
-		npd_ruleset_add_rule(&t->chains[idx], &r);
+		npd_ruleset_add_rule(ch, &r);
 		npd_rule_fini(&r);
 		memset(&r, 0, sizeof(r));
 		r.has_mark = true;
 		r.mark_value = c->o->mark;
 		r.mark_mask = c->o->mark;
 		r.target = NPD_T_RETURN;
-		npd_ruleset_add_rule(&t->chains[idx], &r);
+		npd_ruleset_add_rule(ch, &r);
 	}
 	if (c->o->log_per_sec) {
 		memset(&r, 0, sizeof(r));
@@ -631,7 +335,7 @@ emit_pod_chain(struct cc *c, const struct local_pod *lp, enum dir d, const char 
 		npd_buf_printf(&c->tmp, "NPD DROP %c %s/%s", d == DIR_IN ? 'I' : 'E', pod->ns,
 			       pod->name);
 		r.nflog_prefix = truncated(c->tmp.data, NPD_NFLOG_PREFIXLEN - 1);
-		npd_ruleset_add_rule(&t->chains[idx], &r);
+		npd_ruleset_add_rule(ch, &r);
 		npd_rule_fini(&r);
 	}
 	memset(&r, 0, sizeof(r));
@@ -640,14 +344,13 @@ emit_pod_chain(struct cc *c, const struct local_pod *lp, enum dir d, const char 
 	npd_buf_printf(&c->tmp, "netpold: default deny %s %s/%s", dir_word[d], pod->ns, pod->name);
 	set_comment(&r, &c->tmp);
 	r.origin_rule = NPD_ORIGIN_RULE_DENY;
-	npd_ruleset_add_rule(&t->chains[idx], &r);
+	npd_ruleset_add_rule(ch, &r);
 	npd_rule_fini(&r);
 }
 
 static void
-add_jumps(struct cc *c, size_t fwd, enum dir d)
+add_jumps(struct npd_cc *c, struct npd_chain *fwd, enum dir d)
 {
-	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
 	char name[NPD_CHAIN_NAMELEN];
 	struct npd_rule r;
 	size_t i, j;
@@ -661,7 +364,7 @@ add_jumps(struct cc *c, size_t fwd, enum dir d)
 		for (j = 0; j < pod->n_ips; j++) {
 			const struct npd_addr *a = &pod->ips[j];
 
-			if (a->family != c->family || !pod_owns_ip(c->s, pod, a))
+			if (a->family != c->family || !npd_compile_pod_owns_ip(c->s, pod, a))
 				continue;
 			memset(&r, 0, sizeof(r));
 			if (d == DIR_IN) {
@@ -678,25 +381,27 @@ add_jumps(struct cc *c, size_t fwd, enum dir d)
 			npd_buf_reset(&c->tmp);
 			npd_buf_printf(&c->tmp, "%s/%s %s", pod->ns, pod->name, dir_word[d]);
 			set_comment(&r, &c->tmp);
-			npd_ruleset_add_rule(&t->chains[fwd], &r);
+			npd_ruleset_add_rule(fwd, &r);
 			npd_rule_fini(&r);
 		}
 	}
 }
 
 static void
-compile_family(struct cc *c, uint8_t family)
+compile_family(struct npd_cc *c, uint8_t family)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, family);
 	char name[NPD_CHAIN_NAMELEN];
+	struct npd_chain *fwd;
 	struct npd_rule r;
-	size_t fwd, i;
+	size_t i;
 	int d;
 
 	c->family = family;
 	npd_map_fini(&c->chains);
 	npd_map_init(&c->chains);
-	fwd = (size_t)(npd_ruleset_add_chain(t, "NPD-FORWARD") - t->chains);
+	/* fwd is filled before any other chain is added, so the pointer stays valid. */
+	fwd = npd_ruleset_add_chain(t, "NPD-FORWARD");
 	npd_ruleset_add_hook(t, "FORWARD", "NPD-FORWARD");
 	memset(&r, 0, sizeof(r));
 	r.ctstate = NPD_CT_RELATED | NPD_CT_ESTABLISHED;
@@ -704,7 +409,7 @@ compile_family(struct cc *c, uint8_t family)
 	 * checks but still meets every other writer's FORWARD rules after our hook. */
 	r.target = NPD_T_RETURN;
 	r.comment = npd_xstrdup("netpold: established");
-	npd_ruleset_add_rule(&t->chains[fwd], &r);
+	npd_ruleset_add_rule(fwd, &r);
 	npd_rule_fini(&r);
 	/* Egress first, then ingress: a packet between two local pods is checked at both. */
 	add_jumps(c, fwd, DIR_EG);
@@ -724,7 +429,7 @@ int
 npd_compile(const struct npd_store *s, const struct npd_compile_opts *o, struct npd_diags *d,
 	    struct npd_ruleset **out)
 {
-	struct cc c;
+	struct npd_cc c;
 	size_t i;
 
 	if (!o || !o->node_name || !o->mark)

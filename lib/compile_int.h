@@ -1,10 +1,64 @@
-/* compile_int.h: compile.c's helpers that its unit test calls (see testable_int.h). */
+/* compile_int.h: what compile.c (chains) and compile_sets.c (the sets peers become) share:
+ * the compile's working state and its helpers; then compile.c's helpers that its unit test
+ * calls (see testable_int.h). */
 #ifndef NPD_COMPILE_INT_H
 #define NPD_COMPILE_INT_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npd/addr.h"
 #include "npd/buf.h"
 #include "npd/compile.h"
+#include "npd/map.h"
+#include "npd/ruleset.h"
+#include "npd/store.h"
 #include "testable_int.h"
+
+/* A local pod and the policies of its namespace that select it, per direction (0:
+ * ingress, 1: egress). */
+struct npd_cc_local {
+	const struct npd_pod *pod;
+	const struct npd_policy **pols[2];
+	size_t n_pols[2], cap_pols[2];
+};
+
+/* One compile's state: its inputs (borrowed) and the ruleset being built. */
+struct npd_cc {
+	const struct npd_store *s;
+	const struct npd_compile_opts *o;
+	struct npd_diags *d;
+	struct npd_ruleset *rs;
+	uint8_t family;		 /* the family being compiled */
+	struct npd_map sets;	 /* set identity -> index + 1 in rs->sets */
+	struct npd_map chains;	 /* policy chain names emitted for the current family */
+	struct npd_map reported; /* policies already reported to d */
+	struct npd_cc_local *locals;
+	size_t n_locals, cap_locals;
+	struct npd_buf id, tmp; /* scratch: a set's identity, any text */
+};
+
+/* A well-scattered 64-bit hash of p[0..n) for chain and set names. */
+uint64_t npd_compile_name_hash(const char *p, size_t n);
+/* True when pod runs on node and can be selected (has an IP, is not finished). */
+bool npd_compile_pod_is_local(const struct npd_pod *pod, const char *node);
+/* True when the store says pod owns a: a reused IP follows the newest pod claiming it. */
+bool npd_compile_pod_owns_ip(const struct npd_store *s, const struct npd_pod *pod,
+			     const struct npd_addr *a);
+
+/* The set of c->family for a selector peer of pol, an ipBlock peer, an ingress named port
+ * (local pods pol selects) or an egress named port (pods peer selects, all pods without
+ * a peer), created and filled on first use. The pointer is valid until the next set is
+ * added: use it at once. */
+const struct npd_set *npd_compile_selector_set(struct npd_cc *c, const struct npd_policy *pol,
+					       const struct npd_peer *peer);
+const struct npd_set *npd_compile_ipblock_set(struct npd_cc *c, const struct npd_peer *peer);
+const struct npd_set *npd_compile_ingress_port_set(struct npd_cc *c, const struct npd_policy *pol,
+						   const struct npd_port *port);
+const struct npd_set *npd_compile_egress_port_set(struct npd_cc *c, const struct npd_policy *pol,
+						  const struct npd_peer *peer,
+						  const struct npd_port *port);
 
 #ifdef NPD_TESTING
 /* Writes the stable chain name of kind ("I", "E", "PI", "PE") for ns/name into out:
