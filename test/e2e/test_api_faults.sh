@@ -224,10 +224,4 @@ api_expect "the finished pod's deletion leaves apipod2's verdict" 5 <<-EOF
 	frontend.apipod2 kube-system.coredns 80 tcp fail
 EOF
 
-for n in node1 node2; do
-	lab_check "netpold on $n still running" _lab_proc_alive "$(scn_agent_pid "$n")"
-done
-lab_check "netpold stops on SIGTERM" scn_agents_down
-lab_check "netpold --cleanup leaves nothing" scn_no_npd_left node1 node2
-echo "time: $(scn_since "$T0")s"
-lab_summary
+api_finish

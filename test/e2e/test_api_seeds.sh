@@ -146,10 +146,6 @@ lab_check "delete tools-deny-ingress" api_ctl delete netpol frontend tools-deny-
 scn_matrix_eventually "$SCN_DIR/aks.writeup.exp" 15 || api_dump_on_failure
 
 for n in node1 node2; do
-	lab_check "netpold on $n still running" _lab_proc_alive "$(scn_agent_pid "$n")"
 	lab_check "$n: no decode errors" test "$(api_metric_sum "$n" netpold_decode_errors_total)" = 0
 done
-lab_check "netpold stops on SIGTERM" scn_agents_down
-lab_check "netpold --cleanup leaves nothing" scn_no_npd_left node1 node2
-echo "time: $(scn_since "$T0")s"
-lab_summary
+api_finish

@@ -68,10 +68,4 @@ done
 kill "$wpid" 2>/dev/null
 echo "     convergence times: ${times[*]} s"
 
-for n in node1 node2; do
-	lab_check "netpold on $n still running" _lab_proc_alive "$(scn_agent_pid "$n")"
-done
-lab_check "netpold stops on SIGTERM" scn_agents_down
-lab_check "netpold --cleanup leaves nothing" scn_no_npd_left node1 node2
-echo "time: $(scn_since "$T0")s"
-lab_summary
+api_finish

@@ -22,10 +22,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/scenario.sh"
 
 scn_setup_common aks-frontend-backend-db.yaml "lab pods of the AKS example up"
-if ! lab_check "netpold ready on node1 and node2" scn_agents_up "$MAN"; then
-	lab_summary
-	exit 1
-fi
+scn_setup_agents "netpold ready on node1 and node2"
 # Every lab pod serves the same ports, so new pods get them too.
 mapfile -t PORTNUMS < <(scn_ports "$TABLE" | cut -d/ -f1 | sort -nu)
 API=10.244.1.10

@@ -20,11 +20,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 REPAIR_DEADLINE=${REPAIR_DEADLINE:-6}
 scn_setup_common aks-frontend-backend-db.yaml "lab pods of the AKS example up"
-if ! lab_check "netpold --resync-period 1s ready on node1 and node2" \
-	scn_agents_up "$MAN" --resync-period 1s; then
-	lab_summary
-	exit 1
-fi
+scn_setup_agents "netpold --resync-period 1s ready on node1 and node2" --resync-period 1s
 
 DB=10.244.2.20 API=10.244.1.10 DNS=10.244.1.2
 cat >"$SCN_DIR/pairs.exp" <<EOF

@@ -17,10 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/scenario.sh"
 
 scn_setup_common aks-frontend-backend-db.yaml "lab pods of the AKS example up"
-if ! lab_check "netpold ready on node1 and node2" scn_agents_up "$MAN"; then
-	lab_summary
-	exit 1
-fi
+scn_setup_agents "netpold ready on node1 and node2"
 
 DB=10.244.2.20 API=10.244.1.10
 # name FROM PROTO IP PORT expected

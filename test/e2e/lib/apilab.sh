@@ -213,6 +213,20 @@ api_setup_aks() {
 	fi
 }
 
+# api_finish: the end the API scenarios share: both agents still running, stopped
+# with SIGTERM, nothing of netpold's left after --cleanup; prints the time since T0
+# and the summary, whose status it returns.
+api_finish() {
+	local n
+	for n in node1 node2; do
+		lab_check "netpold on $n still running" _lab_proc_alive "$(scn_agent_pid "$n")"
+	done
+	lab_check "netpold stops on SIGTERM" scn_agents_down
+	lab_check "netpold --cleanup leaves nothing" scn_no_npd_left node1 node2
+	echo "time: $(scn_since "$T0")s"
+	lab_summary
+}
+
 # api_metric_sum NODE FAMILY [LABEL_SUBSTR]: the sum of every series of FAMILY
 # (whose labels contain LABEL_SUBSTR); 0 when absent.
 api_metric_sum() {

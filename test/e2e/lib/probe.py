@@ -179,16 +179,24 @@ def parse_target(proto, ip, port):
     return proto, ip, p
 
 
+def target_or_none(proto, ip, port):
+    """parse_target's answer, or None after printing why on stderr."""
+    try:
+        return parse_target(proto, ip, port)
+    except (ValueError, OSError) as e:
+        print("probe: %s" % e, file=sys.stderr)
+        return None
+
+
 def fmt(result, why, show_why):
     return result + (" " + why if show_why and why else "")
 
 
 def cmd_one(args):
-    try:
-        proto, ip, port = parse_target(args.mode, args.ip, args.port)
-    except (ValueError, OSError) as e:
-        print("probe: %s" % e, file=sys.stderr)
+    t = target_or_none(args.mode, args.ip, args.port)
+    if t is None:
         return 2
+    proto, ip, port = t
     result, why = probe(proto, ip, port, args.timeout)
     print(fmt(result, why, args.why), flush=True)
     return 0 if result == "ok" else 1
@@ -258,11 +266,10 @@ def cmd_announce(args):
 
 
 def cmd_watch(args):
-    try:
-        proto, ip, port = parse_target(args.proto, args.ip, args.port)
-    except (ValueError, OSError) as e:
-        print("probe: %s" % e, file=sys.stderr)
+    t = target_or_none(args.proto, args.ip, args.port)
+    if t is None:
         return 2
+    proto, ip, port = t
 
     def on_term(signum, frame):
         raise SystemExit(0)

@@ -508,6 +508,18 @@ scn_setup_common() {
 	fi
 }
 
+# scn_setup_agents DESC [ARGS...]: after scn_setup_common, netpold [ARGS...] on
+# node1 and node2 loading $MAN, both ready (checked as DESC). Exits 1 after the
+# summary when they are not.
+scn_setup_agents() {
+	local desc=$1
+	shift
+	if ! lab_check "$desc" scn_agents_up "$MAN" "$@"; then
+		lab_summary
+		exit 1
+	fi
+}
+
 # scn_agents_up MANIFESTS [ARGS...]: start netpold on node1 and node2 and
 # wait for both to be ready.
 scn_agents_up() {
