@@ -36,53 +36,42 @@ status:
 
 
 def policy_yaml(ns, name, i, n_ns):
-    kind = i % 5
-    other = f"team-{(i * 7) % 20}"
-    if kind == 0:
-        return f"""---
+    """One of five policy shapes, chosen by i; the spec is indented under spec:."""
+    head = f"""---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
   name: {name}
   namespace: {ns}
 spec:
-  podSelector: {{}}
-  policyTypes: [Ingress]
 """
-    if kind == 1:
-        return f"""---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: {name}
-  namespace: {ns}
-spec:
-  podSelector:
+    return head + POLICY_SPECS[i % 5].format(i=i, app=i % 10, next_app=(i + 1) % 10,
+                                              other=f"team-{(i * 7) % 20}", net=i % 250)
+
+
+def _selects(key, value):
+    return f"""  podSelector:
     matchLabels:
-      app: app-{i % 10}
-  ingress:
+      {key}: {value}
+"""
+
+
+POLICY_SPECS = [
+    """  podSelector: {{}}
+  policyTypes: [Ingress]
+""",
+    _selects("app", "app-{app}") + """  ingress:
     - from:
         - podSelector:
             matchLabels:
-              app: app-{(i + 1) % 10}
+              app: app-{next_app}
       ports:
         - protocol: TCP
           port: 8080
         - protocol: TCP
           port: http
-"""
-    if kind == 2:
-        return f"""---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: {name}
-  namespace: {ns}
-spec:
-  podSelector:
-    matchLabels:
-      tier: backend
-  ingress:
+""",
+    _selects("tier", "backend") + """  ingress:
     - from:
         - namespaceSelector:
             matchLabels:
@@ -93,39 +82,18 @@ spec:
       ports:
         - protocol: TCP
           port: 5432
-"""
-    if kind == 3:
-        return f"""---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: {name}
-  namespace: {ns}
-spec:
-  podSelector:
-    matchLabels:
-      tier: frontend
-  ingress:
+""",
+    _selects("tier", "frontend") + """  ingress:
     - from:
         - ipBlock:
             cidr: 172.16.0.0/12
             except:
-              - 172.16.{i % 250}.0/24
+              - 172.16.{net}.0/24
       ports:
         - protocol: TCP
           port: 443
-"""
-    return f"""---
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: {name}
-  namespace: {ns}
-spec:
-  podSelector:
-    matchLabels:
-      tier: frontend
-  policyTypes: [Egress]
+""",
+    _selects("tier", "frontend") + """  policyTypes: [Egress]
   egress:
     - to:
         - namespaceSelector:
@@ -141,7 +109,8 @@ spec:
       ports:
         - protocol: TCP
           port: 5432
-"""
+""",
+]
 
 
 def main():
