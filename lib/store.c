@@ -1,7 +1,7 @@
-/* store.c: the single owner of namespaces, pods and policies, indexed by namespace, by pod
- * label and by pod IP so that selecting the pods of a peer never scans the whole cluster.
- * It knows which fields policy can see, so a status-only pod update is not a change. It
- * does no I/O and keeps no clock. */
+/* store.c: the single owner of namespaces, pods and policies, kept per namespace and sorted
+ * by name; the label and IP indexes and selection are store_index.c's. It knows which
+ * fields policy can see, so a status-only pod update is not a change. It does no I/O and
+ * keeps no clock. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -12,33 +12,7 @@
 #include "npd/mem.h"
 #include "npd/selector.h"
 #include "npd/store.h"
-
-/* Everything known about one namespace name: its object (if seen) and its pods and
- * policies, each kept sorted by name. */
-struct bucket {
-	char *name;
-	struct npd_namespace *ns;
-	struct npd_labels fallback; /* labels to use while the Namespace object is unknown */
-	struct npd_pod **pods;
-	size_t n_pods, cap_pods;
-	struct npd_policy **pols;
-	size_t n_pols, cap_pols;
-};
-
-struct postings {
-	const struct npd_pod **v;
-	size_t n, cap;
-};
-
-struct npd_store {
-	struct npd_map buckets; /* name -> struct bucket */
-	char **names;		/* sorted bucket names (borrowed from buckets) */
-	size_t n_names, cap_names;
-	struct npd_map labels; /* "key\x1fvalue" -> struct postings */
-	struct npd_map ips;    /* formatted address -> const struct npd_pod */
-	uint64_t gen;
-	size_t counts[NPD_KIND__COUNT];
-};
+#include "store_int.h"
 
 struct npd_store *
 npd_store_new(void)
@@ -52,7 +26,7 @@ npd_store_new(void)
 }
 
 static void
-bucket_free(struct bucket *b)
+bucket_free(struct npd_bucket *b)
 {
 	size_t i;
 
@@ -80,7 +54,7 @@ npd_store_free(struct npd_store *s)
 		bucket_free(v);
 	it = 0;
 	while (npd_map_next(&s->labels, &it, NULL, &v)) {
-		struct postings *p = v;
+		struct npd_postings *p = v;
 
 		free(p->v);
 		free(p);
@@ -131,16 +105,16 @@ search_names(char *const *v, size_t n, const char *name)
 OBJ_SEARCH(search_pods, struct npd_pod)
 OBJ_SEARCH(search_pols, struct npd_policy)
 
-static struct bucket *
-bucket_get(const struct npd_store *s, const char *name)
+struct npd_bucket *
+npd_store_bucket(const struct npd_store *s, const char *name)
 {
 	return name ? npd_map_get(&s->buckets, name) : NULL;
 }
 
-static struct bucket *
+static struct npd_bucket *
 bucket_ensure(struct npd_store *s, const char *name)
 {
-	struct bucket *b = bucket_get(s, name);
+	struct npd_bucket *b = npd_store_bucket(s, name);
 	long i;
 	size_t pos;
 
@@ -161,7 +135,7 @@ bucket_ensure(struct npd_store *s, const char *name)
 }
 
 static void
-bucket_maybe_drop(struct npd_store *s, struct bucket *b)
+bucket_maybe_drop(struct npd_store *s, struct npd_bucket *b)
 {
 	long i;
 
@@ -175,115 +149,6 @@ bucket_maybe_drop(struct npd_store *s, struct bucket *b)
 	}
 	npd_map_del(&s->buckets, b->name);
 	bucket_free(b);
-}
-
-static const struct npd_labels *
-bucket_labels(const struct bucket *b)
-{
-	return b->ns ? &b->ns->labels : &b->fallback;
-}
-
-/* The IP index key: family and address bytes in hex. Cheaper than inet_ntop on the
- * compiler's hot path (every peer pod is checked against it). */
-#define IPKEY_LEN 34
-static const char *
-ip_key(const struct npd_addr *a, char buf[IPKEY_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, n = a->family == AF_INET ? 4 : 16;
-
-	buf[0] = a->family == AF_INET ? '4' : '6';
-	for (i = 0; i < n; i++) {
-		buf[1 + 2 * i] = hex[a->a[i] >> 4];
-		buf[2 + 2 * i] = hex[a->a[i] & 15];
-	}
-	buf[1 + 2 * n] = '\0';
-	return buf;
-}
-
-static char *
-label_key(const char *key, const char *value)
-{
-	return npd_xasprintf("%s\x1f%s", key, value);
-}
-
-static void
-index_pod(struct npd_store *s, const struct npd_pod *pod)
-{
-	char ab[IPKEY_LEN];
-	size_t i;
-
-	for (i = 0; i < pod->labels.n; i++) {
-		char *k = label_key(pod->labels.v[i].key, pod->labels.v[i].value);
-		struct postings *p = npd_map_get(&s->labels, k);
-
-		if (!p) {
-			p = npd_xcalloc(1, sizeof(*p));
-			npd_map_set(&s->labels, k, p);
-		}
-		npd_xgrow(&p->v, &p->cap, p->n + 1, sizeof(*p->v));
-		p->v[p->n++] = pod;
-		free(k);
-	}
-	if (!npd_pod_is_selectable(pod))
-		return;
-	for (i = 0; i < pod->n_ips; i++)
-		npd_map_set(&s->ips, ip_key(&pod->ips[i], ab), (void *)(uintptr_t)pod);
-}
-
-/* After a pod gives up an address, another live pod may still claim it. */
-static void
-reclaim_ip(struct npd_store *s, const char *ip, const struct npd_addr *a)
-{
-	size_t i, j, k;
-
-	for (i = 0; i < s->n_names; i++) {
-		const struct bucket *b = bucket_get(s, s->names[i]);
-
-		for (j = 0; j < b->n_pods; j++) {
-			const struct npd_pod *p = b->pods[j];
-
-			if (!npd_pod_is_selectable(p))
-				continue;
-			for (k = 0; k < p->n_ips; k++)
-				if (!npd_addr_cmp(&p->ips[k], a)) {
-					npd_map_set(&s->ips, ip, (void *)(uintptr_t)p);
-					return;
-				}
-		}
-	}
-}
-
-static void
-unindex_pod(struct npd_store *s, const struct npd_pod *pod)
-{
-	char ab[IPKEY_LEN];
-	size_t i, j;
-
-	for (i = 0; i < pod->labels.n; i++) {
-		char *k = label_key(pod->labels.v[i].key, pod->labels.v[i].value);
-		struct postings *p = npd_map_get(&s->labels, k);
-
-		for (j = 0; p && j < p->n; j++)
-			if (p->v[j] == pod) {
-				p->v[j] = p->v[--p->n];
-				break;
-			}
-		if (p && p->n == 0) {
-			npd_map_del(&s->labels, k);
-			free(p->v);
-			free(p);
-		}
-		free(k);
-	}
-	for (i = 0; i < pod->n_ips; i++) {
-		const char *ip = ip_key(&pod->ips[i], ab);
-
-		if (npd_map_get(&s->ips, ip) == pod) {
-			npd_map_del(&s->ips, ip);
-			reclaim_ip(s, ip, &pod->ips[i]);
-		}
-	}
 }
 
 static bool
@@ -323,7 +188,7 @@ pod_visible_change(const struct npd_pod *a, const struct npd_pod *b)
 int
 npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 {
-	struct bucket *b = bucket_ensure(s, pod->ns);
+	struct npd_bucket *b = bucket_ensure(s, pod->ns);
 	long i = search_pods(b->pods, b->n_pods, pod->name);
 	int changed = 1;
 
@@ -333,7 +198,7 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 		changed = pod_visible_change(old, pod);
 		/* Out of the array before unindexing, so reclaim_ip cannot pick the old one. */
 		b->pods[i] = pod;
-		unindex_pod(s, old);
+		npd_store_unindex_pod(s, old);
 		npd_pod_free(old);
 	} else {
 		size_t pos = (size_t)(-i - 1);
@@ -344,7 +209,7 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 		b->n_pods++;
 		s->counts[NPD_KIND_POD]++;
 	}
-	index_pod(s, pod);
+	npd_store_index_pod(s, pod);
 	if (changed)
 		s->gen++;
 	return changed;
@@ -353,7 +218,7 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 int
 npd_store_add_policy(struct npd_store *s, struct npd_policy *pol)
 {
-	struct bucket *b = bucket_ensure(s, pol->ns);
+	struct npd_bucket *b = bucket_ensure(s, pol->ns);
 	long i = search_pols(b->pols, b->n_pols, pol->name);
 
 	if (i >= 0) {
@@ -380,7 +245,7 @@ npd_store_add_policy(struct npd_store *s, struct npd_policy *pol)
 int
 npd_store_add_namespace(struct npd_store *s, struct npd_namespace *ns)
 {
-	struct bucket *b = bucket_ensure(s, ns->name);
+	struct npd_bucket *b = bucket_ensure(s, ns->name);
 	int changed = 1;
 
 	if (b->ns) {
@@ -421,7 +286,7 @@ npd_store_add_object(struct npd_store *s, struct npd_object *o)
 int
 npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const char *name)
 {
-	struct bucket *b = bucket_get(s, kind == NPD_KIND_NAMESPACE ? name : ns);
+	struct npd_bucket *b = npd_store_bucket(s, kind == NPD_KIND_NAMESPACE ? name : ns);
 	long i;
 
 	if (!b)
@@ -451,7 +316,7 @@ npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const cha
 			memmove(&b->pods[i], &b->pods[i + 1],
 				(b->n_pods - (size_t)i - 1) * sizeof(*b->pods));
 			b->n_pods--;
-			unindex_pod(s, old);
+			npd_store_unindex_pod(s, old);
 			npd_pod_free(old);
 			break;
 		}
@@ -513,7 +378,7 @@ npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struct npd_m
 	size_t n = 0, cap = 0, capn = 0, i, j, deleted = 0;
 
 	for (i = 0; i < s->n_names; i++) {
-		const struct bucket *b = bucket_get(s, s->names[i]);
+		const struct npd_bucket *b = npd_store_bucket(s, s->names[i]);
 		size_t count = kind == NPD_KIND_NAMESPACE ? (b->ns ? 1 : 0)
 			       : kind == NPD_KIND_POD	  ? b->n_pods
 							  : b->n_pols;
@@ -559,7 +424,7 @@ npd_store_count(const struct npd_store *s, enum npd_kind kind)
 const struct npd_namespace *
 npd_store_get_namespace(const struct npd_store *s, const char *name)
 {
-	const struct bucket *b = bucket_get(s, name);
+	const struct npd_bucket *b = npd_store_bucket(s, name);
 
 	return b ? b->ns : NULL;
 }
@@ -567,7 +432,7 @@ npd_store_get_namespace(const struct npd_store *s, const char *name)
 const struct npd_pod *
 npd_store_get_pod(const struct npd_store *s, const char *ns, const char *name)
 {
-	const struct bucket *b = bucket_get(s, ns);
+	const struct npd_bucket *b = npd_store_bucket(s, ns);
 	long i;
 
 	if (!b)
@@ -579,7 +444,7 @@ npd_store_get_pod(const struct npd_store *s, const char *ns, const char *name)
 const struct npd_policy *
 npd_store_get_policy(const struct npd_store *s, const char *ns, const char *name)
 {
-	const struct bucket *b = bucket_get(s, ns);
+	const struct npd_bucket *b = npd_store_bucket(s, ns);
 	long i;
 
 	if (!b)
@@ -598,7 +463,7 @@ npd_store_ns_names(const struct npd_store *s, size_t *n)
 const struct npd_pod *const *
 npd_store_pods_in(const struct npd_store *s, const char *ns, size_t *n)
 {
-	const struct bucket *b = bucket_get(s, ns);
+	const struct npd_bucket *b = npd_store_bucket(s, ns);
 
 	*n = b ? b->n_pods : 0;
 	return b ? (const struct npd_pod *const *)b->pods : NULL;
@@ -607,89 +472,8 @@ npd_store_pods_in(const struct npd_store *s, const char *ns, size_t *n)
 const struct npd_policy *const *
 npd_store_policies_in(const struct npd_store *s, const char *ns, size_t *n)
 {
-	const struct bucket *b = bucket_get(s, ns);
+	const struct npd_bucket *b = npd_store_bucket(s, ns);
 
 	*n = b ? b->n_pols : 0;
 	return b ? (const struct npd_policy *const *)b->pols : NULL;
-}
-
-const struct npd_pod *const *
-npd_store_pods_with_label(const struct npd_store *s, const char *key, const char *value, size_t *n)
-{
-	char *k = label_key(key, value);
-	const struct postings *p = npd_map_get(&s->labels, k);
-
-	free(k);
-	*n = p ? p->n : 0;
-	return p ? p->v : NULL;
-}
-
-const struct npd_pod *
-npd_store_pod_by_ip(const struct npd_store *s, const struct npd_addr *a)
-{
-	char ab[IPKEY_LEN];
-
-	return npd_map_get(&s->ips, ip_key(a, ab));
-}
-
-void
-npd_store_select_pods(const struct npd_store *s, const struct npd_selector *ns_sel,
-		      const char *ns_only, const struct npd_selector *pod_sel, npd_store_pod_fn fn,
-		      void *ctx)
-{
-	const struct bucket *b;
-	size_t i, j;
-
-	if (!ns_sel) {
-		b = bucket_get(s, ns_only);
-		for (j = 0; b && j < b->n_pods; j++)
-			if (!pod_sel || npd_selector_matches(pod_sel, &b->pods[j]->labels))
-				fn(b->pods[j], ctx);
-		return;
-	}
-	if (pod_sel && pod_sel->match_labels.n) {
-		/* The rarest matchLabels pair bounds the candidates; use it only when it is
-		 * shorter than the pods of the namespaces the namespace selector picks. */
-		const struct npd_pod *const *best = NULL;
-		size_t n_best = SIZE_MAX, in_ns = 0;
-		const struct bucket *last = NULL;
-
-		for (i = 0; i < pod_sel->match_labels.n; i++) {
-			size_t n;
-			const struct npd_pod *const *v =
-			    npd_store_pods_with_label(s, pod_sel->match_labels.v[i].key,
-						      pod_sel->match_labels.v[i].value, &n);
-
-			if (n < n_best) {
-				best = v;
-				n_best = n;
-			}
-		}
-		for (i = 0; i < s->n_names && in_ns < n_best; i++) {
-			b = bucket_get(s, s->names[i]);
-			if (b->n_pods && npd_selector_matches(ns_sel, bucket_labels(b)))
-				in_ns += b->n_pods;
-		}
-		if (in_ns < n_best)
-			goto by_namespace;
-		for (j = 0; j < n_best; j++) {
-			const struct npd_pod *p = best[j];
-
-			if (!last || strcmp(last->name, p->ns))
-				last = bucket_get(s, p->ns);
-			if (npd_selector_matches(ns_sel, bucket_labels(last)) &&
-			    npd_selector_matches(pod_sel, &p->labels))
-				fn(p, ctx);
-		}
-		return;
-	}
-by_namespace:
-	for (i = 0; i < s->n_names; i++) {
-		b = bucket_get(s, s->names[i]);
-		if (!b->n_pods || !npd_selector_matches(ns_sel, bucket_labels(b)))
-			continue;
-		for (j = 0; j < b->n_pods; j++)
-			if (!pod_sel || npd_selector_matches(pod_sel, &b->pods[j]->labels))
-				fn(b->pods[j], ctx);
-	}
 }

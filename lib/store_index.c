@@ -1,0 +1,204 @@
+/* store_index.c: the store's indexes: pods by label pair and by IP (a reused IP follows
+ * the live pod that holds it), and selection of the pods a (namespace, pod) selector pair
+ * matches, driven by the rarest label pair so that a peer never scans the whole cluster. */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/addr.h"
+#include "npd/map.h"
+#include "npd/mem.h"
+#include "npd/selector.h"
+#include "npd/store.h"
+#include "store_int.h"
+
+const struct npd_labels *
+npd_store_bucket_labels(const struct npd_bucket *b)
+{
+	return b->ns ? &b->ns->labels : &b->fallback;
+}
+
+/* The IP index key: family and address bytes in hex. Cheaper than inet_ntop on the
+ * compiler's hot path (every peer pod is checked against it). */
+#define IPKEY_LEN 34
+static const char *
+ip_key(const struct npd_addr *a, char buf[IPKEY_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, n = a->family == AF_INET ? 4 : 16;
+
+	buf[0] = a->family == AF_INET ? '4' : '6';
+	for (i = 0; i < n; i++) {
+		buf[1 + 2 * i] = hex[a->a[i] >> 4];
+		buf[2 + 2 * i] = hex[a->a[i] & 15];
+	}
+	buf[1 + 2 * n] = '\0';
+	return buf;
+}
+
+static char *
+label_key(const char *key, const char *value)
+{
+	return npd_xasprintf("%s\x1f%s", key, value);
+}
+
+void
+npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod)
+{
+	char ab[IPKEY_LEN];
+	size_t i;
+
+	for (i = 0; i < pod->labels.n; i++) {
+		char *k = label_key(pod->labels.v[i].key, pod->labels.v[i].value);
+		struct npd_postings *p = npd_map_get(&s->labels, k);
+
+		if (!p) {
+			p = npd_xcalloc(1, sizeof(*p));
+			npd_map_set(&s->labels, k, p);
+		}
+		npd_xgrow(&p->v, &p->cap, p->n + 1, sizeof(*p->v));
+		p->v[p->n++] = pod;
+		free(k);
+	}
+	if (!npd_pod_is_selectable(pod))
+		return;
+	for (i = 0; i < pod->n_ips; i++)
+		npd_map_set(&s->ips, ip_key(&pod->ips[i], ab), (void *)(uintptr_t)pod);
+}
+
+/* After a pod gives up an address, another live pod may still claim it. */
+static void
+reclaim_ip(struct npd_store *s, const char *ip, const struct npd_addr *a)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < s->n_names; i++) {
+		const struct npd_bucket *b = npd_store_bucket(s, s->names[i]);
+
+		for (j = 0; j < b->n_pods; j++) {
+			const struct npd_pod *p = b->pods[j];
+
+			if (!npd_pod_is_selectable(p))
+				continue;
+			for (k = 0; k < p->n_ips; k++)
+				if (!npd_addr_cmp(&p->ips[k], a)) {
+					npd_map_set(&s->ips, ip, (void *)(uintptr_t)p);
+					return;
+				}
+		}
+	}
+}
+
+void
+npd_store_unindex_pod(struct npd_store *s, const struct npd_pod *pod)
+{
+	char ab[IPKEY_LEN];
+	size_t i, j;
+
+	for (i = 0; i < pod->labels.n; i++) {
+		char *k = label_key(pod->labels.v[i].key, pod->labels.v[i].value);
+		struct npd_postings *p = npd_map_get(&s->labels, k);
+
+		for (j = 0; p && j < p->n; j++)
+			if (p->v[j] == pod) {
+				p->v[j] = p->v[--p->n];
+				break;
+			}
+		if (p && p->n == 0) {
+			npd_map_del(&s->labels, k);
+			free(p->v);
+			free(p);
+		}
+		free(k);
+	}
+	for (i = 0; i < pod->n_ips; i++) {
+		const char *ip = ip_key(&pod->ips[i], ab);
+
+		if (npd_map_get(&s->ips, ip) == pod) {
+			npd_map_del(&s->ips, ip);
+			reclaim_ip(s, ip, &pod->ips[i]);
+		}
+	}
+}
+
+const struct npd_pod *const *
+npd_store_pods_with_label(const struct npd_store *s, const char *key, const char *value, size_t *n)
+{
+	char *k = label_key(key, value);
+	const struct npd_postings *p = npd_map_get(&s->labels, k);
+
+	free(k);
+	*n = p ? p->n : 0;
+	return p ? p->v : NULL;
+}
+
+const struct npd_pod *
+npd_store_pod_by_ip(const struct npd_store *s, const struct npd_addr *a)
+{
+	char ab[IPKEY_LEN];
+
+	return npd_map_get(&s->ips, ip_key(a, ab));
+}
+
+void
+npd_store_select_pods(const struct npd_store *s, const struct npd_selector *ns_sel,
+		      const char *ns_only, const struct npd_selector *pod_sel, npd_store_pod_fn fn,
+		      void *ctx)
+{
+	const struct npd_bucket *b;
+	size_t i, j;
+
+	if (!ns_sel) {
+		b = npd_store_bucket(s, ns_only);
+		for (j = 0; b && j < b->n_pods; j++)
+			if (!pod_sel || npd_selector_matches(pod_sel, &b->pods[j]->labels))
+				fn(b->pods[j], ctx);
+		return;
+	}
+	if (pod_sel && pod_sel->match_labels.n) {
+		/* The rarest matchLabels pair bounds the candidates; use it only when it is
+		 * shorter than the pods of the namespaces the namespace selector picks. */
+		const struct npd_pod *const *best = NULL;
+		size_t n_best = SIZE_MAX, in_ns = 0;
+		const struct npd_bucket *last = NULL;
+
+		for (i = 0; i < pod_sel->match_labels.n; i++) {
+			size_t n;
+			const struct npd_pod *const *v =
+			    npd_store_pods_with_label(s, pod_sel->match_labels.v[i].key,
+						      pod_sel->match_labels.v[i].value, &n);
+
+			if (n < n_best) {
+				best = v;
+				n_best = n;
+			}
+		}
+		for (i = 0; i < s->n_names && in_ns < n_best; i++) {
+			b = npd_store_bucket(s, s->names[i]);
+			if (b->n_pods && npd_selector_matches(ns_sel, npd_store_bucket_labels(b)))
+				in_ns += b->n_pods;
+		}
+		if (in_ns < n_best)
+			goto by_namespace;
+		for (j = 0; j < n_best; j++) {
+			const struct npd_pod *p = best[j];
+
+			if (!last || strcmp(last->name, p->ns))
+				last = npd_store_bucket(s, p->ns);
+			if (npd_selector_matches(ns_sel, npd_store_bucket_labels(last)) &&
+			    npd_selector_matches(pod_sel, &p->labels))
+				fn(p, ctx);
+		}
+		return;
+	}
+by_namespace:
+	for (i = 0; i < s->n_names; i++) {
+		b = npd_store_bucket(s, s->names[i]);
+		if (!b->n_pods || !npd_selector_matches(ns_sel, npd_store_bucket_labels(b)))
+			continue;
+		for (j = 0; j < b->n_pods; j++)
+			if (!pod_sel || npd_selector_matches(pod_sel, &b->pods[j]->labels))
+				fn(b->pods[j], ctx);
+	}
+}

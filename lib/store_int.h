@@ -1,0 +1,47 @@
+/* store_int.h: the store's private structures, shared by store.c (objects, buckets, the
+ * generation) and store_index.c (the label and IP indexes and selection). Private to lib/. */
+#ifndef NPD_STORE_INT_H
+#define NPD_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npd/map.h"
+#include "npd/store.h"
+
+/* Everything known about one namespace name: its object (if seen) and its pods and
+ * policies, each kept sorted by name. */
+struct npd_bucket {
+	char *name;
+	struct npd_namespace *ns;
+	struct npd_labels fallback; /* labels to use while the Namespace object is unknown */
+	struct npd_pod **pods;
+	size_t n_pods, cap_pods;
+	struct npd_policy **pols;
+	size_t n_pols, cap_pols;
+};
+
+struct npd_postings {
+	const struct npd_pod **v;
+	size_t n, cap;
+};
+
+struct npd_store {
+	struct npd_map buckets; /* name -> struct npd_bucket */
+	char **names;		/* sorted bucket names (borrowed from buckets) */
+	size_t n_names, cap_names;
+	struct npd_map labels; /* "key\x1fvalue" -> struct npd_postings */
+	struct npd_map ips;    /* formatted address -> const struct npd_pod */
+	uint64_t gen;
+	size_t counts[NPD_KIND__COUNT];
+};
+
+/* The bucket of namespace name (NULL name or unknown: NULL); borrowed. */
+struct npd_bucket *npd_store_bucket(const struct npd_store *s, const char *name);
+/* The labels a namespace selector sees for b: its Namespace's, or the fallback. */
+const struct npd_labels *npd_store_bucket_labels(const struct npd_bucket *b);
+/* Adds pod to (removes it from) the label index and, when selectable, the IP index. */
+void npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod);
+void npd_store_unindex_pod(struct npd_store *s, const struct npd_pod *pod);
+
+#endif
