@@ -50,19 +50,6 @@ struct fill_ctx {
 	const struct npd_peer *block; /* only addresses inside this ipBlock (and no except) */
 };
 
-static bool
-in_block(const struct npd_peer *block, const struct npd_addr *a)
-{
-	size_t i;
-
-	if (!npd_cidr_contains(&block->cidr, a))
-		return false;
-	for (i = 0; i < block->n_except; i++)
-		if (npd_cidr_contains(&block->except[i], a))
-			return false;
-	return true;
-}
-
 static void
 fill_pod(const struct npd_pod *pod, void *arg)
 {
@@ -81,7 +68,7 @@ fill_pod(const struct npd_pod *pod, void *arg)
 		if (pod->ips[i].family != f->c->family ||
 		    !npd_compile_pod_owns_ip(f->c->s, pod, &pod->ips[i]))
 			continue;
-		if (f->block && !in_block(f->block, &pod->ips[i]))
+		if (f->block && !npd_peer_block_contains(f->block, &pod->ips[i]))
 			continue;
 		memset(&e, 0, sizeof(e));
 		e.addr = pod->ips[i];

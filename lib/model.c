@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "npd/addr.h"
 #include "npd/mem.h"
 #include "npd/model.h"
 
@@ -382,6 +383,19 @@ npd_pod_is_selectable(const struct npd_pod *pod)
 {
 	return pod->n_ips > 0 && !pod->host_network && pod->phase != NPD_PHASE_SUCCEEDED &&
 	       pod->phase != NPD_PHASE_FAILED;
+}
+
+bool
+npd_peer_block_contains(const struct npd_peer *peer, const struct npd_addr *a)
+{
+	size_t i;
+
+	if (!npd_cidr_contains(&peer->cidr, a))
+		return false;
+	for (i = 0; i < peer->n_except; i++)
+		if (npd_cidr_contains(&peer->except[i], a))
+			return false;
+	return true;
 }
 
 int

@@ -31,28 +31,13 @@ npd_sim_ns_matches(const struct npd_store *s, const struct npd_selector *sel, co
 	return ok;
 }
 
-static bool
-ipblock_matches(const struct npd_peer *peer, const struct npd_addr *addr)
-{
-	size_t i;
-
-	if (!addr || addr->family != peer->cidr.addr.family)
-		return false;
-	if (!npd_cidr_contains(&peer->cidr, addr))
-		return false;
-	for (i = 0; i < peer->n_except; i++)
-		if (npd_cidr_contains(&peer->except[i], addr))
-			return false;
-	return true;
-}
-
 bool
 npd_sim_peer_matches(const struct npd_store *s, const struct npd_policy *pol,
 		     const struct npd_peer *peer, const struct npd_pod *pod,
 		     const struct npd_addr *addr)
 {
 	if (peer->kind == NPD_PEER_IPBLOCK)
-		return ipblock_matches(peer, addr);
+		return addr && npd_peer_block_contains(peer, addr);
 	/* Selector peers name pods, never addresses, and only pods that can be peers by IP. */
 	if (!pod || !npd_pod_is_selectable(pod))
 		return false;

@@ -215,6 +215,9 @@ const char *npd_object_name(const struct npd_object *o);
 
 /* A pod may be a peer by IP only if it has an IP, is not finished and not hostNetwork. */
 bool npd_pod_is_selectable(const struct npd_pod *pod);
+/* True when a lies inside the ipBlock peer's cidr and outside every except (an address of
+ * the other family never does). */
+bool npd_peer_block_contains(const struct npd_peer *peer, const struct npd_addr *a);
 /* Finds a named container port of pod for proto; returns 0 and the number, or -ENOENT. */
 int npd_pod_find_named_port(const struct npd_pod *pod, const char *name, enum npd_proto proto,
 			    uint16_t *out);

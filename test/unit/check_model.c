@@ -3,7 +3,10 @@
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "npd/addr.h"
+#include "npd/mem.h"
 #include "npd/model.h"
 #include "testutil.h"
 
@@ -71,4 +74,27 @@ START_TEST(object_identity)
 }
 END_TEST
 
-TU_MAIN("model", event_type_names_round_trip, proto_and_phase_names_round_trip, object_identity)
+START_TEST(block_contains_minus_excepts)
+{
+	struct npd_peer p;
+	struct npd_addr a;
+
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(npd_cidr_parse("10.0.0.0/8", true, &p.cidr), 0);
+	p.except = npd_xcalloc(1, sizeof(*p.except));
+	p.n_except = 1;
+	ck_assert_int_eq(npd_cidr_parse("10.1.0.0/16", true, &p.except[0]), 0);
+	ck_assert_int_eq(npd_addr_parse("10.2.3.4", &a), 0);
+	ck_assert(npd_peer_block_contains(&p, &a));
+	ck_assert_int_eq(npd_addr_parse("10.1.3.4", &a), 0);
+	ck_assert(!npd_peer_block_contains(&p, &a));
+	ck_assert_int_eq(npd_addr_parse("11.0.0.1", &a), 0);
+	ck_assert(!npd_peer_block_contains(&p, &a));
+	ck_assert_int_eq(npd_addr_parse("::ffff:10.2.3.4", &a), 0);
+	ck_assert(!npd_peer_block_contains(&p, &a));
+	npd_peer_fini(&p);
+}
+END_TEST
+
+TU_MAIN("model", event_type_names_round_trip, proto_and_phase_names_round_trip, object_identity,
+	block_contains_minus_excepts)
