@@ -19,6 +19,7 @@
  * selector (cluster-wide membership), one hash:net set per ipBlock, hash:ip,port sets
  * for named ports resolved at the destination pod. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -78,12 +79,32 @@ npd_compile_name_hash(const char *p, size_t n)
 	return h;
 }
 
+/* Adds a namespace or object name to an identity, percent-encoding every byte outside
+ * the API server's name alphabet: the separators around it ('/', '|', '*') then never
+ * occur inside, so distinct names give distinct identities whatever a source let through,
+ * and a valid name (the only kind the decoders accept) is written unchanged. */
+void
+npd_compile_add_name(struct npd_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_')
+			npd_buf_addc(b, (char)ch);
+		else
+			npd_buf_printf(b, "%%%02X", ch);
+	}
+}
+
 NPD_TESTABLE void
 chain_name(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *ns, const char *name,
 	   struct npd_buf *tmp)
 {
 	npd_buf_reset(tmp);
-	npd_buf_printf(tmp, "%s|%s/%s", kind, ns, name);
+	npd_buf_printf(tmp, "%s|", kind);
+	npd_compile_add_name(tmp, ns);
+	npd_buf_addc(tmp, '/');
+	npd_compile_add_name(tmp, name);
 	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, kind,
 		 npd_compile_name_hash(tmp->data, tmp->len));
 }

@@ -41,6 +41,9 @@ struct npd_cc {
 
 /* A well-scattered 64-bit hash of p[0..n) for chain and set names. */
 uint64_t npd_compile_name_hash(const char *p, size_t n);
+/* Appends a namespace or object name to an identity, percent-encoding every byte outside
+ * [A-Za-z0-9._-], so the separators around it never occur inside (valid names unchanged). */
+void npd_compile_add_name(struct npd_buf *b, const char *s);
 /* True when pod runs on node and can be selected (has an IP, is not finished). */
 bool npd_compile_pod_is_local(const struct npd_pod *pod, const char *node);
 /* True when the store says pod owns a: a reused IP follows the newest pod claiming it. */

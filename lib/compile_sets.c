@@ -89,7 +89,9 @@ sel_identity(const struct npd_policy *pol, const struct npd_peer *peer, struct n
 		npd_buf_adds(b, "ns=*|");
 		npd_selector_format(&peer->ns_sel, b);
 	} else {
-		npd_buf_printf(b, "ns=%s|", pol->ns);
+		npd_buf_adds(b, "ns=");
+		npd_compile_add_name(b, pol->ns);
+		npd_buf_addc(b, '|');
 	}
 	npd_buf_addc(b, '|');
 	if (peer->has_pod_sel)
@@ -229,7 +231,9 @@ npd_compile_ingress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 	size_t idx;
 
 	npd_buf_reset(&c->id);
-	npd_buf_printf(&c->id, "port|%c|local|ns=%s|", fam_char(c->family), pol->ns);
+	npd_buf_printf(&c->id, "port|%c|local|ns=", fam_char(c->family));
+	npd_compile_add_name(&c->id, pol->ns);
+	npd_buf_addc(&c->id, '|');
 	npd_selector_format(&pol->pod_sel, &c->id);
 	npd_buf_printf(&c->id, "|%s|%s", port->name, npd_proto_name(port->proto));
 	npd_buf_reset(&c->tmp);

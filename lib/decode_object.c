@@ -260,6 +260,28 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 		npd_conv_err(&c, meta, NPD_DIAG_VALUE, "missing metadata.namespace");
 		goto out;
 	}
+	/* As the API server validates them: names then never hold the '/' or '|' that the
+	 * store's keys and the compiler's chain identities put between fields. */
+	if (k == NPD_KIND_NAMESPACE ? !npd_is_dns_label(name) : !npd_is_dns_subdomain(name)) {
+		npd_conv_path_key(&c, "name");
+		npd_conv_err(&c, npd_dnode_get(meta, "name"), NPD_DIAG_VALUE,
+			     k == NPD_KIND_NAMESPACE
+				 ? "metadata.name \"%s\" is not a DNS-1123 label (at most 63 "
+				   "lowercase letters, digits and '-', alphanumeric at both ends)"
+				 : "metadata.name \"%s\" is not a DNS-1123 subdomain (at most 253 "
+				   "lowercase letters, digits, '-' and '.', labels alphanumeric at "
+				   "both ends)",
+			     name);
+		goto out;
+	}
+	if (k != NPD_KIND_NAMESPACE && !npd_is_dns_label(c.ns)) {
+		npd_conv_path_key(&c, "namespace");
+		npd_conv_err(&c, ns ? npd_dnode_get(meta, "namespace") : meta, NPD_DIAG_VALUE,
+			     "metadata.namespace \"%s\" is not a DNS-1123 label (at most 63 "
+			     "lowercase letters, digits and '-', alphanumeric at both ends)",
+			     c.ns);
+		goto out;
+	}
 	obj.kind = k;
 	switch (k) {
 	case NPD_KIND_NAMESPACE:

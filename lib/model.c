@@ -413,22 +413,48 @@ npd_pod_find_named_port(const struct npd_pod *pod, const char *name, enum npd_pr
 	return -ENOENT;
 }
 
-/* DNS-1123 subdomain: lowercase alphanumerics, '-' and '.', alnum at both ends, <= 253. */
+/* DNS-1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63. */
 static bool
-is_dns_subdomain(const char *s, size_t n)
+is_dns_label(const char *s, size_t n)
 {
 	size_t i;
 
+	if (n == 0 || n > 63)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return false;
+	return s[0] != '-' && s[n - 1] != '-';
+}
+
+/* DNS-1123 subdomain: DNS-1123 labels joined by '.', at most 253 in all. */
+static bool
+is_dns_subdomain(const char *s, size_t n)
+{
+	size_t start = 0, i;
+
 	if (n == 0 || n > 253)
 		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!(islower((unsigned char)c) || isdigit((unsigned char)c) || c == '-' ||
-		      c == '.'))
+	for (i = 0; i <= n; i++) {
+		if (i < n && s[i] != '.')
+			continue;
+		if (!is_dns_label(s + start, i - start))
 			return false;
+		start = i + 1;
 	}
-	return isalnum((unsigned char)s[0]) && isalnum((unsigned char)s[n - 1]);
+	return true;
+}
+
+bool
+npd_is_dns_label(const char *s)
+{
+	return is_dns_label(s, strlen(s));
+}
+
+bool
+npd_is_dns_subdomain(const char *s)
+{
+	return is_dns_subdomain(s, strlen(s));
 }
 
 /* Qualified name part: [A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?, <= 63. */

@@ -225,6 +225,11 @@ int npd_pod_find_named_port(const struct npd_pod *pod, const char *name, enum np
 /* Validation of Kubernetes names and label syntax (qualified names, label values,
  * IANA_SVC_NAME for named ports). */
 bool npd_is_label_key(const char *s);
+/* The API server's object names: DNS-1123 labels for namespaces (at most 63 of [a-z0-9-],
+ * no '-' at either end), DNS-1123 subdomains (labels joined by '.', at most 253) for pods
+ * and policies. */
+bool npd_is_dns_label(const char *s);
+bool npd_is_dns_subdomain(const char *s);
 bool npd_is_label_value(const char *s);
 bool npd_is_port_name(const char *s);
 

@@ -180,6 +180,50 @@ START_TEST(chain_names_fit_and_scatter)
 }
 END_TEST
 
+/* Regression: "a/b" + "c" and "a" + "b/c" once hashed the same "PI|a/b/c", so two policies
+ * shared one chain and the rules allowed what the simulator denied. The decoders reject such
+ * names now; the identity must not depend on that. */
+START_TEST(slash_names_get_distinct_chains)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p1 = tu_policy("a/b", "c", "app=web", true, false);
+	struct npd_policy *p2 = tu_policy("a", "b/c", "app=web", true, false);
+	char a[NPD_CHAIN_NAMELEN], b[NPD_CHAIN_NAMELEN];
+	struct npd_ruleset *rs;
+	const struct npd_table *t;
+	struct npd_buf tmp;
+	size_t i, n = 0;
+
+	npd_buf_init(&tmp);
+	chain_name(a, "PI", "a/b", "c", &tmp);
+	chain_name(b, "PI", "a", "b/c", &tmp);
+	ck_assert_str_ne(a, b);
+	chain_name(a, "I", "a|b", "c", &tmp);
+	chain_name(b, "I", "a", "b|c", &tmp);
+	ck_assert_str_ne(a, b);
+	npd_buf_fini(&tmp);
+
+	npd_store_add_namespace(s, tu_ns("a", NULL));
+	npd_store_add_namespace(s, tu_ns("a/b", NULL));
+	npd_store_add_pod(s, tu_pod("a", "web-0", "app=web", "10.0.0.10", "node1"));
+	npd_store_add_pod(s, tu_pod("a/b", "web-0", "app=web", "10.0.0.11", "node1"));
+	npd_store_add_pod(s, tu_pod("a", "cli-0", "app=cli", "10.0.1.10", "node2"));
+	tu_peer_sel(tu_rule(p1, false), NULL, "app=cli");
+	tu_rule(p2, false);
+	npd_store_add_policy(s, p1);
+	npd_store_add_policy(s, p2);
+	rs = compile(s);
+	t = npd_ruleset_get_table(rs, 4);
+	for (i = 0; i < t->n_chains; i++)
+		n += !strncmp(t->chains[i].name, "NPD-PI-", 7);
+	ck_assert_uint_eq(n, 2);
+	expected_chain(a, "PI", "a/b/c");
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, a));
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
 START_TEST(forward_chain_layout)
 {
 	struct npd_store *s = npd_store_new();
@@ -767,9 +811,10 @@ START_TEST(bad_options_rejected)
 }
 END_TEST
 
-TU_MAIN("compile", names_are_stable_identities, chain_names_fit_and_scatter, forward_chain_layout,
-	equal_selectors_share_one_set, ipblock_sets, named_ports_resolve_at_destination,
-	ports_ranges_and_protocols, policy_types_decide_isolation,
-	only_local_selectable_pods_get_chains, reused_ip_follows_new_pod,
-	invalid_policy_isolates_and_allows_nothing, over_limit_policy_is_reported_others_compile,
-	output_is_deterministic, rules_map_to_their_origin, bad_options_rejected)
+TU_MAIN("compile", names_are_stable_identities, chain_names_fit_and_scatter,
+	slash_names_get_distinct_chains, forward_chain_layout, equal_selectors_share_one_set,
+	ipblock_sets, named_ports_resolve_at_destination, ports_ranges_and_protocols,
+	policy_types_decide_isolation, only_local_selectable_pods_get_chains,
+	reused_ip_follows_new_pod, invalid_policy_isolates_and_allows_nothing,
+	over_limit_policy_is_reported_others_compile, output_is_deterministic,
+	rules_map_to_their_origin, bad_options_rejected)

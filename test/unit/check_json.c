@@ -761,6 +761,52 @@ START_TEST(target_selector_without_key_skips_policy)
 }
 END_TEST
 
+/* Names and namespaces as the API server validates them: a manifest or a stand-in server
+ * may carry others, and '/' in a name once merged two policies' chains. */
+START_TEST(bad_names_skipped)
+{
+	static const char pods[] =
+	    "{\"items\":["
+	    "{\"metadata\":{\"name\":\"a/b\",\"namespace\":\"ns1\"}},"
+	    "{\"metadata\":{\"name\":\"Web\",\"namespace\":\"ns1\"}},"
+	    "{\"metadata\":{\"name\":\"web-0\",\"namespace\":\"ns1/x\"}},"
+	    "{\"metadata\":{\"name\":\"web-0\",\"namespace\":\"a.b\"}},"
+	    "{\"metadata\":{\"name\":\"web-0.shop\",\"namespace\":\"ns1\"}}]}";
+	static const char pols[] =
+	    "{\"items\":[" POL_HEAD("b/c") "{\"podSelector\":{}}}," GOOD_POL("b.c") "]}";
+	static const char nss[] =
+	    "{\"items\":[{\"metadata\":{\"name\":\"a.b\"}},"
+	    "{\"metadata\":{\"name\":\"a|b\"}},{\"metadata\":{\"name\":\"ab\"}}]}";
+	struct run r;
+	const struct npd_diag *dg;
+
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, pods);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_str_eq(r.got.v[0].obj.u.pod->name, "web-0.shop");
+	ck_assert_uint_eq(r.n_bad, 4);
+	dg = find_diag(&r.diags, "metadata.name");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert_str_eq(dg->name, "a/b");
+	ck_assert(strstr(dg->msg, "DNS-1123 subdomain") != NULL);
+	dg = find_diag(&r.diags, "metadata.namespace");
+	ck_assert_ptr_nonnull(dg);
+	ck_assert(strstr(dg->msg, "DNS-1123 label") != NULL);
+	run_fini(&r);
+
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_POLICY, pols);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_str_eq(r.got.v[0].obj.u.policy->name, "b.c");
+	ck_assert_uint_eq(r.n_bad, 1);
+	run_fini(&r);
+
+	run_str(&r, NPD_JSON_LIST, NPD_KIND_NAMESPACE, nss);
+	ck_assert_uint_eq(r.got.n, 1);
+	ck_assert_str_eq(r.got.v[0].obj.u.ns->name, "ab");
+	ck_assert_uint_eq(r.n_bad, 2);
+	run_fini(&r);
+}
+END_TEST
+
 START_TEST(policy_types_rules)
 {
 	struct run r;
@@ -916,6 +962,7 @@ main(void)
 	tcase_add_test(tc, bad_egress_rule_isolates_egress_too);
 	tcase_add_test(tc, bad_selector_or_types_skip_policy);
 	tcase_add_test(tc, target_selector_without_key_skips_policy);
+	tcase_add_test(tc, bad_names_skipped);
 	tcase_add_test(tc, policy_types_rules);
 	tcase_add_test(tc, rule_limit_makes_policy_invalid);
 	tcase_add_test(tc, malformed_watch_line_skipped);

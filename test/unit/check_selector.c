@@ -1,7 +1,10 @@
 /* check_selector.c: LabelSelector matching, canonical form and validation. */
 #include <check.h>
+#include <regex.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "npd/buf.h"
 #include "npd/mem.h"
@@ -124,6 +127,53 @@ START_TEST(validation_names_the_problem)
 }
 END_TEST
 
+/* The name validators against POSIX regular expressions of the API server's patterns, on
+ * fixed cases and seeded random strings (NPD_SEED replays). */
+START_TEST(dns_names)
+{
+	static const char alphabet[] = "ab09-.Z/_|";
+	regex_t label, sub;
+	unsigned seed = getenv("NPD_SEED") ? (unsigned)strtoul(getenv("NPD_SEED"), NULL, 0)
+					   : (unsigned)time(NULL);
+	char buf[300];
+	int i;
+
+	ck_assert_int_eq(regcomp(&label, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", REG_EXTENDED), 0);
+	ck_assert_int_eq(
+	    regcomp(&sub, "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+		    REG_EXTENDED),
+	    0);
+	ck_assert(npd_is_dns_label("kube-system"));
+	ck_assert(!npd_is_dns_label("a/b"));
+	ck_assert(!npd_is_dns_label("a.b"));
+	ck_assert(npd_is_dns_subdomain("web-0.shop"));
+	ck_assert(!npd_is_dns_subdomain("a..b"));
+	ck_assert(!npd_is_dns_subdomain("a.-b"));
+	ck_assert(!npd_is_dns_subdomain("b/c"));
+	memset(buf, 'a', 64);
+	buf[64] = '\0';
+	ck_assert(!npd_is_dns_label(buf));
+	buf[63] = '\0';
+	ck_assert(npd_is_dns_label(buf));
+	printf("check_selector: dns_names seed %u (NPD_SEED=%u replays)\n", seed, seed);
+	srand(seed);
+	for (i = 0; i < 20000; i++) {
+		size_t n = (size_t)rand() % (i % 10 ? 12 : 270), j;
+		bool want_label, want_sub;
+
+		for (j = 0; j < n; j++)
+			buf[j] = alphabet[(size_t)rand() % (sizeof(alphabet) - 1)];
+		buf[n] = '\0';
+		want_label = n <= 63 && regexec(&label, buf, 0, NULL, 0) == 0;
+		want_sub = n <= 253 && regexec(&sub, buf, 0, NULL, 0) == 0;
+		ck_assert_msg(npd_is_dns_label(buf) == want_label, "label \"%s\"", buf);
+		ck_assert_msg(npd_is_dns_subdomain(buf) == want_sub, "subdomain \"%s\"", buf);
+	}
+	regfree(&label);
+	regfree(&sub);
+}
+END_TEST
+
 START_TEST(label_syntax)
 {
 	ck_assert(npd_is_label_key("app"));
@@ -143,4 +193,4 @@ START_TEST(label_syntax)
 END_TEST
 
 TU_MAIN("selector", empty_selects_everything, match_labels_and_expressions,
-	canonical_form_is_order_independent, validation_names_the_problem, label_syntax)
+	canonical_form_is_order_independent, validation_names_the_problem, label_syntax, dns_names)

@@ -202,6 +202,39 @@ START_TEST(selector_expression_without_key)
 }
 END_TEST
 
+START_TEST(bad_names_reported_with_line)
+{
+	static const char doc[] = "apiVersion: networking.k8s.io/v1\n"
+				  "kind: NetworkPolicy\n"
+				  "metadata:\n"
+				  "  name: b/c\n"
+				  "  namespace: a\n"
+				  "spec:\n"
+				  "  podSelector: {}\n"
+				  "---\n"
+				  "apiVersion: networking.k8s.io/v1\n"
+				  "kind: NetworkPolicy\n"
+				  "metadata:\n"
+				  "  name: c\n"
+				  "  namespace: a/b\n"
+				  "spec:\n"
+				  "  podSelector: {}\n";
+	struct got g;
+
+	memset(&g, 0, sizeof(g));
+	npd_diags_init(&g.diags);
+	g.rc = npd_yaml_decode_buf(doc, sizeof(doc) - 1, "names.yaml", tu_collect, &g.ev, &g.diags);
+	ck_assert_int_eq(g.rc, 0);
+	ck_assert_uint_eq(g.ev.n, 0);
+	ck_assert_uint_eq(g.diags.n, 2);
+	ck_assert_str_eq(g.diags.v[0].path, "metadata.name");
+	ck_assert_int_eq(g.diags.v[0].line, 4);
+	ck_assert_str_eq(g.diags.v[1].path, "metadata.namespace");
+	ck_assert_int_eq(g.diags.v[1].line, 13);
+	got_fini(&g);
+}
+END_TEST
+
 START_TEST(anchors_and_aliases_rejected)
 {
 	struct got g;
@@ -380,6 +413,6 @@ END_TEST
 
 TU_MAIN("yaml", aks_example_multi_document, kind_list_and_default_namespace,
 	bad_values_carry_file_and_line, selector_expression_without_key,
-	anchors_and_aliases_rejected, syntax_error_reported_with_line, buffer_edge_cases,
-	directory_sorted_yaml_only, load_into_store, bool_spellings_match_yaml_1_1,
-	oversized_file_is_reported)
+	bad_names_reported_with_line, anchors_and_aliases_rejected, syntax_error_reported_with_line,
+	buffer_edge_cases, directory_sorted_yaml_only, load_into_store,
+	bool_spellings_match_yaml_1_1, oversized_file_is_reported)
