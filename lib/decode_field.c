@@ -40,21 +40,24 @@ npd_conv_path_pop(struct npd_conv *c, size_t m)
 		c->path.data[m] = '\0';
 }
 
+static void __attribute__((format(printf, 4, 0)))
+conv_verr(struct npd_conv *c, const struct npd_dnode *n, enum npd_diag_kind k, const char *fmt,
+	  va_list ap)
+{
+	npd_diags_vadd(&c->diags, k, c->kind, c->ns, c->name, c->path.len ? c->path.data : NULL,
+		       c->file, n ? n->line : 0, fmt, ap);
+	c->nerr++;
+}
+
 void
 npd_conv_err(struct npd_conv *c, const struct npd_dnode *n, enum npd_diag_kind k, const char *fmt,
 	     ...)
 {
-	struct npd_buf msg;
 	va_list ap;
 
-	npd_buf_init(&msg);
 	va_start(ap, fmt);
-	npd_buf_vprintf(&msg, fmt, ap);
+	conv_verr(c, n, k, fmt, ap);
 	va_end(ap);
-	npd_diags_add(&c->diags, k, c->kind, c->ns, c->name, c->path.len ? c->path.data : NULL,
-		      c->file, n ? n->line : 0, "%s", msg.data ? msg.data : "");
-	npd_buf_fini(&msg);
-	c->nerr++;
 }
 
 void
@@ -62,15 +65,11 @@ npd_conv_err_key(struct npd_conv *c, const char *key, const struct npd_dnode *n,
 		 enum npd_diag_kind k, const char *fmt, ...)
 {
 	size_t m = npd_conv_path_key(c, key);
-	struct npd_buf msg;
 	va_list ap;
 
-	npd_buf_init(&msg);
 	va_start(ap, fmt);
-	npd_buf_vprintf(&msg, fmt, ap);
+	conv_verr(c, n, k, fmt, ap);
 	va_end(ap);
-	npd_conv_err(c, n, k, "%s", msg.data ? msg.data : "");
-	npd_buf_fini(&msg);
 	npd_conv_path_pop(c, m);
 }
 
@@ -159,22 +158,17 @@ npd_conv_int(struct npd_conv *c, const struct npd_dnode *map, const char *key, l
 	     bool *present)
 {
 	const struct npd_dnode *n = npd_dnode_get(map, key);
-	size_t m;
-	int rc = 0;
 
 	*present = false;
 	if (npd_conv_is_null(n))
 		return 0;
-	m = npd_conv_path_key(c, key);
 	if (npd_dnode_int(n, out) == 0) {
 		*present = true;
-	} else {
-		npd_conv_err(c, n, NPD_DIAG_TYPE, "expected integer, got %s \"%s\"",
-			     npd_conv_type_name(n->type), n->text ? n->text : "");
-		rc = -EINVAL;
+		return 0;
 	}
-	npd_conv_path_pop(c, m);
-	return rc;
+	npd_conv_err_key(c, key, n, NPD_DIAG_TYPE, "expected integer, got %s \"%s\"",
+			 npd_conv_type_name(n->type), n->text ? n->text : "");
+	return -EINVAL;
 }
 
 int

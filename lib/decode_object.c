@@ -211,6 +211,22 @@ resolve_kind(struct npd_conv *c, const struct npd_dnode *n, const struct npd_dec
 	return 0;
 }
 
+/* The identity every kind shares, borrowed from the tree. */
+struct meta {
+	const char *name, *ns, *uid, *rv;
+};
+
+/* Copies m into an object's fields; ns is NULL for kinds without a namespace. */
+static void
+copy_meta(const struct meta *m, char **name, char **ns, char **uid, char **rv)
+{
+	*name = npd_xstrdup(m->name);
+	if (ns)
+		*ns = npd_xstrdup(m->ns);
+	*uid = npd_xstrdup(m->uid);
+	*rv = npd_xstrdup(m->rv);
+}
+
 int
 npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct npd_object *out,
 		struct npd_diags *d)
@@ -219,6 +235,7 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 	struct npd_object obj = {NPD_KIND__COUNT, {NULL}};
 	const struct npd_dnode *meta;
 	const char *name, *ns, *uid, *rv;
+	struct meta md;
 	bool has_gen;
 	enum npd_kind k;
 	int rc;
@@ -282,13 +299,15 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 			     c.ns);
 		goto out;
 	}
+	md.name = name;
+	md.ns = c.ns;
+	md.uid = uid;
+	md.rv = rv;
 	obj.kind = k;
 	switch (k) {
 	case NPD_KIND_NAMESPACE:
 		obj.u.ns = npd_namespace_new();
-		obj.u.ns->name = npd_xstrdup(name);
-		obj.u.ns->uid = npd_xstrdup(uid);
-		obj.u.ns->rv = npd_xstrdup(rv);
+		copy_meta(&md, &obj.u.ns->name, NULL, &obj.u.ns->uid, &obj.u.ns->rv);
 		if (npd_conv_labels(&c, meta, "labels", true, &obj.u.ns->labels) < 0)
 			goto out;
 		/* The API server labels every namespace with its own name. */
@@ -297,10 +316,7 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 		break;
 	case NPD_KIND_POD:
 		obj.u.pod = npd_pod_new();
-		obj.u.pod->name = npd_xstrdup(name);
-		obj.u.pod->ns = npd_xstrdup(c.ns);
-		obj.u.pod->uid = npd_xstrdup(uid);
-		obj.u.pod->rv = npd_xstrdup(rv);
+		copy_meta(&md, &obj.u.pod->name, &obj.u.pod->ns, &obj.u.pod->uid, &obj.u.pod->rv);
 		if (npd_conv_labels(&c, meta, "labels", true, &obj.u.pod->labels) < 0)
 			goto out;
 		npd_conv_path_pop(&c, 0);
@@ -309,10 +325,8 @@ npd_dec_convert(const struct npd_dnode *n, const struct npd_dec_opts *o, struct 
 		break;
 	case NPD_KIND_POLICY:
 		obj.u.policy = npd_policy_new();
-		obj.u.policy->name = npd_xstrdup(name);
-		obj.u.policy->ns = npd_xstrdup(c.ns);
-		obj.u.policy->uid = npd_xstrdup(uid);
-		obj.u.policy->rv = npd_xstrdup(rv);
+		copy_meta(&md, &obj.u.policy->name, &obj.u.policy->ns, &obj.u.policy->uid,
+			  &obj.u.policy->rv);
 		if (npd_conv_int(&c, meta, "generation", &obj.u.policy->generation, &has_gen) < 0)
 			goto out;
 		npd_conv_path_pop(&c, 0);

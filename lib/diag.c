@@ -45,12 +45,11 @@ npd_diags_fini(struct npd_diags *d)
 }
 
 void
-npd_diags_add(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind, const char *ns,
-	      const char *name, const char *path, const char *file, int line, const char *fmt, ...)
+npd_diags_vadd(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind, const char *ns,
+	       const char *name, const char *path, const char *file, int line, const char *fmt,
+	       va_list ap)
 {
 	struct npd_diag *dg;
-	struct npd_buf b;
-	va_list ap;
 
 	if (!d)
 		return;
@@ -63,11 +62,18 @@ npd_diags_add(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind
 	dg->path = npd_xstrdup(path);
 	dg->file = npd_xstrdup(file);
 	dg->line = line;
-	npd_buf_init(&b);
+	dg->msg = npd_xvasprintf(fmt, ap);
+}
+
+void
+npd_diags_add(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind, const char *ns,
+	      const char *name, const char *path, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	npd_buf_vprintf(&b, fmt, ap);
+	npd_diags_vadd(d, kind, obj_kind, ns, name, path, file, line, fmt, ap);
 	va_end(ap);
-	dg->msg = npd_buf_steal(&b);
 }
 
 void

@@ -22,16 +22,12 @@ struct lint {
 static void __attribute__((format(printf, 4, 5)))
 warn(struct lint *l, const struct npd_policy *p, const char *path, const char *fmt, ...)
 {
-	struct npd_buf b;
 	va_list ap;
 
-	npd_buf_init(&b);
 	va_start(ap, fmt);
-	npd_buf_vprintf(&b, fmt, ap);
+	npd_diags_vadd(l->d, NPD_DIAG_LINT, "NetworkPolicy", p->ns, p->name, path, NULL, 0, fmt,
+		       ap);
 	va_end(ap);
-	npd_diags_add(l->d, NPD_DIAG_LINT, "NetworkPolicy", p->ns, p->name, path, NULL, 0, "%s",
-		      b.data ? b.data : "");
-	npd_buf_fini(&b);
 	l->n++;
 }
 

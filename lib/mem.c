@@ -80,14 +80,23 @@ npd_xstrndup(const char *s, size_t n)
 }
 
 char *
-npd_xasprintf(const char *fmt, ...)
+npd_xvasprintf(const char *fmt, va_list ap)
 {
 	struct npd_buf b;
-	va_list ap;
 
 	npd_buf_init(&b);
-	va_start(ap, fmt);
 	npd_buf_vprintf(&b, fmt, ap);
-	va_end(ap);
 	return npd_buf_steal(&b);
+}
+
+char *
+npd_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = npd_xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
 }

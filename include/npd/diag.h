@@ -3,6 +3,7 @@
 #ifndef NPD_DIAG_H
 #define NPD_DIAG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum npd_diag_kind {
@@ -40,6 +41,10 @@ void npd_diags_reset(struct npd_diags *d);
 void npd_diags_add(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind,
 		   const char *ns, const char *name, const char *path, const char *file, int line,
 		   const char *fmt, ...) __attribute__((format(printf, 9, 10)));
+/* The same with the message's arguments as a va_list. */
+void npd_diags_vadd(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind,
+		    const char *ns, const char *name, const char *path, const char *file, int line,
+		    const char *fmt, va_list ap) __attribute__((format(printf, 9, 0)));
 /* Moves all of src's entries to the end of dst, leaving src empty. */
 void npd_diags_move(struct npd_diags *dst, struct npd_diags *src);
 const char *npd_diag_kind_name(enum npd_diag_kind k);

@@ -3,6 +3,7 @@
 #ifndef NPD_MEM_H
 #define NPD_MEM_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #define NPD_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -18,5 +19,6 @@ char *npd_xstrdup(const char *s); /* NULL in, NULL out */
 char *npd_xstrndup(const char *s, size_t n);
 /* Returns the formatted string, owned by the caller. */
 char *npd_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *npd_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 #endif
