@@ -22,6 +22,7 @@
 #include "nflog.h"
 #include "npd/backend.h"
 #include "npd/compile.h"
+#include "npd/metrics.h"
 #include "stats.h"
 #include "sync.h"
 
@@ -370,14 +371,35 @@ struct backends {
 	struct npd_set_backend *sb;
 };
 
-static int
-open_backends(const char *name, struct backends *be)
+#define M_REDOS "netpold_commit_redos_total"
+
+/* The backend's seam before each commit attempt: attempt > 0 is a redo from a fresh read
+ * after another writer committed in between (legacy: EAGAIN; nft: a failed restore). */
+static void
+count_redo(uint8_t family, unsigned attempt, void *ctx)
 {
-	struct npd_backend_opts bo = {0};
+	if (attempt && ctx)
+		npd_metrics_add(
+		    ctx, family == 6 ? M_REDOS "{family=\"ipv6\"}" : M_REDOS "{family=\"ipv4\"}",
+		    1);
+}
+
+/* Opens the table and set backends; m (may be NULL) counts commit redos. */
+static int
+open_backends(const char *name, struct npd_metrics *m, struct backends *be)
+{
+	struct npd_backend_opts bo = {.before_commit = count_redo, .before_commit_ctx = m};
 	struct npd_err err = {0};
 	int rc;
 
 	memset(be, 0, sizeof(*be));
+	if (m) {
+		npd_metrics_help(m, M_REDOS,
+				 "Table commits redone from a fresh read because another writer "
+				 "committed in between.");
+		npd_metrics_add(m, M_REDOS "{family=\"ipv4\"}", 0);
+		npd_metrics_add(m, M_REDOS "{family=\"ipv6\"}", 0);
+	}
 	be->ops = strcmp(name, "auto") == 0 ? npd_backend_detect() : npd_backend_find(name);
 	if (!be->ops) {
 		agent_log("error", "msg=\"no usable backend\" backend=%s", name);
@@ -416,7 +438,7 @@ run_cleanup(const struct options *o)
 	struct npd_err err = {0};
 	int rc;
 
-	rc = open_backends(o->backend, &be);
+	rc = open_backends(o->backend, NULL, &be);
 	if (rc < 0)
 		return 1;
 	rc = npd_backend_cleanup(be.ops, be.b, be.set_ops, be.sb, &err);
@@ -471,7 +493,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	a = agent_new(loop);
-	if (open_backends(o.backend, &be) < 0)
+	if (open_backends(o.backend, agent_metrics(a), &be) < 0)
 		goto out;
 	sto.ops = be.ops;
 	sto.backend = be.b;
