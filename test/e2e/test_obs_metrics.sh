@@ -5,7 +5,8 @@
 # at the source's egress) by >= 20; 20 denied probes raise the destination pod's denied
 # counter by >= 20; an egress denial raises the source's; the outside vm is counted as a
 # source too. `promtool check metrics` prints nothing on the live scrape; the policy
-# generation follows an edit; the totals survive resyncs and an agent restart. Then the
+# generation follows an edit; the totals survive resyncs, agent restarts (SIGTERM, SIGKILL)
+# and a chain rewrite read only before its commit (--counters-interval 0). Then the
 # dual-stack example replaces the manifests (the agents reload) for the same over IPv6.
 # Needs root. Prints "N passed, M failed"; exits non-zero on failure.
 # shellcheck disable=SC2016 # eval'd checks expand when run
@@ -140,6 +141,30 @@ lab_check "and a second restart (SIGKILL) keeps them too" scn_agent_stop node2 K
 scn_agent_start node2 "$MAN" "${ARGS[@]}" --state-file "$SCN_DIR/counters-node2"
 lab_check "node2's agent ready after the second restart" scn_agent_ready node2
 lab_check "allowed total >= $a0 + 20 after the SIGKILL restart" scn_poll 3 risen node2 "$S_ALLOW" "$a0" 20
+
+# A chain rewrite (here a drift repair) restarts the kernel's counters of that chain:
+# netpold reads them just before the commit. With --counters-interval 0 that reading is
+# the only one, so the total can only rise if it happens.
+lab_check "node2's agent restarts with --counters-interval 0" scn_agent_stop node2
+scn_agent_start node2 "$MAN" --counters-interval 0 --resync-period 1s \
+	--state-file "$SCN_DIR/counters-node2"
+lab_check "node2's agent ready (readings only before commits)" scn_agent_ready node2
+a2=$(value node2 "$S_ALLOW")
+probes 20 frontend.apipod $DB 80 tcp ok
+sleep 1.5
+lab_check "no commit, no reading: the allowed total stays at $a2" \
+	eval '[[ $(value node2 "$S_ALLOW") == "$a2" ]]'
+PI=$(lab_exec node2 iptables-legacy -S | awk '/-A NPD-PI-.*backend\/db-policy ingress\[0\]/ { print $2; exit }')
+# shellcheck disable=SC2034 # read by the eval'd check
+repairs=$(value node2 netpold_drift_repairs_total)
+lab_exec node2 iptables-legacy -A "$PI" -m comment --comment "drift" -j RETURN
+lab_check "the resync repairs the drift in db-policy's chain $PI" \
+	scn_poll 5 eval '[[ $(value node2 netpold_drift_repairs_total) != "$repairs" ]]'
+lab_check "the kernel counters of $PI restarted at 0 (rewritten)" \
+	eval '[[ $(lab_exec node2 iptables-legacy -L "$PI" -v -n -x | awk "NR == 3 { print \$1 }") == 0 ]]'
+lab_check "the total took the 20 packets read just before the rewrite (>= $a2 + 20)" \
+	risen node2 "$S_ALLOW" "$a2" 20
+echo "     allowed $(value node2 "$S_ALLOW")"
 
 # IPv6: the dual-stack example replaces the manifests; the agents reload.
 scn_pods_down "$TABLE"
