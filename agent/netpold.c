@@ -24,6 +24,7 @@
 #include "npd/compile.h"
 #include "npd/metrics.h"
 #include "stats.h"
+#include "conntrack.h"
 #include "sync.h"
 
 #define EXIT_USAGE 2
@@ -467,6 +468,7 @@ main(int argc, char **argv)
 	struct npd_agent *a = NULL;
 	struct backends be = {0};
 	struct sync *s = NULL;
+	struct conntrack *ct = NULL;
 	struct sync_opts so;
 	struct stats_opts sto = {0};
 	struct stats *stats = NULL;
@@ -518,6 +520,9 @@ main(int argc, char **argv)
 	so.debounce = o.debounce;
 	so.debounce_max = o.debounce_max;
 	so.resync_period = o.resync;
+	ct = conntrack_new(a, o.node_name);
+	so.after_apply = conntrack_after_apply;
+	so.after_apply_ctx = ct;
 	s = sync_new(a, &so);
 	agent_log("info", "msg=\"starting\" node=%s backend=%s source=%s", o.node_name,
 		  be.ops->name, o.manifests ? "files" : "kubernetes");
@@ -581,6 +586,7 @@ out:
 	http_free(http);
 	files_free(files);
 	sync_free(s);
+	conntrack_free(ct);
 	stats_free(stats);
 	close_backends(&be);
 	agent_free(a);

@@ -362,6 +362,8 @@ sync_once(struct sync *s, double *secs)
 	if (s->o.stats)
 		stats_committed(s->o.stats, npd_applied_known(s->applied), plan);
 	record_success(s, plan, *secs);
+	if (!empty && s->o.after_apply)
+		s->o.after_apply(s->o.after_apply_ctx);
 	agent_log(empty ? "debug" : "info",
 		  "msg=\"sync applied\" plan=\"%s\" commits=%u duration_ms=%.1f",
 		  summary.data ? summary.data : "", commits, *secs * 1e3);
