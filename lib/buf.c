@@ -44,7 +44,9 @@ void
 npd_buf_add(struct npd_buf *b, const void *p, size_t n)
 {
 	buf_reserve(b, n);
-	memcpy(b->data + b->len, p, n);
+	/* An empty buffer's data may be NULL: memcpy from NULL is undefined even for 0 bytes. */
+	if (n)
+		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

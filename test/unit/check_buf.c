@@ -48,6 +48,16 @@ START_TEST(buf_add_reset_steal)
 	npd_buf_fini(&b);
 	ck_assert_ptr_null(b.data);
 	ck_assert_uint_eq(b.len, 0);
+	/* Appending another empty buffer (data still NULL) is a no-op, not a memcpy from NULL
+	 * (UBSan fails this case without the guard). */
+	{
+		struct npd_buf empty;
+
+		npd_buf_init(&empty);
+		npd_buf_add(&b, empty.data, empty.len);
+		ck_assert_str_eq(b.data, "");
+		npd_buf_fini(&b);
+	}
 }
 END_TEST
 
