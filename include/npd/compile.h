@@ -1,7 +1,7 @@
 /* compile.h: the compiler: store + node name -> desired ruleset. Pure: no I/O, no clock,
  * no globals; the same input gives byte-identical output. Semantics follow the
- * Kubernetes NetworkPolicy reference (see DESIGN.md, "Semantics that are easy to get
- * wrong"); where this and the simulator disagree, one of them has a bug. */
+ * Kubernetes NetworkPolicy reference exactly; where this and the simulator disagree, one
+ * of them has a bug (check_differential compares them on random worlds). */
 #ifndef NPD_COMPILE_H
 #define NPD_COMPILE_H
 

@@ -113,7 +113,7 @@ START_TEST(same_state_plans_nothing)
 }
 END_TEST
 
-/* DESIGN.md: pod churn that does not change which selectors exist is ipset membership
+/* Pod churn that does not change which selectors exist is ipset membership
  * only, never an iptables commit. */
 START_TEST(remote_pod_churn_is_set_updates_only)
 {
