@@ -35,7 +35,7 @@ compile_for(const struct npd_store *s, const char *node)
 	npd_diags_init(&diags);
 	npd_buf_init(&out);
 	if (npd_compile(s, &o, &diags, &rs) == 0) {
-		npd_ruleset_format_sets(rs, &out);
+		npd_ruleset_format_sets(rs, 0, &out);
 		npd_ruleset_format_table(&rs->v4, &out);
 		npd_ruleset_format_table(&rs->v6, &out);
 		npd_ruleset_free(rs);
