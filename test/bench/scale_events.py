@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""The events of `scripts/bench scale`, against a netpold reading a gen_cluster.py
+directory through --manifests.
+
+scale_events.py setup DIR       adds ev-ns.yaml: the namespace the relabel events flip
+scale_events.py run DIR PORT N T0 T1 RSS_KB PID
+                                N events of each kind, one at a time, each waited for
+                                by its sync; prints one JSON object of figures
+scale_events.py table FILE...   the table over the JSON objects, one column per size
+
+Every event writes or removes one small ev-*.yaml file (written under a hidden name and
+renamed, so the source sees it once, whole), so the cost measured is the event's and not
+the reparse of a large file. The latency is netpold's own change -> enforcement figure:
+from the change's arrival in the store to the kernel commit.
+"""
+import json
+import os
+import statistics
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gen_cluster  # noqa: E402
+
+KINDS = [
+    ("rpod-add", "remote pod add"), ("rpod-relabel", "remote pod relabel"),
+    ("rpod-del", "remote pod delete"), ("lpod-add", "local pod add"),
+    ("lpod-relabel", "local pod relabel"), ("lpod-del", "local pod delete"),
+    ("ns-relabel", "namespace relabel"), ("pol-add", "policy add"),
+    ("pol-change", "policy change"), ("pol-del", "policy delete"),
+]
+PORTS = [("http", 80, "TCP"), ("metrics", 9090, "TCP")]
+SYNCS = 'netpold_syncs_total{result="ok"}'
+COMMITS = 'netpold_table_commits_total{family="ipv4"}'
+LAG = "netpold_last_policy_change_to_enforcement_seconds"
+
+
+def write(d, name, text):
+    tmp = os.path.join(d, "." + name + ".tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.rename(tmp, os.path.join(d, name))
+
+
+def ns_yaml(team):
+    return f"""---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: ev-ns
+  labels:
+    team: {team}
+    kubernetes.io/metadata.name: ev-ns
+"""
+
+
+def ev_ns_file(team):
+    pods = [gen_cluster.pod_yaml("ev-ns", f"pod-{j:03d}",
+                                 {"app": f"app-{j % 10}",
+                                  "tier": "frontend" if j % 2 else "backend"},
+                                 "bench-node" if j == 0 else f"node-{j}",
+                                 f"10.202.0.{j + 1}", PORTS) for j in range(15)]
+    return ns_yaml(team) + "".join(pods)
+
+
+def pod_file(i, local, app):
+    ns = "ns-%03d" % (i % 7)
+    ip = f"10.{201 if local else 200}.{i // 256}.{i % 256}"
+    labels = {"app": f"app-{app}", "tier": "frontend" if i % 2 else "backend"}
+    return gen_cluster.pod_yaml(ns, f"ev-{'l' if local else 'r'}pod-{i}", labels,
+                                "bench-node" if local else f"node-{1 + i % 50}", ip, PORTS)
+
+
+def pol_file(i, port):
+    # Shape 2 of gen_cluster: selects the namespace's backend pods, which include local ones.
+    return gen_cluster.policy_yaml("ns-000", f"ev-pol-{i}", 2, 1).replace(
+        "port: 5432", f"port: {port}")
+
+
+class Agent:
+    def __init__(self, port):
+        self.url = f"http://127.0.0.1:{port}/metrics"
+
+    def metrics(self):
+        out = {}
+        for line in urllib.request.urlopen(self.url).read().decode().splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+    def event(self, act):
+        """Runs act() and waits for the sync it causes; returns (lag ms, table commits).
+        Waits out the agent's burst debounce (50 ms after a sync) first, so each event is
+        a lone change, not part of a burst."""
+        time.sleep(0.075)
+        before = self.metrics()
+        act()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            time.sleep(0.002)
+            after = self.metrics()
+            if after[SYNCS] > before[SYNCS]:
+                return after[LAG] * 1e3, after[COMMITS] - before[COMMITS]
+        sys.exit("scale_events: no sync within 30 s of an event")
+
+
+def run(d, port, n, t0, t1, rss_ready, pid):
+    a = Agent(port)
+    first = a.metrics()
+    lat = {k: [] for k, _ in KINDS}
+    commits = {k: 0 for k, _ in KINDS}
+
+    def rec(kind, act):
+        ms, c = a.event(act)
+        lat[kind].append(ms)
+        commits[kind] += c
+
+    for i in range(n):
+        for local in (False, True):
+            p = "lpod" if local else "rpod"
+            name = f"ev-{p}-{i}.yaml"
+            rec(f"{p}-add", lambda: write(d, name, pod_file(i, local, i % 10)))
+            rec(f"{p}-relabel", lambda: write(d, name, pod_file(i, local, (i + 1) % 10)))
+            rec(f"{p}-del", lambda: os.unlink(os.path.join(d, name)))
+        rec("ns-relabel", lambda: write(d, "ev-ns.yaml", ev_ns_file(f"team-{3 + (i + 1) % 2}")))
+        name = f"ev-pol-{i}.yaml"
+        rec("pol-add", lambda: write(d, name, pol_file(i, 7000 + i)))
+        rec("pol-change", lambda: write(d, name, pol_file(i, 17000 + i)))
+        rec("pol-del", lambda: os.unlink(os.path.join(d, name)))
+    with open(f"/proc/{pid}/status") as f:
+        hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+    json.dump({"ready_ms": (t1 - t0) * 1e3, "first_sync_ms": first["netpold_last_sync_duration_seconds"] * 1e3,
+               "rules": first.get('netpold_rules{family="ipv4"}', 0),
+               "ipsets": first.get("netpold_ipsets", 0),
+               "rss_ready_kb": rss_ready, "rss_peak_kb": hwm, "lat": lat, "commits": commits},
+              sys.stdout)
+
+
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+
+
+def table(paths):
+    rs = sorted((json.load(open(p)) for p in paths), key=lambda r: r["pods"])
+    rows = [("pods / namespaces / policies", lambda r: f"{r['pods']}/{r['namespaces']}/{r['policies']}"),
+            ("rules (v4) / ipsets", lambda r: f"{int(r['rules'])}/{int(r['ipsets'])}"),
+            ("peak RSS at ready, MiB", lambda r: f"{r['rss_ready_kb'] / 1024:.1f}"),
+            ("peak RSS after events, MiB", lambda r: f"{r['rss_peak_kb'] / 1024:.1f}"),
+            ("start -> /readyz, ms", lambda r: f"{r['ready_ms']:.0f}"),
+            ("first full sync, ms", lambda r: f"{r['first_sync_ms']:.1f}")]
+    for k, label in KINDS:
+        rows.append((f"{label} p50/p99, ms",
+                     lambda r, k=k: f"{statistics.median(r['lat'][k]):.2f}/{pct(r['lat'][k], 99):.2f}"))
+    for k in ("rpod-add", "rpod-relabel", "rpod-del"):
+        rows.append((f"  table commits in {k}",
+                     lambda r, k=k: f"{int(r['commits'][k])}/{len(r['lat'][k])}"))
+    rows += [("floor: ipset restore (all sets), ms", lambda r: f"{r['floor_ipset_ms']:.1f}"),
+             ("floor: iptables-legacy-restore, ms", lambda r: f"{r['floor_iptables_ms']:.1f}"),
+             ("floor: table reload (= a commit), ms", lambda r: f"{r['floor_reload_ms']:.1f}")]
+    w = max(len(label) for label, _ in rows)
+    cells = [[f(r) for r in rs] for _, f in rows]
+    cw = max(len(c) for row in cells for c in row)
+    print("== netpold at scale (--manifests, 110 local pods; events from arrival to kernel commit)")
+    for (label, _), row in zip(rows, cells):
+        print(f"{label:<{w}}  " + "  ".join(f"{c:>{cw}}" for c in row))
+
+
+def main():
+    cmd = sys.argv[1] if len(sys.argv) > 1 else ""
+    if cmd == "setup":
+        write(sys.argv[2], "ev-ns.yaml", ev_ns_file("team-3"))
+    elif cmd == "run":
+        d, port, n = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+        run(d, port, n, float(sys.argv[5]), float(sys.argv[6]), int(sys.argv[7]), int(sys.argv[8]))
+    elif cmd == "table":
+        table(sys.argv[2:])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
