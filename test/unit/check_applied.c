@@ -45,12 +45,8 @@ static struct npd_ruleset *
 desired(bool with_mon)
 {
 	struct npd_store *s = cluster(with_mon);
-	struct npd_compile_opts o;
-	struct npd_ruleset *rs = NULL;
+	struct npd_ruleset *rs = tu_compile(s);
 
-	npd_compile_opts_init(&o);
-	o.node_name = "node1";
-	ck_assert_int_eq(npd_compile(s, &o, NULL, &rs), 0);
 	npd_store_free(s);
 	return rs;
 }

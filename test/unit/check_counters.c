@@ -38,18 +38,6 @@ cluster(void)
 	return s;
 }
 
-static struct npd_ruleset *
-compile(const struct npd_store *s)
-{
-	struct npd_compile_opts o;
-	struct npd_ruleset *rs = NULL;
-
-	npd_compile_opts_init(&o);
-	o.node_name = "node1";
-	ck_assert_int_eq(npd_compile(s, &o, NULL, &rs), 0);
-	return rs;
-}
-
 /* A simulated kernel: one counter pair per rule of a ruleset, index-aligned. */
 struct kernel {
 	const struct npd_ruleset *rs;
@@ -163,7 +151,7 @@ packets(const struct npd_counters *c, enum npd_origin_kind kind, const char *nam
 START_TEST(totals_sum_rules_and_families)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = compile(s);
+	struct npd_ruleset *rs = tu_compile(s);
 	struct npd_counters *c = npd_counters_new();
 	struct kernel k;
 	uint64_t p, b;
@@ -213,7 +201,7 @@ END_TEST
 START_TEST(rewrite_keeps_totals)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = compile(s);
+	struct npd_ruleset *rs = tu_compile(s);
 	struct npd_counters *c = npd_counters_new();
 	struct npd_plan plan;
 	const struct npd_chain *write[1];
@@ -256,7 +244,7 @@ END_TEST
 START_TEST(totals_freeze_then_go_with_their_object)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = compile(s), *rs2;
+	struct npd_ruleset *rs = tu_compile(s), *rs2;
 	struct npd_counters *c = npd_counters_new();
 	struct kernel k;
 	uint64_t p, b;
@@ -268,7 +256,7 @@ START_TEST(totals_freeze_then_go_with_their_object)
 	/* web-1 leaves; the policy stays and so does its total. */
 	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "shop", "web-1"), 1);
 	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "shop", "web-0"), 1);
-	rs2 = compile(s);
+	rs2 = tu_compile(s);
 	npd_counters_applied(c, rs2, NULL, s);
 	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 6);
 	ck_assert_int_eq(
@@ -291,7 +279,7 @@ END_TEST
 START_TEST(exposition)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = compile(s);
+	struct npd_ruleset *rs = tu_compile(s);
 	struct npd_counters *c = npd_counters_new();
 	struct kernel k;
 	struct npd_buf b;
@@ -328,7 +316,7 @@ END_TEST
 START_TEST(state_round_trip)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = compile(s);
+	struct npd_ruleset *rs = tu_compile(s);
 	struct npd_counters *c = npd_counters_new(), *c2 = npd_counters_new();
 	struct kernel k;
 	struct npd_buf a, b;
@@ -369,7 +357,7 @@ END_TEST
 START_TEST(random_run_matches_true_totals)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = compile(s);
+	struct npd_ruleset *rs = tu_compile(s);
 	struct npd_counters *c = npd_counters_new();
 	unsigned seed =
 	    getenv("NPD_SEED") ? (unsigned)atoi(getenv("NPD_SEED")) : (unsigned)time(NULL);

@@ -35,18 +35,6 @@ mkpol(const char *ns, const char *name, const char *podsel, const char *peersel)
 	return p;
 }
 
-static struct npd_ruleset *
-compile(struct npd_store *s)
-{
-	struct npd_compile_opts o;
-	struct npd_ruleset *rs = NULL;
-
-	npd_compile_opts_init(&o);
-	o.node_name = "node1";
-	ck_assert_int_eq(npd_compile(s, &o, NULL, &rs), 0);
-	return rs;
-}
-
 static struct npd_store *
 cluster(void)
 {
@@ -75,7 +63,7 @@ plan_text(const struct npd_plan *p)
 START_TEST(first_sync_writes_everything)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = compile(s);
+	struct npd_ruleset *rs = tu_compile(s);
 	struct npd_plan *p = npd_differ_plan(NULL, rs);
 	char *t;
 	size_t i;
@@ -102,7 +90,7 @@ END_TEST
 START_TEST(same_state_plans_nothing)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *a = compile(s), *b = compile(s);
+	struct npd_ruleset *a = tu_compile(s), *b = tu_compile(s);
 	struct npd_plan *p = npd_differ_plan(a, b);
 
 	ck_assert(npd_plan_is_empty(p));
@@ -118,7 +106,7 @@ END_TEST
 START_TEST(remote_pod_churn_is_set_updates_only)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *a = compile(s), *b, *c;
+	struct npd_ruleset *a = tu_compile(s), *b, *c;
 	struct npd_plan *p;
 	char buf[NPD_ADDRSTRLEN];
 	size_t i, adds = 0, dels = 0;
@@ -126,7 +114,7 @@ START_TEST(remote_pod_churn_is_set_updates_only)
 	/* A new remote client, a relabelled monitor, a finished client. */
 	npd_store_add_pod(s, tu_pod("ops", "cli-1", "app=cli", "10.0.3.1,fd00::31", "node4"));
 	npd_store_add_pod(s, tu_pod("ops", "mon-0", "app=cli", "10.0.2.1", "node3"));
-	b = compile(s);
+	b = tu_compile(s);
 	p = npd_differ_plan(a, b);
 	ck_assert(!p->v4.commit && !p->v6.commit);
 	ck_assert_uint_eq(p->v4.n_write + p->v4.n_del + p->v6.n_write + p->v6.n_del, 0);
@@ -154,7 +142,7 @@ START_TEST(remote_pod_churn_is_set_updates_only)
 		done->phase = NPD_PHASE_SUCCEEDED;
 		npd_store_add_pod(s, done);
 	}
-	c = compile(s);
+	c = tu_compile(s);
 	p = npd_differ_plan(b, c);
 	ck_assert(!p->v4.commit && !p->v6.commit);
 	ck_assert_uint_eq(p->n_set_ops, 2); /* the cli set of each family */
@@ -170,13 +158,13 @@ END_TEST
 START_TEST(policy_changes_touch_their_chains)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *a = compile(s), *b, *c;
+	struct npd_ruleset *a = tu_compile(s), *b, *c;
 	struct npd_plan *p;
 	size_t i;
 
 	/* Edit: same chain name, new content; the new peer set is created first. */
 	npd_store_add_policy(s, mkpol("shop", "web-from-mon", "app=web", "app=db"));
-	b = compile(s);
+	b = tu_compile(s);
 	p = npd_differ_plan(a, b);
 	ck_assert(p->v4.commit && p->v6.commit);
 	ck_assert_uint_eq(p->v4.n_write, 1);
@@ -193,7 +181,7 @@ START_TEST(policy_changes_touch_their_chains)
 
 	/* Delete: its chain goes, the pod chain is rewritten, its sets are destroyed last. */
 	npd_store_del(s, NPD_KIND_POLICY, "shop", "web-from-mon");
-	c = compile(s);
+	c = tu_compile(s);
 	p = npd_differ_plan(b, c);
 	ck_assert_uint_eq(p->v4.n_del, 1);
 	ck_assert(!strncmp(p->v4.del[0], "NPD-PI-", 7));
@@ -213,7 +201,7 @@ END_TEST
 START_TEST(changed_hooks_force_commit)
 {
 	struct npd_store *s = cluster();
-	struct npd_ruleset *a = compile(s), *b = compile(s);
+	struct npd_ruleset *a = tu_compile(s), *b = tu_compile(s);
 	struct npd_plan *p;
 
 	a->v6.n_hooks = 0; /* the kernel lacks the IPv6 hook */

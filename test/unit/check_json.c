@@ -207,17 +207,6 @@ run_file(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char 
 	free(buf);
 }
 
-static const struct npd_diag *
-find_diag(const struct npd_diags *d, const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		if (d->v[i].path && !strcmp(d->v[i].path, path))
-			return &d->v[i];
-	return NULL;
-}
-
 static const char *
 ipstr(const struct npd_addr *a)
 {
@@ -594,24 +583,24 @@ START_TEST(bad_pods_reported_and_skipped)
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert_str_eq(r.got.v[0].obj.u.pod->name, "ok");
 	ck_assert_uint_eq(r.n_bad, 6);
-	dg = find_diag(&r.diags, "metadata.labels");
+	dg = tu_diag_find(&r.diags, "metadata.labels", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->kind, NPD_DIAG_TYPE);
 	ck_assert_str_eq(dg->obj_kind, "Pod");
 	ck_assert_str_eq(dg->ns, "ns1");
 	ck_assert_str_eq(dg->name, "p1");
 	/* metadata arrives after spec: the name is still attached. */
-	dg = find_diag(&r.diags, "spec.containers[0].ports[0].containerPort");
+	dg = tu_diag_find(&r.diags, "spec.containers[0].ports[0].containerPort", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "p2");
-	dg = find_diag(&r.diags, "metadata.labels.bad key!");
+	dg = tu_diag_find(&r.diags, "metadata.labels.bad key!", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->kind, NPD_DIAG_VALUE);
-	dg = find_diag(&r.diags, "metadata.name");
+	dg = tu_diag_find(&r.diags, "metadata.name", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert(strstr(dg->msg, "missing") != NULL);
-	ck_assert_ptr_nonnull(find_diag(&r.diags, "status.podIPs[0].ip"));
-	ck_assert_ptr_nonnull(find_diag(&r.diags, "spec.hostNetwork"));
+	ck_assert_ptr_nonnull(tu_diag_find(&r.diags, "status.podIPs[0].ip", NULL));
+	ck_assert_ptr_nonnull(tu_diag_find(&r.diags, "spec.hostNetwork", NULL));
 	run_fini(&r);
 }
 END_TEST
@@ -682,7 +671,7 @@ START_TEST(bad_rule_keeps_isolation_allows_nothing)
 	ck_assert(p->isolates_ingress);
 	ck_assert_uint_eq(p->n_ingress, 0);
 	ck_assert_uint_eq(p->n_egress, 0);
-	dg = find_diag(&r.diags, bad_rules[_i].path);
+	dg = tu_diag_find(&r.diags, bad_rules[_i].path, NULL);
 	ck_assert_msg(dg != NULL, "no diag at %s", bad_rules[_i].path);
 	ck_assert_int_eq(dg->kind, bad_rules[_i].kind);
 	ck_assert_str_eq(dg->obj_kind, "NetworkPolicy");
@@ -725,16 +714,16 @@ START_TEST(bad_selector_or_types_skip_policy)
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert_str_eq(r.got.v[0].obj.u.policy->name, "e");
 	ck_assert_uint_eq(r.n_bad, 4);
-	dg = find_diag(&r.diags, "spec.podSelector.matchExpressions[0].operator");
+	dg = tu_diag_find(&r.diags, "spec.podSelector.matchExpressions[0].operator", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "a");
-	dg = find_diag(&r.diags, "spec.policyTypes[1]");
+	dg = tu_diag_find(&r.diags, "spec.policyTypes[1]", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "b");
-	dg = find_diag(&r.diags, "spec.podSelector");
+	dg = tu_diag_find(&r.diags, "spec.podSelector", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "c");
-	ck_assert_ptr_nonnull(find_diag(&r.diags, "spec"));
+	ck_assert_ptr_nonnull(tu_diag_find(&r.diags, "spec", NULL));
 	run_fini(&r);
 }
 END_TEST
@@ -754,7 +743,7 @@ START_TEST(target_selector_without_key_skips_policy)
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert_str_eq(r.got.v[0].obj.u.policy->name, "e");
 	ck_assert_uint_eq(r.n_bad, 1);
-	dg = find_diag(&r.diags, "spec.podSelector.matchExpressions[1].key");
+	dg = tu_diag_find(&r.diags, "spec.podSelector.matchExpressions[1].key", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "nokey");
 	run_fini(&r);
@@ -784,11 +773,11 @@ START_TEST(bad_names_skipped)
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert_str_eq(r.got.v[0].obj.u.pod->name, "web-0.shop");
 	ck_assert_uint_eq(r.n_bad, 4);
-	dg = find_diag(&r.diags, "metadata.name");
+	dg = tu_diag_find(&r.diags, "metadata.name", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "a/b");
 	ck_assert(strstr(dg->msg, "DNS-1123 subdomain") != NULL);
-	dg = find_diag(&r.diags, "metadata.namespace");
+	dg = tu_diag_find(&r.diags, "metadata.namespace", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert(strstr(dg->msg, "DNS-1123 label") != NULL);
 	run_fini(&r);
@@ -842,7 +831,7 @@ START_TEST(rule_limit_makes_policy_invalid)
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert(r.got.v[0].obj.u.policy->invalid);
 	ck_assert_uint_eq(r.got.v[0].obj.u.policy->n_ingress, 0);
-	dg = find_diag(&r.diags, "spec.ingress");
+	dg = tu_diag_find(&r.diags, "spec.ingress", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->kind, NPD_DIAG_LIMIT);
 	npd_buf_fini(&b);

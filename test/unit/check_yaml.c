@@ -36,17 +36,6 @@ got_fini(struct got *g)
 	npd_diags_fini(&g->diags);
 }
 
-static const struct npd_diag *
-find_diag(const struct npd_diags *d, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		if (d->v[i].name && !strcmp(d->v[i].name, name))
-			return &d->v[i];
-	return NULL;
-}
-
 static bool
 ends_with(const char *s, const char *suffix)
 {
@@ -134,7 +123,7 @@ START_TEST(bad_values_carry_file_and_line)
 	ck_assert_str_eq(g.ev.v[0].obj.u.policy->name, "bad-cidr");
 	ck_assert(g.ev.v[0].obj.u.policy->invalid);
 	ck_assert_uint_eq(g.ev.v[0].obj.u.policy->n_ingress, 0);
-	dg = find_diag(&g.diags, "bad-cidr");
+	dg = tu_diag_find(&g.diags, NULL, "bad-cidr");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->kind, NPD_DIAG_VALUE);
 	ck_assert_str_eq(dg->ns, "shop");
@@ -142,7 +131,7 @@ START_TEST(bad_values_carry_file_and_line)
 	ck_assert(ends_with(dg->file, "test/fixtures/yaml/bad_values.yaml"));
 	ck_assert_int_eq(dg->line, 11);
 
-	dg = find_diag(&g.diags, "labels-as-list");
+	dg = tu_diag_find(&g.diags, NULL, "labels-as-list");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->kind, NPD_DIAG_TYPE);
 	ck_assert_str_eq(dg->obj_kind, "Pod");
@@ -153,7 +142,7 @@ START_TEST(bad_values_carry_file_and_line)
 	/* A quoted "8080" is a port name, and not a valid one. */
 	ck_assert_str_eq(g.ev.v[1].obj.u.policy->name, "quoted-port");
 	ck_assert(g.ev.v[1].obj.u.policy->invalid);
-	dg = find_diag(&g.diags, "quoted-port");
+	dg = tu_diag_find(&g.diags, NULL, "quoted-port");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->path, "spec.egress[0].ports[0].port");
 	ck_assert_int_eq(dg->line, 28);
@@ -184,17 +173,17 @@ START_TEST(selector_expression_without_key)
 	}
 	ck_assert_str_eq(g.ev.v[0].obj.u.policy->name, "peer-no-key");
 	ck_assert(g.ev.v[1].obj.u.policy->isolates_egress);
-	dg = find_diag(&g.diags, "peer-no-key");
+	dg = tu_diag_find(&g.diags, NULL, "peer-no-key");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->path, "spec.ingress[0].from[0].podSelector.matchExpressions[1].key");
 	ck_assert(strstr(dg->msg, "missing selector key") != NULL);
 	ck_assert_int_eq(dg->line, 16);
-	dg = find_diag(&g.diags, "peer-null-key");
+	dg = tu_diag_find(&g.diags, NULL, "peer-null-key");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->path,
 			 "spec.egress[0].to[0].namespaceSelector.matchExpressions[0].key");
 	/* Which pods it selects is unknown: the policy is reported and skipped. */
-	dg = find_diag(&g.diags, "target-no-key");
+	dg = tu_diag_find(&g.diags, NULL, "target-no-key");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->path, "spec.podSelector.matchExpressions[0].key");
 	ck_assert_str_eq(g.ev.v[2].obj.u.policy->name, "good");
@@ -245,11 +234,11 @@ START_TEST(anchors_and_aliases_rejected)
 	ck_assert_uint_eq(g.ev.n, 1);
 	ck_assert_str_eq(g.ev.v[0].obj.u.ns->name, "after-anchors");
 	ck_assert_uint_eq(g.diags.n, 2);
-	dg = find_diag(&g.diags, "anchored");
+	dg = tu_diag_find(&g.diags, NULL, "anchored");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->line, 5);
 	ck_assert(strstr(dg->msg, "anchor") != NULL);
-	dg = find_diag(&g.diags, "aliased");
+	dg = tu_diag_find(&g.diags, NULL, "aliased");
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->line, 13);
 	got_fini(&g);

@@ -282,3 +282,32 @@ tu_main(const char *name, const TTest *const *tests)
 {
 	return tu_run(tu_suite(name, "core", tests));
 }
+
+struct npd_ruleset *
+tu_compile(const struct npd_store *s)
+{
+	struct npd_compile_opts o;
+	struct npd_ruleset *rs = NULL;
+
+	npd_compile_opts_init(&o);
+	o.node_name = "node1";
+	ck_assert_int_eq(npd_compile(s, &o, NULL, &rs), 0);
+	return rs;
+}
+
+static bool
+str_is(const char *want, const char *got)
+{
+	return !want || (got && !strcmp(want, got));
+}
+
+const struct npd_diag *
+tu_diag_find(const struct npd_diags *d, const char *path, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		if (str_is(path, d->v[i].path) && str_is(name, d->v[i].name))
+			return &d->v[i];
+	return NULL;
+}

@@ -8,7 +8,10 @@
 
 #include <check.h>
 
+#include "npd/compile.h"
+#include "npd/diag.h"
 #include "npd/model.h"
+#include "npd/store.h"
 #include "npd/store.h"
 
 /* "app=web,tier=db" -> labels (caller finalizes). */
@@ -55,6 +58,10 @@ const char *tu_src_path(const char *relpath);
 /* A new temporary file holding len bytes of data, then zeros up to size (when larger).
  * Returns its path (owned); the caller unlinks it. */
 char *tu_tmp_file(const void *data, size_t len, size_t size);
+/* The ruleset compiled from s for node "node1" (owned); the test fails if compile does. */
+struct npd_ruleset *tu_compile(const struct npd_store *s);
+/* The first diagnostic of d with this field path and object name (NULL: any), or NULL. */
+const struct npd_diag *tu_diag_find(const struct npd_diags *d, const char *path, const char *name);
 /* Runs every test of s, frees it; returns the exit status for main (0: all passed). */
 int tu_run(Suite *s);
 /* A new suite called name with one test case, tcase, holding tests (NULL-terminated). */
