@@ -16,12 +16,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/scenario.sh
 . "$HERE/lib/scenario.sh"
 
+scn_need_bins promtool
 scn_setup_common aks-frontend-backend-db.yaml "lab pods of the AKS example up"
-if ! command -v promtool >/dev/null; then
-	lab_check "promtool installed (scripts/deps)" false
-	lab_summary
-	exit 1
-fi
 # A generation to follow: the files source reads metadata.generation like the API's.
 sed -i '/^  name: db-policy$/a\  generation: 7' "$MAN/aks-frontend-backend-db.yaml"
 ARGS=(--counters-interval 0.5s --resync-period 1s)

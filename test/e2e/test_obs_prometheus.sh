@@ -15,12 +15,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/scenario.sh
 . "$HERE/lib/scenario.sh"
 
+scn_need_bins prometheus
 scn_setup_common aks-frontend-backend-db.yaml "lab pods of the AKS example up"
-if ! command -v prometheus >/dev/null; then
-	lab_check "prometheus installed (scripts/deps)" false
-	lab_summary
-	exit 1
-fi
 lab_check "netpold ready on node1 and node2" scn_agents_up "$MAN" --counters-interval 0.5s
 
 PROM_PORT=9090
