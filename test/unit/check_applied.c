@@ -579,24 +579,13 @@ START_TEST(random_drift_repaired)
 }
 END_TEST
 
-static Suite *
-suite(void)
+/* The cases a plain list cannot hold. */
+static void
+extra(TCase *tc)
 {
-	Suite *s = suite_create("applied");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, discovery_makes_everything_unknown);
-	tcase_add_test(tc, restart_removes_stale_chains_and_sets);
 	tcase_add_loop_test(tc, each_drift_found_and_repaired, 0, N_CASES);
-	tcase_add_test(tc, displaced_hook_is_unknown);
-	tcase_add_test(tc, failed_apply_leaves_state_unknown);
-	tcase_add_test(tc, random_drift_repaired);
-	suite_add_tcase(s, tc);
-	return s;
 }
 
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN_WITH("applied", extra, discovery_makes_everything_unknown,
+	     restart_removes_stale_chains_and_sets, displaced_hook_is_unknown,
+	     failed_apply_leaves_state_unknown, random_drift_repaired)

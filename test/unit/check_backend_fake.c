@@ -224,17 +224,5 @@ START_TEST(apply_stops_at_first_failure_with_its_detail)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	const TTest *const tests[] = {registry_finds_backends, apply_orders_sets_around_commits,
-				      apply_stops_at_first_failure_with_its_detail, NULL};
-
-	return tu_suite("backend_fake", "core", tests);
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("backend_fake", registry_finds_backends, apply_orders_sets_around_commits,
+	apply_stops_at_first_failure_with_its_detail)

@@ -242,19 +242,13 @@ START_TEST(destroy_and_list)
 }
 END_TEST
 
-static Suite *
-suite(void)
+int
+main(void)
 {
 	const TTest *const tests[] = {create_every_type_and_family, small_update_in_place,
 				      recreate_swaps_never_empty, destroy_and_list, NULL};
 
-	return tu_suite("backend_ipset", "kernel", tests);
-}
-
-int
-main(void)
-{
-	return tu_backend_main(suite,
+	return tu_backend_main("backend_ipset", tests,
 			       "ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1",
 			       "ipset and iptables-legacy");
 }

@@ -175,8 +175,8 @@ START_TEST(counters_are_read_per_rule)
 }
 END_TEST
 
-static Suite *
-suite(void)
+int
+main(void)
 {
 	const TTest *const tests[] = {every_match_and_target_reads_back,
 				      hook_returns_to_the_top,
@@ -186,13 +186,7 @@ suite(void)
 				      held_lock_bounds_the_wait,
 				      NULL};
 
-	return tu_suite("backend_legacy", "kernel", tests);
-}
-
-int
-main(void)
-{
-	return tu_backend_main(suite,
+	return tu_backend_main("backend_legacy", tests,
 			       "iptables-legacy-save >/dev/null 2>&1 && ipset list >/dev/null 2>&1",
 			       "iptables-legacy and ipset");
 }

@@ -105,8 +105,8 @@ START_TEST(missing_tool_is_enoent)
 }
 END_TEST
 
-static Suite *
-suite(void)
+int
+main(void)
 {
 	const TTest *const tests[] = {every_match_and_target_reads_back,
 				      hook_returns_to_the_top,
@@ -116,13 +116,7 @@ suite(void)
 				      missing_tool_is_enoent,
 				      NULL};
 
-	return tu_suite("backend_restore", "kernel", tests);
-}
-
-int
-main(void)
-{
-	return tu_backend_main(suite,
+	return tu_backend_main("backend_restore", tests,
 			       "iptables-nft-save >/dev/null 2>&1 && ipset list >/dev/null 2>&1",
 			       "iptables-nft and ipset");
 }

@@ -419,18 +419,6 @@ START_TEST(random_run_matches_true_totals)
 }
 END_TEST
 
-int
-main(void)
-{
-	Suite *su = suite_create("counters");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, totals_sum_rules_and_families);
-	tcase_add_test(tc, rewrite_keeps_totals);
-	tcase_add_test(tc, totals_freeze_then_go_with_their_object);
-	tcase_add_test(tc, exposition);
-	tcase_add_test(tc, state_round_trip);
-	tcase_add_test(tc, random_run_matches_true_totals);
-	suite_add_tcase(su, tc);
-	return tu_run(su);
-}
+TU_MAIN("counters", totals_sum_rules_and_families, rewrite_keeps_totals,
+	totals_freeze_then_go_with_their_object, exposition, state_round_trip,
+	random_run_matches_true_totals)

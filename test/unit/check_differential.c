@@ -342,22 +342,11 @@ START_TEST(generator_replays)
 }
 END_TEST
 
-static Suite *
-suite(void)
+/* The cases a plain list cannot hold. */
+static void
+extra(TCase *tc)
 {
-	Suite *s = suite_create("differential");
-	TCase *tc = tcase_create("core");
-
 	tcase_set_timeout(tc, 600);
-	tcase_add_test(tc, evaluator_basics);
-	tcase_add_test(tc, generator_replays);
-	tcase_add_test(tc, random_worlds);
-	suite_add_tcase(s, tc);
-	return s;
 }
 
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN_WITH("differential", extra, evaluator_basics, generator_replays, random_worlds)

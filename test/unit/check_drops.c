@@ -403,28 +403,5 @@ START_TEST(format_json)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	Suite *s = suite_create("drops");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, first_then_window);
-	tcase_add_test(tc, flows_are_distinct);
-	tcase_add_test(tc, cap_and_not_kept);
-	tcase_add_test(tc, recent_ring);
-	tcase_add_test(tc, random_conservation);
-	tcase_add_test(tc, parse_v4);
-	tcase_add_test(tc, parse_v6);
-	tcase_add_test(tc, prefix_and_names);
-	tcase_add_test(tc, format_lines);
-	tcase_add_test(tc, format_json);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("drops", first_then_window, flows_are_distinct, cap_and_not_kept, recent_ring,
+	random_conservation, parse_v4, parse_v6, prefix_and_names, format_lines, format_json)

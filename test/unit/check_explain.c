@@ -157,21 +157,4 @@ START_TEST(strings_escaped)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	Suite *s = suite_create("explain");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, allowed_names_the_rule);
-	tcase_add_test(tc, denied_names_the_default_deny);
-	tcase_add_test(tc, strings_escaped);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("explain", allowed_names_the_rule, denied_names_the_default_deny, strings_escaped)

@@ -290,17 +290,5 @@ START_TEST(random_chains_end_right)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	const TTest *const tests[] = {plans_each_case, several_hooks_in_one_chain_keep_their_order,
-				      lists_owned_per_family, random_chains_end_right, NULL};
-
-	return tu_suite("hookplan", "core", tests);
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("hookplan", plans_each_case, several_hooks_in_one_chain_keep_their_order,
+	lists_owned_per_family, random_chains_end_right)

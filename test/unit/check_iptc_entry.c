@@ -463,21 +463,5 @@ START_TEST(random_rules_lay_out_cleanly)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	const TTest *const tests[] = {addresses_ports_and_verdicts,
-				      every_match_kind,
-				      every_target_kind,
-				      set_lookup_failures_come_back,
-				      random_rules_lay_out_cleanly,
-				      NULL};
-
-	return tu_suite("iptc_entry", "core", tests);
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("iptc_entry", addresses_ports_and_verdicts, every_match_kind, every_target_kind,
+	set_lookup_failures_come_back, random_rules_lay_out_cleanly)

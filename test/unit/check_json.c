@@ -929,34 +929,21 @@ START_TEST(kind_from_object_or_decoder)
 }
 END_TEST
 
-int
-main(void)
+/* The cases a plain list cannot hold. */
+static void
+extra(TCase *tc)
 {
-	Suite *s = suite_create("json");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, pod_list_keeps_exact_fields);
-	tcase_add_test(tc, namespace_list_adds_name_label);
-	tcase_add_test(tc, policy_list_keeps_exact_fields);
-	tcase_add_test(tc, watch_stream_events);
-	tcase_add_test(tc, watch_error_410);
-	tcase_add_test(tc, status_body_instead_of_list);
 	tcase_add_loop_test(tc, every_chunk_size_decodes_the_same, 0,
 			    (int)NPD_ARRAY_SIZE(fixtures));
-	tcase_add_test(tc, every_split_point_decodes_the_same);
-	tcase_add_test(tc, unknown_fields_skipped_at_any_depth);
-	tcase_add_test(tc, bad_pods_reported_and_skipped);
 	tcase_add_loop_test(tc, bad_rule_keeps_isolation_allows_nothing, 0,
 			    (int)NPD_ARRAY_SIZE(bad_rules));
-	tcase_add_test(tc, bad_egress_rule_isolates_egress_too);
-	tcase_add_test(tc, bad_selector_or_types_skip_policy);
-	tcase_add_test(tc, target_selector_without_key_skips_policy);
-	tcase_add_test(tc, bad_names_skipped);
-	tcase_add_test(tc, policy_types_rules);
-	tcase_add_test(tc, rule_limit_makes_policy_invalid);
-	tcase_add_test(tc, malformed_watch_line_skipped);
-	tcase_add_test(tc, truncated_list_fails_at_finish);
-	tcase_add_test(tc, kind_from_object_or_decoder);
-	suite_add_tcase(s, tc);
-	return tu_run(s);
 }
+
+TU_MAIN_WITH("json", extra, pod_list_keeps_exact_fields, namespace_list_adds_name_label,
+	     policy_list_keeps_exact_fields, watch_stream_events, watch_error_410,
+	     status_body_instead_of_list, every_split_point_decodes_the_same,
+	     unknown_fields_skipped_at_any_depth, bad_pods_reported_and_skipped,
+	     bad_egress_rule_isolates_egress_too, bad_selector_or_types_skip_policy,
+	     target_selector_without_key_skips_policy, bad_names_skipped, policy_types_rules,
+	     rule_limit_makes_policy_invalid, malformed_watch_line_skipped,
+	     truncated_list_fails_at_finish, kind_from_object_or_decoder)

@@ -279,29 +279,7 @@ START_TEST(test_read_token)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	Suite *s = suite_create("kubeconfig");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_current_context_token_ca_file);
-	tcase_add_test(tc, test_named_context_exec_refused);
-	tcase_add_test(tc, test_unknown_context);
-	tcase_add_test(tc, test_inline_data);
-	tcase_add_test(tc, test_token_file_wins_and_insecure);
-	tcase_add_test(tc, test_insecure_spellings);
-	tcase_add_test(tc, test_oversized_files_refused);
-	tcase_add_test(tc, test_refused_auth);
-	tcase_add_test(tc, test_bad_inputs);
-	tcase_add_test(tc, test_in_cluster);
-	tcase_add_test(tc, test_read_token);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("kubeconfig", test_current_context_token_ca_file, test_named_context_exec_refused,
+	test_unknown_context, test_inline_data, test_token_file_wins_and_insecure,
+	test_insecure_spellings, test_oversized_files_refused, test_refused_auth, test_bad_inputs,
+	test_in_cluster, test_read_token)

@@ -265,24 +265,5 @@ START_TEST(examples)
 }
 END_TEST
 
-static Suite *
-lint_suite(void)
-{
-	Suite *su = suite_create("lint");
-	TCase *tc = tcase_create("checks");
-
-	tcase_add_test(tc, one_dash);
-	tcase_add_test(tc, dns_trap);
-	tcase_add_test(tc, selectors_matching_nothing);
-	tcase_add_test(tc, named_ports);
-	tcase_add_test(tc, except_outside_cidr);
-	tcase_add_test(tc, examples);
-	suite_add_tcase(su, tc);
-	return su;
-}
-
-int
-main(void)
-{
-	return tu_run(lint_suite());
-}
+TU_MAIN("lint", one_dash, dns_trap, selectors_matching_nothing, named_ports, except_outside_cidr,
+	examples)

@@ -559,34 +559,9 @@ START_TEST(test_error_event_non_410_and_after)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	Suite *s = suite_create("reflector");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, test_paths_per_kind);
-	tcase_add_test(tc, test_pagination_then_watch);
-	tcase_add_test(tc, test_watch_timeout_range);
-	tcase_add_test(tc, test_relist_replaces_store_contents);
-	tcase_add_test(tc, test_rv_through_bookmarks);
-	tcase_add_test(tc, test_410_mid_watch_http);
-	tcase_add_test(tc, test_410_mid_list);
-	tcase_add_test(tc, test_410_first_page_backs_off);
-	tcase_add_test(tc, test_backoff_bounds);
-	tcase_add_test(tc, test_backoff_mid_list_resumes_page);
-	tcase_add_test(tc, test_retry_after);
-	tcase_add_test(tc, test_throttles_do_not_grow_backoff);
-	tcase_add_test(tc, test_throttles_bounded);
-	tcase_add_test(tc, test_parse_retry_after);
-	tcase_add_test(tc, test_backoff_resets);
-	tcase_add_test(tc, test_error_event_non_410_and_after);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("reflector", test_paths_per_kind, test_pagination_then_watch, test_watch_timeout_range,
+	test_relist_replaces_store_contents, test_rv_through_bookmarks, test_410_mid_watch_http,
+	test_410_mid_list, test_410_first_page_backs_off, test_backoff_bounds,
+	test_backoff_mid_list_resumes_page, test_retry_after, test_throttles_do_not_grow_backoff,
+	test_throttles_bounded, test_parse_retry_after, test_backoff_resets,
+	test_error_event_non_410_and_after)

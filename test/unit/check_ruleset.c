@@ -383,26 +383,21 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("ruleset");
-	TCase *tc = tcase_create("core");
-
-	tcase_add_test(tc, seal_sorts_and_dedupes);
-	tcase_add_test(tc, hashes_follow_content);
-	tcase_add_test(tc, del_keeps_sealed_and_hooks_compare_as_sets);
-	tcase_add_test(tc, iptables_text);
-	tcase_add_test(tc, ipset_text);
-	suite_add_tcase(s, tc);
+	const TTest *const core[] = {seal_sorts_and_dedupes,
+				     hashes_follow_content,
+				     del_keeps_sealed_and_hooks_compare_as_sets,
+				     iptables_text,
+				     ipset_text,
+				     NULL};
+	const TTest *const kernel_tests[] = {kernel_accepts_text, NULL};
+	Suite *s = tu_suite("ruleset", "core", core);
 	bool kernel = geteuid() == 0 && unshare(CLONE_NEWNET) == 0 &&
 		      access("/usr/sbin/iptables-legacy-restore", X_OK) == 0;
 
-	if (kernel) {
-		TCase *k = tcase_create("kernel");
-
-		tcase_add_test(k, kernel_accepts_text);
-		suite_add_tcase(s, k);
-	} else {
+	if (kernel)
+		tu_suite_add(s, "kernel", kernel_tests);
+	else
 		fprintf(stderr, "check_ruleset: not root in a new netns: kernel case skipped\n");
-	}
 	if (tu_run(s) != EXIT_SUCCESS)
 		return EXIT_FAILURE;
 	/* A suite missing its kernel case is reported as skipped (77), never as passed. */

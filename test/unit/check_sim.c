@@ -469,35 +469,8 @@ START_TEST(policy_types_default)
 }
 END_TEST
 
-static Suite *
-sim_suite(void)
-{
-	Suite *su = suite_create("sim");
-	TCase *tc = tcase_create("semantics");
-
-	tcase_add_test(tc, no_policy_allows_all);
-	tcase_add_test(tc, peer_and_vs_or);
-	tcase_add_test(tc, empty_namespace_selector_is_all_namespaces);
-	tcase_add_test(tc, directions_isolate_separately);
-	tcase_add_test(tc, egress_and_ingress_both_required);
-	tcase_add_test(tc, policies_are_a_union);
-	tcase_add_test(tc, named_ports_resolve_at_destination);
-	tcase_add_test(tc, end_port_range_and_protocols);
-	tcase_add_test(tc, ipblock_except_and_pods);
-	tcase_add_test(tc, ipv6_family);
-	tcase_add_test(tc, invalid_policy_isolates_but_admits_nothing);
-	tcase_add_test(tc, unselectable_pods);
-	tcase_add_test(tc, endpoint_parse_errors);
-	suite_add_tcase(su, tc);
-	tc = tcase_create("examples");
-	tcase_add_test(tc, aks_matrix);
-	tcase_add_test(tc, policy_types_default);
-	suite_add_tcase(su, tc);
-	return su;
-}
-
-int
-main(void)
-{
-	return tu_run(sim_suite());
-}
+TU_MAIN("sim", no_policy_allows_all, peer_and_vs_or, empty_namespace_selector_is_all_namespaces,
+	directions_isolate_separately, egress_and_ingress_both_required, policies_are_a_union,
+	named_ports_resolve_at_destination, end_port_range_and_protocols, ipblock_except_and_pods,
+	ipv6_family, invalid_policy_isolates_but_admits_nothing, unselectable_pods,
+	endpoint_parse_errors, aks_matrix, policy_types_default)

@@ -84,18 +84,5 @@ START_TEST(exit_codes_missing_tools_and_signals)
 }
 END_TEST
 
-static Suite *
-suite(void)
-{
-	const TTest *const tests[] = {input_reaches_stdin_and_outputs_stay_apart,
-				      large_streams_do_not_block,
-				      exit_codes_missing_tools_and_signals, NULL};
-
-	return tu_suite("spawn", "core", tests);
-}
-
-int
-main(void)
-{
-	return tu_run(suite());
-}
+TU_MAIN("spawn", input_reaches_stdin_and_outputs_stay_apart, large_streams_do_not_block,
+	exit_codes_missing_tools_and_signals)

@@ -265,22 +265,48 @@ tu_store_frontend_backend(void)
 	return s;
 }
 
+/* A test case called name holding the NULL-terminated tests. */
+static TCase *
+tcase_of(const char *name, const TTest *const *tests)
+{
+	TCase *tc = tcase_create(name);
+
+	while (*tests)
+		tcase_add_test(tc, *tests++);
+	return tc;
+}
+
 Suite *
 tu_suite(const char *name, const char *tcase, const TTest *const *tests)
 {
 	Suite *s = suite_create(name);
-	TCase *tc = tcase_create(tcase);
 
-	while (*tests)
-		tcase_add_test(tc, *tests++);
-	suite_add_tcase(s, tc);
+	tu_suite_add(s, tcase, tests);
 	return s;
+}
+
+void
+tu_suite_add(Suite *s, const char *tcase, const TTest *const *tests)
+{
+	suite_add_tcase(s, tcase_of(tcase, tests));
+}
+
+int
+tu_main_with(const char *name, void (*extra)(TCase *tc), const TTest *const *tests)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_of("core", tests);
+
+	if (extra)
+		extra(tc);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
 }
 
 int
 tu_main(const char *name, const TTest *const *tests)
 {
-	return tu_run(tu_suite(name, "core", tests));
+	return tu_main_with(name, NULL, tests);
 }
 
 struct npd_ruleset *

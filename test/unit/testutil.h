@@ -66,14 +66,26 @@ const struct npd_diag *tu_diag_find(const struct npd_diags *d, const char *path,
 int tu_run(Suite *s);
 /* A new suite called name with one test case, tcase, holding tests (NULL-terminated). */
 Suite *tu_suite(const char *name, const char *tcase, const TTest *const *tests);
+/* Adds to s a test case, tcase, holding tests (NULL-terminated). */
+void tu_suite_add(Suite *s, const char *tcase, const TTest *const *tests);
 /* Runs the NULL-terminated tests as one suite named name; the exit status as tu_run. */
 int tu_main(const char *name, const TTest *const *tests);
+/* As tu_main, but extra (may be NULL) first adds what a plain list cannot say to the test
+ * case: loop tests, a timeout. */
+int tu_main_with(const char *name, void (*extra)(TCase *tc), const TTest *const *tests);
 /* A suite's whole main: TU_MAIN("store", test_a, test_b, ...), one test case. */
 #define TU_MAIN(name, ...)                                                                         \
 	int main(void)                                                                             \
 	{                                                                                          \
 		const TTest *tu_tests_[] = {__VA_ARGS__, NULL};                                    \
 		return tu_main(name, tu_tests_);                                                   \
+	}
+/* As TU_MAIN, with extra(tc) adding loop tests or a timeout to the one test case. */
+#define TU_MAIN_WITH(name, extra, ...)                                                             \
+	int main(void)                                                                             \
+	{                                                                                          \
+		const TTest *tu_tests_[] = {__VA_ARGS__, NULL};                                    \
+		return tu_main_with(name, extra, tu_tests_);                                       \
 	}
 
 #endif

@@ -479,7 +479,7 @@ tu_check_foreign_rules_survive(const struct tu_tools *tl)
 }
 
 int
-tu_backend_main(Suite *(*make_suite)(void), const char *probe, const char *need)
+tu_backend_main(const char *name, const TTest *const *tests, const char *probe, const char *need)
 {
 	if (geteuid() != 0) {
 		fprintf(stderr, "skip: needs root\n");
@@ -495,5 +495,5 @@ tu_backend_main(Suite *(*make_suite)(void), const char *probe, const char *need)
 		fprintf(stderr, "skip: needs %s\n", need);
 		return 77;
 	}
-	return tu_run(make_suite());
+	return tu_run(tu_suite(name, "kernel", tests));
 }

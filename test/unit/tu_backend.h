@@ -69,7 +69,9 @@ void tu_check_hook_returns_to_the_top(const struct tu_tools *tl);
 void tu_check_foreign_rules_survive(const struct tu_tools *tl);
 /* main() of a kernel suite: skips (77) unless root, in a private network namespace (the
  * forked tests too: the host's tables are never read or written), and probe (a shell
- * command) succeeds, printing "skip: needs <need>"; else runs the suite. */
-int tu_backend_main(Suite *(*make_suite)(void), const char *probe, const char *need);
+ * command) succeeds, printing "skip: needs <need>"; else runs tests (NULL-terminated) as
+ * the suite name. */
+int tu_backend_main(const char *name, const TTest *const *tests, const char *probe,
+		    const char *need);
 
 #endif
