@@ -115,9 +115,10 @@ on_event(struct npd_event *ev, void *ctx)
 		metric(st, "netpold_watch_events_total", "type", npd_event_type_name(ev->type));
 	if (ev->type == NPD_EV_ERROR) {
 		agent_log("warn",
-			  "msg=\"watch error event\" resource=%s code=%d reason=%s message=%s",
+			  "msg=\"watch error event\" resource=%s code=%d reason=%s retry_after=%g "
+			  "message=%s",
 			  st->r.resource, ev->code, ev->reason ? ev->reason : "none",
-			  agent_quote(ev->message, q, sizeof(q)));
+			  ev->retry_after, agent_quote(ev->message, q, sizeof(q)));
 		snprintf(code, sizeof(code), "%d", ev->code);
 		metric(st, "netpold_api_errors_total", "code", code);
 	}

@@ -64,13 +64,17 @@ static const struct npd_schema_field f_meta[] = {
     {"generation", &s_scalar}, {NULL, NULL}};
 static const struct npd_schema s_meta = {NPD_S_MAP, f_meta, NULL, 0, false};
 
-/* Status fields (code, reason, message) sit beside the object fields: an error body or a
+static const struct npd_schema_field f_details[] = {{"retryAfterSeconds", &s_scalar}, {NULL, NULL}};
+static const struct npd_schema s_details = {NPD_S_MAP, f_details, NULL, 0, false};
+
+/* Status fields (code, reason, message, details) sit beside the object fields: an error body or a
  * watch ERROR event carries a Status where an object was expected. */
 #define OBJECT_FIELDS                                                                              \
 	{"apiVersion", &s_scalar}, {"kind", &s_scalar}, {"metadata", &s_meta}, {"spec", &s_spec},  \
 	    {"status", &s_status}, {"code", &s_scalar}, {"reason", &s_scalar},                     \
+	    {"message", &s_scalar},                                                                \
 	{                                                                                          \
-		"message", &s_scalar                                                               \
+		"details", &s_details                                                              \
 	}
 
 static const struct npd_schema_field f_object[] = {OBJECT_FIELDS, {NULL, NULL}};

@@ -199,7 +199,7 @@ watch_event(struct npd_json_decoder *d, const struct npd_dnode *root)
 	const struct npd_dnode *obj = npd_dnode_get(root, "object");
 	struct npd_event ev;
 	enum npd_event_type t;
-	long long code = 0;
+	long long code = 0, retry = 0;
 
 	if (npd_event_type_parse(type, &t) < 0 || !obj || obj->type != NPD_DT_MAP) {
 		npd_diags_add(d->diags, NPD_DIAG_SYNTAX, npd_kind_name(d->kind), NULL, NULL, NULL,
@@ -225,6 +225,11 @@ watch_event(struct npd_json_decoder *d, const struct npd_dnode *root)
 		ev.code = (int)code;
 		ev.reason = npd_xstrdup(npd_dnode_strp(obj, "reason", NULL));
 		ev.message = npd_xstrdup(npd_dnode_strp(obj, "message", NULL));
+		/* A 429 inside a watch stream says when to come back the way Retry-After does. */
+		if (npd_dnode_int(npd_dnode_get(npd_dnode_get(obj, "details"), "retryAfterSeconds"),
+				  &retry) == 0 &&
+		    retry > 0)
+			ev.retry_after = (double)retry;
 		break;
 	}
 	ev.obj.kind = NPD_KIND__COUNT;

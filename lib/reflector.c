@@ -267,7 +267,7 @@ npd_reflector_on_event(struct npd_reflector *r, const struct npd_event *ev, doub
 	if (r->state == NPD_REFL_BACKOFF)
 		return true;
 	if (ev->type == NPD_EV_ERROR) {
-		npd_reflector_on_error(r, ev->code, 0, rnd);
+		npd_reflector_on_error(r, ev->code, ev->retry_after, rnd);
 		return true;
 	}
 	if (r->state == NPD_REFL_LISTING) {

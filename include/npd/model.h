@@ -174,6 +174,7 @@ struct npd_event {
 	int code;	       /* ERROR: Status.code */
 	char *reason;	       /* ERROR: Status.reason */
 	char *message;	       /* ERROR: Status.message */
+	double retry_after;    /* ERROR: Status.details.retryAfterSeconds, 0 when absent */
 };
 
 /* Constructors return zeroed heap objects; free functions accept NULL. */

@@ -430,6 +430,26 @@ START_TEST(watch_error_410)
 }
 END_TEST
 
+START_TEST(watch_error_retry_after)
+{
+	struct run r;
+
+	run_str(&r, NPD_JSON_WATCH, NPD_KIND_POD,
+		"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":429,\"reason\":"
+		"\"TooManyRequests\",\"details\":{\"causes\":[{}],\"retryAfterSeconds\":7}}}\n"
+		"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":500}}\n"
+		"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":429,\"details\":{"
+		"\"retryAfterSeconds\":\"soon\"}}}\n");
+	ck_assert_uint_eq(r.got.n, 3);
+	ck_assert_int_eq(r.got.v[0].code, 429);
+	ck_assert_double_eq(r.got.v[0].retry_after, 7);
+	ck_assert_double_eq(r.got.v[1].retry_after, 0);
+	/* Not an integer: as if absent, the backoff decides. */
+	ck_assert_double_eq(r.got.v[2].retry_after, 0);
+	run_fini(&r);
+}
+END_TEST
+
 START_TEST(status_body_instead_of_list)
 {
 	struct run r;
@@ -941,9 +961,10 @@ extra(TCase *tc)
 
 TU_MAIN_WITH("json", extra, pod_list_keeps_exact_fields, namespace_list_adds_name_label,
 	     policy_list_keeps_exact_fields, watch_stream_events, watch_error_410,
-	     status_body_instead_of_list, every_split_point_decodes_the_same,
-	     unknown_fields_skipped_at_any_depth, bad_pods_reported_and_skipped,
-	     bad_egress_rule_isolates_egress_too, bad_selector_or_types_skip_policy,
-	     target_selector_without_key_skips_policy, bad_names_skipped, policy_types_rules,
-	     rule_limit_makes_policy_invalid, malformed_watch_line_skipped,
-	     truncated_list_fails_at_finish, kind_from_object_or_decoder)
+	     watch_error_retry_after, status_body_instead_of_list,
+	     every_split_point_decodes_the_same, unknown_fields_skipped_at_any_depth,
+	     bad_pods_reported_and_skipped, bad_egress_rule_isolates_egress_too,
+	     bad_selector_or_types_skip_policy, target_selector_without_key_skips_policy,
+	     bad_names_skipped, policy_types_rules, rule_limit_makes_policy_invalid,
+	     malformed_watch_line_skipped, truncated_list_fails_at_finish,
+	     kind_from_object_or_decoder)

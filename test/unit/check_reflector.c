@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "npd/json.h"
 #include "npd/mem.h"
 #include "npd/reflector.h"
 #include "npd/store.h"
@@ -392,6 +393,49 @@ START_TEST(test_retry_after)
 }
 END_TEST
 
+static void
+on_decoded(struct npd_event *ev, void *ctx)
+{
+	npd_reflector_on_event(ctx, ev, 0.5);
+	npd_event_fini(ev);
+}
+
+/* A 429 inside a watch stream (an ERROR event whose Status carries
+ * details.retryAfterSeconds) is waited out like an HTTP Retry-After: the backoff stays. */
+START_TEST(test_watch_error_retry_after)
+{
+	static const char line[] =
+	    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":429,\"reason\":"
+	    "\"TooManyRequests\",\"details\":{\"retryAfterSeconds\":7}}}\n";
+	static const char *const none[] = {NULL};
+	struct npd_store *s = npd_store_new();
+	struct npd_json_decoder *d;
+	struct npd_reflector r;
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	list_once(&r, s, "100", none, 0);
+	free(npd_reflector_next_request(&r, 0));
+	r.attempt = 6; /* the backoff alone would draw from [0, 30) s */
+	d = npd_json_decoder_new(NPD_JSON_WATCH, NPD_KIND_POD, on_decoded, &r, NULL);
+	ck_assert_int_eq(npd_json_decoder_feed(d, line, strlen(line)), 0);
+	ck_assert_int_eq(npd_json_decoder_finish(d), 0);
+	npd_json_decoder_free(d);
+	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
+	ck_assert_int_eq(r.resume, NPD_REFL_WATCHING);
+	ck_assert_double_eq_tol(npd_reflector_delay(&r), 7 * (1 + NPD_REFL_THROTTLE_JITTER / 2),
+				EPS);
+	ck_assert_uint_eq(r.attempt, 6);
+	ck_assert_uint_eq(r.n_throttled, 1);
+	/* The same event without the field is an ordinary failure: the backoff grows. */
+	free(npd_reflector_next_request(&r, 0));
+	ck_assert(feed_simple(&r, NPD_EV_ERROR, NULL, 429));
+	ck_assert_uint_eq(r.attempt, 7);
+	ck_assert_uint_eq(r.n_throttled, 1);
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
 /* Twenty 429s with Retry-After: 1 cost twenty seconds and some jitter, not the backoff's
  * 30 s cap: the next ordinary failure still starts from the base delay. */
 START_TEST(test_throttles_do_not_grow_backoff)
@@ -562,6 +606,6 @@ END_TEST
 TU_MAIN("reflector", test_paths_per_kind, test_pagination_then_watch, test_watch_timeout_range,
 	test_relist_replaces_store_contents, test_rv_through_bookmarks, test_410_mid_watch_http,
 	test_410_mid_list, test_410_first_page_backs_off, test_backoff_bounds,
-	test_backoff_mid_list_resumes_page, test_retry_after, test_throttles_do_not_grow_backoff,
-	test_throttles_bounded, test_parse_retry_after, test_backoff_resets,
-	test_error_event_non_410_and_after)
+	test_backoff_mid_list_resumes_page, test_retry_after, test_watch_error_retry_after,
+	test_throttles_do_not_grow_backoff, test_throttles_bounded, test_parse_retry_after,
+	test_backoff_resets, test_error_event_non_410_and_after)
