@@ -22,21 +22,22 @@ npd_store_new(void)
 	npd_map_init(&s->buckets);
 	npd_map_init(&s->labels);
 	npd_map_init(&s->ips);
+	s->strings = npd_intern_new();
 	return s;
 }
 
 static void
-bucket_free(struct npd_bucket *b)
+bucket_free(struct npd_store *s, struct npd_bucket *b)
 {
 	size_t i;
 
 	for (i = 0; i < b->n_pods; i++)
-		npd_pod_free(b->pods[i]);
+		npd_store_pod_free(s, b->pods[i]);
 	for (i = 0; i < b->n_pols; i++)
 		npd_policy_free(b->pols[i]);
 	free(b->pods);
 	free(b->pols);
-	npd_namespace_free(b->ns);
+	npd_store_namespace_free(s, b->ns);
 	npd_labels_fini(&b->fallback);
 	free(b->name);
 	free(b);
@@ -51,7 +52,7 @@ npd_store_free(struct npd_store *s)
 	if (!s)
 		return;
 	while (npd_map_next(&s->buckets, &it, NULL, &v))
-		bucket_free(v);
+		bucket_free(s, v);
 	it = 0;
 	while (npd_map_next(&s->labels, &it, NULL, &v)) {
 		struct npd_postings *p = v;
@@ -63,6 +64,7 @@ npd_store_free(struct npd_store *s)
 	npd_map_fini(&s->labels);
 	npd_map_fini(&s->ips);
 	free(s->names);
+	npd_intern_free(s->strings);
 	free(s);
 }
 
@@ -148,7 +150,7 @@ bucket_maybe_drop(struct npd_store *s, struct npd_bucket *b)
 		s->n_names--;
 	}
 	npd_map_del(&s->buckets, b->name);
-	bucket_free(b);
+	bucket_free(s, b);
 }
 
 static bool
@@ -196,11 +198,13 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 		struct npd_pod *old = b->pods[i];
 
 		changed = pod_visible_change(old, pod);
+		npd_store_compact_pod(s, pod);
 		/* Out of the array before unindexing, so reclaim_ip cannot pick the old one. */
 		b->pods[i] = pod;
 		npd_store_unindex_pod(s, old);
-		npd_pod_free(old);
+		npd_store_pod_free(s, old);
 	} else {
+		npd_store_compact_pod(s, pod);
 		size_t pos = (size_t)(-i - 1);
 
 		npd_xgrow(&b->pods, &b->cap_pods, b->n_pods + 1, sizeof(*b->pods));
@@ -250,11 +254,12 @@ npd_store_add_namespace(struct npd_store *s, struct npd_namespace *ns)
 
 	if (b->ns) {
 		changed = !npd_labels_equal(&b->ns->labels, &ns->labels);
-		npd_namespace_free(b->ns);
+		npd_store_namespace_free(s, b->ns);
 	} else {
 		changed = !npd_labels_equal(&b->fallback, &ns->labels);
 		s->counts[NPD_KIND_NAMESPACE]++;
 	}
+	npd_store_compact_namespace(s, ns);
 	b->ns = ns;
 	if (changed)
 		s->gen++;
@@ -298,7 +303,7 @@ npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const cha
 		if (!b->ns)
 			return 0;
 		visible = !npd_labels_equal(&b->ns->labels, &b->fallback);
-		npd_namespace_free(b->ns);
+		npd_store_namespace_free(s, b->ns);
 		b->ns = NULL;
 		s->counts[kind]--;
 		bucket_maybe_drop(s, b);
@@ -317,7 +322,7 @@ npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const cha
 				(b->n_pods - (size_t)i - 1) * sizeof(*b->pods));
 			b->n_pods--;
 			npd_store_unindex_pod(s, old);
-			npd_pod_free(old);
+			npd_store_pod_free(s, old);
 			break;
 		}
 	case NPD_KIND_POLICY:

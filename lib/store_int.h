@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "npd/intern.h"
 #include "npd/map.h"
 #include "npd/store.h"
 
@@ -34,6 +35,7 @@ struct npd_store {
 	struct npd_map ips;    /* formatted address -> const struct npd_pod */
 	uint64_t gen;
 	size_t counts[NPD_KIND__COUNT];
+	struct npd_intern *strings; /* shared strings of stored pods and namespaces */
 };
 
 /* The bucket of namespace name (NULL name or unknown: NULL); borrowed. */
@@ -43,5 +45,14 @@ const struct npd_labels *npd_store_bucket_labels(const struct npd_bucket *b);
 /* Adds pod to (removes it from) the label index and, when selectable, the IP index. */
 void npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod);
 void npd_store_unindex_pod(struct npd_store *s, const struct npd_pod *pod);
+
+/* Turns a decoded pod or namespace the store takes into its compact form in place (shared
+ * strings interned in s->strings, the rest packed); such an object may be freed only with
+ * the matching free below, never with npd_pod_free or npd_namespace_free. NULL frees
+ * nothing. */
+void npd_store_compact_pod(struct npd_store *s, struct npd_pod *pod);
+void npd_store_pod_free(struct npd_store *s, struct npd_pod *pod);
+void npd_store_compact_namespace(struct npd_store *s, struct npd_namespace *ns);
+void npd_store_namespace_free(struct npd_store *s, struct npd_namespace *ns);
 
 #endif
