@@ -59,18 +59,6 @@ compiled_fini(struct compiled *c)
 	npd_store_free(c->s);
 }
 
-/* The node (1, 2) whose FORWARD hook checks this end of the packet, or 0: an outside
- * address or an address no selectable pod owns (a hostNetwork pod's is its node's). Both
- * sides are modelled as crossing FORWARD; that a node's own traffic to its pods never does
- * (and is always allowed) is the lab's business, not the compiler's. */
-static int
-forward_node(const struct npd_pod *pod)
-{
-	if (!pod || !npd_pod_is_selectable(pod) || !pod->node)
-		return 0;
-	return !strcmp(pod->node, "node1") ? 1 : !strcmp(pod->node, "node2") ? 2 : 0;
-}
-
 /* 1 allowed, 0 denied by the simulator; the compiled rules' answer in *kernel. */
 static int
 answer(const struct compiled *c, const struct probe *p, int *kernel, struct npd_buf *why)
@@ -80,7 +68,8 @@ answer(const struct compiled *c, const struct probe *p, int *kernel, struct npd_
 	struct tu_packet pk = {
 	    .src = p->src, .dst = p->dst, .proto = (uint8_t)p->proto, .dport = p->port};
 	struct npd_sim_result res;
-	int nodes[2], i, sim;
+	enum tu_verdict v;
+	int sim;
 
 	from.pod = npd_store_pod_by_ip(c->s, &p->src);
 	to.pod = npd_store_pod_by_ip(c->s, &p->dst);
@@ -89,23 +78,9 @@ answer(const struct compiled *c, const struct probe *p, int *kernel, struct npd_
 	if (why)
 		npd_buf_printf(why, "simulate:\n%s\n", res.explanation);
 	npd_sim_result_fini(&res);
-	nodes[0] = forward_node(from.pod);
-	nodes[1] = forward_node(to.pod);
-	if (nodes[1] == nodes[0])
-		nodes[1] = 0;
-	*kernel = 1;
-	for (i = 0; i < 2; i++) {
-		enum tu_verdict v;
-
-		if (!nodes[i])
-			continue;
-		if (why)
-			npd_buf_printf(why, "rules of node%d:\n", nodes[i]);
-		v = tu_eval(c->rs[nodes[i] - 1], &pk, why);
-		ck_assert_msg(v != TU_ERROR, "malformed ruleset on node%d", nodes[i]);
-		if (v == TU_REJECT)
-			*kernel = 0;
-	}
+	v = tu_eval_nodes(c->s, (const struct npd_ruleset *const *)c->rs, &pk, why);
+	ck_assert_msg(v != TU_ERROR, "malformed ruleset");
+	*kernel = v == TU_PASS;
 	return sim;
 }
 

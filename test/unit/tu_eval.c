@@ -227,3 +227,38 @@ tu_eval(const struct npd_ruleset *rs, const struct tu_packet *p, struct npd_buf 
 	}
 	return TU_PASS;
 }
+
+/* 1 or 2: the node whose FORWARD hook checks this end of a packet, or 0 (an outside
+ * address, or one no selectable pod owns: a hostNetwork pod's is its node's). */
+static int
+forward_node(const struct npd_store *s, const struct npd_addr *a)
+{
+	const struct npd_pod *pod = npd_store_pod_by_ip(s, a);
+
+	if (!pod || !pod->node)
+		return 0;
+	return !strcmp(pod->node, "node1") ? 1 : !strcmp(pod->node, "node2") ? 2 : 0;
+}
+
+enum tu_verdict
+tu_eval_nodes(const struct npd_store *s, const struct npd_ruleset *const rs[2],
+	      const struct tu_packet *p, struct npd_buf *trace)
+{
+	int nodes[2] = {forward_node(s, &p->src), forward_node(s, &p->dst)}, i;
+	enum tu_verdict v, out = TU_PASS;
+
+	if (nodes[1] == nodes[0])
+		nodes[1] = 0;
+	for (i = 0; i < 2; i++) {
+		if (!nodes[i])
+			continue;
+		if (trace)
+			npd_buf_printf(trace, "rules of node%d:\n", nodes[i]);
+		v = tu_eval(rs[nodes[i] - 1], p, trace);
+		if (v == TU_ERROR)
+			return TU_ERROR;
+		if (v == TU_REJECT)
+			out = TU_REJECT;
+	}
+	return out;
+}

@@ -11,6 +11,7 @@
 
 #include "npd/addr.h"
 #include "npd/ruleset.h"
+#include "npd/store.h"
 
 struct tu_packet {
 	struct npd_addr src, dst;
@@ -28,5 +29,12 @@ enum tu_verdict {
  * non-NULL it receives one line per rule that matched ("CHAIN#index target"). */
 enum tu_verdict tu_eval(const struct npd_ruleset *rs, const struct tu_packet *p,
 			struct npd_buf *trace);
+
+/* The lab's two-node verdict: p walks the rules of node1 (rs[0]) and node2 (rs[1]) for
+ * each end that is a selectable pod of s on that node (once when both ends share it);
+ * TU_PASS only when every walk passes, TU_ERROR if one meets a malformed ruleset. Both
+ * ends are modelled as crossing FORWARD; an outside or unknown address checks nothing. */
+enum tu_verdict tu_eval_nodes(const struct npd_store *s, const struct npd_ruleset *const rs[2],
+			      const struct tu_packet *p, struct npd_buf *trace);
 
 #endif
