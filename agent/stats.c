@@ -1,10 +1,11 @@
 /* stats.c: the agent's rule counters and the generations it enforces. Kernel counters are
  * read into an npd_counters cache on a timer (default 5 s) and, for in-process backends,
- * just before every table commit (a rewritten chain restarts from zero, so what it counted
- * must be taken first); a scrape formats the cache and never touches the kernel. The cache
- * is written to the state file after every reading and commit (write then rename), so an
- * agent restart continues the totals. Also the one table of HELP texts for every family
- * netpold exports. Never changes kernel state. */
+ * just before every table commit: the chains it rewrites or deletes restart from zero, so
+ * what they counted must be taken first (only those: reading every chain would cost each
+ * policy change a walk of the whole table). A scrape formats the cache and never touches
+ * the kernel. The cache is written to the state file after every reading and commit (write
+ * then rename), so an agent restart continues the totals. Also the one table of HELP texts
+ * for every family netpold exports. Never changes kernel state. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +192,7 @@ stats_start(struct stats *st)
 }
 
 static int
-read_kernel(struct stats *st)
+read_kernel(struct stats *st, const struct npd_plan *only)
 {
 	struct npd_err err = {0};
 	uint64_t t0 = npd_now_ns();
@@ -199,7 +200,7 @@ read_kernel(struct stats *st)
 
 	if (!st->o.ops->read_counters)
 		return 0; /* the fake backend: nothing to read */
-	rc = st->o.ops->read_counters(st->o.backend, npd_counters_feed, st->counters, &err);
+	rc = st->o.ops->read_counters(st->o.backend, only, npd_counters_feed, st->counters, &err);
 	st->stale = true;
 	agent_metric_set(st->a, "netpold_last_rule_stat_read_duration_seconds",
 			 (double)(npd_now_ns() - t0) / 1e9);
@@ -217,7 +218,7 @@ read_kernel(struct stats *st)
 int
 stats_refresh(struct stats *st)
 {
-	int rc = read_kernel(st);
+	int rc = read_kernel(st, NULL);
 
 	if (rc == 0)
 		save(st);
@@ -225,10 +226,10 @@ stats_refresh(struct stats *st)
 }
 
 void
-stats_before_commit(struct stats *st)
+stats_before_commit(struct stats *st, const struct npd_plan *plan)
 {
 	if (st->o.read_before_commit)
-		read_kernel(st);
+		read_kernel(st, plan);
 }
 
 /* The generation of every policy with a chain on this node: the policies that select a

@@ -33,8 +33,9 @@ struct stats *stats_new(struct npd_agent *a, const struct stats_opts *o);
 void stats_free(struct stats *st);
 /* Loads the state file (a missing one is no error) and starts the reading timer. */
 void stats_start(struct stats *st);
-/* The sync is about to commit tables: reads the kernel while the old rules are there. */
-void stats_before_commit(struct stats *st);
+/* The sync is about to commit plan: reads, while the old rules are there, the chains whose
+ * counters that commit restarts (the cache keeps the readings of the others). */
+void stats_before_commit(struct stats *st, const struct npd_plan *plan);
 /* A sync succeeded: rs (borrowed) is now in the kernel and plan was applied; counters
  * follow the new rules and the policies' generations are noted as committed. */
 void stats_committed(struct stats *st, const struct npd_ruleset *rs, const struct npd_plan *plan);

@@ -344,7 +344,7 @@ sync_once(struct sync *s, double *secs)
 	npd_plan_format(plan, &summary);
 	empty = npd_plan_is_empty(plan);
 	if (!empty && s->o.stats && (plan->v4.commit || plan->v6.commit))
-		stats_before_commit(s->o.stats);
+		stats_before_commit(s->o.stats, plan);
 	if (!empty)
 		rc = npd_backend_apply(s->o.ops, s->o.backend, s->o.set_ops, s->o.set_backend, plan,
 				       &commits, &err);

@@ -228,6 +228,23 @@ npd_plan_is_empty(const struct npd_plan *p)
 	return !p->n_set_ops && !p->v4.commit && !p->v6.commit;
 }
 
+bool
+npd_plan_resets_chain(const struct npd_plan *p, uint8_t family, const char *chain)
+{
+	const struct npd_table_change *t = family == AF_INET6 ? &p->v6 : &p->v4;
+	size_t i;
+
+	if (!t->commit)
+		return false;
+	for (i = 0; i < t->n_write; i++)
+		if (!strcmp(t->write[i]->name, chain))
+			return true;
+	for (i = 0; i < t->n_del; i++)
+		if (!strcmp(t->del[i], chain))
+			return true;
+	return false;
+}
+
 void
 npd_plan_format(const struct npd_plan *p, struct npd_buf *out)
 {

@@ -102,9 +102,10 @@ struct npd_backend_ops {
 	int (*list_owned)(struct npd_backend *b, struct npd_owned *out, struct npd_err *err);
 	/* Removes every hook and chain of ours (both families). */
 	int (*cleanup)(struct npd_backend *b, struct npd_err *err);
-	/* Reads counters of our chains (may be NULL for a backend that cannot). */
-	int (*read_counters)(struct npd_backend *b, npd_counter_fn fn, void *ctx,
-			     struct npd_err *err);
+	/* Reads counters of our chains (may be NULL for a backend that cannot); only: NULL
+	 * for all of them, else just the chains that plan's commits rewrite or delete. */
+	int (*read_counters)(struct npd_backend *b, const struct npd_plan *only, npd_counter_fn fn,
+			     void *ctx, struct npd_err *err);
 };
 
 struct npd_set_backend_ops {

@@ -57,6 +57,9 @@ void npd_plan_add_commit(struct npd_plan *p, uint8_t family);
 void npd_plan_add_set_destroy(struct npd_plan *p, const char *name);
 void npd_plan_free(struct npd_plan *p);
 bool npd_plan_is_empty(const struct npd_plan *p);
+/* True when p's commit for family rewrites or deletes chain: its kernel counters restart
+ * from zero (or go) with that commit, while those of every other chain carry on. */
+bool npd_plan_resets_chain(const struct npd_plan *p, uint8_t family, const char *chain);
 /* Human-readable summary, one line: "sets +2 ~5 -1 entries +7 -3 v4 commit write=3 del=0
  * v6 nocommit write=0 del=0" (created, updated, destroyed sets; entries added, deleted). */
 void npd_plan_format(const struct npd_plan *p, struct npd_buf *out);

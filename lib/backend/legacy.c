@@ -427,8 +427,19 @@ legacy_cleanup(struct npd_backend *b, struct npd_err *err)
 	return 0;
 }
 
+/* Whether a reading limited to only's resets needs the family's table at all: a table
+ * snapshot is the costly part, and a commit that only moves hooks resets no counter. */
+static bool
+family_read(const struct npd_plan *only, uint8_t family)
+{
+	const struct npd_table_change *t = family == AF_INET6 ? &only->v6 : &only->v4;
+
+	return t->commit && (t->n_write || t->n_del);
+}
+
 static int
-legacy_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx, struct npd_err *err)
+legacy_read_counters(struct npd_backend *b, const struct npd_plan *only, npd_counter_fn fn,
+		     void *ctx, struct npd_err *err)
 {
 	const struct npd_iptc_fam *fams[] = {&npd_iptc_v4, &npd_iptc_v6};
 	size_t i;
@@ -437,16 +448,20 @@ legacy_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx, struct
 	(void)err;
 	for (i = 0; i < NPD_ARRAY_SIZE(fams); i++) {
 		const struct npd_iptc_fam *f = fams[i];
-		struct xtc_handle *h = f->init("filter");
+		struct xtc_handle *h;
 		const char *c;
 
+		if (only && !family_read(only, f->family))
+			continue;
+		h = f->init("filter");
 		if (!h)
 			continue;
 		for (c = f->first_chain(h); c; c = f->next_chain(h)) {
 			const void *e;
 			size_t idx = 0;
 
-			if (!npd_xt_is_ours(c))
+			if (!npd_xt_is_ours(c) ||
+			    (only && !npd_plan_resets_chain(only, f->family, c)))
 				continue;
 			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h), idx++) {
 				const struct xt_counters *k = f->counters(e);

@@ -440,7 +440,8 @@ nft_cleanup(struct npd_backend *b, struct npd_err *err)
 }
 
 static int
-nft_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx, struct npd_err *err)
+nft_read_counters(struct npd_backend *b, const struct npd_plan *only, npd_counter_fn fn, void *ctx,
+		  struct npd_err *err)
 {
 	static const uint8_t families[] = {AF_INET, AF_INET6};
 	size_t i, j, idx;
@@ -454,7 +455,8 @@ nft_read_counters(struct npd_backend *b, npd_counter_fn fn, void *ctx, struct np
 		for (j = 0, idx = 0; rc == 0 && j < s.n_rules; j++) {
 			const struct saved_rule *r = &s.rules[j];
 
-			if (!npd_xt_is_ours(r->chain))
+			if (!npd_xt_is_ours(r->chain) ||
+			    (only && !npd_plan_resets_chain(only, families[i], r->chain)))
 				continue;
 			if (strcmp(prev, r->chain))
 				idx = 0;

@@ -60,6 +60,17 @@ plan_text(const struct npd_plan *p)
 	return npd_buf_steal(&b);
 }
 
+/* How many chains of t the plan's commit for family restarts the counters of. */
+static size_t
+n_reset(const struct npd_plan *p, uint8_t family, const struct npd_table *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n_chains; i++)
+		n += npd_plan_resets_chain(p, family, t->chains[i].name);
+	return n;
+}
+
 START_TEST(first_sync_writes_everything)
 {
 	struct npd_store *s = cluster();
@@ -118,6 +129,7 @@ START_TEST(remote_pod_churn_is_set_updates_only)
 	p = npd_differ_plan(a, b);
 	ck_assert(!p->v4.commit && !p->v6.commit);
 	ck_assert_uint_eq(p->v4.n_write + p->v4.n_del + p->v6.n_write + p->v6.n_del, 0);
+	ck_assert_uint_eq(n_reset(p, AF_INET, &b->v4) + n_reset(p, AF_INET6, &b->v6), 0);
 	ck_assert(p->n_set_ops > 0);
 	for (i = 0; i < p->n_set_ops; i++) {
 		const struct npd_set_op *op = &p->set_ops[i];
@@ -172,6 +184,10 @@ START_TEST(policy_changes_touch_their_chains)
 			 npd_ruleset_find_chain(&b->v4, p->v4.write[0]->name)->name);
 	ck_assert(!strncmp(p->v4.write[0]->name, "NPD-PI-", 7));
 	ck_assert_uint_eq(p->v4.n_del, 0);
+	/* Only the rewritten chain restarts its counters, in each family. */
+	ck_assert(npd_plan_resets_chain(p, AF_INET, p->v4.write[0]->name));
+	ck_assert_uint_eq(n_reset(p, AF_INET, &a->v4), 1);
+	ck_assert_uint_eq(n_reset(p, AF_INET6, &a->v6), 1);
 	ck_assert_uint_eq(p->n_set_ops, 4);
 	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
 	ck_assert_int_eq(p->set_ops[1].kind, NPD_SETOP_CREATE);
@@ -187,6 +203,9 @@ START_TEST(policy_changes_touch_their_chains)
 	ck_assert(!strncmp(p->v4.del[0], "NPD-PI-", 7));
 	ck_assert_uint_eq(p->v4.n_write, 1);
 	ck_assert(!strncmp(p->v4.write[0]->name, "NPD-I-", 6));
+	ck_assert(npd_plan_resets_chain(p, AF_INET, p->v4.del[0]));
+	ck_assert_uint_eq(n_reset(p, AF_INET, &b->v4), 2);
+	ck_assert_uint_eq(n_reset(p, AF_INET, &c->v4), 1);
 	for (i = 0; i < p->n_set_ops; i++)
 		ck_assert_int_eq(p->set_ops[i].kind, NPD_SETOP_DESTROY);
 	ck_assert_uint_eq(p->n_set_ops, 2);

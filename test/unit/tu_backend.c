@@ -316,13 +316,30 @@ tu_check_counters_per_rule(const struct npd_backend_ops *ops)
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_backend *b;
 	size_t n[2] = {0, 0};
+	struct npd_plan only = {0};
+	const struct npd_chain *write[1];
 
 	tu_enter_netns();
 	b = tu_open_full(ops, rs, false, NULL);
 	tu_commit_table(ops, b, &rs->v4);
-	ck_assert_int_eq(ops->read_counters(b, count_rule, n, NULL), 0);
+	write[0] = npd_ruleset_find_chain(&rs->v4, "NPD-T-B");
+	ck_assert_ptr_nonnull(write[0]);
+	ck_assert_int_eq(ops->read_counters(b, NULL, count_rule, n, NULL), 0);
 	ck_assert_uint_eq(n[0], rs->v4.chains[0].n_rules);
 	ck_assert_uint_eq(n[1], 1);
+	/* Limited to a plan: only the chains it rewrites, none when it commits no chain. */
+	only.v4.family = AF_INET;
+	only.v4.commit = true;
+	only.v4.write = write;
+	only.v4.n_write = 1;
+	n[0] = n[1] = 0;
+	ck_assert_int_eq(ops->read_counters(b, &only, count_rule, n, NULL), 0);
+	ck_assert_uint_eq(n[0], 0);
+	ck_assert_uint_eq(n[1], 1);
+	only.v4.n_write = 0;
+	n[1] = 0;
+	ck_assert_int_eq(ops->read_counters(b, &only, count_rule, n, NULL), 0);
+	ck_assert_uint_eq(n[0] + n[1], 0);
 	ops->close(b);
 	npd_ruleset_free(rs);
 }

@@ -46,7 +46,8 @@ struct npd_backend *tu_open_full(const struct npd_backend_ops *ops, struct npd_r
 void tu_commit_table(const struct npd_backend_ops *ops, struct npd_backend *b,
 		     const struct npd_table *t);
 /* Commits tu_build_full's v4 table and checks read_counters reports each of NPD-T-A's rules
- * once, in order, and the one rule of NPD-T-B. */
+ * once, in order, and the one rule of NPD-T-B; limited to a plan rewriting NPD-T-B, only
+ * that rule; to a plan committing no chain, nothing. */
 void tu_check_counters_per_rule(const struct npd_backend_ops *ops);
 /* The command-line tools of one table backend, for the checks its suites share. */
 struct tu_tools {
