@@ -186,11 +186,11 @@ read_view(const struct npd_iptc_fam *f, struct xtc_handle *h, struct npd_xt_tabl
 	}
 }
 
-/* Performs one hook plan on h: deletions from the bottom up, so positions stay valid, then
+/* Performs one hook layout on h: deletions from the bottom up, so positions stay valid, then
  * insertions at the top, last first. */
 static int
-apply_hook_plan(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_hook_plan *p,
-		struct npd_err *err)
+apply_hook_layout(const struct npd_iptc_fam *f, struct xtc_handle *h,
+		  const struct npd_hook_layout *p, struct npd_err *err)
 {
 	size_t i;
 	int rc = 0;
@@ -218,21 +218,21 @@ apply_hook_plan(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct
 }
 
 /* Hooks of every built-in chain: desired ones (NULL table: none) at the top, others gone.
- * Every plan is made before h changes, since the view borrows h's strings. */
+ * Every layout is made before h changes, since the view borrows h's strings. */
 static int
 ensure_hooks(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_table *desired,
 	     struct npd_err *err)
 {
-	struct npd_hook_plan *plans = NULL;
+	struct npd_hook_layout *layouts = NULL;
 	struct npd_xt_table t;
 	size_t n, i;
 	int rc = 0;
 
 	read_view(f, h, &t);
-	n = npd_xt_plan_hooks(&t, desired, &plans);
+	n = npd_xt_layout_hooks(&t, desired, &layouts);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = apply_hook_plan(f, h, &plans[i], err);
-	npd_hook_plans_free(plans, n);
+		rc = apply_hook_layout(f, h, &layouts[i], err);
+	npd_hook_layouts_free(layouts, n);
 	npd_xt_table_fini(&t);
 	return rc;
 }

@@ -205,18 +205,18 @@ read_view(const struct saved *s, uint8_t family, struct npd_xt_table *t)
 	}
 }
 
-/* Emits the -D/-I lines of the hook plans for t and desired (NULL: no hooks). Deletion by
+/* Emits the -D/-I lines of the hook layouts for t and desired (NULL: no hooks). Deletion by
  * rule text, not number: a rule another writer inserted meanwhile cannot be hit, and a
  * vanished one fails the transaction, which is then redone from a fresh read. */
 static void
 emit_hooks(const struct npd_xt_table *t, const struct npd_table *desired, struct npd_buf *text)
 {
-	struct npd_hook_plan *plans = NULL;
+	struct npd_hook_layout *layouts = NULL;
 	size_t n, i, j;
 
-	n = npd_xt_plan_hooks(t, desired, &plans);
+	n = npd_xt_layout_hooks(t, desired, &layouts);
 	for (i = 0; i < n; i++) {
-		const struct npd_hook_plan *p = &plans[i];
+		const struct npd_hook_layout *p = &layouts[i];
 		const struct npd_xt_chain *c = npd_xt_table_find(t, p->builtin);
 
 		for (j = 0; j < p->n_del; j++)
@@ -224,7 +224,7 @@ emit_hooks(const struct npd_xt_table *t, const struct npd_table *desired, struct
 		for (j = p->n_ins; j-- > 0;)
 			npd_buf_printf(text, "-I %s 1 -j %s\n", p->builtin, p->ins[j]);
 	}
-	npd_hook_plans_free(plans, n);
+	npd_hook_layouts_free(layouts, n);
 }
 
 static void

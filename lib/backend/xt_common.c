@@ -1,5 +1,5 @@
-/* xt_common.c: the ownership rules and the hook planner both xtables backends apply to a
- * table they have read. The planner keeps a built-in chain untouched when its first rules
+/* xt_common.c: the ownership rules and the hook layout both xtables backends apply to a
+ * table they have read. The layout keeps a built-in chain untouched when its first rules
  * already are exactly our desired jumps, alone and in order, and no other jump of ours
  * follows; otherwise it removes every jump of ours there and inserts the desired ones at
  * the top, so a displaced hook, a duplicate or a stale one is repaired in the same commit
@@ -147,16 +147,16 @@ hooks_in_place(const struct npd_xt_chain *c, const char *const *want, size_t n)
 }
 
 size_t
-npd_xt_plan_hooks(const struct npd_xt_table *t, const struct npd_table *desired,
-		  struct npd_hook_plan **out)
+npd_xt_layout_hooks(const struct npd_xt_table *t, const struct npd_table *desired,
+		    struct npd_hook_layout **out)
 {
-	struct npd_hook_plan *plans = NULL;
-	size_t n_plans = 0, cap = 0, i, j;
+	struct npd_hook_layout *layouts = NULL;
+	size_t n_layouts = 0, cap = 0, i, j;
 
 	for (i = 0; i < t->n_chains; i++) {
 		const struct npd_xt_chain *c = &t->chains[i];
 		const char *want[NPD_XT_MAX_HOOKS];
-		struct npd_hook_plan *p;
+		struct npd_hook_layout *p;
 		size_t n = 0, cap_del = 0;
 
 		if (!c->builtin)
@@ -166,8 +166,8 @@ npd_xt_plan_hooks(const struct npd_xt_table *t, const struct npd_table *desired,
 				want[n++] = desired->hooks[j].chain;
 		if (hooks_in_place(c, want, n))
 			continue;
-		npd_xgrow(&plans, &cap, n_plans + 1, sizeof(*plans));
-		p = &plans[n_plans++];
+		npd_xgrow(&layouts, &cap, n_layouts + 1, sizeof(*layouts));
+		p = &layouts[n_layouts++];
 		memset(p, 0, sizeof(*p));
 		p->builtin = c->name;
 		for (j = 0; j < c->n_rules; j++) {
@@ -179,16 +179,16 @@ npd_xt_plan_hooks(const struct npd_xt_table *t, const struct npd_table *desired,
 		memcpy(p->ins, want, n * sizeof(want[0]));
 		p->n_ins = n;
 	}
-	*out = plans;
-	return n_plans;
+	*out = layouts;
+	return n_layouts;
 }
 
 void
-npd_hook_plans_free(struct npd_hook_plan *plans, size_t n)
+npd_hook_layouts_free(struct npd_hook_layout *layouts, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		free(plans[i].del);
-	free(plans);
+		free(layouts[i].del);
+	free(layouts);
 }

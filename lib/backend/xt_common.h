@@ -1,8 +1,8 @@
 /* xt_common.h: what the two xtables backends (legacy through libiptc, nft through
  * iptables-nft-restore) share once they have read a filter table: which names are ours,
- * what of ours the table holds, and the hook plan (which jumps into built-in chains to
+ * what of ours the table holds, and the hook layout (which jumps into built-in chains to
  * delete and insert so ours are on top and stale ones go). Pure: no kernel, no I/O; each
- * backend reads the table into a struct npd_xt_table and performs the plan its own way.
+ * backend reads the table into a struct npd_xt_table and performs the layout its own way.
  * Not a public contract. */
 #ifndef NPD_BACKEND_XT_COMMON_H
 #define NPD_BACKEND_XT_COMMON_H
@@ -42,7 +42,7 @@ struct npd_xt_table {
 
 /* What to do to one built-in chain so that it starts with jumps to ins[0..n_ins) in that
  * order and holds no other jump to a chain of ours. */
-struct npd_hook_plan {
+struct npd_hook_layout {
 	const char *builtin;		   /* borrowed from the table */
 	size_t *del;			   /* owned: positions (0-based, ascending) to delete */
 	size_t n_del;			   /* ... all of them rules of ours */
@@ -70,12 +70,12 @@ bool npd_xt_has_ours(const struct npd_xt_table *t);
  * wherever they stand, marking it displaced when another rule stands above one of them. */
 void npd_xt_list_owned(const struct npd_xt_table *t, struct npd_owned *o, size_t *cap_chains);
 
-/* Plans the hooks of every built-in chain of t: the hooks of desired (NULL: none) for it on
+/* Lays out the hooks of every built-in chain of t: the hooks of desired (NULL: none) for it on
  * top, every other jump to a chain of ours gone. Returns in *out (owned, free with
- * npd_hook_plans_free) one plan per built-in chain that needs a change, in t's order; a
+ * npd_hook_layouts_free) one layout per built-in chain that needs a change, in t's order; a
  * chain already right gets none, so an unchanged table is left unwritten. Returns how many. */
-size_t npd_xt_plan_hooks(const struct npd_xt_table *t, const struct npd_table *desired,
-			 struct npd_hook_plan **out);
-void npd_hook_plans_free(struct npd_hook_plan *plans, size_t n);
+size_t npd_xt_layout_hooks(const struct npd_xt_table *t, const struct npd_table *desired,
+			   struct npd_hook_layout **out);
+void npd_hook_layouts_free(struct npd_hook_layout *layouts, size_t n);
 
 #endif

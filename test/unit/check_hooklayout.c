@@ -1,8 +1,8 @@
-/* check_hookplan.c: the hook planner and the ownership rules both xtables backends share
+/* check_hooklayout.c: the hook layout and the ownership rules both xtables backends share
  * (lib/backend/xt_common.c), on tables built by hand; no root, no kernel. Proves that a
  * chain already right is left alone, that displaced, duplicate, stale and decorated hooks
  * are replaced while other writers' rules stay, that list_owned reports hooks and
- * displacement per family, and, on seeded random chains, that performing any plan yields
+ * displacement per family, and, on seeded random chains, that performing any layout yields
  * our desired jumps on top, no other jump of ours and every foreign rule in its order. */
 #include <check.h>
 #include <stdio.h>
@@ -44,16 +44,16 @@ want(struct npd_table *d, const char *builtin, const char *target)
 	snprintf(h->chain, sizeof(h->chain), "%s", target);
 }
 
-/* The plans as text, one line a chain: "FORWARD del=1,2 ins=NPD-A,NPD-B". */
+/* The layouts as text, one line a chain: "FORWARD del=1,2 ins=NPD-A,NPD-B". */
 static char *
-plan_text(const struct npd_xt_table *t, const struct npd_table *desired)
+layout_text(const struct npd_xt_table *t, const struct npd_table *desired)
 {
-	struct npd_hook_plan *p = NULL;
+	struct npd_hook_layout *p = NULL;
 	struct npd_buf b;
 	size_t n, i, j;
 
 	npd_buf_init(&b);
-	n = npd_xt_plan_hooks(t, desired, &p);
+	n = npd_xt_layout_hooks(t, desired, &p);
 	for (i = 0; i < n; i++) {
 		npd_buf_printf(&b, "%s del=", p[i].builtin);
 		for (j = 0; j < p[i].n_del; j++)
@@ -63,15 +63,15 @@ plan_text(const struct npd_xt_table *t, const struct npd_table *desired)
 			npd_buf_printf(&b, "%s%s", j ? "," : "", p[i].ins[j]);
 		npd_buf_addc(&b, '\n');
 	}
-	npd_hook_plans_free(p, n);
+	npd_hook_layouts_free(p, n);
 	npd_buf_addc(&b, '\0');
 	return b.data;
 }
 
 /* One case: FORWARD holds `rules`, INPUT holds `input`, desired is FORWARD -> want_fwd
- * (NULL: no hooks at all); the plans must read `expect`. */
+ * (NULL: no hooks at all); the layouts must read `expect`. */
 static void
-check_plan(const char *rules, const char *input, const char *want_fwd, const char *expect)
+check_layout(const char *rules, const char *input, const char *want_fwd, const char *expect)
 {
 	char *w1 = npd_xstrdup(rules), *w2 = npd_xstrdup(input), *got;
 	struct npd_table d;
@@ -84,7 +84,7 @@ check_plan(const char *rules, const char *input, const char *want_fwd, const cha
 	npd_xt_table_add_chain(&t, "KUBE-SERVICES", false);
 	if (want_fwd)
 		want(&d, "FORWARD", want_fwd);
-	got = plan_text(&t, want_fwd ? &d : NULL);
+	got = layout_text(&t, want_fwd ? &d : NULL);
 	ck_assert_msg(!strcmp(got, expect), "FORWARD [%s] INPUT [%s]: got\n%sexpected\n%s", rules,
 		      input, got, expect);
 	free(got);
@@ -93,33 +93,34 @@ check_plan(const char *rules, const char *input, const char *want_fwd, const cha
 	free(w1);
 }
 
-START_TEST(plans_each_case)
+START_TEST(lays_out_each_case)
 {
 	/* Already right, with other writers' rules below: nothing to write. */
-	check_plan("", "", NULL, "");
-	check_plan("NPD-FORWARD", "", "NPD-FORWARD", "");
-	check_plan("NPD-FORWARD KUBE-FORWARD ACCEPT", "KUBE-FIREWALL", "NPD-FORWARD", "");
+	check_layout("", "", NULL, "");
+	check_layout("NPD-FORWARD", "", "NPD-FORWARD", "");
+	check_layout("NPD-FORWARD KUBE-FORWARD ACCEPT", "KUBE-FIREWALL", "NPD-FORWARD", "");
 	/* Missing: inserted at the top. */
-	check_plan("", "", "NPD-FORWARD", "FORWARD del= ins=NPD-FORWARD\n");
-	check_plan("KUBE-FORWARD", "", "NPD-FORWARD", "FORWARD del= ins=NPD-FORWARD\n");
+	check_layout("", "", "NPD-FORWARD", "FORWARD del= ins=NPD-FORWARD\n");
+	check_layout("KUBE-FORWARD", "", "NPD-FORWARD", "FORWARD del= ins=NPD-FORWARD\n");
 	/* Displaced by a foreign rule above (foreign rules below stay too). */
-	check_plan("ACCEPT NPD-FORWARD", "", "NPD-FORWARD", "FORWARD del=1 ins=NPD-FORWARD\n");
-	check_plan("ACCEPT NPD-FORWARD DROP", "", "NPD-FORWARD", "FORWARD del=1 ins=NPD-FORWARD\n");
+	check_layout("ACCEPT NPD-FORWARD", "", "NPD-FORWARD", "FORWARD del=1 ins=NPD-FORWARD\n");
+	check_layout("ACCEPT NPD-FORWARD DROP", "", "NPD-FORWARD",
+		     "FORWARD del=1 ins=NPD-FORWARD\n");
 	/* Duplicates: all go, one comes back on top. */
-	check_plan("NPD-FORWARD NPD-FORWARD", "", "NPD-FORWARD",
-		   "FORWARD del=0,1 ins=NPD-FORWARD\n");
-	check_plan("NPD-FORWARD KUBE-FORWARD NPD-FORWARD", "", "NPD-FORWARD",
-		   "FORWARD del=0,2 ins=NPD-FORWARD\n");
+	check_layout("NPD-FORWARD NPD-FORWARD", "", "NPD-FORWARD",
+		     "FORWARD del=0,1 ins=NPD-FORWARD\n");
+	check_layout("NPD-FORWARD KUBE-FORWARD NPD-FORWARD", "", "NPD-FORWARD",
+		     "FORWARD del=0,2 ins=NPD-FORWARD\n");
 	/* Stale hook of ours: replaced; in a chain without a desired hook: removed. */
-	check_plan("NPD-OLD", "", "NPD-FORWARD", "FORWARD del=0 ins=NPD-FORWARD\n");
-	check_plan("NPD-FORWARD", "ACCEPT NPD-STALE", "NPD-FORWARD", "INPUT del=1 ins=\n");
+	check_layout("NPD-OLD", "", "NPD-FORWARD", "FORWARD del=0 ins=NPD-FORWARD\n");
+	check_layout("NPD-FORWARD", "ACCEPT NPD-STALE", "NPD-FORWARD", "INPUT del=1 ins=\n");
 	/* A jump of ours with a match on it is not our hook: it could skip traffic. */
-	check_plan("NPD-FORWARD*", "", "NPD-FORWARD", "FORWARD del=0 ins=NPD-FORWARD\n");
+	check_layout("NPD-FORWARD*", "", "NPD-FORWARD", "FORWARD del=0 ins=NPD-FORWARD\n");
 	/* Cleanup (no desired table): every jump of ours, nothing else. */
-	check_plan("ACCEPT NPD-FORWARD KUBE-FORWARD", "NPD-X", NULL,
-		   "INPUT del=0 ins=\nFORWARD del=1 ins=\n");
+	check_layout("ACCEPT NPD-FORWARD KUBE-FORWARD", "NPD-X", NULL,
+		     "INPUT del=0 ins=\nFORWARD del=1 ins=\n");
 	/* Jumps to chains that are not ours are never touched, whatever their name is like. */
-	check_plan("npd-lower NPDX KUBE-NPD-", "", NULL, "");
+	check_layout("npd-lower NPDX KUBE-NPD-", "", NULL, "");
 }
 END_TEST
 
@@ -138,14 +139,14 @@ START_TEST(several_hooks_in_one_chain_keep_their_order)
 	chain(&t, "FORWARD", true, w1);
 	chain(&t, "INPUT", true, w2);
 	chain(&t, "OUTPUT", true, w3);
-	got = plan_text(&t, &d);
+	got = layout_text(&t, &d);
 	ck_assert_str_eq(got, "INPUT del=0,1 ins=\nOUTPUT del=0 ins=NPD-O\n");
 	free(got);
 	npd_xt_table_fini(&t);
 
 	npd_xt_table_init(&t, AF_INET6);
 	chain(&t, "FORWARD", true, (char[]){"NPD-B NPD-A"});
-	got = plan_text(&t, &d);
+	got = layout_text(&t, &d);
 	ck_assert_str_eq(got, "FORWARD del=0,1 ins=NPD-A,NPD-B\n");
 	free(got);
 	npd_xt_table_fini(&t);
@@ -196,16 +197,16 @@ START_TEST(lists_owned_per_family)
 }
 END_TEST
 
-/* ---- random chains, plans checked by performing them ---- */
+/* ---- random chains, layouts checked by performing them ---- */
 
 struct rule {
 	char target[16];
 	bool plain;
 };
 
-/* Performs plan p on rules (what a backend does: delete from the bottom, insert on top). */
+/* Performs layout p on rules (what a backend does: delete from the bottom, insert on top). */
 static size_t
-perform(struct rule *r, size_t n, const struct npd_hook_plan *p)
+perform(struct rule *r, size_t n, const struct npd_hook_layout *p)
 {
 	size_t i, j;
 
@@ -233,15 +234,15 @@ START_TEST(random_chains_end_right)
 					   : (unsigned)time(NULL);
 	unsigned round;
 
-	printf("check_hookplan: seed %u (replay with NPD_SEED=%u)\n", seed, seed);
+	printf("check_hooklayout: seed %u (replay with NPD_SEED=%u)\n", seed, seed);
 	srand(seed);
 	for (round = 0; round < 5000; round++) {
 		struct rule before[16], after[32];
 		struct npd_xt_table t;
 		struct npd_xt_chain *c;
 		struct npd_table d;
-		struct npd_hook_plan *p = NULL;
-		size_t n = (size_t)rand() % 8, n_want = (size_t)rand() % 3, i, k, m, n_plans;
+		struct npd_hook_layout *p = NULL;
+		size_t n = (size_t)rand() % 8, n_want = (size_t)rand() % 3, i, k, m, n_layouts;
 		bool right = true;
 
 		memset(&d, 0, sizeof(d));
@@ -256,10 +257,10 @@ START_TEST(random_chains_end_right)
 		c = npd_xt_table_add_chain(&t, "FORWARD", true);
 		for (i = 0; i < n; i++)
 			npd_xt_chain_add_rule(c, before[i].target, before[i].plain, NULL);
-		n_plans = npd_xt_plan_hooks(&t, &d, &p);
-		ck_assert_uint_le(n_plans, 1);
+		n_layouts = npd_xt_layout_hooks(&t, &d, &p);
+		ck_assert_uint_le(n_layouts, 1);
 		memcpy(after, before, n * sizeof(*before));
-		m = n_plans ? perform(after, n, &p[0]) : n;
+		m = n_layouts ? perform(after, n, &p[0]) : n;
 
 		/* Independently: our jumps on top, plain, in order; no other jump of ours;
 		 * the foreign rules unchanged in order. */
@@ -277,18 +278,18 @@ START_TEST(random_chains_end_right)
 			ck_assert_str_eq(after[k++].target, before[i].target);
 		}
 		ck_assert_uint_eq(k, m);
-		/* A chain that was right already gets no plan. */
+		/* A chain that was right already gets no layout. */
 		right = n >= n_want;
 		for (i = 0; right && i < n; i++)
 			right = i < n_want
 				    ? !strcmp(before[i].target, d.hooks[i].chain) && before[i].plain
 				    : !npd_xt_is_ours(before[i].target);
-		ck_assert_uint_eq(n_plans, right ? 0 : 1);
-		npd_hook_plans_free(p, n_plans);
+		ck_assert_uint_eq(n_layouts, right ? 0 : 1);
+		npd_hook_layouts_free(p, n_layouts);
 		npd_xt_table_fini(&t);
 	}
 }
 END_TEST
 
-TU_MAIN("hookplan", plans_each_case, several_hooks_in_one_chain_keep_their_order,
+TU_MAIN("hooklayout", lays_out_each_case, several_hooks_in_one_chain_keep_their_order,
 	lists_owned_per_family, random_chains_end_right)
