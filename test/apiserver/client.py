@@ -70,9 +70,12 @@ def load_objects(text):
 
 
 class Client:
-    def __init__(self, state_dir, timeout=30.0):
+    def __init__(self, state_dir, timeout=30.0, keep_alive=False):
+        """keep_alive: one connection per URL, reused, so a request costs no handshake."""
         self.state = os.path.abspath(state_dir)
         self.timeout = timeout
+        self.keep_alive = keep_alive
+        self._kept = {}
         self.token = _read(self.state, "token")
         self.url = _read(self.state, "url")
         try:
@@ -91,21 +94,38 @@ class Client:
 
     def request(self, method, path, body=None, headers=None, url=None, token=True, timeout=None):
         """One request; returns (status, headers dict (lower-case keys), body bytes)."""
-        c = self.conn(url, timeout)
+        h = {"Accept": "application/json"}
+        if token:
+            h["Authorization"] = "Bearer %s" % (self.token if token is True else token)
+        if body is not None and not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        key = url or self.url
+        kept = self._kept.pop(key, None) if self.keep_alive and timeout is None else None
+        if kept is not None:
+            try:
+                return self._exchange(kept, method, path, body, h, key)
+            except (http.client.HTTPException, OSError):
+                kept.close()  # the server closed it while idle: once more on a new one
+        return self._exchange(self.conn(url, timeout), method, path, body, h,
+                              key if self.keep_alive and timeout is None else None)
+
+    def _exchange(self, c, method, path, body, h, keep):
+        """Sends on c; keeps c under keep afterwards, else closes it."""
         try:
-            h = {"Accept": "application/json"}
-            if token:
-                h["Authorization"] = "Bearer %s" % (self.token if token is True else token)
-            if body is not None and not isinstance(body, (bytes, str)):
-                body = json.dumps(body)
-                h["Content-Type"] = "application/json"
-            h.update(headers or {})
             c.request(method, path, body=body, headers=h)
             r = c.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
-        finally:
+            out = r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        except BaseException:
             c.close()
+            raise
+        if keep is not None and not r.will_close:
+            self._kept[keep] = c
+        else:
+            c.close()
+        return out
 
     def api(self, method, path, body=None, headers=None, token=True):
         """Kubernetes API request; returns (status, decoded JSON or text)."""

@@ -394,6 +394,79 @@ class Event:
         self.prev = prev
 
 
+def gzip_body(body):
+    return gzip.compress(body, compresslevel=4)
+
+
+class Page:
+    """A rendered list page; its gzip is made on first use and kept."""
+    __slots__ = ("body", "_gz")
+
+    def __init__(self, body):
+        self.body = body
+        self._gz = None
+
+    def gzipped(self):
+        if self._gz is None:
+            self._gz = gzip_body(self.body)
+        return self._gz
+
+
+class PageCache:
+    """Rendered pages of whole-cluster JSON lists (no namespace, no selector) by (kind,
+    snapshot resourceVersion, start key, limit). The snapshot at a resourceVersion never
+    changes, so a page served from here is the page the list would build; only the two
+    newest snapshots of each kind are kept."""
+    KEEP = 2
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.snaps = {}  # kind -> {rv: {(start, limit): Page}}
+
+    def get(self, kind, rv, start, limit):
+        with self.lock:
+            return self.snaps.get(kind, {}).get(rv, {}).get((start, limit))
+
+    def put(self, kind, rv, start, limit, body):
+        pg = Page(body)
+        with self.lock:
+            snaps = self.snaps.setdefault(kind, {})
+            snaps.setdefault(rv, {})[(start, limit)] = pg
+            for old in sorted(snaps)[:-self.KEEP]:
+                del snaps[old]
+        return pg
+
+
+def list_page(st, res, ns, flt, snap_rv, start, limit):
+    """(metadata, items) of one list page over the snapshot at snap_rv; caller holds
+    st.cond."""
+    if snap_rv == st.rv:
+        objs = st.objects[res.kind]
+        allkeys = st.keys[res.kind]
+        keys = allkeys[bisect.bisect_right(allkeys, start):] if start else allkeys
+    else:
+        objs = st.snapshot(res.kind, snap_rv)
+        keys = sorted(k for k in objs if k > start) if start else sorted(objs)
+    if ns is not None:
+        keys = [k for k in keys if objs[k].ns == ns]
+    sel = [objs[k] for k in keys] if flt.trivial else [objs[k] for k in keys if flt.match(objs[k].d)]
+    page = sel
+    meta = {"resourceVersion": str(snap_rv)}
+    if limit > 0 and len(sel) > limit:
+        page = sel[:limit]
+        last = page[-1].key
+        tok = {"v": "meta.k8s.io/v1", "rv": snap_rv, "start": last + "\x00"}
+        meta["continue"] = base64.urlsafe_b64encode(dumps(tok)).decode().rstrip("=")
+        if flt.trivial:
+            meta["remainingItemCount"] = len(sel) - limit
+    return meta, page
+
+
+def list_body(res, meta, page):
+    head = dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})
+    return head[:-1] + b',"items":[' + b",".join(o.item() for o in page) + b"]}"
+
+
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUB = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _GEN_CHARS = "bcdfghjklmnpqrstvwxz2456789"
@@ -550,6 +623,8 @@ class Store:
         self.objects = {k: {} for k in KIND_RES}
         self.history = {k: [] for k in KIND_RES}
         self.hist_rvs = {k: [] for k in KIND_RES}
+        # The keys of self.objects in order, so a list page is a bisect, not a sort.
+        self.keys = {k: [] for k in KIND_RES}
         self.ns_check = ns_check
         self.watchers = set()
 
@@ -560,9 +635,13 @@ class Store:
         d["metadata"]["resourceVersion"] = str(self.rv)
         o = Obj(d)
         objs = self.objects[res.kind]
+        keys = self.keys[res.kind]
         if etype == "DELETED":
-            objs.pop(o.key, None)
+            if objs.pop(o.key, None) is not None:
+                del keys[bisect.bisect_left(keys, o.key)]
         else:
+            if o.key not in objs:
+                bisect.insort(keys, o.key)
             objs[o.key] = o
         self.history[res.kind].append(Event(self.rv, etype, o, prev))
         self.hist_rvs[res.kind].append(self.rv)
@@ -996,6 +1075,7 @@ class App:
         self.admin_token = args.token
         self.tokens = {args.token}
         self.stats_lock = threading.Lock()
+        self.pages = PageCache()
         self.counts = {}
         self.total = 0
         self.unauthorized = 0
@@ -1054,6 +1134,21 @@ class App:
                     "listening": self.listening, "port": self.port,
                     "stall_remaining": max(0.0, round(self.stall_until - time.time(), 3)),
                     "watch_expired_mode": self.watch_expired_mode}
+
+    def prerender(self, limit):
+        """Every page of every whole-cluster list at the current resourceVersion, plain and
+        gzipped, into the page cache."""
+        st = self.store
+        for res in RESOURCES.values():
+            start = ""
+            while True:
+                with st.cond:
+                    snap_rv = st.rv
+                    meta, page = list_page(st, res, None, Filter(res), snap_rv, start, limit)
+                self.pages.put(res.kind, snap_rv, start, limit, list_body(res, meta, page)).gzipped()
+                if "continue" not in meta:
+                    break
+                start = page[-1].key + "\x00"
 
     # listener management
     def start_api(self):
@@ -1185,13 +1280,15 @@ class Handler(BaseHTTPRequestHandler):
     def app(self):
         return self.server.app
 
-    def send_body(self, code, body, ctype="application/json", headers=None, gzip_ok=False):
+    def send_body(self, code, body, ctype="application/json", headers=None, gzip_ok=False,
+                  gz=None):
+        """gz: a function returning the body gzipped, if it was kept."""
         if isinstance(body, (dict, list)):
             body = dumps(body)
         enc = None
         if gzip_ok and "gzip" in (self.headers.get("Accept-Encoding") or "") and \
                 len(body) >= self.app.args.gzip_min_bytes:
-            body = gzip.compress(body, compresslevel=4)
+            body = gz() if gz is not None else gzip_body(body)
             enc = "gzip"
         self.send_response(code)
         self.send_header("Content-Type", ctype)
@@ -1473,23 +1570,12 @@ class Handler(BaseHTTPRequestHandler):
                     raise ApiError(504, "Timeout", "Too large resource version: %d, current: %d" % (snap_rv, st.rv))
             else:
                 snap_rv = st.rv
-            if snap_rv == st.rv:
-                objs = st.objects[res.kind]
-            else:
-                objs = st.snapshot(res.kind, snap_rv)
-            keys = sorted(k for k in objs if k > start) if start else sorted(objs)
-            if ns is not None:
-                keys = [k for k in keys if objs[k].ns == ns]
-            sel = [objs[k] for k in keys] if flt.trivial else [objs[k] for k in keys if flt.match(objs[k].d)]
-        page = sel
-        meta = {"resourceVersion": str(snap_rv)}
-        if limit > 0 and len(sel) > limit:
-            page = sel[:limit]
-            last = page[-1].key
-            tok = {"v": "meta.k8s.io/v1", "rv": snap_rv, "start": last + "\x00"}
-            meta["continue"] = base64.urlsafe_b64encode(dumps(tok)).decode().rstrip("=")
-            if flt.trivial:
-                meta["remainingItemCount"] = len(sel) - limit
+            cached = fmt.mode == "json" and flt.trivial and ns is None
+            hit = self.app.pages.get(res.kind, snap_rv, start, limit) if cached else None
+            if hit is None:
+                meta, page = list_page(st, res, ns, flt, snap_rv, start, limit)
+        if hit is not None:
+            return self.send_page(hit)
         if fmt.mode == "table":
             body = {"kind": "Table", "apiVersion": fmt.gv, "metadata": meta,
                     "columnDefinitions": TABLE_COLUMNS[res.kind],
@@ -1499,9 +1585,14 @@ class Handler(BaseHTTPRequestHandler):
             body = {"kind": "PartialObjectMetadataList", "apiVersion": fmt.gv, "metadata": meta,
                     "items": [{"metadata": o.d["metadata"]} for o in page]}
             return self.send_body(200, body, gzip_ok=True)
-        head = dumps({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": meta})
-        body = head[:-1] + b',"items":[' + b",".join(o.item() for o in page) + b"]}"
+        body = list_body(res, meta, page)
+        if cached:
+            return self.send_page(self.app.pages.put(res.kind, snap_rv, start, limit, body))
         return self.send_body(200, body, gzip_ok=True)
+
+    def send_page(self, pg):
+        """A cached list page, its gzip made once."""
+        return self.send_body(200, pg.body, gzip_ok=True, gz=pg.gzipped)
 
     # ---- watch ----
 
@@ -2029,6 +2120,8 @@ def main(argv=None):
                     help="end watches without timeoutSeconds after this long (0 = never)")
     ap.add_argument("--idle-timeout", type=float, default=300.0, help="socket timeout for idle connections")
     ap.add_argument("--initial-rv", type=int, default=1000)
+    ap.add_argument("--prerender-limit", type=int, default=0, metavar="N",
+                    help="after --load, render every list page of N items in advance (0 = no)")
     ap.add_argument("--no-namespace-check", action="store_true",
                     help="allow namespaced objects in namespaces that do not exist")
     ap.add_argument("--verbose", "-v", action="store_true", help="log one line per request to stderr")
@@ -2060,6 +2153,8 @@ def main(argv=None):
         objs.sort(key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
         for o in objs:
             app.store.create(res_for(o.get("kind", "")), o, manager="npd-load")
+    if args.prerender_limit > 0:
+        app.prerender(args.prerender_limit)
 
     app.start_api()
     if args.control_port >= 0:
