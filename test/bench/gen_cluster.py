@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Writes a synthetic cluster as manifests for the file source: one file per namespace
-(its Namespace, pods and policies), so a change rewrites one small file.
+(its Namespace, pods and policies), so a change rewrites one small file. With --json the
+same cluster goes to one JSON List instead (namespaces first), for the test API server's
+--load.
 
-gen_cluster.py DIR [--namespaces 500] [--pods 10000] [--policies 2000]
+gen_cluster.py DIR|--json FILE [--namespaces 500] [--pods 10000] [--policies 2000]
                [--node bench-node] [--local 110] [--nodes 91]
 """
 import argparse
+import json
 import os
 
 
@@ -33,6 +36,16 @@ status:
   podIPs:
     - ip: {ip}
 """
+
+
+def pod_obj(ns, name, labels, node, ip, ports):
+    """The object pod_yaml writes, as a dict."""
+    cports = [{"name": pn, "containerPort": pp, "protocol": proto} for pn, pp, proto in ports]
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": ns, "labels": dict(labels)},
+            "spec": {"nodeName": node,
+                     "containers": [{"name": "main", "image": "app", "ports": cports}]},
+            "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}}
 
 
 def policy_yaml(ns, name, i, n_ns):
@@ -113,17 +126,20 @@ POLICY_SPECS = [
 ]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("dir")
-    ap.add_argument("--namespaces", type=int, default=500)
-    ap.add_argument("--pods", type=int, default=10000)
-    ap.add_argument("--policies", type=int, default=2000)
-    ap.add_argument("--node", default="bench-node")
-    ap.add_argument("--local", type=int, default=110)
-    ap.add_argument("--nodes", type=int, default=91)
-    a = ap.parse_args()
-    os.makedirs(a.dir, exist_ok=True)
+def ns_yaml(ns, labels):
+    lab = "".join(f"\n    {k}: {v}" for k, v in labels.items())
+    return f"""---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {ns}
+  labels:{lab}
+"""
+
+
+def cluster(a):
+    """Yields per namespace (name, labels, pods as pod_yaml arguments, policies as
+    policy_yaml arguments)."""
     per_ns = a.pods // a.namespaces
     pol_per_ns = a.policies // a.namespaces
     # Spread the local pods evenly over the cluster.
@@ -131,29 +147,77 @@ def main():
     p = 0
     for n in range(a.namespaces):
         ns = f"ns-{n:03d}"
-        out = [f"""---
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: {ns}
-  labels:
-    team: team-{n % 20}
-    kubernetes.io/metadata.name: {ns}
-"""]
+        labels = {"team": f"team-{n % 20}", "kubernetes.io/metadata.name": ns}
+        pods = []
         for j in range(per_ns):
             local = (p % local_every == 0) and (p // local_every) < a.local
             node = a.node if local else f"node-{p % a.nodes}"
             ip = f"10.{100 + p // 65536}.{(p // 256) % 256}.{p % 256}"
             # Mixed so that the node's own pods meet every kind of policy.
-            labels = {"app": f"app-{(p * 7 + p // 90) % 10}",
-                      "tier": "frontend" if (p // 90 + j) % 2 else "backend",
-                      "pod-template-hash": f"h{p % 97}"}
+            plabels = {"app": f"app-{(p * 7 + p // 90) % 10}",
+                       "tier": "frontend" if (p // 90 + j) % 2 else "backend",
+                       "pod-template-hash": f"h{p % 97}"}
             ports = [("http", 80, "TCP"), ("metrics", 9090, "TCP")]
-            out.append(pod_yaml(ns, f"pod-{j:03d}", labels, node, ip, ports))
+            pods.append((ns, f"pod-{j:03d}", plabels, node, ip, ports))
             p += 1
-        for k in range(pol_per_ns):
-            i = n * pol_per_ns + k
-            out.append(policy_yaml(ns, f"pol-{k}", i, a.namespaces))
+        pols = [(ns, f"pol-{k}", n * pol_per_ns + k, a.namespaces) for k in range(pol_per_ns)]
+        yield ns, labels, pods, pols
+
+
+def write_json(a, path):
+    """One List of every object; a policy's spec is its YAML parsed (once per distinct text),
+    and the first namespace's YAML is parsed whole and compared, so both forms stay one
+    cluster."""
+    import yaml
+
+    specs = {}
+    items, pods, pols = [], [], []
+    for k, (ns, labels, ns_pods, ns_pols) in enumerate(cluster(a)):
+        objs = [{"apiVersion": "v1", "kind": "Namespace",
+                 "metadata": {"name": ns, "labels": labels}}]
+        objs += [pod_obj(*args) for args in ns_pods]
+        for args in ns_pols:
+            text = policy_yaml(*args)
+            head, _, spec = text.partition("spec:\n")
+            if spec not in specs:
+                specs[spec] = yaml.safe_load(spec)
+            objs.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                         "metadata": {"name": args[1], "namespace": ns},
+                         "spec": specs[spec]})
+        if k == 0:
+            text = ns_yaml(ns, labels) + "".join(pod_yaml(*x) for x in ns_pods) + \
+                "".join(policy_yaml(*x) for x in ns_pols)
+            if list(yaml.safe_load_all(text)) != objs:
+                raise SystemExit("gen_cluster: the JSON and YAML forms differ")
+        items.append(objs[0])
+        pods += objs[1:1 + len(ns_pods)]
+        pols += objs[1 + len(ns_pods):]
+    with open(path, "w") as f:
+        # dumps, not dump: only the whole-string encoder is the C one.
+        f.write(json.dumps({"apiVersion": "v1", "kind": "List", "items": items + pods + pols},
+                           separators=(",", ":")))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir", nargs="?")
+    ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--namespaces", type=int, default=500)
+    ap.add_argument("--pods", type=int, default=10000)
+    ap.add_argument("--policies", type=int, default=2000)
+    ap.add_argument("--node", default="bench-node")
+    ap.add_argument("--local", type=int, default=110)
+    ap.add_argument("--nodes", type=int, default=91)
+    a = ap.parse_args()
+    if a.json:
+        write_json(a, a.json)
+        return
+    if not a.dir:
+        ap.error("DIR or --json FILE")
+    os.makedirs(a.dir, exist_ok=True)
+    for ns, labels, pods, pols in cluster(a):
+        out = [ns_yaml(ns, labels)] + [pod_yaml(*x) for x in pods] + \
+            [policy_yaml(*x) for x in pols]
         with open(os.path.join(a.dir, f"{ns}.yaml"), "w") as f:
             f.write("".join(out))
 
