@@ -8,6 +8,7 @@
 #                                     # at 192.168.254.200 running the API server
 #   api_load aks-objects.json ...     # create objects through the control channel and a
 #                                     # lab pod for every Pod with an IP (its node, its IP)
+#   api_server_stop; api_server_start --load FILE   # restart the server on other objects
 #   api_agents_up                     # netpold --kubeconfig on node1 and node2, /readyz
 #   api_ctl label pod frontend apppod app=api     # any client.py command, run in "api"
 #   api_expect NAME 20 <<EOF          # "FROM TO PORT PROTO ok|fail", TO a lab pod or an IP;
@@ -40,6 +41,8 @@ API_CLIENT=$NPD_SRC_DIR/test/apiserver/client.py
 # Every lab pod serves these (TCP and UDP), so a denial is the policy's.
 API_POD_PORTS=${API_POD_PORTS:-80 53 443}
 API_STATE=${API_STATE:-}
+# How long api_server_start waits for the server (a large --load takes minutes).
+API_READY_S=${API_READY_S:-30}
 API_PID=
 
 _api_err() { echo "apilab: $*" >&2; }
@@ -82,7 +85,7 @@ api_server_start() {
 	API_PID=$(lab_spawn api "$LAB_STATE/logs/apiserver.log" "$LAB_PYTHON" "$API_SERVER" \
 		--state-dir "$API_STATE" --listen "$API_IP" --port "$API_PORT" \
 		--control-port "$API_CONTROL_PORT" --bookmark-interval 1 "$@") || return 1
-	for ((i = 0; i < 600; i++)); do
+	for ((i = 0; i < API_READY_S * 20; i++)); do
 		if [[ -e $API_STATE/ready ]]; then
 			return 0
 		fi
@@ -93,6 +96,23 @@ api_server_start() {
 	done
 	_api_err "API server not ready; log:"
 	tail -n 10 "$LAB_STATE/logs/apiserver.log" >&2
+	return 1
+}
+
+# api_server_stop: SIGTERM the API server started by api_server_start and wait (10 s)
+# until it is gone; the state directory (certificates, token) stays for a restart.
+api_server_stop() {
+	local i
+	[[ -n $API_PID ]] || return 0
+	kill "$API_PID" 2>/dev/null
+	for ((i = 0; i < 500; i++)); do
+		if ! _lab_proc_alive "$API_PID"; then
+			API_PID=
+			return 0
+		fi
+		sleep 0.02
+	done
+	_api_err "API server (pid $API_PID) did not exit on SIGTERM"
 	return 1
 }
 
@@ -150,11 +170,15 @@ for f in sys.argv[2:]:
 ' "$(dirname "$API_CLIENT")" "${_API_FILES[@]}"
 }
 
-# api_load FILE...: api_create, then a lab pod "NS.NAME" for every pod of the
-# files on its node with its IP, serving $API_POD_PORTS.
+# api_load FILE...: api_create, then api_lab_pods.
 api_load() {
+	api_create "$@" && api_lab_pods "$@"
+}
+
+# api_lab_pods FILE...: a lab pod "NS.NAME" for every pod of the files on its node
+# with its IP, serving $API_POD_PORTS (the objects themselves are not created).
+api_lab_pods() {
 	local ns name node ip rows
-	api_create "$@" || return 1
 	rows=$(api_pods_of "$@") || return 1
 	while read -r ns name node ip; do
 		[[ -n $ns ]] || continue
