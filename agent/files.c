@@ -30,15 +30,9 @@
 	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF |   \
 	 IN_MOVE_SELF | IN_ONLYDIR)
 
-struct objref {
-	enum npd_kind kind;
-	char *ns; /* NULL for namespaces */
-	char *name;
-};
-
 struct file_state {
 	char *name;	     /* base name in the directory */
-	struct npd_map keys; /* object key -> struct objref (owned) */
+	struct npd_map keys; /* object keys it defines (a set: values unused) */
 };
 
 struct files {
@@ -88,44 +82,45 @@ wanted(const struct files *f, const char *name)
 	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
-static void
-objref_free(struct objref *r)
-{
-	free(r->ns);
-	free(r->name);
-	free(r);
-}
-
-static void
-keys_fini(struct npd_map *keys)
-{
-	size_t it = 0;
-	const char *k;
-	void *v;
-
-	while (npd_map_next(keys, &it, &k, &v))
-		objref_free(v);
-	npd_map_fini(keys);
-}
-
-/* Identifies o; returns its key (owned) and fills r (strings owned by r). */
+/* An object's key: "Kind/namespace/name" ("Namespace//name"). Names never hold a '/'
+ * (the decoder validates them as the API server does), so the key alone says what to
+ * delete and nothing else is kept per object. Owned by the caller; NULL without a name. */
 static char *
-object_ref(const struct npd_object *o, struct objref *r)
+object_key(const struct npd_object *o)
 {
 	const char *ns = npd_object_ns(o), *name = npd_object_name(o);
 
 	if (!name)
 		return NULL;
-	r->kind = o->kind;
-	r->ns = npd_xstrdup(ns);
-	r->name = npd_xstrdup(name);
 	return npd_xasprintf("%s/%s/%s", npd_kind_name(o->kind), ns ? ns : "", name);
+}
+
+/* Deletes the object key names from the store; returns 1 when the store changed. */
+static int
+del_by_key(struct files *f, const char *key)
+{
+	char buf[512];
+	char *ns, *name;
+	enum npd_kind k;
+
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", key) >= sizeof(buf))
+		return 0;
+	ns = strchr(buf, '/');
+	name = ns ? strchr(ns + 1, '/') : NULL;
+	if (!name)
+		return 0;
+	*ns++ = '\0';
+	*name++ = '\0';
+	for (k = 0; k < NPD_KIND__COUNT; k++)
+		if (!strcmp(buf, npd_kind_name(k)))
+			return npd_store_del(agent_store(f->a), k, *ns ? ns : NULL, name);
+	return 0;
 }
 
 /* The file fs no longer defines key: delete the object if fs owned it, and bring back
  * another file's definition. Returns 1 when the store changed. */
 static int
-drop_key(struct files *f, struct file_state *fs, const char *key, const struct objref *r)
+drop_key(struct files *f, struct file_state *fs, const char *key)
 {
 	size_t it = 0;
 	const char *name;
@@ -135,7 +130,7 @@ drop_key(struct files *f, struct file_state *fs, const char *key, const struct o
 	if (npd_map_get(&f->owner, key) != fs)
 		return 0;
 	npd_map_del(&f->owner, key);
-	changed = npd_store_del(agent_store(f->a), r->kind, r->ns, r->name);
+	changed = del_by_key(f, key);
 	while (npd_map_next(&f->files, &it, &name, &v)) {
 		struct file_state *other = v;
 
@@ -158,10 +153,10 @@ unload_file(struct files *f, const char *name)
 	if (!fs)
 		return;
 	while (npd_map_next(&fs->keys, &it, &key, &v))
-		drop_key(f, fs, key, v);
+		drop_key(f, fs, key);
 	agent_log("info", "msg=\"manifest removed\" file=%s/%s objects=%zu", f->dir, name,
 		  fs->keys.len);
-	keys_fini(&fs->keys);
+	npd_map_fini(&fs->keys);
 	free(fs->name);
 	free(fs);
 }
@@ -223,25 +218,21 @@ load_file(struct files *f, const char *name)
 		npd_map_set(&f->files, name, fs);
 	}
 	for (i = 0; i < c.n; i++) {
-		struct objref *r = npd_xcalloc(1, sizeof(*r));
-		char *k = object_ref(&c.v[i], r);
+		char *k = object_key(&c.v[i]);
 
 		if (!k) {
-			objref_free(r);
 			npd_object_fini(&c.v[i]);
 			continue;
 		}
 		changed |= npd_store_add_object(agent_store(f->a), &c.v[i]) > 0;
 		npd_map_set(&f->owner, k, fs);
-		r = npd_map_set(&keys, k, r);
-		if (r)
-			objref_free(r);
+		npd_map_set(&keys, k, fs);
 		free(k);
 	}
 	while (npd_map_next(&fs->keys, &it, &key, &v))
 		if (!npd_map_get(&keys, key))
-			changed |= drop_key(f, fs, key, v);
-	keys_fini(&fs->keys);
+			changed |= drop_key(f, fs, key);
+	npd_map_fini(&fs->keys);
 	fs->keys = keys;
 	npd_map_init(&keys);
 	agent_metric_inc(f->a, "netpold_manifest_loads_total{result=\"ok\"}", 1);
@@ -251,7 +242,7 @@ out:
 	for (i = 0; i < c.n; i++)
 		npd_object_fini(&c.v[i]);
 	free(c.v);
-	keys_fini(&keys);
+	npd_map_fini(&keys);
 	npd_diags_fini(&d);
 	free(path);
 }
@@ -475,7 +466,7 @@ files_free(struct files *f)
 	while (npd_map_next(&f->files, &it, &name, &v)) {
 		struct file_state *fs = v;
 
-		keys_fini(&fs->keys);
+		npd_map_fini(&fs->keys);
 		free(fs->name);
 		free(fs);
 	}

@@ -4,10 +4,13 @@
  * them and expanding them invites billion-laughs inputs. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -157,11 +160,11 @@ on_event(struct ydoc *y, const yaml_event_t *ev)
 	}
 }
 
-int
-npd_yaml_decode_buf(const char *buf, size_t len, const char *filename, npd_event_fn fn, void *ctx,
-		    struct npd_diags *d)
+/* Runs parser (its input set) to the end of the stream or the first error. */
+static int
+decode_parser(yaml_parser_t *parser, const char *filename, npd_event_fn fn, void *ctx,
+	      struct npd_diags *d)
 {
-	yaml_parser_t parser;
 	yaml_event_t ev;
 	struct ydoc y;
 	bool end = false;
@@ -173,16 +176,13 @@ npd_yaml_decode_buf(const char *buf, size_t len, const char *filename, npd_event
 	y.ctx = ctx;
 	y.d = d;
 	npd_dec_init(&y.b, &npd_schema_yaml_doc, NULL, NULL);
-	if (!yaml_parser_initialize(&parser))
-		abort();
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	while (!end) {
-		if (!yaml_parser_parse(&parser, &ev)) {
+		if (!yaml_parser_parse(parser, &ev)) {
 			npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, filename,
-				      (int)parser.problem_mark.line + 1, "%s%s%s",
-				      parser.problem ? parser.problem : "YAML error",
-				      parser.context ? " " : "",
-				      parser.context ? parser.context : "");
+				      (int)parser->problem_mark.line + 1, "%s%s%s",
+				      parser->problem ? parser->problem : "YAML error",
+				      parser->context ? " " : "",
+				      parser->context ? parser->context : "");
 			rc = -EINVAL;
 			break;
 		}
@@ -190,29 +190,97 @@ npd_yaml_decode_buf(const char *buf, size_t len, const char *filename, npd_event
 		end = ev.type == YAML_STREAM_END_EVENT;
 		yaml_event_delete(&ev);
 	}
-	yaml_parser_delete(&parser);
 	free(y.fail_msg);
 	npd_dec_fini(&y.b);
 	return rc;
 }
 
 int
-npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d)
+npd_yaml_decode_buf(const char *buf, size_t len, const char *filename, npd_event_fn fn, void *ctx,
+		    struct npd_diags *d)
 {
-	struct npd_buf b;
+	yaml_parser_t parser;
 	int rc;
 
-	npd_buf_init(&b);
-	rc = npd_buf_read_file(&b, path, NPD_YAML_MAX_FILE);
+	if (!yaml_parser_initialize(&parser))
+		abort();
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	rc = decode_parser(&parser, filename, fn, ctx, d);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/* The parser's reader of a file: read(2) in the parser's own buffer, so a file is decoded
+ * as it is read and never held whole; counts the bytes against NPD_YAML_MAX_FILE. */
+struct yfile {
+	int fd;
+	size_t total;
+	int err;
+};
+
+static int
+read_file(void *data, unsigned char *buf, size_t size, size_t *got)
+{
+	struct yfile *yf = data;
+	ssize_t n;
+
+	do
+		n = read(yf->fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		yf->err = -errno;
+		return 0;
+	}
+	yf->total += (size_t)n;
+	if (yf->total > NPD_YAML_MAX_FILE) {
+		yf->err = -EFBIG;
+		return 0;
+	}
+	*got = (size_t)n;
+	return 1;
+}
+
+int
+npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d)
+{
+	struct yfile yf = {-1, 0, 0};
+	yaml_parser_t parser;
+	struct npd_diags pd;
+	struct stat st;
+	int rc;
+
+	npd_diags_init(&pd);
+	yf.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (yf.fd < 0 || fstat(yf.fd, &st) < 0) {
+		rc = -errno;
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+	} else if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > NPD_YAML_MAX_FILE) {
+		/* Known too large before a byte is parsed: nothing of it is delivered. */
+		rc = -EFBIG;
+	} else {
+		if (!yaml_parser_initialize(&parser))
+			abort();
+		yaml_parser_set_input(&parser, read_file, &yf);
+		rc = decode_parser(&parser, path, fn, ctx, &pd);
+		yaml_parser_delete(&parser);
+		/* A read error (or a file that grew past the limit) is that, not bad YAML. */
+		if (rc < 0 && yf.err) {
+			rc = yf.err;
+			npd_diags_fini(&pd);
+			npd_diags_init(&pd);
+		}
+	}
 	if (rc == -EFBIG)
 		npd_diags_add(d, NPD_DIAG_LIMIT, NULL, NULL, NULL, NULL, path, 0,
 			      "file larger than %u bytes", NPD_YAML_MAX_FILE);
-	else if (rc < 0)
+	else if (rc < 0 && rc != -EINVAL)
 		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
 			      "cannot read: %s", strerror(-rc));
-	else
-		rc = npd_yaml_decode_buf(b.data ? b.data : "", b.len, path, fn, ctx, d);
-	npd_buf_fini(&b);
+	npd_diags_move(d, &pd);
+	npd_diags_fini(&pd);
+	if (yf.fd >= 0)
+		close(yf.fd);
 	return rc;
 }
 

@@ -4,8 +4,13 @@
 #include <ctype.h>
 #include <regex.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "npd/addr.h"
@@ -381,6 +386,73 @@ START_TEST(oversized_file_is_reported)
 }
 END_TEST
 
+/* A writer that sends the second document only once the first was decoded. */
+struct trickle {
+	const char *path;
+	sem_t first_seen;
+	bool waited_out; /* the first object never arrived while the file was open */
+	size_t events;
+};
+
+static void *
+trickle_writer(void *arg)
+{
+	static const char one[] = "kind: Namespace\napiVersion: v1\nmetadata: {name: a}\n---\n";
+	static const char two[] = "kind: Namespace\napiVersion: v1\nmetadata: {name: b}\n";
+	struct trickle *t = arg;
+	struct timespec until;
+	int fd = open(t->path, O_WRONLY | O_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, one, sizeof(one) - 1), (ssize_t)sizeof(one) - 1);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	t->waited_out = sem_timedwait(&t->first_seen, &until) < 0;
+	ck_assert_int_eq(write(fd, two, sizeof(two) - 1), (ssize_t)sizeof(two) - 1);
+	close(fd);
+	return NULL;
+}
+
+static void
+trickle_event(struct npd_event *ev, void *ctx)
+{
+	struct trickle *t = ctx;
+
+	if (t->events++ == 0)
+		sem_post(&t->first_seen);
+	npd_event_fini(ev);
+}
+
+START_TEST(file_is_decoded_while_it_is_read)
+{
+	char dir[] = "/tmp/npd-yaml-fifo.XXXXXX";
+	struct trickle t;
+	struct npd_diags d;
+	pthread_t writer;
+	char *path;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	path = npd_xasprintf("%s/m.yaml", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	memset(&t, 0, sizeof(t));
+	t.path = path;
+	sem_init(&t.first_seen, 0, 0);
+	npd_diags_init(&d);
+	ck_assert_int_eq(pthread_create(&writer, NULL, trickle_writer, &t), 0);
+	ck_assert_int_eq(npd_yaml_decode_file(path, trickle_event, &t, &d), 0);
+	pthread_join(writer, NULL);
+	ck_assert_uint_eq(t.events, 2);
+	ck_assert_uint_eq(d.n, 0);
+	/* Reading the whole file before decoding would have left the writer waiting. */
+	ck_assert(!t.waited_out);
+	sem_destroy(&t.first_seen);
+	npd_diags_fini(&d);
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+END_TEST
+
 START_TEST(load_into_store)
 {
 	struct npd_store *s = npd_store_new();
@@ -404,4 +476,4 @@ TU_MAIN("yaml", aks_example_multi_document, kind_list_and_default_namespace,
 	bad_values_carry_file_and_line, selector_expression_without_key,
 	bad_names_reported_with_line, anchors_and_aliases_rejected, syntax_error_reported_with_line,
 	buffer_edge_cases, directory_sorted_yaml_only, load_into_store,
-	bool_spellings_match_yaml_1_1, oversized_file_is_reported)
+	bool_spellings_match_yaml_1_1, oversized_file_is_reported, file_is_decoded_while_it_is_read)
