@@ -5,9 +5,10 @@
 #
 # One topology for every case, as upstream builds it: namespaces x, y, z (labels ns=NAME
 # and kubernetes.io/metadata.name) with pods a, b, c each (label pod=NAME, container ports
-# serve-80-tcp, serve-81-udp, ... for 80 and 81 over TCP, UDP and SCTP), alternating
-# between node1 and node2, serving 80 and 81 on TCP and UDP. netpold runs on both nodes
-# with --kubeconfig against the test API server. Each case's steps (create, replace,
+# serve-80-tcp, serve-81-udp, ... for 80 and 81 over TCP, UDP and SCTP), dual-stack,
+# alternating between node1 and node2, serving 80 and 81 on TCP and UDP. The probes and
+# ipBlocks use the IPv4 addresses; NPD_UPSTREAM_FAMILY=6 runs the cases on IPv6 instead.
+# netpold runs on both nodes with --kubeconfig against the test API server. Each case's steps (create, replace,
 # delete policies; relabel pods and namespaces) are kubectl calls against that server;
 # after each, both agents must have received the watch events and synced, then the
 # case's pod matrix is probed on the step's port and protocol and compared with upstream's
@@ -35,6 +36,10 @@ UP_PY=$HERE/lib/upstream.py
 UP_EVAL=$NPD_BUILD_DIR/eval_rules
 UP_KUBECTL=${KUBECTL:-kubectl}
 UP_TIMEOUT=${NPD_UPSTREAM_TIMEOUT:-10}
+UP_V6=
+if [[ ${NPD_UPSTREAM_FAMILY:-4} == 6 ]]; then
+	UP_V6=1
+fi
 UP_CASES=("$@")
 if ((${#UP_CASES[@]} == 0)) && [[ -n ${NPD_UPSTREAM_CASES:-} ]]; then
 	eval "UP_CASES=($NPD_UPSTREAM_CASES)"
@@ -58,11 +63,11 @@ up_kubectl() {
 
 # up_topology: the namespaces and pods through the API, a lab pod for each.
 up_topology() {
-	local lab node ip
+	local lab node ip4 ip6
 	"$LAB_PYTHON" "$UP_PY" topology "$SCN_DIR/topology.json" >"$SCN_DIR/pods" &&
 		api_ctl create "$SCN_DIR/topology.json" >/dev/null || return 1
-	while read -r lab node ip; do
-		lab_pod "$lab" "$node" "$ip" 80 81 || return 1
+	while read -r lab node ip4 ip6; do
+		lab_pod "$lab" "$node" "$ip4" "$ip6" 80 81 || return 1
 	done <"$SCN_DIR/pods"
 }
 
@@ -103,12 +108,25 @@ up_write() {
 }
 
 # _up_name IP: the pod ref (x/a) of a topology address.
-_up_name() { awk -v ip="$1" '$3 == ip { sub(/\./, "/", $1); print $1 }' "$SCN_DIR/pods"; }
+_up_name() { awk -v ip="$1" '$3 == ip || $4 == ip { sub(/\./, "/", $1); print $1 }' "$SCN_DIR/pods"; }
+
+# _up_diff ON GOT WANT...: the cells of a probed matrix GOT (lab_probe_matrix -v lines)
+# whose result is not the WANT of the same line.
+_up_diff() {
+	local on=$1 got=$2 from ip res why n=0
+	shift 2
+	while read -r from ip _ _ res why; do
+		n=$((n + 1))
+		if [[ $res != "${!n}" ]]; then
+			echo "    ${from/./\/} -> $(_up_name "$ip") $on: want ${!n}, got $res${why:+ ($why)}"
+		fi
+	done <<<"$got"
+}
 
 # up_expect FILE ON: probe FILE ("FROM TO_IP PORT PROTO ok|fail") until it matches (at
 # most UP_TIMEOUT s); on a mismatch print every differing cell.
 up_expect() {
-	local f=$1 on=$2 end got from ip res why want n=0 tries=0 t0
+	local f=$1 on=$2 end got first='' tries=0 t0
 	local -a wants=()
 	mapfile -t wants < <(awk '{ print $5 }' "$f")
 	t0=$(scn_now)
@@ -119,23 +137,19 @@ up_expect() {
 		if [[ $(awk '{ print $5 }' <<<"$got") == "$(printf '%s\n' "${wants[@]}")" ]]; then
 			# The agents had synced before the first probe: a later match is news.
 			if ((tries > 1)); then
-				echo "  $on: matched on probe $tries, $(scn_since "$t0")s after the sync"
+				echo "  $on: matched on probe $tries, $(scn_since "$t0")s after the sync; the first probe had:"
+				_up_diff "$on" "$first" "${wants[@]}"
 			fi
 			return 0
 		fi
+		first=${first:-$got}
 		if awk -v e="$end" -v n="$(date +%s.%N)" 'BEGIN { exit !(n > e) }'; then
 			break
 		fi
 		sleep 0.1
 	done
 	echo "  $on: the matrix differs from upstream's after ${UP_TIMEOUT}s:"
-	while read -r from ip _ _ res why; do
-		want=${wants[n]}
-		n=$((n + 1))
-		if [[ $res != "$want" ]]; then
-			echo "    ${from/./\/} -> $(_up_name "$ip") $on: want $want, got $res${why:+ ($why)}"
-		fi
-	done <<<"$got"
+	_up_diff "$on" "$got" "${wants[@]}"
 	return 1
 }
 
@@ -163,7 +177,7 @@ if ! api_step "lab: node1, node2, vm and the API server at $API_IP" api_init ||
 	exit 1
 fi
 PLAN=$SCN_DIR/plan
-if ! "$LAB_PYTHON" "$UP_PY" plan "$SCN_DIR/cases" "${UP_CASES[@]}" >"$PLAN"; then
+if ! "$LAB_PYTHON" "$UP_PY" plan ${UP_V6:+-6} "$SCN_DIR/cases" "${UP_CASES[@]}" >"$PLAN"; then
 	lab_check "the cases load" false
 	lab_summary
 	exit 1

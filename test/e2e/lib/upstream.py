@@ -5,10 +5,12 @@ Reads the upstream Netpol cases carried under test/conformance/cases/ and turns
 them into what the lab runner executes; it runs nothing itself.
 
 usage:
-  upstream.py topology OUT.json          namespaces x, y, z and pods a, b, c in each,
-                                         as API objects; prints "LABPOD NODE IP" lines
-  upstream.py plan OUTDIR [NAME...]      the step plan of the cases (all, or those whose
-                                         file name or upstream name contains a NAME)
+  upstream.py topology OUT.json          namespaces x, y, z and pods a, b, c in each
+                                         (dual-stack), as API objects; prints
+                                         "LABPOD NODE IP4 IP6" lines
+  upstream.py plan [-6] OUTDIR [NAME...] the step plan of the cases (all, or those whose
+                                         file name or upstream name contains a NAME);
+                                         -6: probes and ipBlocks on the IPv6 addresses
   upstream.py world < kubectl-get.json   a kubectl List as multi-document YAML (JSON
                                          documents) for eval_rules
 
@@ -41,28 +43,33 @@ CASES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                          "..", "..", "conformance", "cases")
 
 
+FAMILY = 4
+
+
 def placement():
-    """[(ns, pod, node, ip)]: pods alternate between node1 and node2, so every
+    """[(ns, pod, node, ip4, ip6)]: pods alternate between node1 and node2, so every
     namespace spans both nodes and both same-node and cross-node pairs exist."""
     out = []
     for i, (ns, pod) in enumerate((n, p) for n in NAMESPACES for p in PODS):
         idx = 1 + i % 2
-        out.append((ns, pod, "node%d" % idx, "10.244.%d.%d" % (idx, 10 + i)))
+        out.append((ns, pod, "node%d" % idx, "10.244.%d.%d" % (idx, 10 + i),
+                    "fd00:244:%d::%d" % (idx, 10 + i)))
     return out
 
 
 def ip_of(ref):
+    """The pod's address in the family of the plan."""
     ns, pod = ref.split("/")
-    for n, p, _, ip in placement():
+    for n, p, _, ip4, ip6 in placement():
         if (n, p) == (ns, pod):
-            return ip
+            return ip6 if FAMILY == 6 else ip4
     raise SystemExit("upstream.py: no pod %s" % ref)
 
 
 def topology(out):
     objs = [{"apiVersion": "v1", "kind": "Namespace",
              "metadata": {"name": ns, "labels": {"ns": ns}}} for ns in NAMESPACES]
-    for ns, pod, node, ip in placement():
+    for ns, pod, node, ip4, ip6 in placement():
         # One container per port and protocol, its port named as upstream names it.
         containers = [{"name": "cont-%d-%s" % (port, proto.lower()), "image": "agnhost",
                        "ports": [{"name": "serve-%d-%s" % (port, proto.lower()),
@@ -71,19 +78,20 @@ def topology(out):
         objs.append({"apiVersion": "v1", "kind": "Pod",
                      "metadata": {"name": pod, "namespace": ns, "labels": {"pod": pod}},
                      "spec": {"nodeName": node, "containers": containers},
-                     "status": {"phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}]}})
-        print("%s.%s %s %s" % (ns, pod, node, ip))
+                     "status": {"phase": "Running", "podIP": ip4,
+                                "podIPs": [{"ip": ip4}, {"ip": ip6}]}})
+        print("%s.%s %s %s %s" % (ns, pod, node, ip4, ip6))
     with open(out, "w") as f:
         json.dump(objs, f, indent=1)
 
 
 def expand(text):
-    """{{host NS/POD}}: the pod's /32; {{large NS/POD}}: the /4 holding it (upstream's
-    makeLargeCIDRForIP)."""
+    """{{host NS/POD}}: the pod's /32 (/128); {{large NS/POD}}: the /4 holding it
+    (upstream's makeLargeCIDRForIP)."""
     def sub(m):
         ip = ip_of(m.group(2))
         if m.group(1) == "host":
-            return ip + "/32"
+            return ip + ("/128" if FAMILY == 6 else "/32")
         return str(ipaddress.ip_network(ip + "/4", strict=False))
     return re.sub(r"\{\{(host|large) ([a-z]/[a-z])\}\}", sub, text)
 
@@ -224,6 +232,10 @@ def main(argv):
     if len(argv) >= 2 and argv[0] == "topology":
         topology(argv[1])
     elif len(argv) >= 2 and argv[0] == "plan":
+        global FAMILY
+        if argv[1] == "-6":
+            FAMILY = 6
+            argv = argv[1:]
         plan(argv[1], argv[2:])
     elif argv == ["world"]:
         world()
