@@ -63,6 +63,7 @@ npd_store_free(struct npd_store *s)
 	npd_map_fini(&s->buckets);
 	npd_map_fini(&s->labels);
 	npd_map_fini(&s->ips);
+	npd_store_log_fini(s);
 	free(s->names);
 	npd_intern_free(s->strings);
 	free(s);
@@ -187,6 +188,21 @@ pod_visible_change(const struct npd_pod *a, const struct npd_pod *b)
 	       !npd_labels_equal(&a->labels, &b->labels) || !ports_equal(a, b);
 }
 
+/* Whether re-adding old as pod takes an address from another pod: the newest claim wins,
+ * so even a status-only update of the older of two pods sharing a reused IP moves it. */
+static bool
+takes_ip(const struct npd_store *s, const struct npd_pod *old, const struct npd_pod *pod)
+{
+	size_t i;
+
+	if (!npd_pod_is_selectable(pod))
+		return false;
+	for (i = 0; i < pod->n_ips; i++)
+		if (npd_store_pod_by_ip(s, &pod->ips[i]) != old)
+			return true;
+	return false;
+}
+
 int
 npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 {
@@ -197,8 +213,10 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 	if (i >= 0) {
 		struct npd_pod *old = b->pods[i];
 
-		changed = pod_visible_change(old, pod);
+		changed = pod_visible_change(old, pod) || takes_ip(s, old, pod);
 		npd_store_compact_pod(s, pod);
+		if (changed)
+			npd_store_log_add(s, NPD_KIND_POD, pod->ns, pod->name, old);
 		/* Out of the array before unindexing, so reclaim_ip cannot pick the old one. */
 		b->pods[i] = pod;
 		npd_store_unindex_pod(s, old);
@@ -212,6 +230,7 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 		b->pods[pos] = pod;
 		b->n_pods++;
 		s->counts[NPD_KIND_POD]++;
+		npd_store_log_add(s, NPD_KIND_POD, pod->ns, pod->name, NULL);
 	}
 	npd_store_index_pod(s, pod);
 	if (changed)
@@ -233,8 +252,10 @@ npd_store_add_policy(struct npd_store *s, struct npd_policy *pol)
 
 		b->pols[i] = pol;
 		npd_policy_free(old);
-		if (changed)
+		if (changed) {
+			npd_store_log_add(s, NPD_KIND_POLICY, pol->ns, pol->name, NULL);
 			s->gen++;
+		}
 		return changed;
 	}
 	npd_xgrow(&b->pols, &b->cap_pols, b->n_pols + 1, sizeof(*b->pols));
@@ -242,6 +263,7 @@ npd_store_add_policy(struct npd_store *s, struct npd_policy *pol)
 	b->pols[-i - 1] = pol;
 	b->n_pols++;
 	s->counts[NPD_KIND_POLICY]++;
+	npd_store_log_add(s, NPD_KIND_POLICY, pol->ns, pol->name, NULL);
 	s->gen++;
 	return 1;
 }
@@ -261,8 +283,10 @@ npd_store_add_namespace(struct npd_store *s, struct npd_namespace *ns)
 	}
 	npd_store_compact_namespace(s, ns);
 	b->ns = ns;
-	if (changed)
+	if (changed) {
+		npd_store_log_add(s, NPD_KIND_NAMESPACE, NULL, ns->name, NULL);
 		s->gen++;
+	}
 	return changed;
 }
 
@@ -306,9 +330,11 @@ npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const cha
 		npd_store_namespace_free(s, b->ns);
 		b->ns = NULL;
 		s->counts[kind]--;
-		bucket_maybe_drop(s, b);
-		if (visible)
+		if (visible) {
+			npd_store_log_add(s, NPD_KIND_NAMESPACE, NULL, name, NULL);
 			s->gen++;
+		}
+		bucket_maybe_drop(s, b);
 		return 1;
 	}
 	case NPD_KIND_POD:
@@ -321,6 +347,7 @@ npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const cha
 			memmove(&b->pods[i], &b->pods[i + 1],
 				(b->n_pods - (size_t)i - 1) * sizeof(*b->pods));
 			b->n_pods--;
+			npd_store_log_add(s, NPD_KIND_POD, ns, name, old);
 			npd_store_unindex_pod(s, old);
 			npd_store_pod_free(s, old);
 			break;
@@ -329,6 +356,7 @@ npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const cha
 		i = search_pols(b->pols, b->n_pols, name);
 		if (i < 0)
 			return 0;
+		npd_store_log_add(s, NPD_KIND_POLICY, ns, name, NULL);
 		npd_policy_free(b->pols[i]);
 		memmove(&b->pols[i], &b->pols[i + 1],
 			(b->n_pols - (size_t)i - 1) * sizeof(*b->pols));

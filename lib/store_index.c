@@ -19,6 +19,14 @@ npd_store_bucket_labels(const struct npd_bucket *b)
 	return b->ns ? &b->ns->labels : &b->fallback;
 }
 
+const struct npd_labels *
+npd_store_ns_labels(const struct npd_store *s, const char *ns)
+{
+	const struct npd_bucket *b = npd_store_bucket(s, ns);
+
+	return b ? npd_store_bucket_labels(b) : NULL;
+}
+
 /* The IP index key: family and address bytes in hex. Cheaper than inet_ntop on the
  * compiler's hot path (every peer pod is checked against it). */
 #define IPKEY_LEN 34

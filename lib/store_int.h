@@ -36,6 +36,8 @@ struct npd_store {
 	uint64_t gen;
 	size_t counts[NPD_KIND__COUNT];
 	struct npd_intern *strings; /* shared strings of stored pods and namespaces */
+	bool log_on;
+	struct npd_store_log log;
 };
 
 /* The bucket of namespace name (NULL name or unknown: NULL); borrowed. */
@@ -54,5 +56,10 @@ void npd_store_compact_pod(struct npd_store *s, struct npd_pod *pod);
 void npd_store_pod_free(struct npd_store *s, struct npd_pod *pod);
 void npd_store_compact_namespace(struct npd_store *s, struct npd_namespace *ns);
 void npd_store_namespace_free(struct npd_store *s, struct npd_namespace *ns);
+/* Records a change of kind ns/name in the log when it is on; old: the pod before it. */
+void npd_store_log_add(struct npd_store *s, enum npd_kind kind, const char *ns, const char *name,
+		       const struct npd_pod *old);
+/* Frees what the log holds. */
+void npd_store_log_fini(struct npd_store *s);
 
 #endif

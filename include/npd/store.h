@@ -36,6 +36,36 @@ size_t npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struc
 /* The key used by del_unseen: "ns/name" or "name". Returned string is owned by caller. */
 char *npd_store_key(enum npd_kind kind, const char *ns, const char *name);
 
+/* One policy-visible change, as the change log records it: the object's identity and, for
+ * a pod, the addresses it held before (the new ones are the store's). */
+struct npd_store_change {
+	enum npd_kind kind;
+	char *ns; /* NULL for a namespace */
+	char *name;
+	struct npd_addr *old_ips;
+	size_t n_old_ips;
+};
+
+/* The changes since the log was last cleared, oldest first. base_gen is the generation
+ * the first of them started from; overflow says changes were dropped (more than
+ * NPD_STORE_LOG_MAX, or the log was just enabled), so a consumer must start over. */
+struct npd_store_log {
+	struct npd_store_change *v;
+	size_t n, cap;
+	uint64_t base_gen;
+	bool overflow;
+};
+
+#define NPD_STORE_LOG_MAX 4096
+
+/* Starts recording changes (the log starts in overflow: what came before is unknown) or
+ * stops and drops the record. Off by default, so a store nobody drains does not grow. */
+void npd_store_log_enable(struct npd_store *s, bool on);
+/* The log, borrowed, valid until the next change or clear. */
+const struct npd_store_log *npd_store_log_get(const struct npd_store *s);
+/* Empties the log (overflow cleared, base_gen the current generation). */
+void npd_store_log_clear(struct npd_store *s);
+
 /* Bumped on every policy-visible change. */
 uint64_t npd_store_generation(const struct npd_store *s);
 size_t npd_store_count(const struct npd_store *s, enum npd_kind kind);
@@ -53,6 +83,9 @@ const struct npd_pod *const *npd_store_pods_in(const struct npd_store *s, const 
 					       size_t *n);
 const struct npd_policy *const *npd_store_policies_in(const struct npd_store *s, const char *ns,
 						      size_t *n);
+/* The labels a namespace selector sees for namespace ns: its Namespace's, or only
+ * kubernetes.io/metadata.name while the object is unknown; NULL when nothing lives there. */
+const struct npd_labels *npd_store_ns_labels(const struct npd_store *s, const char *ns);
 /* Pods carrying label key=value, in no particular order. */
 const struct npd_pod *const *npd_store_pods_with_label(const struct npd_store *s, const char *key,
 						       const char *value, size_t *n);
