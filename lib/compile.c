@@ -137,44 +137,58 @@ pod_has_family(const struct npd_cc *c, const struct npd_pod *pod)
 }
 
 static void
+add_local(struct npd_cc *c, const struct npd_pod *pod)
+{
+	const struct npd_policy *const *pols;
+	struct npd_cc_local *lp;
+	size_t n_pols, k;
+
+	if (!npd_compile_pod_is_local(pod, c->o->node_name))
+		return;
+	pols = npd_store_policies_in(c->s, pod->ns, &n_pols);
+	npd_xgrow(&c->locals, &c->cap_locals, c->n_locals + 1, sizeof(*c->locals));
+	lp = &c->locals[c->n_locals++];
+	memset(lp, 0, sizeof(*lp));
+	lp->pod = pod;
+	for (k = 0; k < n_pols; k++) {
+		const struct npd_policy *pol = pols[k];
+		int d;
+
+		if (!npd_selector_matches(&pol->pod_sel, &pod->labels))
+			continue;
+		for (d = DIR_IN; d <= DIR_EG; d++) {
+			if (!(d == DIR_IN ? pol->isolates_ingress : pol->isolates_egress))
+				continue;
+			npd_xgrow(&lp->pols[d], &lp->cap_pols[d], lp->n_pols[d] + 1,
+				  sizeof(*lp->pols[d]));
+			lp->pols[d][lp->n_pols[d]++] = pol;
+		}
+	}
+}
+
+/* The local pods in store order (namespace, then name): from the incremental state's
+ * index when there is one, else by walking every pod. */
+static void
 collect_locals(struct npd_cc *c)
 {
 	const char *const *names;
-	size_t n_ns, i, j, k;
+	size_t n_ns, i, j;
 
+	if (c->st) {
+		const struct npd_pod *const *pods = npd_compile_state_locals(c->st, c->s, &n_ns);
+
+		for (i = 0; i < n_ns; i++)
+			add_local(c, pods[i]);
+		return;
+	}
 	names = npd_store_ns_names(c->s, &n_ns);
 	for (i = 0; i < n_ns; i++) {
 		const struct npd_pod *const *pods;
-		const struct npd_policy *const *pols;
-		size_t n_pods, n_pols;
+		size_t n_pods;
 
 		pods = npd_store_pods_in(c->s, names[i], &n_pods);
-		pols = npd_store_policies_in(c->s, names[i], &n_pols);
-		for (j = 0; j < n_pods; j++) {
-			struct npd_cc_local *lp;
-
-			if (!npd_compile_pod_is_local(pods[j], c->o->node_name))
-				continue;
-			npd_xgrow(&c->locals, &c->cap_locals, c->n_locals + 1, sizeof(*c->locals));
-			lp = &c->locals[c->n_locals++];
-			memset(lp, 0, sizeof(*lp));
-			lp->pod = pods[j];
-			for (k = 0; k < n_pols; k++) {
-				const struct npd_policy *pol = pols[k];
-				int d;
-
-				if (!npd_selector_matches(&pol->pod_sel, &pods[j]->labels))
-					continue;
-				for (d = DIR_IN; d <= DIR_EG; d++) {
-					if (!(d == DIR_IN ? pol->isolates_ingress
-							  : pol->isolates_egress))
-						continue;
-					npd_xgrow(&lp->pols[d], &lp->cap_pols[d], lp->n_pols[d] + 1,
-						  sizeof(*lp->pols[d]));
-					lp->pols[d][lp->n_pols[d]++] = pol;
-				}
-			}
-		}
+		for (j = 0; j < n_pods; j++)
+			add_local(c, pods[j]);
 	}
 }
 
@@ -447,8 +461,8 @@ compile_family(struct npd_cc *c, uint8_t family)
 }
 
 int
-npd_compile(const struct npd_store *s, const struct npd_compile_opts *o, struct npd_diags *d,
-	    struct npd_ruleset **out)
+npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
+		const struct npd_compile_opts *o, struct npd_diags *d, struct npd_ruleset **out)
 {
 	struct npd_cc c;
 	size_t i;
@@ -456,6 +470,7 @@ npd_compile(const struct npd_store *s, const struct npd_compile_opts *o, struct 
 	if (!o || !o->node_name || !o->mark)
 		return -EINVAL;
 	memset(&c, 0, sizeof(c));
+	c.st = st;
 	c.s = s;
 	c.o = o;
 	c.d = d;
@@ -481,4 +496,11 @@ npd_compile(const struct npd_store *s, const struct npd_compile_opts *o, struct 
 	npd_map_fini(&c.chains);
 	npd_map_fini(&c.sets);
 	return 0;
+}
+
+int
+npd_compile(const struct npd_store *s, const struct npd_compile_opts *o, struct npd_diags *d,
+	    struct npd_ruleset **out)
+{
+	return npd_compile_run(NULL, s, o, d, out);
 }

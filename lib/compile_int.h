@@ -26,6 +26,7 @@ struct npd_cc_local {
 
 /* One compile's state: its inputs (borrowed) and the ruleset being built. */
 struct npd_cc {
+	struct npd_compile_state *st; /* NULL: a plain full compile */
 	const struct npd_store *s;
 	const struct npd_compile_opts *o;
 	struct npd_diags *d;
@@ -49,6 +50,46 @@ bool npd_compile_pod_is_local(const struct npd_pod *pod, const char *node);
 /* True when the store says pod owns a: a reused IP follows the newest pod claiming it. */
 bool npd_compile_pod_owns_ip(const struct npd_store *s, const struct npd_pod *pod,
 			     const struct npd_addr *a);
+
+/* Which pods a pod-derived set holds (all borrowed): pods of the namespaces ns_sel matches
+ * (NULL: of namespace ns only) whose labels pod_sel matches (NULL: all); only local ones
+ * when local_only; resolved to port_name/proto (hash:ip,port) when set; only addresses
+ * inside block (an ipBlock peer) when set. */
+struct npd_cc_pick {
+	const struct npd_selector *ns_sel;
+	const char *ns;
+	const struct npd_selector *pod_sel;
+	const char *port_name;
+	enum npd_proto proto;
+	bool local_only;
+	const struct npd_peer *block;
+};
+
+typedef void (*npd_compile_entry_fn)(const struct npd_set_entry *e, void *arg);
+
+/* True when pod's namespace and labels are what p selects. */
+bool npd_compile_pick_matches(const struct npd_store *s, const struct npd_cc_pick *p,
+			      const struct npd_pod *pod);
+/* True when address a of pod (which p selects) makes an entry of a set of family for p on
+ * node; fills *e. */
+bool npd_compile_pick_entry(const struct npd_store *s, const char *node, uint8_t family,
+			    const struct npd_cc_pick *p, const struct npd_pod *pod,
+			    const struct npd_addr *a, struct npd_set_entry *e);
+/* Calls fn with every entry of the set of family for p on node, in no order. */
+void npd_compile_pick_walk(const struct npd_store *s, const char *node, uint8_t family,
+			   const struct npd_cc_pick *p, npd_compile_entry_fn fn, void *arg);
+
+/* compile_state.c: fills set (new, empty, identity in c->id) from the state's copy of its
+ * members, computing and keeping them on first use. */
+void npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct npd_cc_pick *p);
+/* The local pods the state knows (pods whose nodeName is the node), in store order
+ * (namespace, then name); the array is the state's, valid until the next compile. */
+const struct npd_pod *const *npd_compile_state_locals(struct npd_compile_state *st,
+						      const struct npd_store *s, size_t *n);
+/* Builds the ruleset with c->st set: compile.c's full pass over the state's caches. */
+int npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
+		    const struct npd_compile_opts *o, struct npd_diags *d,
+		    struct npd_ruleset **out);
 
 /* The set of c->family for a selector peer of pol, an ipBlock peer, an ingress named port
  * (local pods pol selects) or an egress named port (pods peer selects, all pods without

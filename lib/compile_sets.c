@@ -41,13 +41,54 @@ get_set(struct npd_cc *c, enum npd_set_type type, const char *comment, bool *cre
 	return c->rs->n_sets - 1;
 }
 
+bool
+npd_compile_pick_entry(const struct npd_store *s, const char *node, uint8_t family,
+		       const struct npd_cc_pick *p, const struct npd_pod *pod,
+		       const struct npd_addr *a, struct npd_set_entry *e)
+{
+	uint16_t port = 0;
+
+	if (!npd_pod_is_selectable(pod) || a->family != family)
+		return false;
+	if (p->local_only && !npd_compile_pod_is_local(pod, node))
+		return false;
+	if (p->port_name && npd_pod_find_named_port(pod, p->port_name, p->proto, &port) < 0)
+		return false;
+	if (!npd_compile_pod_owns_ip(s, pod, a))
+		return false;
+	if (p->block && !npd_peer_block_contains(p->block, a))
+		return false;
+	memset(e, 0, sizeof(*e));
+	e->addr = *a;
+	if (p->port_name) {
+		e->proto = (uint8_t)p->proto;
+		e->port = port;
+	}
+	return true;
+}
+
+bool
+npd_compile_pick_matches(const struct npd_store *s, const struct npd_cc_pick *p,
+			 const struct npd_pod *pod)
+{
+	if (p->ns_sel) {
+		const struct npd_labels *l = npd_store_ns_labels(s, pod->ns);
+
+		if (!l || !npd_selector_matches(p->ns_sel, l))
+			return false;
+	} else if (strcmp(pod->ns, p->ns)) {
+		return false;
+	}
+	return !p->pod_sel || npd_selector_matches(p->pod_sel, &pod->labels);
+}
+
 struct fill_ctx {
-	struct npd_cc *c;
-	struct npd_set *set;
-	const char *port_name; /* hash:ip,port sets: the named port to resolve */
-	enum npd_proto proto;
-	bool local_only;
-	const struct npd_peer *block; /* only addresses inside this ipBlock (and no except) */
+	const struct npd_store *s;
+	const char *node;
+	uint8_t family;
+	const struct npd_cc_pick *pick;
+	npd_compile_entry_fn fn;
+	void *arg;
 };
 
 static void
@@ -55,29 +96,41 @@ fill_pod(const struct npd_pod *pod, void *arg)
 {
 	struct fill_ctx *f = arg;
 	struct npd_set_entry e;
-	uint16_t port = 0;
 	size_t i;
 
-	if (!npd_pod_is_selectable(pod))
-		return;
-	if (f->local_only && !npd_compile_pod_is_local(pod, f->c->o->node_name))
-		return;
-	if (f->port_name && npd_pod_find_named_port(pod, f->port_name, f->proto, &port) < 0)
-		return;
-	for (i = 0; i < pod->n_ips; i++) {
-		if (pod->ips[i].family != f->c->family ||
-		    !npd_compile_pod_owns_ip(f->c->s, pod, &pod->ips[i]))
-			continue;
-		if (f->block && !npd_peer_block_contains(f->block, &pod->ips[i]))
-			continue;
-		memset(&e, 0, sizeof(e));
-		e.addr = pod->ips[i];
-		if (f->port_name) {
-			e.proto = (uint8_t)f->proto;
-			e.port = port;
-		}
-		npd_ruleset_add_entry(f->set, &e);
-	}
+	for (i = 0; i < pod->n_ips; i++)
+		if (npd_compile_pick_entry(f->s, f->node, f->family, f->pick, pod, &pod->ips[i],
+					   &e))
+			f->fn(&e, f->arg);
+}
+
+void
+npd_compile_pick_walk(const struct npd_store *s, const char *node, uint8_t family,
+		      const struct npd_cc_pick *p, npd_compile_entry_fn fn, void *arg)
+{
+	struct fill_ctx f = {
+	    .s = s, .node = node, .family = family, .pick = p, .fn = fn, .arg = arg};
+
+	npd_store_select_pods(s, p->ns_sel, p->ns, p->pod_sel, fill_pod, &f);
+}
+
+static void
+add_to_set(const struct npd_set_entry *e, void *arg)
+{
+	npd_ruleset_add_entry(arg, e);
+}
+
+/* Fills a new pod-derived set: from the incremental state when there is one (it keeps
+ * the members between compiles), else by walking the store. */
+static void
+fill_set(struct npd_cc *c, size_t idx, const struct npd_cc_pick *p)
+{
+	struct npd_set *set = &c->rs->sets[idx];
+
+	if (c->st)
+		npd_compile_state_fill(c, set, p);
+	else
+		npd_compile_pick_walk(c->s, c->o->node_name, c->family, p, add_to_set, set);
 }
 
 /* The identity of a selector peer's pods, appended to b: the policy namespace takes part
@@ -122,19 +175,18 @@ sel_comment(const struct npd_policy *pol, const struct npd_peer *peer, struct np
 }
 
 static void
-select_peer(struct npd_cc *c, const struct npd_policy *pol, const struct npd_peer *peer,
-	    struct fill_ctx *f)
+peer_pick(const struct npd_policy *pol, const struct npd_peer *peer, struct npd_cc_pick *p)
 {
-	npd_store_select_pods(c->s, peer->has_ns_sel ? &peer->ns_sel : NULL,
-			      peer->has_ns_sel ? NULL : pol->ns,
-			      peer->has_pod_sel ? &peer->pod_sel : NULL, fill_pod, f);
+	p->ns_sel = peer->has_ns_sel ? &peer->ns_sel : NULL;
+	p->ns = peer->has_ns_sel ? NULL : pol->ns;
+	p->pod_sel = peer->has_pod_sel ? &peer->pod_sel : NULL;
 }
 
 const struct npd_set *
 npd_compile_selector_set(struct npd_cc *c, const struct npd_policy *pol,
 			 const struct npd_peer *peer)
 {
-	struct fill_ctx f = {.c = c};
+	struct npd_cc_pick p = {0};
 	bool created;
 	size_t idx;
 
@@ -145,8 +197,8 @@ npd_compile_selector_set(struct npd_cc *c, const struct npd_policy *pol,
 	sel_comment(pol, peer, &c->tmp);
 	idx = get_set(c, NPD_SET_HASH_IP, c->tmp.data, &created);
 	if (created) {
-		f.set = &c->rs->sets[idx];
-		select_peer(c, pol, peer, &f);
+		peer_pick(pol, peer, &p);
+		fill_set(c, idx, &p);
 	}
 	return &c->rs->sets[idx];
 }
@@ -225,8 +277,11 @@ const struct npd_set *
 npd_compile_ingress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 			     const struct npd_port *port)
 {
-	struct fill_ctx f = {
-	    .c = c, .port_name = port->name, .proto = port->proto, .local_only = true};
+	struct npd_cc_pick p = {.ns = pol->ns,
+				.pod_sel = &pol->pod_sel,
+				.port_name = port->name,
+				.proto = port->proto,
+				.local_only = true};
 	bool created;
 	size_t idx;
 
@@ -240,10 +295,8 @@ npd_compile_ingress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 	npd_buf_printf(&c->tmp, "port %s/%s of local pods of %s/%s", npd_proto_name(port->proto),
 		       port->name, pol->ns, pol->name);
 	idx = get_set(c, NPD_SET_HASH_IP_PORT, c->tmp.data, &created);
-	if (created) {
-		f.set = &c->rs->sets[idx];
-		npd_store_select_pods(c->s, NULL, pol->ns, &pol->pod_sel, fill_pod, &f);
-	}
+	if (created)
+		fill_set(c, idx, &p);
 	return &c->rs->sets[idx];
 }
 
@@ -255,7 +308,7 @@ const struct npd_set *
 npd_compile_egress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 			    const struct npd_peer *peer, const struct npd_port *port)
 {
-	struct fill_ctx f = {.c = c, .port_name = port->name, .proto = port->proto};
+	struct npd_cc_pick p = {.port_name = port->name, .proto = port->proto};
 	static const struct npd_selector all;
 	bool created;
 	size_t idx;
@@ -268,7 +321,7 @@ npd_compile_egress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 		char buf[NPD_CIDRSTRLEN];
 		size_t i;
 
-		f.block = peer;
+		p.block = peer;
 		npd_buf_printf(&c->id, "net=%s", npd_cidr_format(&peer->cidr, buf));
 		npd_buf_printf(&c->tmp, "pods in %s", buf);
 		for (i = 0; i < peer->n_except; i++) {
@@ -286,11 +339,11 @@ npd_compile_egress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 	npd_buf_printf(&c->id, "|%s|%s", port->name, npd_proto_name(port->proto));
 	idx = get_set(c, NPD_SET_HASH_IP_PORT, c->tmp.data, &created);
 	if (created) {
-		f.set = &c->rs->sets[idx];
 		if (peer && peer->kind == NPD_PEER_SELECTOR)
-			select_peer(c, pol, peer, &f);
+			peer_pick(pol, peer, &p);
 		else
-			npd_store_select_pods(c->s, &all, NULL, NULL, fill_pod, &f);
+			p.ns_sel = &all;
+		fill_set(c, idx, &p);
 	}
 	return &c->rs->sets[idx];
 }

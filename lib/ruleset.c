@@ -255,12 +255,24 @@ set_qcmp(const void *a, const void *b)
 /* The kernel keeps one element per key: the same net added as a match and as nomatch
  * would be one element, and an except equal to its block must win so that the block
  * allows nothing. Sorting puts nomatch after its twin, so the last of a run is kept. */
+static bool
+entries_sorted(const struct npd_set *s)
+{
+	size_t i;
+
+	for (i = 1; i < s->n_entries; i++)
+		if (npd_set_entry_cmp(&s->entries[i - 1], &s->entries[i]) >= 0)
+			return false;
+	return true;
+}
+
 static void
 seal_set(struct npd_set *s)
 {
 	size_t i, n = 0;
 
-	if (s->n_entries > 1)
+	/* The incremental compiler hands over sets already in order: one pass, no sort. */
+	if (s->n_entries > 1 && !entries_sorted(s))
 		qsort(s->entries, s->n_entries, sizeof(*s->entries), entry_qcmp);
 	for (i = 0; i < s->n_entries; i++) {
 		if (n > 0 && entry_key_cmp(&s->entries[n - 1], &s->entries[i]) == 0)

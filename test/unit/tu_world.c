@@ -249,6 +249,35 @@ gen_pod(uint64_t *r, struct tu_world *w, int idx, bool v6)
 	}
 }
 
+static void
+gen_ns(uint64_t *r, struct tu_world *w, int idx)
+{
+	w->ns[idx].name = ns_names[idx];
+	w->ns[idx].n_labels = (int)pick(r, 3);
+	w->ns[idx].keys[0] = "team";
+	w->ns[idx].vals[0] = lvals[pick(r, N(lvals))];
+	w->ns[idx].keys[1] = "app";
+	w->ns[idx].vals[1] = lvals[pick(r, N(lvals))];
+}
+
+void
+tu_world_gen_ns(struct tu_world *w, int idx, uint64_t *r)
+{
+	gen_ns(r, w, idx);
+}
+
+void
+tu_world_gen_pod(struct tu_world *w, int idx, uint64_t *r)
+{
+	gen_pod(r, w, idx, true);
+}
+
+void
+tu_world_gen_policy(struct tu_world *w, int idx, uint64_t *r)
+{
+	gen_policy(r, w, idx, chance(r, 50));
+}
+
 void
 tu_world_gen(struct tu_world *w, uint64_t seed)
 {
@@ -259,14 +288,8 @@ tu_world_gen(struct tu_world *w, uint64_t seed)
 	memset(w, 0, sizeof(*w));
 	w->seed = seed;
 	w->n_ns = 2 + (int)pick(&r, 3);
-	for (i = 0; i < w->n_ns; i++) {
-		w->ns[i].name = ns_names[i];
-		w->ns[i].n_labels = (int)pick(&r, 3);
-		w->ns[i].keys[0] = "team";
-		w->ns[i].vals[0] = lvals[pick(&r, N(lvals))];
-		w->ns[i].keys[1] = "app";
-		w->ns[i].vals[1] = lvals[pick(&r, N(lvals))];
-	}
+	for (i = 0; i < w->n_ns; i++)
+		gen_ns(&r, w, i);
 	w->n_pods = 3 + (int)pick(&r, TU_W_MAX - 2);
 	for (i = 0; i < w->n_pods; i++)
 		gen_pod(&r, w, i, v6);

@@ -97,6 +97,11 @@ struct tu_world {
 
 /* A fresh seeded random world. */
 void tu_world_gen(struct tu_world *w, uint64_t seed);
+/* Regenerates one namespace's labels, pod idx or policy idx of w in place from the
+ * random state r, as tu_world_gen would (names and addresses follow idx). */
+void tu_world_gen_ns(struct tu_world *w, int idx, uint64_t *r);
+void tu_world_gen_pod(struct tu_world *w, int idx, uint64_t *r);
+void tu_world_gen_policy(struct tu_world *w, int idx, uint64_t *r);
 /* Kubernetes manifests (multi-document YAML) for w, appended to out. */
 void tu_world_render(const struct tu_world *w, struct npd_buf *out);
 /* Decodes the rendered manifests into a new store; aborts the test on a decode error. */

@@ -1,0 +1,614 @@
+/* compile_state.c: the incremental compiler's memory between compiles of one node. It
+ * keeps every pod-derived set the last ruleset held (selector peers, named ports,
+ * ipBlock-resolved named ports) with its members, the node's local pods, and indexes
+ * from a label pair, a namespace or a namespace label pair to the sets a pod with it can
+ * join, and from an address to the sets holding it. A change then re-tests only the
+ * addresses it can move: a pod's old and new ones, the pods of a relabelled namespace;
+ * each against the sets holding it and the sets its owner can join. The chains are
+ * rebuilt on every compile by compile.c from the policies of the local pods (a few
+ * hundred rules), so the output is the full compiler's by construction, the sets being
+ * the only thing carried over. Pure: no I/O, no clock, no globals. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/compile.h"
+#include "npd/map.h"
+#include "npd/mem.h"
+#include "npd/selector.h"
+#include "compile_int.h"
+
+struct cvec {
+	struct cset **v;
+	size_t n, cap;
+};
+
+/* One pod-derived set: what it selects (owned copies behind a npd_cc_pick) and its
+ * members, sorted by npd_set_entry_cmp, one per address. */
+struct cset {
+	char *id;
+	char name[NPD_SET_NAMELEN];
+	uint8_t family;
+	bool has_ns_sel, has_pod_sel, local_only, has_block;
+	struct npd_selector ns_sel, pod_sel;
+	char *ns, *port_name;
+	enum npd_proto proto;
+	struct npd_peer block; /* cidr and except only */
+	char *anchor;	       /* the anchors key it is listed under; NULL: in wide */
+	struct npd_set_entry *e;
+	size_t n, cap;
+	uint64_t used;	/* epoch of the last compile that emitted it */
+	uint64_t stamp; /* visited mark while re-testing one address */
+	uint64_t dirty; /* epoch of the last compile that changed it */
+};
+
+struct npd_compile_state {
+	bool built;
+	char *node;
+	uint64_t gen; /* store generation last compiled */
+	uint64_t epoch, stamp;
+	struct npd_map sets;	/* identity -> struct cset */
+	struct npd_map anchors; /* "p\x1fkey\x1fvalue", "n\x1fns", "q\x1fkey\x1fvalue" -> cvec */
+	struct cvec wide;	/* sets no anchor bounds: re-tested for every address */
+	struct npd_map rev;	/* formatted address -> cvec of the sets holding it */
+	struct npd_map locals;	/* "ns\x1fname" of pods whose nodeName is node */
+	const struct npd_pod **lv;
+	size_t n_lv, cap_lv;
+	char (*dirty)[NPD_SET_NAMELEN];
+	size_t n_dirty, cap_dirty;
+	bool dirty_all;
+	struct npd_buf key;
+};
+
+static void
+cvec_add(struct cvec *v, struct cset *cs)
+{
+	npd_xgrow(&v->v, &v->cap, v->n + 1, sizeof(*v->v));
+	v->v[v->n++] = cs;
+}
+
+static void
+cvec_del(struct cvec *v, const struct cset *cs)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (v->v[i] == cs) {
+			v->v[i] = v->v[--v->n];
+			return;
+		}
+}
+
+static void
+cvec_free(void *p)
+{
+	struct cvec *v = p;
+
+	free(v->v);
+	free(v);
+}
+
+static void
+cset_pick(const struct cset *cs, struct npd_cc_pick *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ns_sel = cs->has_ns_sel ? &cs->ns_sel : NULL;
+	p->ns = cs->ns;
+	p->pod_sel = cs->has_pod_sel ? &cs->pod_sel : NULL;
+	p->port_name = cs->port_name;
+	p->proto = cs->proto;
+	p->local_only = cs->local_only;
+	p->block = cs->has_block ? &cs->block : NULL;
+}
+
+static void
+cset_free(void *p)
+{
+	struct cset *cs = p;
+
+	free(cs->id);
+	npd_selector_fini(&cs->ns_sel);
+	npd_selector_fini(&cs->pod_sel);
+	free(cs->ns);
+	free(cs->port_name);
+	free(cs->block.except);
+	free(cs->anchor);
+	free(cs->e);
+	free(cs);
+}
+
+static const char *
+addr_key(const struct npd_addr *a, char buf[NPD_ADDRSTRLEN])
+{
+	return npd_addr_format(a, buf);
+}
+
+static void
+rev_add(struct npd_compile_state *st, const struct npd_addr *a, struct cset *cs)
+{
+	char buf[NPD_ADDRSTRLEN];
+	const char *k = addr_key(a, buf);
+	struct cvec *v = npd_map_get(&st->rev, k);
+
+	if (!v) {
+		v = npd_xcalloc(1, sizeof(*v));
+		npd_map_set(&st->rev, k, v);
+	}
+	cvec_add(v, cs);
+}
+
+static void
+rev_del(struct npd_compile_state *st, const struct npd_addr *a, const struct cset *cs)
+{
+	char buf[NPD_ADDRSTRLEN];
+	const char *k = addr_key(a, buf);
+	struct cvec *v = npd_map_get(&st->rev, k);
+
+	if (!v)
+		return;
+	cvec_del(v, cs);
+	if (!v->n)
+		cvec_free(npd_map_del(&st->rev, k));
+}
+
+/* The narrowest index entry every pod the set can hold is found under: a matchLabels
+ * pair of the pod selector, the namespace, a matchLabels pair of the namespace selector;
+ * else none (the set is re-tested for every address). */
+static char *
+anchor_of(const struct npd_cc_pick *p)
+{
+	if (p->pod_sel && p->pod_sel->match_labels.n)
+		return npd_xasprintf("p\x1f%s\x1f%s", p->pod_sel->match_labels.v[0].key,
+				     p->pod_sel->match_labels.v[0].value);
+	if (!p->ns_sel)
+		return npd_xasprintf("n\x1f%s", p->ns);
+	if (p->ns_sel->match_labels.n)
+		return npd_xasprintf("q\x1f%s\x1f%s", p->ns_sel->match_labels.v[0].key,
+				     p->ns_sel->match_labels.v[0].value);
+	return NULL;
+}
+
+static void
+collect_entry(const struct npd_set_entry *e, void *arg)
+{
+	struct cset *cs = arg;
+
+	npd_xgrow(&cs->e, &cs->cap, cs->n + 1, sizeof(*cs->e));
+	cs->e[cs->n++] = *e;
+}
+
+static int
+entry_qcmp(const void *a, const void *b)
+{
+	return npd_set_entry_cmp(a, b);
+}
+
+static struct cset *
+cset_new(struct npd_compile_state *st, const struct npd_store *s, const char *id, uint8_t family,
+	 const struct npd_cc_pick *p)
+{
+	struct cset *cs = npd_xcalloc(1, sizeof(*cs));
+	struct npd_cc_pick q;
+	struct cvec *v;
+	size_t i;
+
+	cs->id = npd_xstrdup(id);
+	cs->family = family;
+	cs->has_ns_sel = p->ns_sel != NULL;
+	if (p->ns_sel)
+		npd_selector_copy(&cs->ns_sel, p->ns_sel);
+	cs->has_pod_sel = p->pod_sel != NULL;
+	if (p->pod_sel)
+		npd_selector_copy(&cs->pod_sel, p->pod_sel);
+	cs->ns = npd_xstrdup(p->ns);
+	cs->port_name = npd_xstrdup(p->port_name);
+	cs->proto = p->proto;
+	cs->local_only = p->local_only;
+	if (p->block) {
+		cs->has_block = true;
+		cs->block.kind = NPD_PEER_IPBLOCK;
+		cs->block.cidr = p->block->cidr;
+		cs->block.n_except = p->block->n_except;
+		if (p->block->n_except) {
+			cs->block.except =
+			    npd_xmalloc(p->block->n_except * sizeof(*cs->block.except));
+			memcpy(cs->block.except, p->block->except,
+			       p->block->n_except * sizeof(*cs->block.except));
+		}
+	}
+	cset_pick(cs, &q);
+	cs->anchor = anchor_of(&q);
+	npd_compile_pick_walk(s, st->node, family, &q, collect_entry, cs);
+	/* One owner per address, so no duplicates: sorting is all the seal would do. */
+	if (cs->n > 1)
+		qsort(cs->e, cs->n, sizeof(*cs->e), entry_qcmp);
+	for (i = 0; i < cs->n; i++)
+		rev_add(st, &cs->e[i].addr, cs);
+	if (cs->anchor) {
+		v = npd_map_get(&st->anchors, cs->anchor);
+		if (!v) {
+			v = npd_xcalloc(1, sizeof(*v));
+			npd_map_set(&st->anchors, cs->anchor, v);
+		}
+		cvec_add(v, cs);
+	} else {
+		cvec_add(&st->wide, cs);
+	}
+	npd_map_set(&st->sets, id, cs);
+	return cs;
+}
+
+static void
+cset_drop(struct npd_compile_state *st, struct cset *cs)
+{
+	struct cvec *v;
+	size_t i;
+
+	for (i = 0; i < cs->n; i++)
+		rev_del(st, &cs->e[i].addr, cs);
+	if (cs->anchor) {
+		v = npd_map_get(&st->anchors, cs->anchor);
+		if (v) {
+			cvec_del(v, cs);
+			if (!v->n)
+				cvec_free(npd_map_del(&st->anchors, cs->anchor));
+		}
+	} else {
+		cvec_del(&st->wide, cs);
+	}
+	npd_map_del(&st->sets, cs->id);
+	cset_free(cs);
+}
+
+static void
+mark_dirty(struct npd_compile_state *st, struct cset *cs)
+{
+	if (cs->dirty == st->epoch)
+		return;
+	cs->dirty = st->epoch;
+	npd_xgrow(&st->dirty, &st->cap_dirty, st->n_dirty + 1, sizeof(*st->dirty));
+	memcpy(st->dirty[st->n_dirty++], cs->name, NPD_SET_NAMELEN);
+}
+
+void
+npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct npd_cc_pick *p)
+{
+	struct npd_compile_state *st = c->st;
+	struct cset *cs = npd_map_get(&st->sets, c->id.data);
+
+	if (!cs) {
+		cs = cset_new(st, c->s, c->id.data, c->family, p);
+		memcpy(cs->name, set->name, sizeof(cs->name));
+		mark_dirty(st, cs);
+	}
+	memcpy(cs->name, set->name, sizeof(cs->name));
+	cs->used = st->epoch;
+	if (!cs->n)
+		return;
+	set->entries = npd_xmalloc(cs->n * sizeof(*set->entries));
+	memcpy(set->entries, cs->e, cs->n * sizeof(*set->entries));
+	set->n_entries = set->cap = cs->n;
+}
+
+/* The first entry of cs at or after address a. */
+static size_t
+lower_bound(const struct cset *cs, const struct npd_addr *a)
+{
+	size_t lo = 0, hi = cs->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (npd_addr_cmp(&cs->e[mid].addr, a) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Makes cs's entry for address a what its owner w (NULL: none) gives. */
+static void
+retest(struct npd_compile_state *st, const struct npd_store *s, struct cset *cs,
+       const struct npd_addr *a, const struct npd_pod *w)
+{
+	struct npd_set_entry e;
+	struct npd_cc_pick p;
+	size_t pos = lower_bound(cs, a);
+	bool have = pos < cs->n && !npd_addr_cmp(&cs->e[pos].addr, a), want;
+
+	cset_pick(cs, &p);
+	want = w && npd_compile_pick_matches(s, &p, w) &&
+	       npd_compile_pick_entry(s, st->node, cs->family, &p, w, a, &e);
+	if (have && want && !npd_set_entry_cmp(&cs->e[pos], &e))
+		return;
+	if (have) {
+		memmove(&cs->e[pos], &cs->e[pos + 1], (cs->n - pos - 1) * sizeof(*cs->e));
+		cs->n--;
+		if (!want)
+			rev_del(st, a, cs);
+	}
+	if (want) {
+		npd_xgrow(&cs->e, &cs->cap, cs->n + 1, sizeof(*cs->e));
+		memmove(&cs->e[pos + 1], &cs->e[pos], (cs->n - pos) * sizeof(*cs->e));
+		cs->e[pos] = e;
+		cs->n++;
+		if (!have)
+			rev_add(st, a, cs);
+	}
+	mark_dirty(st, cs);
+}
+
+static void
+retest_list(struct npd_compile_state *st, const struct npd_store *s, const struct cvec *v,
+	    const struct npd_addr *a, const struct npd_pod *w)
+{
+	size_t i;
+
+	for (i = 0; v && i < v->n; i++)
+		if (v->v[i]->stamp != st->stamp) {
+			v->v[i]->stamp = st->stamp;
+			retest(st, s, v->v[i], a, w);
+		}
+}
+
+static const struct cvec *
+anchored(struct npd_compile_state *st, char kind, const char *k, const char *v)
+{
+	npd_buf_reset(&st->key);
+	npd_buf_printf(&st->key, v ? "%c\x1f%s\x1f%s" : "%c\x1f%s", kind, k, v);
+	return npd_map_get(&st->anchors, st->key.data);
+}
+
+/* Re-tests address a in every set that holds it and every set its owner can join. */
+static void
+retest_addr(struct npd_compile_state *st, const struct npd_store *s, const struct npd_addr *a)
+{
+	const struct npd_pod *w = npd_store_pod_by_ip(s, a);
+	char buf[NPD_ADDRSTRLEN];
+	const struct cvec *held = npd_map_get(&st->rev, addr_key(a, buf));
+	struct cvec snap = {0};
+	size_t i;
+
+	st->stamp++;
+	/* A copy: re-testing removes sets from the list being walked. */
+	if (held && held->n) {
+		snap.n = snap.cap = held->n;
+		snap.v = npd_xmalloc(held->n * sizeof(*snap.v));
+		memcpy(snap.v, held->v, held->n * sizeof(*snap.v));
+		retest_list(st, s, &snap, a, w);
+		free(snap.v);
+	}
+	if (!w)
+		return;
+	for (i = 0; i < w->labels.n; i++)
+		retest_list(st, s, anchored(st, 'p', w->labels.v[i].key, w->labels.v[i].value), a,
+			    w);
+	retest_list(st, s, anchored(st, 'n', w->ns, NULL), a, w);
+	{
+		const struct npd_labels *nl = npd_store_ns_labels(s, w->ns);
+
+		for (i = 0; nl && i < nl->n; i++)
+			retest_list(st, s, anchored(st, 'q', nl->v[i].key, nl->v[i].value), a, w);
+	}
+	retest_list(st, s, &st->wide, a, w);
+}
+
+static void
+retest_pod_addrs(struct npd_compile_state *st, const struct npd_store *s, const struct npd_pod *pod)
+{
+	size_t i;
+
+	for (i = 0; pod && i < pod->n_ips; i++)
+		retest_addr(st, s, &pod->ips[i]);
+}
+
+static void
+local_key(struct npd_buf *b, const char *ns, const char *name)
+{
+	npd_buf_reset(b);
+	npd_buf_printf(b, "%s\x1f%s", ns, name);
+}
+
+static void
+track_local(struct npd_compile_state *st, const struct npd_pod *pod, const char *ns,
+	    const char *name)
+{
+	local_key(&st->key, ns, name);
+	if (pod && pod->node && !strcmp(pod->node, st->node))
+		npd_map_set(&st->locals, st->key.data, st);
+	else
+		npd_map_del(&st->locals, st->key.data);
+}
+
+static void
+apply_change(struct npd_compile_state *st, const struct npd_store *s,
+	     const struct npd_store_change *ch)
+{
+	const struct npd_pod *const *pods;
+	const struct npd_pod *pod;
+	size_t i, n;
+
+	switch (ch->kind) {
+	case NPD_KIND_POD:
+		pod = npd_store_get_pod(s, ch->ns, ch->name);
+		track_local(st, pod, ch->ns, ch->name);
+		for (i = 0; i < ch->n_old_ips; i++)
+			retest_addr(st, s, &ch->old_ips[i]);
+		retest_pod_addrs(st, s, pod);
+		break;
+	case NPD_KIND_NAMESPACE:
+		/* Pods never change namespace (a move is a delete and an add), so the pods
+		 * there now are all that its labels can move. */
+		pods = npd_store_pods_in(s, ch->name, &n);
+		for (i = 0; i < n; i++)
+			retest_pod_addrs(st, s, pods[i]);
+		break;
+	case NPD_KIND_POLICY:
+		/* A policy changes chains and which sets exist, never a set's members: the
+		 * compile that follows rebuilds the chains and computes new sets. */
+	case NPD_KIND__COUNT:
+		break;
+	}
+}
+
+static int
+local_qcmp(const void *a, const void *b)
+{
+	const struct npd_pod *x = *(const struct npd_pod *const *)a;
+	const struct npd_pod *y = *(const struct npd_pod *const *)b;
+	int c = strcmp(x->ns, y->ns);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+const struct npd_pod *const *
+npd_compile_state_locals(struct npd_compile_state *st, const struct npd_store *s, size_t *n)
+{
+	const char *k;
+	size_t it = 0;
+
+	st->n_lv = 0;
+	while (npd_map_next(&st->locals, &it, &k, NULL)) {
+		const char *sep = strchr(k, '\x1f');
+		const struct npd_pod *pod;
+
+		npd_buf_reset(&st->key);
+		npd_buf_add(&st->key, k, (size_t)(sep - k));
+		pod = npd_store_get_pod(s, st->key.data, sep + 1);
+		if (!pod)
+			continue;
+		npd_xgrow(&st->lv, &st->cap_lv, st->n_lv + 1, sizeof(*st->lv));
+		st->lv[st->n_lv++] = pod;
+	}
+	if (st->n_lv > 1)
+		qsort(st->lv, st->n_lv, sizeof(*st->lv), local_qcmp);
+	*n = st->n_lv;
+	return st->lv;
+}
+
+static void
+state_reset(struct npd_compile_state *st)
+{
+	npd_map_clear(&st->sets, cset_free);
+	npd_map_clear(&st->anchors, cvec_free);
+	npd_map_clear(&st->rev, cvec_free);
+	npd_map_clear(&st->locals, NULL);
+	st->wide.n = 0;
+	st->built = false;
+	free(st->node);
+	st->node = NULL;
+}
+
+struct npd_compile_state *
+npd_compile_state_new(void)
+{
+	struct npd_compile_state *st = npd_xcalloc(1, sizeof(*st));
+
+	npd_map_init(&st->sets);
+	npd_map_init(&st->anchors);
+	npd_map_init(&st->rev);
+	npd_map_init(&st->locals);
+	npd_buf_init(&st->key);
+	return st;
+}
+
+void
+npd_compile_state_free(struct npd_compile_state *st)
+{
+	if (!st)
+		return;
+	state_reset(st);
+	npd_map_fini(&st->sets);
+	npd_map_fini(&st->anchors);
+	npd_map_fini(&st->rev);
+	npd_map_fini(&st->locals);
+	free(st->wide.v);
+	free(st->lv);
+	free(st->dirty);
+	npd_buf_fini(&st->key);
+	free(st);
+}
+
+/* Compiles with the state's sets, then forgets the sets nothing emitted. */
+static int
+run(struct npd_compile_state *st, const struct npd_store *s, const struct npd_compile_opts *o,
+    struct npd_diags *d, struct npd_ruleset **out)
+{
+	struct cset **gone = NULL;
+	size_t it = 0, n = 0, cap = 0, i;
+	void *v;
+	int rc;
+
+	rc = npd_compile_run(st, s, o, d, out);
+	while (npd_map_next(&st->sets, &it, NULL, &v)) {
+		struct cset *cs = v;
+
+		if (cs->used != st->epoch) {
+			npd_xgrow(&gone, &cap, n + 1, sizeof(*gone));
+			gone[n++] = cs;
+		}
+	}
+	for (i = 0; i < n; i++)
+		cset_drop(st, gone[i]);
+	free(gone);
+	st->gen = npd_store_generation(s);
+	return rc;
+}
+
+int
+npd_compile_full(struct npd_compile_state *st, const struct npd_store *s,
+		 const struct npd_compile_opts *o, struct npd_diags *d, struct npd_ruleset **out)
+{
+	const char *const *names;
+	size_t n_ns, i, j;
+
+	if (!o || !o->node_name || !o->mark)
+		return -EINVAL;
+	state_reset(st);
+	st->node = npd_xstrdup(o->node_name);
+	names = npd_store_ns_names(s, &n_ns);
+	for (i = 0; i < n_ns; i++) {
+		const struct npd_pod *const *pods;
+		size_t n_pods;
+
+		pods = npd_store_pods_in(s, names[i], &n_pods);
+		for (j = 0; j < n_pods; j++)
+			track_local(st, pods[j], pods[j]->ns, pods[j]->name);
+	}
+	st->built = true;
+	st->epoch++;
+	st->n_dirty = 0;
+	st->dirty_all = true;
+	return run(st, s, o, d, out);
+}
+
+int
+npd_compile_incr(struct npd_compile_state *st, const struct npd_store *s,
+		 const struct npd_store_log *changes, const struct npd_compile_opts *o,
+		 struct npd_diags *d, struct npd_ruleset **out)
+{
+	size_t i;
+
+	if (!o || !o->node_name || !o->mark)
+		return -EINVAL;
+	if (!st->built || strcmp(st->node, o->node_name) || changes->overflow ||
+	    changes->base_gen != st->gen)
+		return -ESTALE;
+	st->epoch++;
+	st->n_dirty = 0;
+	st->dirty_all = false;
+	for (i = 0; i < changes->n; i++)
+		apply_change(st, s, &changes->v[i]);
+	return run(st, s, o, d, out);
+}
+
+const char (*npd_compile_state_dirty_sets(const struct npd_compile_state *st, size_t *n,
+					  bool *all))[NPD_SET_NAMELEN]
+{
+	*n = st->n_dirty;
+	*all = st->dirty_all;
+	return (const char(*)[NPD_SET_NAMELEN])st->dirty;
+}

@@ -1,0 +1,291 @@
+/* check_compile_incr.c: the incremental compiler against the full one. Random worlds
+ * (tu_world.h) take long seeded random event streams (tu_world_events.h); after every
+ * event, for both nodes, the ruleset npd_compile_incr builds from its state and the
+ * store's change log must print exactly as npd_compile of the same store (rules, sets
+ * with comments and entries, chain origins, diagnostics), and every set it does not name
+ * as dirty must hold what the previous ruleset's set of that name held.
+ *
+ * NPD_INCR_SEED fixes the seed (else the clock picks one; printed either way),
+ * NPD_INCR_WORLDS and NPD_INCR_STEPS the number of worlds and events per world,
+ * NPD_INCR_FIRST the first world to run (to replay a failure at once). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/buf.h"
+#include "npd/compile.h"
+#include "npd/ruleset.h"
+#include "npd/store.h"
+#include "testutil.h"
+#include "tu_world.h"
+#include "tu_world_events.h"
+
+struct node_run {
+	const char *node;
+	struct npd_compile_opts o;
+	struct npd_compile_state *st;
+	struct npd_ruleset *prev;
+};
+
+static unsigned long
+env_count(const char *name, unsigned long dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoul(v, NULL, 0) : dflt;
+}
+
+/* Everything a ruleset and a compile's diagnostics say, as text. */
+static void
+render(const struct npd_ruleset *rs, const struct npd_diags *d, struct npd_buf *b)
+{
+	const struct npd_table *t[2] = {&rs->v4, &rs->v6};
+	char line[1024];
+	size_t i, k;
+
+	npd_buf_reset(b);
+	for (k = 0; k < 2; k++) {
+		npd_ruleset_format_table(t[k], b);
+		for (i = 0; i < t[k]->n_chains; i++) {
+			const struct npd_origin *o = &t[k]->chains[i].origin;
+
+			npd_buf_printf(b, "origin %s %d %d %s %s\n", t[k]->chains[i].name,
+				       (int)o->kind, (int)o->dir, o->ns ? o->ns : "-",
+				       o->name ? o->name : "-");
+		}
+	}
+	npd_ruleset_format_sets(rs, 0, b);
+	for (i = 0; i < d->n; i++)
+		npd_buf_printf(b, "diag %s\n", npd_diag_format(&d->v[i], line, sizeof(line)));
+}
+
+static const char *
+first_diff(const char *a, const char *b)
+{
+	static char out[512];
+	size_t i = 0, line = 1, start = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		if (a[i] == '\n') {
+			line++;
+			start = i + 1;
+		}
+		i++;
+	}
+	snprintf(out, sizeof(out), "line %zu: full \"%.120s\" / incremental \"%.120s\"", line,
+		 a + start, b + start);
+	return out;
+}
+
+static bool
+is_dirty(const char (*dirty)[NPD_SET_NAMELEN], size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(dirty[i], name))
+			return true;
+	return false;
+}
+
+/* A set the compile did not call dirty is the previous ruleset's set of that name. */
+static void
+check_clean_sets(const struct node_run *nr, const struct npd_ruleset *rs, const char *where)
+{
+	const char(*dirty)[NPD_SET_NAMELEN];
+	size_t n, i, j;
+	bool all;
+
+	dirty = npd_compile_state_dirty_sets(nr->st, &n, &all);
+	if (all || !nr->prev)
+		return;
+	for (i = 0; i < rs->n_sets; i++) {
+		const struct npd_set *now = &rs->sets[i], *was;
+
+		if (is_dirty(dirty, n, now->name))
+			continue;
+		was = npd_ruleset_find_set(nr->prev, now->name);
+		if (!was)
+			continue;
+		ck_assert_msg(was->n_entries == now->n_entries, "%s: set %s changed, not dirty",
+			      where, now->name);
+		for (j = 0; j < now->n_entries; j++)
+			ck_assert_msg(!npd_set_entry_cmp(&was->entries[j], &now->entries[j]),
+				      "%s: set %s changed, not dirty", where, now->name);
+	}
+}
+
+/* Compiles s both ways for nr and compares; the incremental ruleset becomes nr->prev. */
+static void
+compare(struct node_run *nr, const struct npd_store *s, const char *where)
+{
+	struct npd_ruleset *full = NULL, *incr = NULL;
+	struct npd_diags df, di;
+	struct npd_buf a, b;
+
+	npd_diags_init(&df);
+	npd_diags_init(&di);
+	npd_buf_init(&a);
+	npd_buf_init(&b);
+	ck_assert_int_eq(npd_compile(s, &nr->o, &df, &full), 0);
+	ck_assert_msg(npd_compile_incr(nr->st, s, npd_store_log_get(s), &nr->o, &di, &incr) == 0,
+		      "%s: the state could not follow the log", where);
+	render(full, &df, &a);
+	render(incr, &di, &b);
+	if (strcmp(a.data, b.data)) {
+		fprintf(stderr, "full:\n%s\nincremental:\n%s\n", a.data, b.data);
+		ck_abort_msg("%s, node %s: incremental differs from full, %s", where, nr->node,
+			     first_diff(a.data, b.data));
+	}
+	check_clean_sets(nr, incr, where);
+	npd_ruleset_free(nr->prev);
+	nr->prev = incr;
+	npd_ruleset_free(full);
+	npd_buf_fini(&a);
+	npd_buf_fini(&b);
+	npd_diags_fini(&df);
+	npd_diags_fini(&di);
+}
+
+static void
+run_world(uint64_t seed, unsigned long world, unsigned long steps)
+{
+	struct node_run nr[2] = {{.node = "node1"}, {.node = "node2"}};
+	struct tu_churn c;
+	struct npd_store *s = tu_churn_init(&c, seed);
+	struct npd_buf what, where;
+	unsigned long step;
+	int k;
+
+	npd_buf_init(&what);
+	npd_buf_init(&where);
+	npd_store_log_enable(s, true);
+	for (k = 0; k < 2; k++) {
+		struct npd_ruleset *rs = NULL;
+
+		npd_compile_opts_init(&nr[k].o);
+		nr[k].o.node_name = nr[k].node;
+		/* Small enough that some random policies exceed it (the limit diagnostic). */
+		if (world % 2)
+			nr[k].o.max_rules_per_policy = 6;
+		nr[k].st = npd_compile_state_new();
+		ck_assert_int_eq(npd_compile_full(nr[k].st, s, &nr[k].o, NULL, &rs), 0);
+		nr[k].prev = rs;
+	}
+	npd_store_log_clear(s);
+	for (step = 0; step < steps; step++) {
+		tu_churn_step(&c, s, &what);
+		npd_buf_reset(&where);
+		npd_buf_printf(&where, "world %lu (seed %llu) step %lu [%s]", world,
+			       (unsigned long long)seed, step, what.data);
+		for (k = 0; k < 2; k++)
+			compare(&nr[k], s, where.data);
+		npd_store_log_clear(s);
+	}
+	for (k = 0; k < 2; k++) {
+		npd_ruleset_free(nr[k].prev);
+		npd_compile_state_free(nr[k].st);
+	}
+	npd_store_free(s);
+	npd_buf_fini(&what);
+	npd_buf_fini(&where);
+}
+
+START_TEST(random_event_streams)
+{
+	uint64_t seed = tu_seed_from_env("NPD_INCR_SEED"), r;
+	unsigned long worlds = env_count("NPD_INCR_WORLDS", 80);
+	unsigned long steps = env_count("NPD_INCR_STEPS", 100);
+	unsigned long first = env_count("NPD_INCR_FIRST", 0), w;
+
+	printf("check_compile_incr: seed %llu, %lu worlds x %lu events (NPD_INCR_SEED=%llu "
+	       "replays)\n",
+	       (unsigned long long)seed, worlds, steps, (unsigned long long)seed);
+	fflush(stdout);
+	r = seed;
+	for (w = 0; w < worlds; w++) {
+		uint64_t ws = tu_rand(&r);
+
+		if (w >= first)
+			run_world(ws, w, steps);
+	}
+}
+END_TEST
+
+/* The state refuses what it cannot follow instead of compiling something else. */
+START_TEST(stale_state_is_refused)
+{
+	struct npd_store *s = tu_store_frontend_backend();
+	struct npd_compile_state *st = npd_compile_state_new();
+	struct npd_compile_opts o;
+	struct npd_ruleset *rs = NULL;
+
+	npd_compile_opts_init(&o);
+	o.node_name = "node1";
+	npd_store_log_enable(s, true);
+	ck_assert_int_eq(npd_compile_incr(st, s, npd_store_log_get(s), &o, NULL, &rs), -ESTALE);
+	ck_assert_int_eq(npd_compile_full(st, s, &o, NULL, &rs), 0);
+	npd_ruleset_free(rs);
+	rs = NULL;
+	/* Enabling starts in overflow: what came before is unknown. */
+	ck_assert(npd_store_log_get(s)->overflow);
+	ck_assert_int_eq(npd_compile_incr(st, s, npd_store_log_get(s), &o, NULL, &rs), -ESTALE);
+	npd_store_log_clear(s);
+	ck_assert_int_eq(npd_compile_incr(st, s, npd_store_log_get(s), &o, NULL, &rs), 0);
+	npd_ruleset_free(rs);
+	rs = NULL;
+	/* A change the state never saw: the log was cleared without a compile. */
+	npd_store_add_namespace(s, tu_ns("extra", "team=x"));
+	npd_store_log_clear(s);
+	ck_assert_int_eq(npd_compile_incr(st, s, npd_store_log_get(s), &o, NULL, &rs), -ESTALE);
+	/* Another node's state. */
+	ck_assert_int_eq(npd_compile_full(st, s, &o, NULL, &rs), 0);
+	npd_ruleset_free(rs);
+	rs = NULL;
+	npd_store_log_clear(s);
+	o.node_name = "node2";
+	ck_assert_int_eq(npd_compile_incr(st, s, npd_store_log_get(s), &o, NULL, &rs), -ESTALE);
+	ck_assert_ptr_null(rs);
+	npd_compile_state_free(st);
+	npd_store_free(s);
+}
+END_TEST
+
+/* Past NPD_STORE_LOG_MAX changes the log keeps only that it overflowed. */
+START_TEST(log_overflows)
+{
+	struct npd_store *s = npd_store_new();
+	char name[32];
+	int i;
+
+	npd_store_log_enable(s, true);
+	npd_store_log_clear(s);
+	npd_store_add_namespace(s, tu_ns("a", "x=1"));
+	ck_assert_uint_eq(npd_store_log_get(s)->n, 1);
+	ck_assert_ptr_null(npd_store_log_get(s)->v[0].ns);
+	ck_assert_str_eq(npd_store_log_get(s)->v[0].name, "a");
+	for (i = 0; i <= NPD_STORE_LOG_MAX; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		npd_store_add_pod(s, tu_pod("a", name, "app=x", "10.0.0.1", "n1"));
+	}
+	ck_assert(npd_store_log_get(s)->overflow);
+	ck_assert_uint_eq(npd_store_log_get(s)->n, 0);
+	npd_store_log_clear(s);
+	ck_assert(!npd_store_log_get(s)->overflow);
+	ck_assert_uint_eq(npd_store_log_get(s)->base_gen, npd_store_generation(s));
+	npd_store_del(s, NPD_KIND_POD, "a", "p0");
+	ck_assert_uint_eq(npd_store_log_get(s)->n, 1);
+	ck_assert_uint_eq(npd_store_log_get(s)->v[0].n_old_ips, 1);
+	npd_store_free(s);
+}
+END_TEST
+
+/* Thousands of compiles: beyond check's default per-test timeout under ASan. */
+static void
+extra(TCase *tc)
+{
+	tcase_set_timeout(tc, 300);
+}
+
+TU_MAIN_WITH("compile_incr", extra, random_event_streams, stale_state_is_refused, log_overflows)
