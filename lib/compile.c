@@ -10,9 +10,12 @@
  *     traffic reaches it through br_netfilter, routed traffic directly. INPUT and OUTPUT
  *     are left alone on purpose: traffic between a pod and its own node (kubelet probes)
  *     is always allowed, as the Kubernetes documentation says.
- *   NPD-I-<h>/NPD-E-<h> (h: hash of the pod's identity "I|ns/name"): clear our mark bit,
- *     jump to the chain of every policy selecting the pod in that direction and return
- *     as soon as one set the bit; else log (rate-limited NFLOG) and reject.
+ *     IPv6 neighbour discovery is returned too. A pod isolated in one direction only also
+ *     sends its mid-stream TCP pickups of the other direction to its chain.
+ *   NPD-I-<h>/NPD-E-<h> (h: hash of the pod's identity "I|ns/name"): log and reset a TCP
+ *     segment that is NEW but no SYN, clear our mark bit, jump to the chain of every policy
+ *     selecting the pod in that direction and return as soon as one set the bit; else log
+ *     (rate-limited NFLOG) and reject (TCP with a reset, the rest with ICMP).
  *   NPD-PI-<h>/NPD-PE-<h> (h: hash of "PI|ns/name"): one rule per peer x port setting the
  *     mark bit. Names hash identities, never content, so kernel counters survive edits.
  * Peers become ipsets, each computed once per compile: one hash:ip set per distinct
@@ -317,6 +320,66 @@ emit_policy_chain(struct npd_cc *c, const struct npd_policy *pol, enum dir d, co
 	}
 }
 
+/* A TCP segment that conntrack sees as NEW although it opens nothing: with the kernel's
+ * default nf_conntrack_tcp_loose=1 it would start an entry with its sender as the initiator,
+ * which a connection cut by a deny (its entry deleted) or an entry lost otherwise cannot be
+ * attributed to; the later segments of the other side would then pass as replies. */
+static void
+set_tcp_pickup(struct npd_rule *r)
+{
+	r->proto = 6;
+	r->tcp_not_syn = true;
+	r->ctstate = NPD_CT_NEW;
+}
+
+/* The rate-limited NFLOG rule of a pod chain, whose prefix names the pod for the drop log. */
+static void
+add_drop_log(struct npd_cc *c, struct npd_chain *ch, const struct npd_pod *pod, enum dir d,
+	     bool pickup)
+{
+	struct npd_rule r;
+
+	if (!c->o->log_per_sec)
+		return;
+	memset(&r, 0, sizeof(r));
+	if (pickup)
+		set_tcp_pickup(&r);
+	r.limit_per_sec = c->o->log_per_sec;
+	r.limit_burst = 2 * c->o->log_per_sec;
+	r.target = NPD_T_NFLOG;
+	r.nflog_group = c->o->nflog_group;
+	npd_buf_reset(&c->tmp);
+	npd_buf_printf(&c->tmp, "NPD DROP %c %s/%s", d == DIR_IN ? 'I' : 'E', pod->ns, pod->name);
+	r.nflog_prefix = truncated(c->tmp.data, NPD_NFLOG_PREFIXLEN - 1);
+	npd_ruleset_add_rule(ch, &r);
+	npd_rule_fini(&r);
+}
+
+/* A reject of the pod's deny (counted for the pod): TCP gets a reset, so the local socket
+ * dies at once instead of retransmitting into the deny and resuming silently if the policy
+ * is reverted; anything else an ICMP port unreachable. */
+static void
+add_deny(struct npd_cc *c, struct npd_chain *ch, const struct npd_pod *pod, enum dir d, bool pickup,
+	 bool tcp)
+{
+	struct npd_rule r;
+
+	memset(&r, 0, sizeof(r));
+	if (pickup)
+		set_tcp_pickup(&r);
+	else if (tcp)
+		r.proto = 6;
+	r.target = NPD_T_REJECT;
+	r.reject_with = pickup || tcp ? NPD_REJECT_TCP_RESET : NPD_REJECT_PORT_UNREACH;
+	npd_buf_reset(&c->tmp);
+	npd_buf_printf(&c->tmp, "netpold: %s %s %s/%s", pickup ? "mid-stream TCP" : "default deny",
+		       dir_word[d], pod->ns, pod->name);
+	set_comment(&r, &c->tmp);
+	r.origin_rule = NPD_ORIGIN_RULE_DENY;
+	npd_ruleset_add_rule(ch, &r);
+	npd_rule_fini(&r);
+}
+
 static void
 emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, const char *name)
 {
@@ -336,6 +399,9 @@ emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, cons
 	}
 	ch = npd_ruleset_add_chain(t, name);
 	npd_chain_set_origin(ch, NPD_ORIGIN_POD, origin_dir(d), pod->ns, pod->name);
+	/* First, before any policy can admit it: a connection has exactly one initiator. */
+	add_drop_log(c, ch, pod, d, true);
+	add_deny(c, ch, pod, d, true, true);
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_MARK;
 	r.set_mark = 0;
@@ -360,27 +426,9 @@ emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, cons
 		r.target = NPD_T_RETURN;
 		npd_ruleset_add_rule(ch, &r);
 	}
-	if (c->o->log_per_sec) {
-		memset(&r, 0, sizeof(r));
-		r.limit_per_sec = c->o->log_per_sec;
-		r.limit_burst = 2 * c->o->log_per_sec;
-		r.target = NPD_T_NFLOG;
-		r.nflog_group = c->o->nflog_group;
-		npd_buf_reset(&c->tmp);
-		npd_buf_printf(&c->tmp, "NPD DROP %c %s/%s", d == DIR_IN ? 'I' : 'E', pod->ns,
-			       pod->name);
-		r.nflog_prefix = truncated(c->tmp.data, NPD_NFLOG_PREFIXLEN - 1);
-		npd_ruleset_add_rule(ch, &r);
-		npd_rule_fini(&r);
-	}
-	memset(&r, 0, sizeof(r));
-	r.target = NPD_T_REJECT;
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "netpold: default deny %s %s/%s", dir_word[d], pod->ns, pod->name);
-	set_comment(&r, &c->tmp);
-	r.origin_rule = NPD_ORIGIN_RULE_DENY;
-	npd_ruleset_add_rule(ch, &r);
-	npd_rule_fini(&r);
+	add_drop_log(c, ch, pod, d, false);
+	add_deny(c, ch, pod, d, false, true);
+	add_deny(c, ch, pod, d, false, false);
 }
 
 static void
@@ -417,8 +465,51 @@ add_jumps(struct npd_cc *c, struct npd_chain *fwd, enum dir d)
 			npd_buf_printf(&c->tmp, "%s/%s %s", pod->ns, pod->name, dir_word[d]);
 			set_comment(&r, &c->tmp);
 			npd_ruleset_add_rule(fwd, &r);
+			if (!c->locals[i].n_pols[d == DIR_IN ? DIR_EG : DIR_IN]) {
+				/* Not isolated the other way: its mid-stream pickups in that
+				 * direction still go to this chain, whose first rules reject
+				 * them (a deny on one side must not resume as replies). */
+				r.has_src = d == DIR_IN;
+				r.has_dst = d == DIR_EG;
+				r.src.addr = r.dst.addr = *a;
+				r.src.prefix = r.dst.prefix = c->family == AF_INET6 ? 128 : 32;
+				set_tcp_pickup(&r);
+				npd_buf_reset(&c->tmp);
+				npd_buf_printf(&c->tmp, "%s/%s %s: mid-stream TCP %s it", pod->ns,
+					       pod->name, dir_word[d], d == DIR_IN ? "from" : "to");
+				set_comment(&r, &c->tmp);
+				npd_ruleset_add_rule(fwd, &r);
+			}
 			npd_rule_fini(&r);
 		}
+	}
+}
+
+/* IPv6 neighbour solicitations and advertisements between pods on one bridge cross FORWARD
+ * (br_netfilter) and conntrack leaves them untracked; rejecting them would make an isolated
+ * pod unreachable over IPv6 even where a policy admits the traffic (IPv4's ARP is not IP and
+ * never meets these chains). They carry no connection, so they are returned like
+ * established traffic; router advertisements and redirects are not (a pod is no router). */
+static void
+add_neighbour_discovery(struct npd_chain *fwd)
+{
+	static const struct {
+		uint8_t type;
+		const char *what;
+	} nd[] = {{135, "netpold: neighbour solicitation"},
+		  {136, "netpold: neighbour advertisement"}};
+	struct npd_rule r;
+	size_t i;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(nd); i++) {
+		memset(&r, 0, sizeof(r));
+		r.proto = 58;
+		r.has_icmp6_type = true;
+		r.icmp6_type = nd[i].type;
+		r.target = NPD_T_RETURN;
+		r.comment = npd_xstrdup(nd[i].what);
+		npd_ruleset_add_rule(fwd, &r);
+		npd_rule_fini(&r);
 	}
 }
 
@@ -446,6 +537,8 @@ compile_family(struct npd_cc *c, uint8_t family)
 	r.comment = npd_xstrdup("netpold: established");
 	npd_ruleset_add_rule(fwd, &r);
 	npd_rule_fini(&r);
+	if (family == AF_INET6)
+		add_neighbour_discovery(fwd);
 	/* Egress first, then ingress: a packet between two local pods is checked at both. */
 	add_jumps(c, fwd, DIR_EG);
 	add_jumps(c, fwd, DIR_IN);

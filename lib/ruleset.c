@@ -318,6 +318,9 @@ rule_hash(const struct npd_rule *r, uint64_t h)
 	v[n++] = r->target == NPD_T_MARK ? r->set_mark : 0;
 	v[n++] = r->target == NPD_T_MARK ? r->set_mask : 0;
 	v[n++] = r->target == NPD_T_NFLOG ? r->nflog_group : 0;
+	v[n++] = (uint32_t)r->tcp_not_syn | (uint32_t)r->has_icmp6_type << 1 |
+		 (uint32_t)(r->has_icmp6_type ? r->icmp6_type : 0) << 8 |
+		 (uint32_t)(r->target == NPD_T_REJECT ? r->reject_with : 0) << 16;
 	h = npd_hash64(v, n * sizeof(v[0]), h);
 	if (r->has_src)
 		h = hash_cidr(&r->src, h);
@@ -469,6 +472,9 @@ npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b)
 		return false;
 	if (a->proto != b->proto || a->dport_lo != b->dport_lo || a->dport_hi != b->dport_hi)
 		return false;
+	if (a->tcp_not_syn != b->tcp_not_syn || a->has_icmp6_type != b->has_icmp6_type ||
+	    (a->has_icmp6_type && a->icmp6_type != b->icmp6_type))
+		return false;
 	if (a->n_sets != b->n_sets)
 		return false;
 	for (i = 0; i < a->n_sets; i++)
@@ -491,6 +497,8 @@ npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b)
 		return strcmp(a->jump, b->jump) == 0;
 	case NPD_T_MARK:
 		return a->set_mark == b->set_mark && a->set_mask == b->set_mask;
+	case NPD_T_REJECT:
+		return a->reject_with == b->reject_with;
 	case NPD_T_NFLOG:
 		return a->nflog_group == b->nflog_group &&
 		       str_equal(a->nflog_prefix, b->nflog_prefix);

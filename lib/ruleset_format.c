@@ -34,6 +34,8 @@ proto_lower(uint8_t proto)
 		return "udp";
 	case 132:
 		return "sctp";
+	case 58:
+		return "ipv6-icmp"; /* the name iptables-save prints */
 	}
 	return NULL;
 }
@@ -76,11 +78,18 @@ npd_rule_format(const struct npd_rule *r, uint8_t family, struct npd_buf *out)
 			npd_buf_printf(out, " -p %s", p);
 		else
 			npd_buf_printf(out, " -p %u", r->proto);
-		if (p && (r->dport_lo || r->dport_hi)) {
-			npd_buf_printf(out, " -m %s --dport %u", p, r->dport_lo);
+		if (p && r->proto != 58 && (r->dport_lo || r->dport_hi || r->tcp_not_syn))
+			npd_buf_printf(out, " -m %s", p);
+		if (p && r->proto != 58 && (r->dport_lo || r->dport_hi)) {
+			npd_buf_printf(out, " --dport %u", r->dport_lo);
 			if (r->dport_hi != r->dport_lo)
 				npd_buf_printf(out, ":%u", r->dport_hi);
 		}
+		/* iptables-save spells --syn out as the flags it stands for. */
+		if (r->proto == 6 && r->tcp_not_syn)
+			npd_buf_adds(out, " ! --tcp-flags FIN,SYN,RST,ACK SYN");
+		if (r->proto == 58 && r->has_icmp6_type)
+			npd_buf_printf(out, " -m icmp6 --icmpv6-type %u", r->icmp6_type);
 	}
 	for (i = 0; i < r->n_sets; i++) {
 		const struct npd_set_match *m = &r->sets[i];
@@ -134,8 +143,9 @@ npd_rule_format(const struct npd_rule *r, uint8_t family, struct npd_buf *out)
 		break;
 	case NPD_T_REJECT:
 		npd_buf_printf(out, " -j REJECT --reject-with %s",
-			       family == AF_INET6 ? "icmp6-port-unreachable"
-						  : "icmp-port-unreachable");
+			       r->reject_with == NPD_REJECT_TCP_RESET ? "tcp-reset"
+			       : family == AF_INET6		      ? "icmp6-port-unreachable"
+								      : "icmp-port-unreachable");
 		break;
 	case NPD_T_MARK:
 		npd_buf_printf(out, " -j MARK --set-xmark 0x%x/0x%x", r->set_mark, r->set_mask);

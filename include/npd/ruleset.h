@@ -48,7 +48,7 @@ enum npd_target {
 	NPD_T_RETURN,
 	NPD_T_ACCEPT,
 	NPD_T_DROP,
-	NPD_T_REJECT, /* icmp(6)-port-unreachable */
+	NPD_T_REJECT, /* reject_with: icmp(6)-port-unreachable or tcp-reset */
 	NPD_T_MARK,   /* --set-xmark set_mark/set_mask */
 	NPD_T_NFLOG,  /* --nflog-group nflog_group --nflog-prefix nflog_prefix */
 };
@@ -57,6 +57,13 @@ enum npd_target {
 #define NPD_CT_ESTABLISHED 0x2
 #define NPD_CT_RELATED 0x4
 #define NPD_CT_INVALID 0x8
+
+/* How a REJECT answers: an ICMP(v6) port unreachable, or a TCP reset (needs proto 6), which
+ * kills the sender's socket where an ICMP error on an established connection does not. */
+enum npd_reject {
+	NPD_REJECT_PORT_UNREACH,
+	NPD_REJECT_TCP_RESET,
+};
 
 /* Direction bits of a set match: NPD_SETDIR_DST(i) set means dimension i (0-based) is
  * matched against the packet's destination, clear means its source. So "src" is 0, "dst"
@@ -71,12 +78,16 @@ struct npd_set_match {
 };
 
 /* One rule: all present matches must hold, then the target applies. Order of matches
- * when printed: src, dst, proto+ports, sets, ctstate, mark, limit, comment. */
+ * when printed: src, dst, proto+ports+TCP flags or ICMPv6 type, sets, ctstate, mark, limit,
+ * comment. */
 struct npd_rule {
 	bool has_src, has_dst;
 	struct npd_cidr src, dst;
 	uint8_t proto;		     /* 0: any */
 	uint16_t dport_lo, dport_hi; /* needs proto; lo == hi for one port; 0/0: none */
+	bool tcp_not_syn;	     /* needs proto 6: ! --syn, a segment that opens nothing */
+	bool has_icmp6_type;	     /* needs proto 58: --icmpv6-type icmp6_type (any code) */
+	uint8_t icmp6_type;
 	struct npd_set_match sets[2];
 	uint8_t n_sets;
 	uint8_t ctstate; /* NPD_CT_* bits, 0: no conntrack match */
@@ -89,6 +100,7 @@ struct npd_rule {
 	enum npd_target target;
 	char jump[NPD_CHAIN_NAMELEN];
 	uint32_t set_mark, set_mask;
+	enum npd_reject reject_with;
 	uint16_t nflog_group;
 	char *nflog_prefix; /* owned, may be NULL; < NPD_NFLOG_PREFIXLEN */
 	/* What the rule counts for (see struct npd_origin): NPD_ORIGIN_RULE_NONE, the index

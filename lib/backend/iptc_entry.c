@@ -58,13 +58,31 @@ add_ext(struct npd_buf *b, const char *name, uint8_t revision, const void *data,
 static void
 add_ports(struct npd_buf *b, const struct npd_rule *r)
 {
+	if (r->proto == IPPROTO_TCP && (r->dport_lo || r->dport_hi || r->tcp_not_syn)) {
+		struct xt_tcp t = {.spts = {0, 0xffff}, .dpts = {0, 0xffff}};
+
+		if (r->dport_lo || r->dport_hi) {
+			t.dpts[0] = r->dport_lo;
+			t.dpts[1] = r->dport_hi;
+		}
+		/* --syn is "--tcp-flags SYN,RST,ACK,FIN SYN"; "!" inverts the flags test. */
+		if (r->tcp_not_syn) {
+			t.flg_mask = 0x17;
+			t.flg_cmp = 0x02;
+			t.invflags = XT_TCP_INV_FLAGS;
+		}
+		add_ext(b, "tcp", 0, &t, sizeof(t));
+		return;
+	}
+	if (r->proto == IPPROTO_ICMPV6 && r->has_icmp6_type) {
+		struct ip6t_icmp i = {.type = r->icmp6_type, .code = {0, 0xff}};
+
+		add_ext(b, "icmp6", 0, &i, sizeof(i));
+		return;
+	}
 	if (!(r->dport_lo || r->dport_hi))
 		return;
-	if (r->proto == IPPROTO_TCP) {
-		struct xt_tcp t = {.spts = {0, 0xffff}, .dpts = {r->dport_lo, r->dport_hi}};
-
-		add_ext(b, "tcp", 0, &t, sizeof(t));
-	} else if (r->proto == IPPROTO_UDP) {
+	if (r->proto == IPPROTO_UDP) {
 		struct xt_udp u = {.spts = {0, 0xffff}, .dpts = {r->dport_lo, r->dport_hi}};
 
 		add_ext(b, "udp", 0, &u, sizeof(u));
@@ -173,11 +191,15 @@ add_target(struct npd_buf *b, const struct npd_rule *r, uint8_t family)
 		break;
 	case NPD_T_REJECT:
 		if (family == AF_INET6) {
-			struct ip6t_reject_info rj = {.with = IP6T_ICMP6_PORT_UNREACH};
+			struct ip6t_reject_info rj = {.with = r->reject_with == NPD_REJECT_TCP_RESET
+								  ? IP6T_TCP_RESET
+								  : IP6T_ICMP6_PORT_UNREACH};
 
 			add_ext(b, "REJECT", 0, &rj, sizeof(rj));
 		} else {
-			struct ipt_reject_info rj = {.with = IPT_ICMP_PORT_UNREACHABLE};
+			struct ipt_reject_info rj = {.with = r->reject_with == NPD_REJECT_TCP_RESET
+								 ? IPT_TCP_RESET
+								 : IPT_ICMP_PORT_UNREACHABLE};
 
 			add_ext(b, "REJECT", 0, &rj, sizeof(rj));
 		}

@@ -256,11 +256,29 @@ START_TEST(forward_chain_layout)
 	expected_chain(name, "I", "ns/b");
 	ck_assert_str_eq(c->rules[4].jump, name);
 
-	/* The pod chain: clear, jump, return if marked, log, reject. */
+	/* Isolated both ways: no pickup jumps of their own (the pod chains catch them). */
+	for (size_t i = 1; i < c->n_rules; i++)
+		ck_assert(!c->rules[i].tcp_not_syn && !c->rules[i].proto);
+
+	/* IPv6: neighbour solicitations and advertisements return before any pod chain. */
+	c = npd_ruleset_find_chain(&rs->v6, "NPD-FORWARD");
+	ck_assert_uint_eq(c->n_rules, 5);
+	npd_buf_reset(&b);
+	for (size_t i = 1; i < 3; i++) {
+		npd_rule_format(&c->rules[i], AF_INET6, &b);
+		npd_buf_addc(&b, '\n');
+	}
+	ck_assert_str_eq(b.data, "-p ipv6-icmp -m icmp6 --icmpv6-type 135 -m comment --comment "
+				 "\"netpold: neighbour solicitation\" -j RETURN\n"
+				 "-p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment "
+				 "\"netpold: neighbour advertisement\" -j RETURN\n");
+
+	/* The pod chain: log and reset a mid-stream pickup, clear, jump, return if marked,
+	 * log, reset TCP, reject the rest. */
 	expected_chain(pol, "PI", "ns/both");
 	c = npd_ruleset_find_chain(&rs->v6, name);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(c->n_rules, 5);
+	ck_assert_uint_eq(c->n_rules, 8);
 	npd_buf_reset(&b);
 	for (size_t i = 0; i < c->n_rules; i++) {
 		npd_rule_format(&c->rules[i], AF_INET6, &b);
@@ -268,11 +286,19 @@ START_TEST(forward_chain_layout)
 	}
 	{
 		char *want = npd_xasprintf(
+		    "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW "
+		    "-m limit --limit 10/sec --limit-burst 20 -j NFLOG --nflog-prefix \"NPD DROP I "
+		    "ns/b\" --nflog-group 100\n"
+		    "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW "
+		    "-m comment --comment \"netpold: mid-stream TCP ingress ns/b\" -j REJECT "
+		    "--reject-with tcp-reset\n"
 		    "-j MARK --set-xmark 0x0/0x10000\n"
 		    "-m comment --comment \"policy ns/both\" -j %s\n"
 		    "-m mark --mark 0x10000/0x10000 -j RETURN\n"
 		    "-m limit --limit 10/sec --limit-burst 20 -j NFLOG --nflog-prefix \"NPD DROP I "
 		    "ns/b\" --nflog-group 100\n"
+		    "-p tcp -m comment --comment \"netpold: default deny ingress ns/b\" -j REJECT "
+		    "--reject-with tcp-reset\n"
 		    "-m comment --comment \"netpold: default deny ingress ns/b\" -j REJECT "
 		    "--reject-with icmp6-port-unreachable\n",
 		    pol);
@@ -536,7 +562,28 @@ START_TEST(policy_types_decide_isolation)
 	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, name));
 	/* NPD-FORWARD, NPD-E-x, NPD-PE-egress-only. */
 	ck_assert_uint_eq(rs->v4.n_chains, 3);
-	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 2);
+	/* Established, x's egress and, x being open for ingress, the jump of mid-stream TCP
+	 * toward x into its egress chain: a deny on one side must not resume as replies. */
+	{
+		const struct npd_chain *fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
+		struct npd_buf b;
+		char *want;
+
+		ck_assert_uint_eq(fwd->n_rules, 3);
+		expected_chain(name, "E", "a/x");
+		ck_assert_str_eq(fwd->rules[1].jump, name);
+		ck_assert_str_eq(fwd->rules[2].jump, name);
+		npd_buf_init(&b);
+		npd_rule_format(&fwd->rules[2], AF_INET, &b);
+		want =
+		    npd_xasprintf("-d 10.0.0.1/32 -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN "
+				  "-m conntrack --ctstate NEW -m comment --comment \"a/x egress: "
+				  "mid-stream TCP to it\" -j %s",
+				  name);
+		ck_assert_str_eq(b.data, want);
+		free(want);
+		npd_buf_fini(&b);
+	}
 	npd_ruleset_free(rs);
 	npd_store_free(s);
 }
@@ -568,7 +615,9 @@ START_TEST(only_local_selectable_pods_get_chains)
 	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, name));
 	/* NPD-FORWARD, the local pod's chain, the policy's chain: nothing for the others. */
 	ck_assert_uint_eq(rs->v4.n_chains, 3);
-	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 2);
+	/* Established, the ingress jump and the one of mid-stream TCP from the pod. */
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 3);
+	ck_assert(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->rules[2].has_src);
 	set = set_of_rule(rs, AF_INET, "a/deny ingress[0] from[0]", 0);
 	ck_assert_ptr_nonnull(set);
 	ck_assert_uint_eq(set->n_entries, 2);
@@ -611,7 +660,7 @@ START_TEST(reused_ip_follows_new_pod)
 	ck_assert_uint_eq(x->n_entries, 0);
 	ck_assert_uint_eq(y->n_entries, 1);
 	fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
-	ck_assert_uint_eq(fwd->n_rules, 2);
+	ck_assert_uint_eq(fwd->n_rules, 3);
 	expected_chain(name, "I", "a/new");
 	ck_assert_str_eq(fwd->rules[1].jump, name);
 	npd_ruleset_free(rs);
@@ -640,7 +689,7 @@ START_TEST(invalid_policy_isolates_and_allows_nothing)
 	ck_assert_uint_eq(c->n_rules, 0);
 	c = npd_ruleset_find_chain(&rs->v4, pod);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_str_eq(c->rules[1].jump, pol);
+	ck_assert_str_eq(c->rules[3].jump, pol);
 	ck_assert_int_eq(c->rules[c->n_rules - 1].target, NPD_T_REJECT);
 	npd_ruleset_free(rs);
 	npd_store_free(s);
@@ -776,8 +825,9 @@ START_TEST(rules_map_to_their_origin)
 					ck_assert(has);
 					ck_assert_int_eq(o.kind, NPD_ORIGIN_POD);
 					ck_assert_int_eq(spec, NPD_ORIGIN_RULE_DENY);
-					snprintf(want, sizeof(want),
-						 "netpold: default deny %s %s/%s",
+					snprintf(want, sizeof(want), "netpold: %s %s %s/%s",
+						 rule->tcp_not_syn ? "mid-stream TCP"
+								   : "default deny",
 						 npd_origin_dir_name(o.dir), o.ns, o.name);
 					ck_assert_str_eq(rule->comment, want);
 					n_deny++;
@@ -790,7 +840,8 @@ START_TEST(rules_map_to_their_origin)
 	/* Ingress, v4: rule 0 is 2 peers x 2 ports, rule 1 one rule; v6: the v4 block is
 	 * skipped, so 1 x 2 + 1. Egress: the v6 block, only in v6. */
 	ck_assert_uint_eq(n_policy, (2 + 2 + 1) + (2 + 1 + 1));
-	ck_assert_uint_eq(n_deny, 4);
+	/* Per pod chain: the pickup's reset, TCP's reset and everything else's reject. */
+	ck_assert_uint_eq(n_deny, 4 * 3);
 	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-FORWARD", 0, &o, &spec));
 	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-NOPE", 0, &o, &spec));
 	npd_ruleset_free(rs);

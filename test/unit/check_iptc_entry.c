@@ -81,12 +81,26 @@ ext_text(struct npd_buf *b, const char *name, uint8_t rev, const void *d, size_t
 {
 	npd_buf_printf(b, "%s.%u", name, rev);
 #define DATA(type) ((const type *)sized(d, len, sizeof(type)))
-	if (!strcmp(name, "tcp") || !strcmp(name, "udp")) {
-		/* xt_tcp and xt_udp start alike: spts[2], dpts[2]. */
+	if (!strcmp(name, "tcp")) {
+		const struct xt_tcp *t = DATA(struct xt_tcp);
+
+		npd_buf_printf(b, "{spts=%u:%u dpts=%u:%u", t->spts[0], t->spts[1], t->dpts[0],
+			       t->dpts[1]);
+		if (t->flg_mask || t->flg_cmp || t->option)
+			npd_buf_printf(b, " flags=%#x/%#x opt=%u", t->flg_cmp, t->flg_mask,
+				       t->option);
+		npd_buf_printf(b, " inv=%u}", t->invflags);
+	} else if (!strcmp(name, "udp")) {
 		const struct xt_udp *u = DATA(struct xt_udp);
 
 		npd_buf_printf(b, "{spts=%u:%u dpts=%u:%u inv=%u}", u->spts[0], u->spts[1],
 			       u->dpts[0], u->dpts[1], u->invflags);
+	} else if (!strcmp(name, "icmp6")) {
+		const struct ip6t_icmp *i = DATA(struct ip6t_icmp);
+
+		ck_assert_int_eq(family, AF_INET6);
+		npd_buf_printf(b, "{type=%u code=%u:%u inv=%u}", i->type, i->code[0], i->code[1],
+			       i->invflags);
 	} else if (!strcmp(name, "sctp")) {
 		const struct xt_sctp_info *s = DATA(struct xt_sctp_info);
 
@@ -360,6 +374,51 @@ START_TEST(every_target_kind)
 }
 END_TEST
 
+/* The TCP deny: a segment that is no SYN (--syn is "--tcp-flags SYN,RST,ACK,FIN SYN", "!"
+ * inverts the flags test alone), alone or beside ports; a reset in both families; and
+ * neighbour discovery's ICMPv6 type with every code. */
+START_TEST(tcp_flags_resets_and_icmp6_types)
+{
+	struct npd_rule r;
+	char expect[256];
+
+	memset(&r, 0, sizeof(r));
+	r.proto = IPPROTO_TCP;
+	r.tcp_not_syn = true;
+	r.ctstate = NPD_CT_NEW;
+	r.target = NPD_T_REJECT;
+	r.reject_with = NPD_REJECT_TCP_RESET;
+	for (int v6 = 0; v6 < 2; v6++) {
+		snprintf(expect, sizeof(expect),
+			 "-p 6 tcp.0{spts=0:65535 dpts=0:65535 flags=0x2/0x17 opt=0 inv=%u} "
+			 "conntrack.3{flags=%#x state=%#x inv=0} -j REJECT.0{with=%u} ",
+			 XT_TCP_INV_FLAGS, XT_CONNTRACK_STATE, XT_CONNTRACK_STATE_BIT(IP_CT_NEW),
+			 v6 ? (unsigned)IP6T_TCP_RESET : (unsigned)IPT_TCP_RESET);
+		check_rule(&r, v6 ? AF_INET6 : AF_INET, expect);
+	}
+	r.ctstate = 0;
+	r.dport_lo = 80;
+	r.dport_hi = 81;
+	r.target = NPD_T_DROP;
+	snprintf(expect, sizeof(expect),
+		 "-p 6 tcp.0{spts=0:65535 dpts=80:81 flags=0x2/0x17 opt=0 inv=%u} -j DROP.0 ",
+		 XT_TCP_INV_FLAGS);
+	check_rule(&r, AF_INET, expect);
+	/* A reset without the flags test is the header's protocol only. */
+	r.tcp_not_syn = false;
+	r.dport_lo = r.dport_hi = 0;
+	r.target = NPD_T_REJECT;
+	snprintf(expect, sizeof(expect), "-p 6 -j REJECT.0{with=%u} ", IPT_TCP_RESET);
+	check_rule(&r, AF_INET, expect);
+	memset(&r, 0, sizeof(r));
+	r.proto = IPPROTO_ICMPV6;
+	r.has_icmp6_type = true;
+	r.icmp6_type = 135;
+	r.target = NPD_T_RETURN;
+	check_rule(&r, AF_INET6, "-p 58 icmp6.0{type=135 code=0:255 inv=0} -j RETURN.0 ");
+}
+END_TEST
+
 START_TEST(set_lookup_failures_come_back)
 {
 	struct npd_rule r;
@@ -408,8 +467,11 @@ START_TEST(random_rules_lay_out_cleanly)
 		if (p && rand() % 2) {
 			r.dport_lo = (uint16_t)(1 + rand() % 1000);
 			r.dport_hi = (uint16_t)(r.dport_lo + rand() % 100);
-			order[n++] = pnames[p];
 		}
+		if (p == 1 && rand() % 2)
+			r.tcp_not_syn = true;
+		if (r.dport_lo || r.tcp_not_syn)
+			order[n++] = pnames[p];
 		r.n_sets = (uint8_t)(rand() % 3);
 		for (i = 0; i < r.n_sets; i++) {
 			snprintf(r.sets[i].name, sizeof(r.sets[i].name), "npd-s%d", rand() % 65000);
@@ -440,6 +502,8 @@ START_TEST(random_rules_lay_out_cleanly)
 			order[n++] = "comment.0";
 		}
 		r.target = (enum npd_target)(rand() % 8);
+		if (r.target == NPD_T_REJECT && p == 1 && rand() % 2)
+			r.reject_with = NPD_REJECT_TCP_RESET;
 		snprintf(r.jump, sizeof(r.jump), "NPD-X-%d", rand());
 		if (r.target == NPD_T_NFLOG && rand() % 2) {
 			memset(prefix, 'p', sizeof(prefix));
@@ -463,5 +527,6 @@ START_TEST(random_rules_lay_out_cleanly)
 }
 END_TEST
 
-TU_MAIN("iptc_entry", addresses_ports_and_verdicts, every_match_kind, every_target_kind,
-	set_lookup_failures_come_back, random_rules_lay_out_cleanly)
+TU_MAIN("iptc_entry", addresses_ports_and_verdicts, every_match_kind,
+	tcp_flags_resets_and_icmp6_types, every_target_kind, set_lookup_failures_come_back,
+	random_rules_lay_out_cleanly)

@@ -215,6 +215,52 @@ START_TEST(hashes_follow_content)
 }
 END_TEST
 
+/* The TCP flags test, the ICMPv6 type and the reject's answer are part of a rule: a chain
+ * that changes only one of them is rewritten. */
+START_TEST(tcp_flags_icmp6_type_and_reset_are_content)
+{
+	struct npd_rule base, r;
+	uint64_t h[5];
+	size_t i, j;
+
+	memset(&base, 0, sizeof(base));
+	base.proto = 6;
+	base.target = NPD_T_REJECT;
+	for (i = 0; i < 5; i++) {
+		struct npd_ruleset *rs = npd_ruleset_new();
+		struct npd_chain *c = npd_ruleset_add_chain(&rs->v6, "NPD-X");
+
+		r = base;
+		if (i == 1)
+			r.tcp_not_syn = true;
+		if (i == 2)
+			r.reject_with = NPD_REJECT_TCP_RESET;
+		if (i >= 3) {
+			r.proto = 58;
+			r.target = NPD_T_RETURN;
+			r.has_icmp6_type = true;
+			r.icmp6_type = (uint8_t)(132 + i);
+		}
+		npd_ruleset_add_rule(c, &r);
+		npd_ruleset_seal(rs);
+		h[i] = rs->v6.chains[0].hash;
+		ck_assert(npd_rule_equal(&rs->v6.chains[0].rules[0], &r));
+		if (i)
+			ck_assert(!npd_rule_equal(&base, &r));
+		npd_ruleset_free(rs);
+	}
+	for (i = 0; i < 5; i++)
+		for (j = i + 1; j < 5; j++)
+			ck_assert(h[i] != h[j]);
+	/* A DROP carries no reject answer: a stale one is not part of it. */
+	r = base;
+	r.target = NPD_T_DROP;
+	base.target = NPD_T_DROP;
+	r.reject_with = NPD_REJECT_TCP_RESET;
+	ck_assert(npd_rule_equal(&base, &r));
+}
+END_TEST
+
 START_TEST(del_keeps_sealed_and_hooks_compare_as_sets)
 {
 	struct npd_ruleset *rs = sample();
@@ -386,6 +432,7 @@ main(void)
 	const TTest *const core[] = {seal_sorts_and_dedupes,
 				     hashes_follow_content,
 				     del_keeps_sealed_and_hooks_compare_as_sets,
+				     tcp_flags_icmp6_type_and_reset_are_content,
 				     iptables_text,
 				     ipset_text,
 				     NULL};

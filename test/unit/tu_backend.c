@@ -190,6 +190,30 @@ tu_build_full(struct npd_ruleset *rs, uint8_t fam)
 	r.target = NPD_T_NONE;
 	npd_ruleset_add_rule(c, &r);
 
+	memset(&r, 0, sizeof(r));
+	r.proto = 6;
+	r.tcp_not_syn = true;
+	r.ctstate = NPD_CT_NEW;
+	r.target = NPD_T_REJECT;
+	r.reject_with = NPD_REJECT_TCP_RESET;
+	npd_ruleset_add_rule(c, &r);
+
+	memset(&r, 0, sizeof(r));
+	r.proto = 6;
+	r.dport_lo = r.dport_hi = 443;
+	r.tcp_not_syn = true;
+	r.target = NPD_T_DROP;
+	npd_ruleset_add_rule(c, &r);
+
+	if (v6) {
+		memset(&r, 0, sizeof(r));
+		r.proto = 58;
+		r.has_icmp6_type = true;
+		r.icmp6_type = 136;
+		r.target = NPD_T_RETURN;
+		npd_ruleset_add_rule(c, &r);
+	}
+
 	c = npd_ruleset_add_chain(t, "NPD-T-B");
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_RETURN;
@@ -294,6 +318,9 @@ const char *const tu_expect_v4 =
     "-j MARK --set-xmark 0x10000/0x10000\n"
     "-A NPD-T-A -p tcp -j REJECT --reject-with icmp-port-unreachable\n"
     "-A NPD-T-A -m limit --limit 3/sec -m comment --comment count\n"
+    "-A NPD-T-A -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW "
+    "-j REJECT --reject-with tcp-reset\n"
+    "-A NPD-T-A -p tcp -m tcp --dport 443 ! --tcp-flags FIN,SYN,RST,ACK SYN -j DROP\n"
     "-A NPD-T-B -j RETURN\n";
 
 static void
@@ -363,6 +390,11 @@ tu_check_reads_back(const struct tu_tools *tl, struct npd_ruleset *rs, char **ou
 					  "npd-t-port6 dst,dst -j NPD-T-B\n"));
 	ck_assert_ptr_nonnull(
 	    strstr(*v6, "-A NPD-T-A -p tcp -j REJECT --reject-with icmp6-port-unreachable\n"));
+	ck_assert_ptr_nonnull(strstr(*v6, "-A NPD-T-A -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK "
+					  "SYN -m conntrack --ctstate NEW -j REJECT --reject-with "
+					  "tcp-reset\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(*v6, "-A NPD-T-A -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j RETURN\n"));
 	ck_assert_ptr_nonnull(strstr(*v6, "-A FORWARD -j NPD-T-A\n"));
 }
 

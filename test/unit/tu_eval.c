@@ -3,7 +3,8 @@
  * matches when all its matches hold, JUMP pushes, RETURN or the end of a user chain pops,
  * MARK rewrites the packet mark under its mask, NFLOG and match-only rules go on, REJECT
  * and DROP end the walk. The first packet of a connection is NEW, so ctstate rules for
- * ESTABLISHED/RELATED never match. ipset lookups follow the kernel: hash:ip is an exact
+ * ESTABLISHED/RELATED never match, and a TCP one is a SYN, so "! --syn" never matches; it is
+ * TCP, UDP or SCTP, so an ICMPv6 type match never does either. ipset lookups follow the kernel: hash:ip is an exact
  * match, hash:net the longest matching prefix decides and a nomatch entry means "not in
  * the set", hash:ip,port needs address, protocol and port. Shares no code with
  * lib/compile.c on purpose. */
@@ -115,6 +116,8 @@ rule_matches(const struct npd_ruleset *rs, const struct npd_rule *r, const struc
 		if (p->dport < r->dport_lo || p->dport > r->dport_hi)
 			return 0;
 	}
+	if (r->tcp_not_syn || r->has_icmp6_type)
+		return 0;
 	for (i = 0; i < r->n_sets; i++) {
 		if (set_match(rs, &r->sets[i], p, &hit) < 0)
 			return -1;
