@@ -12,7 +12,16 @@
 #     entry stays: no blind flush), and node2 (whose pods' verdicts did not change) deletes
 #     nothing.
 # Without the conntrack cut both of client's flows keep their echoes (established traffic
-# is returned before any policy chain). Needs root. Prints "N passed, M failed".
+# is returned before any policy chain).
+# Then a deny on one side only, against a server that also pushes a line every 20 ms on its
+# own (so the allowed side may send the first segment after the cut), reverted 1.5 s after
+# it reached the kernel: client's egress (node1), then server's ingress (node2, admitting
+# other). Each time client's TCP connection is reset within 1 s of the deny and gets nothing
+# later, even after the revert, while other's UDP flow keeps every echo. Without the reset
+# of mid-stream pickups the server's pushed segment, NEW in the allowed direction, would
+# start a new entry and client's segments would pass as its replies; without TCP resets a
+# dropped segment would be retransmitted until the revert and the connection resume.
+# Needs root. Prints "N passed, M failed".
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,6 +29,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/lib/scenario.sh"
 
 FLOWPORT=7000
+PUSHPORT=7001
 SERVER=10.244.2.10
 scn_setup_lab
 MAN=$SCN_DIR/manifests
@@ -61,13 +71,16 @@ if ! lab_check "lab pods client, other (node1) and server (node2) up" scn_pods_u
 fi
 lab_spawn demo.server "$SCN_DIR/flowecho-serve.log" python3 -S "$SCN_LIBDIR/flowecho.py" \
 	serve "$FLOWPORT" >/dev/null
-serving() { lab_exec demo.server ss -Hltn "sport = :$FLOWPORT" | grep -q LISTEN; }
-lab_check "flowecho serves on $SERVER:$FLOWPORT" scn_poll 5 serving
+lab_spawn demo.server "$SCN_DIR/flowecho-push.log" python3 -S "$SCN_LIBDIR/flowecho.py" \
+	serve "$PUSHPORT" --push 0.02 >/dev/null
+serving() { lab_exec demo.server ss -Hltn "sport = :$1" | grep -q LISTEN; }
+lab_check "flowecho serves on $SERVER:$FLOWPORT and, pushing, on :$PUSHPORT" \
+	eval 'scn_poll 5 serving $FLOWPORT && scn_poll 5 serving $PUSHPORT'
 scn_setup_agents "netpold ready on node1 and node2"
 
-flow() { # POD PROTO OUT
+flow() { # POD PROTO OUT [PORT [DURATION]]
 	lab_spawn "$1" "$SCN_DIR/flow-$1-$2.err" python3 -S "$SCN_LIBDIR/flowecho.py" flow "$2" \
-		"$SERVER" "$FLOWPORT" --out "$3" --interval 0.02 --duration 7
+		"$SERVER" "${4:-$FLOWPORT}" --out "$3" --interval 0.02 --duration "${5:-7}"
 }
 C_TCP=$SCN_DIR/client-tcp C_UDP=$SCN_DIR/client-udp O_UDP=$SCN_DIR/other-udp
 pids=("$(flow demo.client tcp "$C_TCP")" "$(flow demo.client udp "$C_UDP")"
@@ -91,17 +104,21 @@ spec:
   - Egress
 EOF
 mv "$MAN/policy.yaml.tmp" "$MAN/policy.yaml"
-synced_after_write() {
+synced_after_write() { # NODE
 	local t
-	t=$(scn_metric node1 netpold_last_sync_timestamp_seconds) || return 1
+	t=$(scn_metric "$1" netpold_last_sync_timestamp_seconds) || return 1
 	awk -v t="$t" -v w="$T_WRITE" 'BEGIN { exit !(t > w) }'
 }
-lab_check "node1 synced the policy" scn_poll 10 synced_after_write
+lab_check "node1 synced the policy" scn_poll 10 synced_after_write node1
 T_KERNEL=$(scn_metric node1 netpold_last_sync_timestamp_seconds)
 echo "     policy written at $T_WRITE, in node1's kernel at $T_KERNEL"
-for p in "${pids[@]}"; do
-	while _lab_proc_alive "$p"; do sleep 0.1; done
-done
+wait_flows() {
+	local p
+	for p in "$@"; do
+		while _lab_proc_alive "$p"; do sleep 0.1; done
+	done
+}
+wait_flows "${pids[@]}"
 
 # FILE: the time of the last echo, and of the first one.
 last_echo() { awk '$2 == "echo" { t = $1 } END { printf "%.3f\n", t }' "$1"; }
@@ -130,6 +147,72 @@ echo "     conntrack entries deleted: node1 $before1 -> $after1, node2 $before2 
 lab_check "node1 deleted exactly client's two entries" \
 	awk -v a="$before1" -v b="$after1" 'BEGIN { exit !(b - a == 2) }'
 lab_check "node2 deleted none" awk -v a="$before2" -v b="$after2" 'BEGIN { exit !(b == a) }'
+T_WRITE=$(date +%s.%N)
+rm -f "$MAN/policy.yaml"
+lab_check "node1 synced the policy's removal" scn_poll 10 synced_after_write node1
+
+reset_within() { # FILE: the connection was reset, no later than 1 s after the deny
+	local t
+	t=$(awk '$2 == "error" && $3 ~ /ECONNRESET|EPIPE/ { print $1; exit }' "$1")
+	echo "     $(basename "$1"): reset seen at ${t:-never} ($(grep -m1 ' error ' "$1"))"
+	[[ -n $t ]] && awk -v t="$t" -v k="$T_KERNEL" 'BEGIN { exit !(t <= k + 1.0) }'
+}
+# NAME NODE: client holds a TCP connection to the pushing server and other a UDP 5-tuple;
+# the policy on stdin (denying client's connection at NODE, on one side only) is written,
+# and removed 1.5 s after it reached NODE's kernel.
+one_sided() {
+	local name=$1 node=$2 ptcp=$SCN_DIR/$1-client-tcp oudp=$SCN_DIR/$1-other-udp
+	local pids
+	pids=("$(flow demo.client tcp "$ptcp" "$PUSHPORT" 8)"
+		"$(flow demo.other udp "$oudp" "$FLOWPORT" 8)")
+	sleep 2
+	T_WRITE=$(date +%s.%N)
+	cat >"$MAN/$name.yaml.tmp" && mv "$MAN/$name.yaml.tmp" "$MAN/$name.yaml"
+	lab_check "$name: $node synced the policy" scn_poll 10 synced_after_write "$node"
+	T_KERNEL=$(scn_metric "$node" netpold_last_sync_timestamp_seconds)
+	sleep 1.5
+	T_WRITE=$(date +%s.%N)
+	rm -f "$MAN/$name.yaml"
+	lab_check "$name: $node synced the revert" scn_poll 10 synced_after_write "$node"
+	echo "     $name: deny in $node's kernel at $T_KERNEL, reverted at" \
+		"$(scn_metric "$node" netpold_last_sync_timestamp_seconds)"
+	wait_flows "${pids[@]}"
+	lab_check "$name: client's TCP connection (server pushing) is reset within 1 s" \
+		reset_within "$ptcp"
+	lab_check "$name: client's TCP connection: nothing 1 s after the deny, revert included" \
+		cut_within "$ptcp"
+	lab_check "$name: other's UDP 5-tuple (still allowed): every token echoed" \
+		every_echo "$oudp"
+}
+one_sided egress-only node1 <<-EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: client-egress
+  namespace: demo
+spec:
+  podSelector:
+    matchLabels:
+      app: client
+  policyTypes:
+  - Egress
+EOF
+one_sided ingress-only node2 <<-EOF
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: server-ingress
+  namespace: demo
+spec:
+  podSelector:
+    matchLabels:
+      app: server
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          app: other
+EOF
 lab_check "netpold down and cleaned up on both nodes" scn_agents_down
 if ((LAB_FAILED)); then
 	scn_dump node1

@@ -3,9 +3,11 @@
 connection after one line, so it cannot carry an established flow).
 
 usage:
-  flowecho.py serve PORT
+  flowecho.py serve PORT [--push S]
       echoes on [::]:PORT (dual stack): every line of every TCP connection, kept open,
-      and every UDP datagram back to its sender, until killed.
+      and every UDP datagram back to its sender, until killed. With --push, each TCP
+      connection also gets a line "pN" every S seconds that the client did not ask for,
+      so the server's side sends on its own (until the connection fails).
   flowecho.py flow tcp|udp IP PORT --out FILE [--interval S] [--duration S]
       one TCP connection, or one connected UDP socket (one 5-tuple), sending a numbered
       token every interval (default 0.02 s) for duration seconds (default 10); appends
@@ -35,14 +37,33 @@ def dual(kind, port):
     return s
 
 
-def tcp_conn(c):
-    with c:
-        f = c.makefile("rwb", buffering=0)
-        for line in f:
-            c.sendall(line)
+def pusher(c, lock, every):
+    n = 0
+    try:
+        while True:
+            time.sleep(every)
+            with lock:
+                c.sendall(b"p%d\n" % n)
+            n += 1
+    except OSError:
+        pass
 
 
-def serve(port):
+def tcp_conn(c, push):
+    lock = threading.Lock()
+    if push:
+        threading.Thread(target=pusher, args=(c, lock, push), daemon=True).start()
+    try:
+        with c:
+            f = c.makefile("rwb", buffering=0)
+            for line in f:
+                with lock:
+                    c.sendall(line)
+    except OSError:
+        pass
+
+
+def serve(port, push):
     t = dual(socket.SOCK_STREAM, port)
     t.listen(64)
     u = dual(socket.SOCK_DGRAM, port)
@@ -50,7 +71,7 @@ def serve(port):
         r, _, _ = select.select([t, u], [], [])
         if t in r:
             c, _ = t.accept()
-            threading.Thread(target=tcp_conn, args=(c,), daemon=True).start()
+            threading.Thread(target=tcp_conn, args=(c, push), daemon=True).start()
         if u in r:
             data, peer = u.recvfrom(65535)
             u.sendto(data, peer)
@@ -118,6 +139,7 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     sp = sub.add_parser("serve")
     sp.add_argument("port", type=int)
+    sp.add_argument("--push", type=float, default=0.0)
     fp = sub.add_parser("flow")
     fp.add_argument("proto", choices=["tcp", "udp"])
     fp.add_argument("ip")
@@ -127,7 +149,7 @@ def main():
     fp.add_argument("--duration", type=float, default=10.0)
     a = ap.parse_args()
     if a.cmd == "serve":
-        serve(a.port)
+        serve(a.port, a.push)
         return 0
     return flow(a.proto, a.ip, a.port, a.out, a.interval, a.duration)
 
