@@ -21,7 +21,6 @@ npd_store_new(void)
 
 	npd_map_init(&s->buckets);
 	npd_map_init(&s->labels);
-	npd_map_init(&s->ips);
 	s->strings = npd_intern_new();
 	return s;
 }
@@ -62,7 +61,7 @@ npd_store_free(struct npd_store *s)
 	}
 	npd_map_fini(&s->buckets);
 	npd_map_fini(&s->labels);
-	npd_map_fini(&s->ips);
+	npd_iptab_fini(&s->ips);
 	npd_store_log_fini(s);
 	free(s->names);
 	npd_intern_free(s->strings);

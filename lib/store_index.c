@@ -1,6 +1,7 @@
 /* store_index.c: the store's indexes: pods by label pair and by IP (a reused IP follows
- * the live pod that holds it), and selection of the pods a (namespace, pod) selector pair
- * matches, driven by the rarest label pair so that a peer never scans the whole cluster. */
+ * the live pod that holds it; the table itself is store_ips.c's), and selection of the
+ * pods a (namespace, pod) selector pair matches, driven by the rarest label pair so that
+ * a peer never scans the whole cluster. */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,24 +28,6 @@ npd_store_ns_labels(const struct npd_store *s, const char *ns)
 	return b ? npd_store_bucket_labels(b) : NULL;
 }
 
-/* The IP index key: family and address bytes in hex. Cheaper than inet_ntop on the
- * compiler's hot path (every peer pod is checked against it). */
-#define IPKEY_LEN 34
-static const char *
-ip_key(const struct npd_addr *a, char buf[IPKEY_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, n = a->family == AF_INET ? 4 : 16;
-
-	buf[0] = a->family == AF_INET ? '4' : '6';
-	for (i = 0; i < n; i++) {
-		buf[1 + 2 * i] = hex[a->a[i] >> 4];
-		buf[2 + 2 * i] = hex[a->a[i] & 15];
-	}
-	buf[1 + 2 * n] = '\0';
-	return buf;
-}
-
 static char *
 label_key(const char *key, const char *value)
 {
@@ -54,7 +37,6 @@ label_key(const char *key, const char *value)
 void
 npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod)
 {
-	char ab[IPKEY_LEN];
 	size_t i;
 
 	for (i = 0; i < pod->labels.n; i++) {
@@ -72,12 +54,12 @@ npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod)
 	if (!npd_pod_is_selectable(pod))
 		return;
 	for (i = 0; i < pod->n_ips; i++)
-		npd_map_set(&s->ips, ip_key(&pod->ips[i], ab), (void *)(uintptr_t)pod);
+		npd_iptab_set(&s->ips, pod, i);
 }
 
 /* After a pod gives up an address, another live pod may still claim it. */
 static void
-reclaim_ip(struct npd_store *s, const char *ip, const struct npd_addr *a)
+reclaim_ip(struct npd_store *s, const struct npd_addr *a)
 {
 	size_t i, j, k;
 
@@ -91,7 +73,7 @@ reclaim_ip(struct npd_store *s, const char *ip, const struct npd_addr *a)
 				continue;
 			for (k = 0; k < p->n_ips; k++)
 				if (!npd_addr_cmp(&p->ips[k], a)) {
-					npd_map_set(&s->ips, ip, (void *)(uintptr_t)p);
+					npd_iptab_set(&s->ips, p, k);
 					return;
 				}
 		}
@@ -101,7 +83,6 @@ reclaim_ip(struct npd_store *s, const char *ip, const struct npd_addr *a)
 void
 npd_store_unindex_pod(struct npd_store *s, const struct npd_pod *pod)
 {
-	char ab[IPKEY_LEN];
 	size_t i, j;
 
 	for (i = 0; i < pod->labels.n; i++) {
@@ -121,11 +102,9 @@ npd_store_unindex_pod(struct npd_store *s, const struct npd_pod *pod)
 		free(k);
 	}
 	for (i = 0; i < pod->n_ips; i++) {
-		const char *ip = ip_key(&pod->ips[i], ab);
-
-		if (npd_map_get(&s->ips, ip) == pod) {
-			npd_map_del(&s->ips, ip);
-			reclaim_ip(s, ip, &pod->ips[i]);
+		if (npd_iptab_get(&s->ips, &pod->ips[i]) == pod) {
+			npd_iptab_del(&s->ips, &pod->ips[i]);
+			reclaim_ip(s, &pod->ips[i]);
 		}
 	}
 }
@@ -144,9 +123,7 @@ npd_store_pods_with_label(const struct npd_store *s, const char *key, const char
 const struct npd_pod *
 npd_store_pod_by_ip(const struct npd_store *s, const struct npd_addr *a)
 {
-	char ab[IPKEY_LEN];
-
-	return npd_map_get(&s->ips, ip_key(a, ab));
+	return npd_iptab_get(&s->ips, a);
 }
 
 void

@@ -27,12 +27,23 @@ struct npd_postings {
 	size_t n, cap;
 };
 
+/* The IP index: slots name a pod and which of its addresses is the key. */
+struct npd_ipslot {
+	const struct npd_pod *pod; /* NULL: empty */
+	size_t idx;
+};
+
+struct npd_iptab {
+	struct npd_ipslot *slots;
+	size_t cap, len; /* cap a power of two or 0 */
+};
+
 struct npd_store {
 	struct npd_map buckets; /* name -> struct npd_bucket */
 	char **names;		/* sorted bucket names (borrowed from buckets) */
 	size_t n_names, cap_names;
 	struct npd_map labels; /* "key\x1fvalue" -> struct npd_postings */
-	struct npd_map ips;    /* formatted address -> const struct npd_pod */
+	struct npd_iptab ips;  /* selectable pods' addresses */
 	uint64_t gen;
 	size_t counts[NPD_KIND__COUNT];
 	struct npd_intern *strings; /* shared strings of stored pods and namespaces */
@@ -47,6 +58,13 @@ const struct npd_labels *npd_store_bucket_labels(const struct npd_bucket *b);
 /* Adds pod to (removes it from) the label index and, when selectable, the IP index. */
 void npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod);
 void npd_store_unindex_pod(struct npd_store *s, const struct npd_pod *pod);
+
+/* The pod whose address a is indexed, or NULL; (re)points pod->ips[idx] at pod; forgets a.
+ * The slots borrow the pods' own addresses: unindex a pod before freeing it. */
+const struct npd_pod *npd_iptab_get(const struct npd_iptab *t, const struct npd_addr *a);
+void npd_iptab_set(struct npd_iptab *t, const struct npd_pod *pod, size_t idx);
+void npd_iptab_del(struct npd_iptab *t, const struct npd_addr *a);
+void npd_iptab_fini(struct npd_iptab *t);
 
 /* Turns a decoded pod or namespace the store takes into its compact form in place (shared
  * strings interned in s->strings, the rest packed); such an object may be freed only with

@@ -1,0 +1,97 @@
+/* store_ips.c: the store's index of pod IPs: an open-addressing table of (pod, address
+ * index) slots keyed by the binary address the pod itself holds, so an indexed IP costs
+ * one 16-byte slot and no key copy. Linear probing with backward-shift deletion (no
+ * tombstones, so pod churn never lengthens the probes). Which pod an address should name
+ * is store_index.c's business. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "npd/hash.h"
+#include "npd/mem.h"
+#include "store_int.h"
+
+static const struct npd_addr *
+slot_addr(const struct npd_ipslot *sl)
+{
+	return &sl->pod->ips[sl->idx];
+}
+
+static uint64_t
+addr_hash(const struct npd_addr *a)
+{
+	return npd_hash64(a, sizeof(*a), NPD_HASH_SEED);
+}
+
+void
+npd_iptab_fini(struct npd_iptab *t)
+{
+	free(t->slots);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The slot holding a, or the empty slot where it would go; t->cap must be non-zero. */
+static size_t
+probe(const struct npd_iptab *t, const struct npd_addr *a)
+{
+	size_t mask = t->cap - 1, i;
+
+	for (i = addr_hash(a) & mask; t->slots[i].pod; i = (i + 1) & mask)
+		if (!npd_addr_cmp(slot_addr(&t->slots[i]), a))
+			break;
+	return i;
+}
+
+static void
+grow(struct npd_iptab *t)
+{
+	struct npd_ipslot *old = t->slots;
+	size_t ocap = t->cap, i;
+
+	t->cap = ocap ? ocap * 2 : 64;
+	t->slots = npd_xcalloc(t->cap, sizeof(*t->slots));
+	for (i = 0; i < ocap; i++)
+		if (old[i].pod)
+			t->slots[probe(t, slot_addr(&old[i]))] = old[i];
+	free(old);
+}
+
+const struct npd_pod *
+npd_iptab_get(const struct npd_iptab *t, const struct npd_addr *a)
+{
+	return t->cap ? t->slots[probe(t, a)].pod : NULL;
+}
+
+void
+npd_iptab_set(struct npd_iptab *t, const struct npd_pod *pod, size_t idx)
+{
+	size_t i;
+
+	if ((t->len + 1) * 4 > t->cap * 3)
+		grow(t);
+	i = probe(t, &pod->ips[idx]);
+	if (!t->slots[i].pod)
+		t->len++;
+	t->slots[i].pod = pod;
+	t->slots[i].idx = idx;
+}
+
+void
+npd_iptab_del(struct npd_iptab *t, const struct npd_addr *a)
+{
+	size_t mask = t->cap - 1, i, j;
+
+	if (!t->cap || !t->slots[i = probe(t, a)].pod)
+		return;
+	/* Backward shift: an entry later in the run moves into the hole unless its home
+	 * slot lies (cyclically) after the hole. */
+	for (j = (i + 1) & mask; t->slots[j].pod; j = (j + 1) & mask) {
+		size_t home = addr_hash(slot_addr(&t->slots[j])) & mask;
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			t->slots[i] = t->slots[j];
+			i = j;
+		}
+	}
+	memset(&t->slots[i], 0, sizeof(t->slots[i]));
+	t->len--;
+}
