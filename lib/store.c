@@ -221,9 +221,9 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 		npd_store_unindex_pod(s, old);
 		npd_store_pod_free(s, old);
 	} else {
-		npd_store_compact_pod(s, pod);
 		size_t pos = (size_t)(-i - 1);
 
+		npd_store_compact_pod(s, pod);
 		npd_xgrow(&b->pods, &b->cap_pods, b->n_pods + 1, sizeof(*b->pods));
 		memmove(&b->pods[pos + 1], &b->pods[pos], (b->n_pods - pos) * sizeof(*b->pods));
 		b->pods[pos] = pod;
