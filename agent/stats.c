@@ -44,6 +44,9 @@ static const struct {
     {"netpold_decode_errors_total", "Kubernetes objects that could not be decoded, by kind."},
     {"netpold_drift_repairs_total",
      "Chains, sets or hooks found changed behind netpold's back by a resync and rewritten."},
+    {"netpold_full_compiles_total",
+     "Syncs that compiled the whole store (start, resync, an overflowed change log) instead "
+     "of only what changed."},
     {"netpold_input_errors_total",
      "Bad input (undecodable objects, invalid policies, limits), by kind of diagnostic."},
     {"netpold_ipsets", "ipsets of netpold, as last committed."},

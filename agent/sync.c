@@ -44,7 +44,10 @@ struct sync {
 	double backoff;		     /* 0 while healthy */
 	int last_err;		     /* of the last failed sync: a repeated failure logs at debug */
 	struct npd_applied *applied; /* what the kernel holds; not known until discovered */
-	struct npd_map diags_seen;   /* compile diagnostics already logged (value unused) */
+	struct npd_compile_state *cstate; /* the incremental compiler's memory of the store */
+	bool full_next;			  /* the next sync compiles everything (resync) */
+	bool cstate_warned;		  /* an inconsistent state was logged once */
+	struct npd_map diags_seen;	  /* compile diagnostics already logged (value unused) */
 };
 
 static void sync_run(struct sync *s);
@@ -161,6 +164,8 @@ on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 			agent_metric_inc(s->a, "netpold_drift_repairs_total", n);
 	}
 	s->pending = true;
+	/* The resync repairs the compiler's memory as well as the kernel. */
+	s->full_next = true;
 	sync_run(s);
 }
 
@@ -172,6 +177,10 @@ sync_new(struct npd_agent *a, const struct sync_opts *o)
 	s->a = a;
 	s->o = *o;
 	s->applied = npd_applied_new();
+	s->cstate = npd_compile_state_new();
+	/* Every change from now on is recorded for the incremental compiler; the first sync
+	 * compiles everything (the log starts in overflow). */
+	npd_store_log_enable(agent_store(a), true);
 	npd_map_init(&s->diags_seen);
 	ev_timer_init(&s->debounce, on_timer, 0, 0);
 	ev_timer_init(&s->cap, on_timer, 0, 0);
@@ -196,6 +205,8 @@ sync_free(struct sync *s)
 	ev_timer_stop(loop, &s->retry);
 	ev_timer_stop(loop, &s->resync);
 	npd_applied_free(s->applied);
+	npd_store_log_enable(agent_store(s->a), false);
+	npd_compile_state_free(s->cstate);
 	npd_map_fini(&s->diags_seen);
 	free(s);
 }
@@ -313,6 +324,34 @@ record_success(struct sync *s, const struct npd_plan *plan, double secs)
 	}
 }
 
+/* The desired ruleset: incremental from the store's change log, or a full compile at the
+ * start, after the log overflowed (a relist that changed much), on resync, or when the
+ * state cannot follow the log (logged once: it means a change escaped the log). */
+static int
+compile(struct sync *s, struct npd_diags *d, struct npd_ruleset **out)
+{
+	struct npd_store *store = agent_store(s->a);
+	const struct npd_store_log *log = npd_store_log_get(store);
+	int rc = -ESTALE;
+
+	if (!s->full_next)
+		rc = npd_compile_incr(s->cstate, store, log, &s->o.compile, d, out);
+	if (rc == -ESTALE) {
+		if (!s->full_next && !log->overflow && !s->cstate_warned) {
+			s->cstate_warned = true;
+			agent_log("warn", "msg=\"incremental compile state cannot follow the "
+					  "store's changes, compiling everything\"");
+		}
+		rc = npd_compile_full(s->cstate, store, &s->o.compile, d, out);
+		agent_metric_inc(s->a, "netpold_full_compiles_total", 1);
+	}
+	if (rc == 0) {
+		npd_store_log_clear(store);
+		s->full_next = false;
+	}
+	return rc;
+}
+
 /* One sync: returns 0 when the kernel now holds the compiled state, else -errno. */
 static int
 sync_once(struct sync *s, double *secs)
@@ -334,7 +373,7 @@ sync_once(struct sync *s, double *secs)
 		if (rc < 0)
 			goto out;
 	}
-	rc = npd_compile(agent_store(s->a), &s->o.compile, &d, &desired);
+	rc = compile(s, &d, &desired);
 	report_diags(s, &d);
 	if (rc < 0) {
 		agent_log("error", "msg=\"compile failed\" err=\"%s\"", strerror(-rc));

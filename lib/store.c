@@ -22,6 +22,7 @@ npd_store_new(void)
 	npd_map_init(&s->buckets);
 	npd_map_init(&s->labels);
 	s->strings = npd_intern_new();
+	s->log.overflow = true; /* not recording */
 	return s;
 }
 

@@ -35,7 +35,8 @@ npd_store_log_enable(struct npd_store *s, bool on)
 {
 	npd_store_log_fini(s);
 	s->log_on = on;
-	s->log.overflow = on;
+	/* On: what came before is unknown. Off: nothing will be recorded. */
+	s->log.overflow = true;
 	s->log.base_gen = s->gen;
 }
 
@@ -49,7 +50,7 @@ void
 npd_store_log_clear(struct npd_store *s)
 {
 	log_reset(s);
-	s->log.overflow = false;
+	s->log.overflow = !s->log_on;
 	s->log.base_gen = s->gen;
 }
 

@@ -58,12 +58,13 @@ struct npd_store_log {
 
 #define NPD_STORE_LOG_MAX 4096
 
-/* Starts recording changes (the log starts in overflow: what came before is unknown) or
- * stops and drops the record. Off by default, so a store nobody drains does not grow. */
+/* Starts recording changes or stops and drops the record; either way the log is then in
+ * overflow (what came before, or what comes, is unknown) until the next clear. Off (and
+ * in overflow) at first, so a store nobody drains does not grow. */
 void npd_store_log_enable(struct npd_store *s, bool on);
 /* The log, borrowed, valid until the next change or clear. */
 const struct npd_store_log *npd_store_log_get(const struct npd_store *s);
-/* Empties the log (overflow cleared, base_gen the current generation). */
+/* Empties the log: base_gen the current generation, overflow cleared if recording. */
 void npd_store_log_clear(struct npd_store *s);
 
 /* Bumped on every policy-visible change. */

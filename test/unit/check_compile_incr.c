@@ -223,6 +223,9 @@ START_TEST(stale_state_is_refused)
 
 	npd_compile_opts_init(&o);
 	o.node_name = "node1";
+	/* A store that does not record says so, even after a clear. */
+	npd_store_log_clear(s);
+	ck_assert(npd_store_log_get(s)->overflow);
 	npd_store_log_enable(s, true);
 	ck_assert_int_eq(npd_compile_incr(st, s, npd_store_log_get(s), &o, NULL, &rs), -ESTALE);
 	ck_assert_int_eq(npd_compile_full(st, s, &o, NULL, &rs), 0);
