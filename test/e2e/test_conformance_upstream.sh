@@ -17,8 +17,10 @@
 #
 # SCTP: the lab kernel has no SCTP sockets, so the SCTP cases are checked at rule level:
 # the objects are read back from the API (kubectl get), compiled for both nodes and the
-# compiled rules walked by test/unit/eval_rules; they are reported as
-# "SCTP: rule level", never as a packet pass.
+# compiled rules walked by test/unit/eval_rules. Then raw SCTP INIT packets
+# (lib/sctpraw.py: protocol 132 through raw sockets, a sink in every pod) cross the
+# nodes' filters and must reach exactly the allowed pods. No association is ever set up,
+# so these cases are reported as "SCTP: rule level", never as a packet pass.
 #
 # Run one or a few cases by file name or by a piece of the upstream name:
 #   bash test/e2e/test_conformance_upstream.sh ports egress-cidr
@@ -34,6 +36,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 UP_PY=$HERE/lib/upstream.py
 UP_EVAL=$NPD_BUILD_DIR/eval_rules
+UP_SCTP=$HERE/lib/sctpraw.py
 UP_KUBECTL=${KUBECTL:-kubectl}
 UP_TIMEOUT=${NPD_UPSTREAM_TIMEOUT:-10}
 UP_V6=
@@ -68,6 +71,11 @@ up_topology() {
 		api_ctl create "$SCN_DIR/topology.json" >/dev/null || return 1
 	while read -r lab node ip4 ip6; do
 		lab_pod "$lab" "$node" "$ip4" "$ip6" 80 81 || return 1
+		lab_spawn "$lab" "$LAB_STATE/logs/sctpraw.log" "$LAB_PYTHON" -S "$UP_SCTP" sink \
+			"$LAB_STATE/logs/sctp-$lab.log" >/dev/null || return 1
+	done <"$SCN_DIR/pods"
+	while read -r lab _; do
+		scn_poll 5 test -e "$LAB_STATE/logs/sctp-$lab.log" || return 1
 	done <"$SCN_DIR/pods"
 }
 
@@ -153,8 +161,42 @@ up_expect() {
 	return 1
 }
 
+# up_sctp_raw FILE ON: the same expectations with raw SCTP INIT packets (sctpraw.py): a
+# cell is "ok" when the destination's sink logged its tag.
+up_sctp_raw() {
+	local f=$1 on=$2 src dst port want from to tag got bad=''
+	local -a cells=()
+	local -A batch=()
+	while read -r src dst _ port want from to; do
+		tag=$((RANDOM * 32768 + RANDOM + 1))
+		cells+=("$dst $port $tag $want $from $to")
+		batch[$from]+="$dst $port $tag"$'\n'
+	done <"$f"
+	for from in "${!batch[@]}"; do
+		printf '%s' "${batch[$from]}" |
+			lab_exec "${from/\//.}" "$LAB_PYTHON" -S "$UP_SCTP" send &
+	done
+	wait
+	sleep 0.3
+	for src in "${cells[@]}"; do
+		read -r dst port tag want from to <<<"$src"
+		got=fail
+		if grep -q " $port $tag\$" "$LAB_STATE/logs/sctp-${to/\//.}.log"; then
+			got=ok
+		fi
+		if [[ $got != "$want" ]]; then
+			bad+="    $from -> $to $on: want $want, raw SCTP packets say $got"$'\n'
+		fi
+	done
+	if [[ -n $bad ]]; then
+		echo "  $on: raw SCTP INIT packets differ from upstream's:"
+		printf '%s' "$bad"
+		return 1
+	fi
+}
+
 # up_rules FILE ON: the SCTP expectations ("SRC DST sctp PORT ok|fail FROM TO") against
-# the compiled rules of what the API holds now.
+# the compiled rules of what the API holds now, then against raw SCTP packets.
 up_rules() {
 	local f=$1 on=$2 world=$SCN_DIR/world.yaml out bad
 	up_kubectl get namespaces,pods,networkpolicies -A -o json 2>>"$SCN_DIR/kubectl.log" |
@@ -166,6 +208,7 @@ up_rules() {
 		printf '%s\n' "$bad"
 		return 1
 	fi
+	up_sctp_raw "$f" "$on"
 }
 
 if ! api_step "lab: node1, node2, vm and the API server at $API_IP" api_init ||
@@ -210,7 +253,7 @@ while IFS=$'\t' read -r -u 3 verb a b rest; do
 			lab_check "$slug: $upstream (${took}s)" true
 		else
 			rules+=("$slug")
-			echo "SCTP: rule level: $slug: $upstream (${took}s)"
+			echo "SCTP: rule level (raw INIT packets agree): $slug: $upstream (${took}s)"
 		fi
 		;;
 	esac
