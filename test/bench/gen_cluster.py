@@ -142,8 +142,9 @@ def cluster(a):
     policy_yaml arguments)."""
     per_ns = a.pods // a.namespaces
     pol_per_ns = a.policies // a.namespaces
-    # Spread the local pods evenly over the cluster.
-    local_every = max(1, a.pods // a.local)
+    # Spread the local pods evenly over the cluster (and over the --node list in turn).
+    local_every = max(1, a.pods // a.local) if a.local else a.pods + 1
+    local_nodes = a.node.split(",")
     p = 0
     for n in range(a.namespaces):
         ns = f"ns-{n:03d}"
@@ -151,7 +152,7 @@ def cluster(a):
         pods = []
         for j in range(per_ns):
             local = (p % local_every == 0) and (p // local_every) < a.local
-            node = a.node if local else f"node-{p % a.nodes}"
+            node = local_nodes[p // local_every % len(local_nodes)] if local else f"node-{p % a.nodes}"
             ip = f"10.{100 + p // 65536}.{(p // 256) % 256}.{p % 256}"
             # Mixed so that the node's own pods meet every kind of policy.
             plabels = {"app": f"app-{(p * 7 + p // 90) % 10}",
@@ -205,7 +206,7 @@ def main():
     ap.add_argument("--namespaces", type=int, default=500)
     ap.add_argument("--pods", type=int, default=10000)
     ap.add_argument("--policies", type=int, default=2000)
-    ap.add_argument("--node", default="bench-node")
+    ap.add_argument("--node", default="bench-node", help="the local pods' node(s), comma-separated")
     ap.add_argument("--local", type=int, default=110)
     ap.add_argument("--nodes", type=int, default=91)
     a = ap.parse_args()
