@@ -322,7 +322,8 @@ npd_counters_format(const struct npd_counters *c, struct npd_buf *out)
 	npd_metrics_format_type(out, "netpold_policy_rule_bytes_total", "counter");
 	npd_buf_add(out, bytes.data, bytes.len);
 	npd_buf_adds(out, "# HELP netpold_pod_denied_packets_total Packets rejected by the "
-			  "default deny of each local isolated pod, per direction.\n");
+			  "default deny of each local isolated pod (TCP resets and mid-stream "
+			  "pickups included), per direction.\n");
 	npd_metrics_format_type(out, "netpold_pod_denied_packets_total", "counter");
 	npd_buf_add(out, denied.data, denied.len);
 	npd_buf_fini(&f.labels);

@@ -197,6 +197,44 @@ START_TEST(totals_sum_rules_and_families)
 }
 END_TEST
 
+/* A pod's deny is several rules (the reset of a mid-stream TCP pickup, TCP's reset, the
+ * reject of the rest): every packet any of them rejects counts for the pod. */
+START_TEST(every_reject_of_a_pod_counts)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs = tu_compile(s);
+	struct npd_counters *c = npd_counters_new();
+	const struct npd_table *t = table(rs, 0);
+	struct kernel k;
+	uint64_t want = 0, n = 1;
+	size_t rule, j, rejects = 0;
+	long ch;
+
+	kernel_init(&k, rs);
+	npd_counters_applied(c, rs, NULL, s);
+	ch = find_rule(t, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, &rule);
+	ck_assert_int_ge(ch, 0);
+	for (j = 0; j < t->chains[ch].n_rules; j++) {
+		const struct npd_rule *r = &t->chains[ch].rules[j];
+
+		if (r->target != NPD_T_REJECT)
+			continue;
+		rejects++;
+		k.pk[0][flat(t, (size_t)ch, j)] += n;
+		k.by[0][flat(t, (size_t)ch, j)] += 100 * n;
+		want += n;
+		n *= 10;
+	}
+	ck_assert_uint_eq(rejects, 3);
+	kernel_read(&k, c);
+	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POD, t->chains[ch].origin.name, -1), want);
+	kernel_fini(&k);
+	npd_counters_free(c);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
 /* The commit that rewrote a chain restarted its kernel counters: the totals go on. */
 START_TEST(rewrite_keeps_totals)
 {
@@ -419,6 +457,6 @@ START_TEST(random_run_matches_true_totals)
 }
 END_TEST
 
-TU_MAIN("counters", totals_sum_rules_and_families, rewrite_keeps_totals,
-	totals_freeze_then_go_with_their_object, exposition, state_round_trip,
+TU_MAIN("counters", totals_sum_rules_and_families, every_reject_of_a_pod_counts,
+	rewrite_keeps_totals, totals_freeze_then_go_with_their_object, exposition, state_round_trip,
 	random_run_matches_true_totals)
