@@ -13,12 +13,15 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
 #include "conntrack.h"
+#include "npd/clock.h"
 #include "npd/ctflush.h"
 #include "npd/mem.h"
 #include "npd/metrics.h"
 
 #define M_DELETED "netpold_conntrack_deleted_total"
 #define M_ERRORS "netpold_conntrack_errors_total"
+#define M_SECONDS "netpold_conntrack_last_cut_duration_seconds"
+#define M_SCANNED "netpold_conntrack_last_cut_scanned_entries"
 
 struct conntrack {
 	struct npd_agent *a;
@@ -27,6 +30,7 @@ struct conntrack {
 
 struct dump {
 	struct conntrack *c;
+	size_t scanned;		   /* entries the dump returned */
 	struct nf_conntrack **cut; /* clones to delete, owned */
 	size_t n, cap;
 };
@@ -43,8 +47,14 @@ conntrack_new(struct npd_agent *a, const char *node)
 	    m, M_DELETED,
 	    "Conntrack entries deleted because a change denies their established flow.");
 	npd_metrics_help(m, M_ERRORS, "Conntrack dumps or deletions that failed.");
+	npd_metrics_help(m, M_SECONDS,
+			 "Time the last conntrack cut took on the loop: the dump, its filtering "
+			 "and the deletions.");
+	npd_metrics_help(m, M_SCANNED, "Conntrack entries the last cut's dump returned.");
 	npd_metrics_add(m, M_DELETED, 0);
 	npd_metrics_add(m, M_ERRORS, 0);
+	npd_metrics_set(m, M_SECONDS, 0);
+	npd_metrics_set(m, M_SCANNED, 0);
 	return c;
 }
 
@@ -93,6 +103,7 @@ on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
 	struct npd_ct_flow f;
 
 	(void)type;
+	d->scanned++;
 	if (!to_flow(ct, &f))
 		return NFCT_CB_CONTINUE;
 	if (!npd_ctflush_is_candidate(s, d->c->node, &f.src) &&
@@ -113,6 +124,7 @@ conntrack_after_apply(void *ctx)
 	struct dump d = {.c = c};
 	struct nfct_handle *h;
 	uint32_t family = AF_UNSPEC;
+	uint64_t t0 = npd_now_ns();
 	size_t i, deleted = 0;
 	int rc = 0;
 
@@ -142,6 +154,8 @@ out:
 		agent_log("error", "msg=\"conntrack cut failed\" err=\"%s\"", strerror(-rc));
 	}
 	npd_metrics_add(m, M_DELETED, (double)deleted);
+	npd_metrics_set(m, M_SECONDS, (double)(npd_now_ns() - t0) / 1e9);
+	npd_metrics_set(m, M_SCANNED, (double)d.scanned);
 	if (deleted)
 		agent_log("info", "msg=\"established flows cut\" entries=%zu", deleted);
 	for (i = 0; i < d.n; i++)

@@ -35,7 +35,10 @@ npd_ctflush_matches(const struct npd_store *s, const char *node, const struct np
 	const struct npd_pod *ldst = local_pod(s, node, &f->dst);
 	bool cut;
 
-	if (!lsrc && !ldst)
+	/* Only an isolated side can deny: most entries of a node (its pods' allowed flows,
+	 * pods no policy selects) stop here, without the simulator and its explanation. */
+	if (!(lsrc && npd_sim_is_isolated(s, lsrc, true)) &&
+	    !(ldst && npd_sim_is_isolated(s, ldst, false)))
 		return false;
 	from.pod = npd_store_pod_by_ip(s, &f->src);
 	from.has_addr = true;

@@ -102,6 +102,22 @@ unenforced_reason(const struct npd_pod *pod)
 	return "pod has no IP yet: not enforced";
 }
 
+bool
+npd_sim_is_isolated(const struct npd_store *s, const struct npd_pod *pod, bool egress)
+{
+	const struct npd_policy *const *pols;
+	size_t n = 0, i;
+
+	if (!pod || !npd_pod_is_selectable(pod))
+		return false;
+	pols = npd_store_policies_in(s, pod->ns, &n);
+	for (i = 0; i < n; i++)
+		if ((egress ? pols[i]->isolates_egress : pols[i]->isolates_ingress) &&
+		    npd_selector_matches(&pols[i]->pod_sel, &pod->labels))
+			return true;
+	return false;
+}
+
 /* Evaluates one side. self is the pod whose policies apply (source for egress, destination
  * for ingress), peer the other end; dst the destination pod, for named ports. */
 static void

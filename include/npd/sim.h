@@ -57,6 +57,9 @@ int npd_sim_run(const struct npd_store *s, const struct npd_sim_endpoint *from,
 		struct npd_sim_result *out);
 void npd_sim_result_fini(struct npd_sim_result *r);
 
+/* True when pod is selectable and some policy of its namespace selects it with that
+ * direction (egress or ingress) in its policyTypes: only then can a side deny. */
+bool npd_sim_is_isolated(const struct npd_store *s, const struct npd_pod *pod, bool egress);
 /* True when peer of pol (a rule's from/to entry) matches the other end: pod (may be NULL)
  * at address addr (may be NULL). Selector peers match only selectable pods; ipBlock peers
  * match any address, pod IPs included. Shared with lint. */

@@ -406,6 +406,52 @@ load_example(const char *file)
 	return s;
 }
 
+/* npd_sim_is_isolated (the conntrack cut's shortcut) says what a full simulation says of
+ * each side, for every pair of pods of every example. */
+START_TEST(is_isolated_agrees_with_the_simulation)
+{
+	static const char *const files[] = {"aks-frontend-backend-db.yaml",
+					    "aks-one-dash.yaml",
+					    "cross-namespace.yaml",
+					    "db-3306-6379.yaml",
+					    "default-deny-dns.yaml",
+					    "default-deny-only.yaml",
+					    "dual-stack.yaml"};
+	size_t f, i, j, k, n_ns, na, nb, pairs = 0, isolated = 0;
+
+	for (f = 0; f < NPD_ARRAY_SIZE(files); f++) {
+		struct npd_store *s = load_example(files[f]);
+		const char *const *ns = npd_store_ns_names(s, &n_ns);
+
+		for (i = 0; i < n_ns; i++)
+			for (j = 0; j < n_ns; j++) {
+				const struct npd_pod *const *a = npd_store_pods_in(s, ns[i], &na);
+				const struct npd_pod *const *b = npd_store_pods_in(s, ns[j], &nb);
+
+				for (k = 0; k < na * nb; k++) {
+					struct npd_sim_endpoint from = {.pod = a[k / nb]};
+					struct npd_sim_endpoint to = {.pod = b[k % nb]};
+					struct npd_sim_result r;
+
+					if (npd_sim_run(s, &from, &to, 80, NPD_PROTO_TCP, &r))
+						continue;
+					ck_assert_int_eq(npd_sim_is_isolated(s, from.pod, true),
+							 r.egress.isolated);
+					ck_assert_int_eq(npd_sim_is_isolated(s, to.pod, false),
+							 r.ingress.isolated);
+					isolated += r.egress.isolated + r.ingress.isolated;
+					pairs++;
+					npd_sim_result_fini(&r);
+				}
+			}
+		npd_store_free(s);
+	}
+	ck_assert_uint_gt(pairs, 50);
+	ck_assert_uint_gt(isolated, 0);
+	ck_assert_uint_lt(isolated, 2 * pairs);
+}
+END_TEST
+
 /* The AKS example, port 80/TCP: every cell of the expected matrix in the file's header. */
 START_TEST(aks_matrix)
 {
@@ -469,8 +515,9 @@ START_TEST(policy_types_default)
 }
 END_TEST
 
-TU_MAIN("sim", no_policy_allows_all, peer_and_vs_or, empty_namespace_selector_is_all_namespaces,
-	directions_isolate_separately, egress_and_ingress_both_required, policies_are_a_union,
-	named_ports_resolve_at_destination, end_port_range_and_protocols, ipblock_except_and_pods,
-	ipv6_family, invalid_policy_isolates_but_admits_nothing, unselectable_pods,
-	endpoint_parse_errors, aks_matrix, policy_types_default)
+TU_MAIN("sim", no_policy_allows_all, is_isolated_agrees_with_the_simulation, peer_and_vs_or,
+	empty_namespace_selector_is_all_namespaces, directions_isolate_separately,
+	egress_and_ingress_both_required, policies_are_a_union, named_ports_resolve_at_destination,
+	end_port_range_and_protocols, ipblock_except_and_pods, ipv6_family,
+	invalid_policy_isolates_but_admits_nothing, unselectable_pods, endpoint_parse_errors,
+	aks_matrix, policy_types_default)
