@@ -489,6 +489,7 @@ def _ordered(d, order):
 
 
 def _drop_none(v):
+    """A copy of a JSON value (new dicts and lists all the way down) without null members."""
     if isinstance(v, dict):
         return {k: _drop_none(x) for k, x in v.items() if x is not None}
     if isinstance(v, list):
@@ -650,7 +651,8 @@ class Store:
     def _prepare(self, res, d, old, manager, operation, default_ns=None):
         if not isinstance(d, dict):
             raise ApiError(400, "BadRequest", "object must be a JSON object")
-        d = _drop_none(copy.deepcopy(d))
+        # _drop_none rebuilds every dict and list, so the caller's object is not shared.
+        d = _drop_none(d)
         if d.get("kind") not in (None, "", res.kind):
             raise ApiError(400, "BadRequest", "kind %r does not match resource %s" % (d.get("kind"), res.plural))
         d["kind"] = res.kind
