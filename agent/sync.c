@@ -47,6 +47,7 @@ struct sync {
 	struct npd_compile_state *cstate; /* the incremental compiler's memory of the store */
 	bool full_next;			  /* the next sync compiles everything (resync) */
 	bool cstate_warned;		  /* an inconsistent state was logged once */
+	bool applied_is_last;		  /* applied's known part is the last compile's output */
 	struct npd_map diags_seen;	  /* compile diagnostics already logged (value unused) */
 };
 
@@ -112,6 +113,7 @@ discover(struct sync *s)
 	if (rc < 0)
 		return rc;
 	npd_applied_discover(s->applied, &o);
+	s->applied_is_last = false;
 	agent_log("info", "msg=\"found existing state\" chains=%zu sets=%zu hooks=%zu", o.n_chains,
 		  o.n_sets,
 		  npd_owned_get_family(&o, AF_INET)->n_hooks +
@@ -159,6 +161,7 @@ on_resync(struct ev_loop *loop, ev_timer *w, int revents)
 		if (list_owned(s, "resync", &o) < 0)
 			return;
 		n = npd_applied_mark_drift(s->applied, &o, log_drift, s);
+		s->applied_is_last = false;
 		npd_owned_fini(&o);
 		if (n)
 			agent_metric_inc(s->a, "netpold_drift_repairs_total", n);
@@ -379,7 +382,17 @@ sync_once(struct sync *s, double *secs)
 		agent_log("error", "msg=\"compile failed\" err=\"%s\"", strerror(-rc));
 		goto out;
 	}
-	plan = npd_applied_plan(s->applied, desired);
+	if (s->applied_is_last) {
+		/* Only the sets the compile may have changed are compared entry by entry. */
+		const char(*dirty)[NPD_SET_NAMELEN];
+		size_t n_dirty;
+		bool all;
+
+		dirty = npd_compile_state_dirty_sets(s->cstate, &n_dirty, &all);
+		plan = npd_applied_plan_dirty(s->applied, desired, dirty, n_dirty, all);
+	} else {
+		plan = npd_applied_plan(s->applied, desired);
+	}
 	npd_plan_format(plan, &summary);
 	empty = npd_plan_is_empty(plan);
 	if (!empty && s->o.stats && (plan->v4.commit || plan->v6.commit))
@@ -391,12 +404,14 @@ sync_once(struct sync *s, double *secs)
 	if (rc < 0) {
 		/* Part of the plan may be in the kernel: applied is unknown now. */
 		npd_applied_forget(s->applied);
+		s->applied_is_last = false;
 		agent_log(rc == s->last_err ? "debug" : "error",
 			  "msg=\"sync failed\" plan=\"%s\" err=\"%s\" duration_ms=%.1f",
 			  summary.data ? summary.data : "", npd_err_text(&err, rc), *secs * 1e3);
 		goto out;
 	}
 	npd_applied_commit(s->applied, desired);
+	s->applied_is_last = true;
 	desired = NULL;
 	if (s->o.stats)
 		stats_committed(s->o.stats, npd_applied_known(s->applied), plan);

@@ -357,7 +357,15 @@ npd_applied_mark_drift(struct npd_applied *ap, const struct npd_owned *o, npd_dr
 struct npd_plan *
 npd_applied_plan(const struct npd_applied *ap, const struct npd_ruleset *desired)
 {
-	struct npd_plan *p = npd_differ_plan(ap->known ? ap->rs : NULL, desired);
+	return npd_applied_plan_dirty(ap, desired, NULL, 0, true);
+}
+
+struct npd_plan *
+npd_applied_plan_dirty(const struct npd_applied *ap, const struct npd_ruleset *desired,
+		       const char (*dirty)[NPD_SET_NAMELEN], size_t n_dirty, bool all)
+{
+	struct npd_plan *p =
+	    npd_differ_plan_dirty(ap->known ? ap->rs : NULL, desired, dirty, n_dirty, all);
 	const char **v;
 	size_t f, i, n;
 

@@ -11,6 +11,7 @@
 
 #include "npd/buf.h"
 #include "npd/differ.h"
+#include "npd/map.h"
 #include "npd/mem.h"
 
 static struct npd_set_op *
@@ -69,8 +70,10 @@ diff_entries(const struct npd_set *a, const struct npd_set *d, struct npd_set_op
 	return true;
 }
 
+/* dirty: NULL, or the names of the only sets whose entries can differ from applied. */
 static void
-diff_sets(struct npd_plan *p, const struct npd_ruleset *applied, const struct npd_ruleset *desired)
+diff_sets(struct npd_plan *p, const struct npd_ruleset *applied, const struct npd_ruleset *desired,
+	  const struct npd_map *dirty)
 {
 	size_t i = 0, j = 0, cap = 0, k, n_destroy = 0;
 	size_t na = applied ? applied->n_sets : 0;
@@ -100,6 +103,8 @@ diff_sets(struct npd_plan *p, const struct npd_ruleset *applied, const struct np
 			continue;
 		}
 		i++;
+		if (dirty && !npd_map_get(dirty, d->name))
+			continue;
 		op = add_op(p, &cap, NPD_SETOP_UPDATE, d->name);
 		op->set = d;
 		if (!diff_entries(a, d, op)) {
@@ -152,14 +157,27 @@ diff_table(struct npd_table_change *chg, const struct npd_table *a, const struct
 }
 
 struct npd_plan *
-npd_differ_plan(const struct npd_ruleset *applied, const struct npd_ruleset *desired)
+npd_differ_plan_dirty(const struct npd_ruleset *applied, const struct npd_ruleset *desired,
+		      const char (*dirty)[NPD_SET_NAMELEN], size_t n_dirty, bool all)
 {
 	struct npd_plan *p = npd_xcalloc(1, sizeof(*p));
+	struct npd_map m;
+	size_t i;
 
-	diff_sets(p, applied, desired);
+	npd_map_init(&m);
+	for (i = 0; !all && i < n_dirty; i++)
+		npd_map_set(&m, dirty[i], p);
+	diff_sets(p, applied, desired, all ? NULL : &m);
 	diff_table(&p->v4, applied ? &applied->v4 : NULL, &desired->v4);
 	diff_table(&p->v6, applied ? &applied->v6 : NULL, &desired->v6);
+	npd_map_fini(&m);
 	return p;
+}
+
+struct npd_plan *
+npd_differ_plan(const struct npd_ruleset *applied, const struct npd_ruleset *desired)
+{
+	return npd_differ_plan_dirty(applied, desired, NULL, 0, true);
 }
 
 static struct npd_table_change *

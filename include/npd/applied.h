@@ -59,6 +59,13 @@ size_t npd_applied_mark_drift(struct npd_applied *ap, const struct npd_owned *o,
  * unknown content are rewritten when desired, deleted when not, a family with unknown
  * hooks is committed. Returns a new plan (owned). */
 struct npd_plan *npd_applied_plan(const struct npd_applied *ap, const struct npd_ruleset *desired);
+/* As npd_applied_plan, comparing the entries only of the dirty sets unless all (see
+ * npd_differ_plan_dirty): only when the known part is the ruleset the dirty names are
+ * relative to (the compile before desired). */
+struct npd_plan *npd_applied_plan_dirty(const struct npd_applied *ap,
+					const struct npd_ruleset *desired,
+					const char (*dirty)[NPD_SET_NAMELEN], size_t n_dirty,
+					bool all);
 /* A plan from npd_applied_plan(ap, desired) was applied in full: the kernel holds desired
  * (sealed; ownership taken), all of it known. */
 void npd_applied_commit(struct npd_applied *ap, struct npd_ruleset *desired);

@@ -49,6 +49,13 @@ struct npd_plan {
  * are the applied-state module's to add (npd_applied_plan). */
 struct npd_plan *npd_differ_plan(const struct npd_ruleset *applied,
 				 const struct npd_ruleset *desired);
+/* As npd_differ_plan, but unless all, a set both hold whose name is not among the n_dirty
+ * names is taken as unchanged without comparing its entries: for a desired ruleset whose
+ * compiler says which sets can differ from applied (npd_compile_state_dirty_sets). */
+struct npd_plan *npd_differ_plan_dirty(const struct npd_ruleset *applied,
+				       const struct npd_ruleset *desired,
+				       const char (*dirty)[NPD_SET_NAMELEN], size_t n_dirty,
+				       bool all);
 /* Extend a plan with an object the kernel holds whose content is unknown: a chain of ours
  * to delete (name copied), a commit to make for the family (its hooks are unknown), a set
  * to destroy after the commits (name copied). */

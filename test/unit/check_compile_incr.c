@@ -3,7 +3,8 @@
  * event, for both nodes, the ruleset npd_compile_incr builds from its state and the
  * store's change log must print exactly as npd_compile of the same store (rules, sets
  * with comments and entries, chain origins, diagnostics), and every set it does not name
- * as dirty must hold what the previous ruleset's set of that name held.
+ * as dirty must hold what the previous ruleset's set of that name held, so that the differ
+ * told the dirty sets plans exactly what it plans comparing every set.
  *
  * NPD_INCR_SEED fixes the seed (else the clock picks one; printed either way),
  * NPD_INCR_WORLDS and NPD_INCR_STEPS the number of worlds and events per world,
@@ -15,6 +16,7 @@
 
 #include "npd/buf.h"
 #include "npd/compile.h"
+#include "npd/differ.h"
 #include "npd/ruleset.h"
 #include "npd/store.h"
 #include "testutil.h"
@@ -116,6 +118,53 @@ check_clean_sets(const struct node_run *nr, const struct npd_ruleset *rs, const 
 	}
 }
 
+static void
+plan_text(const struct npd_plan *p, struct npd_buf *b)
+{
+	size_t i, j;
+
+	npd_buf_reset(b);
+	npd_plan_format(p, b);
+	for (i = 0; i < p->n_set_ops; i++) {
+		const struct npd_set_op *op = &p->set_ops[i];
+
+		npd_buf_printf(b, "\n%d %s", (int)op->kind, op->name);
+		for (j = 0; j < op->n_add; j++) {
+			npd_buf_adds(b, " +");
+			npd_set_entry_format(op->set, &op->add[j], b);
+		}
+		for (j = 0; j < op->n_del; j++) {
+			npd_buf_adds(b, " -");
+			npd_set_entry_format(op->set, &op->del[j], b);
+		}
+	}
+}
+
+/* The differ told which sets are dirty plans what it plans comparing every set. */
+static void
+check_dirty_plan(const struct node_run *nr, const struct npd_ruleset *rs, const char *where)
+{
+	const char(*dirty)[NPD_SET_NAMELEN];
+	struct npd_plan *a, *b;
+	struct npd_buf x, y;
+	size_t n;
+	bool all;
+
+	dirty = npd_compile_state_dirty_sets(nr->st, &n, &all);
+	a = npd_differ_plan(nr->prev, rs);
+	b = npd_differ_plan_dirty(nr->prev, rs, dirty, n, all);
+	npd_buf_init(&x);
+	npd_buf_init(&y);
+	plan_text(a, &x);
+	plan_text(b, &y);
+	ck_assert_msg(!strcmp(x.data, y.data), "%s: the dirty-only plan differs:\n%s\n%s", where,
+		      x.data, y.data);
+	npd_buf_fini(&x);
+	npd_buf_fini(&y);
+	npd_plan_free(a);
+	npd_plan_free(b);
+}
+
 /* Compiles s both ways for nr and compares; the incremental ruleset becomes nr->prev. */
 static void
 compare(struct node_run *nr, const struct npd_store *s, const char *where)
@@ -139,6 +188,7 @@ compare(struct node_run *nr, const struct npd_store *s, const char *where)
 			     first_diff(a.data, b.data));
 	}
 	check_clean_sets(nr, incr, where);
+	check_dirty_plan(nr, incr, where);
 	npd_ruleset_free(nr->prev);
 	nr->prev = incr;
 	npd_ruleset_free(full);
