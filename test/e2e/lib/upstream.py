@@ -11,6 +11,10 @@ usage:
   upstream.py plan [-6] OUTDIR [NAME...] the step plan of the cases (all, or those whose
                                          file name or upstream name contains a NAME);
                                          -6: probes and ipBlocks on the IPv6 addresses
+  upstream.py offline [-6] OUTDIR [NAME...]
+                                         the same cases without a lab: per expect, the
+                                         world the steps reached and its expectations,
+                                         as "check WORLD FILE ON" lines for eval_rules
   upstream.py world < kubectl-get.json   a kubectl List as multi-document YAML (JSON
                                          documents) for eval_rules
 
@@ -66,20 +70,30 @@ def ip_of(ref):
     raise SystemExit("upstream.py: no pod %s" % ref)
 
 
-def topology(out):
+def topology_objects(labels=None):
+    """The namespaces and pods as API objects; labels: {"x/b" or "y": extra labels}."""
+    labels = labels or {}
     objs = [{"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": ns, "labels": {"ns": ns}}} for ns in NAMESPACES]
+             "metadata": {"name": ns, "labels": dict({"ns": ns}, **labels.get(ns, {}))}}
+            for ns in NAMESPACES]
     for ns, pod, node, ip4, ip6 in placement():
         # One container per port and protocol, its port named as upstream names it.
         containers = [{"name": "cont-%d-%s" % (port, proto.lower()), "image": "agnhost",
                        "ports": [{"name": "serve-%d-%s" % (port, proto.lower()),
                                   "containerPort": port, "protocol": proto}]}
                       for port in PORTS for proto in PROTOCOLS]
+        plabels = dict({"pod": pod}, **labels.get("%s/%s" % (ns, pod), {}))
         objs.append({"apiVersion": "v1", "kind": "Pod",
-                     "metadata": {"name": pod, "namespace": ns, "labels": {"pod": pod}},
+                     "metadata": {"name": pod, "namespace": ns, "labels": plabels},
                      "spec": {"nodeName": node, "containers": containers},
                      "status": {"phase": "Running", "podIP": ip4,
                                 "podIPs": [{"ip": ip4}, {"ip": ip6}]}})
+    return objs
+
+
+def topology(out):
+    objs = topology_objects()
+    for ns, pod, node, ip4, ip6 in placement():
         print("%s.%s %s %s %s" % (ns, pod, node, ip4, ip6))
     with open(out, "w") as f:
         json.dump(objs, f, indent=1)
@@ -139,13 +153,60 @@ def emit(*fields):
     print("\t".join(str(f) for f in fields))
 
 
-def write_docs(path, docs):
-    with open(path, "w") as f:
+def write_docs(path, docs, mode="w"):
+    with open(path, mode) as f:
         for d in docs:
             d = dict(d, apiVersion="networking.k8s.io/v1", kind="NetworkPolicy")
             # JSON documents: YAML 1.1 readers (kubectl's, libyaml's) take a bare y or n
             # for a boolean, and y is a namespace here.
             f.write("---\n" + expand(json.dumps(d)) + "\n")
+
+
+def write_expect(path, pods, ex, rules):
+    """The expected matrix of one expect: lab probe lines, or (rules) eval_rules lines
+    "SRC_IP DST_IP PROTO PORT ok|fail FROM TO"."""
+    port, proto = ex["probe"].split("/")
+    with open(path, "w") as out:
+        for (src, dst), v in sorted(matrix(pods, ex.get("reach") or []).items()):
+            ok = "ok" if v else "fail"
+            if rules:
+                out.write("%s %s %s %s %s %s %s\n" % (
+                    ip_of(src), ip_of(dst), proto.lower(), port, ok, src, dst))
+            else:
+                out.write("%s %s %s %s %s\n" % (
+                    src.replace("/", "."), ip_of(dst), port, proto.lower(), ok))
+
+
+def offline(outdir, names):
+    """Every expect of the cases as a world (the topology, the labels and policies the
+    steps have reached) and its expectations for eval_rules, whatever the protocol."""
+    for slug, case in load_cases(names):
+        d = os.path.join(outdir, slug)
+        os.makedirs(d, exist_ok=True)
+        policies, labels = {}, {}
+        emit("case", slug, case["upstream"])
+        for i, step in enumerate(case["steps"]):
+            for verb in ("create", "update"):
+                for p in step.get(verb) or []:
+                    policies[(p["metadata"]["namespace"], p["metadata"]["name"])] = p
+            for kind in ("pod", "namespace"):
+                for ref, more in (step.get("label-" + kind) or {}).items():
+                    labels.setdefault(ref, {}).update(more)
+            if step.get("delete-all-policies"):
+                policies = {}
+            world_file = os.path.join(d, "step%d-world.yaml" % i)
+            with open(world_file, "w") as f:
+                for o in topology_objects(labels):
+                    if o["kind"] == "Namespace":
+                        o["metadata"]["labels"]["kubernetes.io/metadata.name"] = \
+                            o["metadata"]["name"]
+                    f.write("---\n" + json.dumps(o) + "\n")
+            write_docs(world_file, [p for _, p in sorted(policies.items())], "a")
+            for j, ex in enumerate(step["expect"]):
+                f = os.path.join(d, "step%d-expect%d" % (i, j))
+                write_expect(f, case["pods"], ex, True)
+                emit("check", world_file, f, ex["probe"])
+        emit("end", slug)
 
 
 def label_args(kind, ref, labels, current):
@@ -195,19 +256,10 @@ def plan(outdir, names):
                          "delete", "networkpolicy", "-n", ns, "--all")
                 policies = {}
             for j, ex in enumerate(step["expect"]):
-                port, proto = ex["probe"].split("/")
-                want = matrix(pods, ex.get("reach") or [])
                 f = os.path.join(d, "step%d-expect%d" % (i, j))
-                with open(f, "w") as out:
-                    for (src, dst), v in sorted(want.items()):
-                        ok = "ok" if v else "fail"
-                        if proto == "SCTP":
-                            out.write("%s %s sctp %s %s %s %s\n" % (
-                                ip_of(src), ip_of(dst), port, ok, src, dst))
-                        else:
-                            out.write("%s %s %s %s %s\n" % (
-                                src.replace("/", "."), ip_of(dst), port, proto.lower(), ok))
-                emit("rules" if proto == "SCTP" else "expect", f, ex["probe"])
+                sctp = ex["probe"].endswith("/SCTP")
+                write_expect(f, pods, ex, sctp)
+                emit("rules" if sctp else "expect", f, ex["probe"])
         # Back to the topology: no policy, the original labels.
         for ns in sorted({n for n, _ in policies}):
             emit("kubectl", sum(1 for n, _ in policies if n == ns),
@@ -231,12 +283,13 @@ def world():
 def main(argv):
     if len(argv) >= 2 and argv[0] == "topology":
         topology(argv[1])
-    elif len(argv) >= 2 and argv[0] == "plan":
+    elif len(argv) >= 2 and argv[0] in ("plan", "offline"):
         global FAMILY
+        verb = argv[0]
         if argv[1] == "-6":
             FAMILY = 6
             argv = argv[1:]
-        plan(argv[1], argv[2:])
+        (plan if verb == "plan" else offline)(argv[1], argv[2:])
     elif argv == ["world"]:
         world()
     else:
