@@ -4,42 +4,44 @@
 # writes the world each step reaches (the topology, its labels and policies) and upstream's
 # expected matrix, eval_rules walks the compiled rules. IPv4 and IPv6. The same cases run on
 # real packets in test/e2e/test_conformance_upstream.sh; this is their quick, rootless half.
+# Arguments select cases as there. Prints "N passed, M failed" (one check per case and family).
 set -u
-src=${NPD_SRC_DIR:?NPD_SRC_DIR not set}
-eval_rules=${NPD_BUILD_DIR:?NPD_BUILD_DIR not set}/eval_rules
-[ -x "$eval_rules" ] || { echo "eval_rules not built: $eval_rules" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
-for fam in 4 6; do
-	flag=
-	[ "$fam" = 6 ] && flag=-6
-	python3 "$src/test/e2e/lib/upstream.py" offline $flag "$tmp/v$fam" "$@" >"$tmp/plan$fam" || exit 1
+
+SRC=${NPD_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+EVAL=${NPD_BUILD_DIR:-$SRC/build}/eval_rules
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+# shellcheck source=checks.sh
+. "$SRC/test/cli/checks.sh"
+[ -x "$EVAL" ] || { echo "no eval_rules at $EVAL"; exit 1; }
+
+# agrees WORLD EXPECT ON: eval_rules' verdicts are upstream's, else the differing cells.
+agrees() {
+	local out bad
+	out=$("$EVAL" "$1" <"$2") || return 1
+	bad=$(awk -v on="$3" '$5 != $6 { printf "    %s -> %s %s: want %s, rules say %s\n", $7, $8, on, $6, $5 }' <<<"$out")
+	[ -z "$bad" ] || { printf '%s\n' "$bad"; return 1; }
+}
+
+# case_checks PLAN: every case of an offline plan, counted once.
+case_checks() {
+	local verb a b on slug ok fam=$2
 	while IFS=$'\t' read -r verb a b on; do
 		case $verb in
-		case) slug=$a ok=1 ;;
-		check)
-			if ! out=$("$eval_rules" "$a" <"$b" 2>&1); then
-				echo "FAIL $slug (IPv$fam): eval_rules: $out"
-				ok=
-				continue
-			fi
-			bad=$(awk -v on="$on" '$5 != $6 { printf "    %s -> %s %s: want %s, rules say %s\n", $7, $8, on, $6, $5 }' <<<"$out")
-			if [ -n "$bad" ]; then
-				echo "FAIL $slug (IPv$fam):"
-				printf '%s\n' "$bad"
-				ok=
-			fi
-			;;
-		end)
-			if [ -n "$ok" ]; then
-				passed=$((passed + 1))
-			else
-				failed=$((failed + 1))
-			fi
-			;;
+		case) slug=$a ok=true ;;
+		check) agrees "$a" "$b" "$on" || ok=false ;;
+		end) check "$slug (IPv$fam)" "$ok" ;;
 		esac
-	done <"$tmp/plan$fam"
+	done <"$1"
+}
+
+for fam in 4 6; do
+	flag=()
+	[ "$fam" = 6 ] && flag=(-6)
+	if python3 "$SRC/test/e2e/lib/upstream.py" offline "${flag[@]}" "$TMP/v$fam" "$@" >"$TMP/plan$fam"; then
+		case_checks "$TMP/plan$fam" "$fam"
+	else
+		check "the cases load (IPv$fam)" false
+	fi
 done
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
+checks_summary
