@@ -215,6 +215,13 @@ agent_diag(struct npd_agent *a, const struct npd_diag *dg)
 	snprintf(name, sizeof(name), "netpold_input_errors_total{kind=\"%s\"}",
 		 npd_diag_kind_name(dg->kind));
 	npd_metrics_add(a->metrics, name, 1);
+	/* Above a bound of limits.h: which object kind, which bound. */
+	if (dg->kind == NPD_DIAG_LIMIT && dg->limit) {
+		snprintf(name, sizeof(name),
+			 "netpold_objects_rejected_total{kind=\"%s\",reason=\"%s\"}",
+			 dg->obj_kind ? dg->obj_kind : "unknown", dg->limit);
+		npd_metrics_add(a->metrics, name, 1);
+	}
 }
 
 void

@@ -304,6 +304,7 @@ emit_policy_chain(struct npd_cc *c, const struct npd_policy *pol, enum dir d, co
 				      "policy needs %zu rules, more than the limit of %u: it "
 				      "isolates the pods it selects but allows nothing",
 				      bound, c->o->max_rules_per_policy);
+			npd_diags_set_limit(c->d, "policy_rules");
 		}
 		return;
 	}

@@ -89,7 +89,7 @@ slot_open(struct npd_dec *b, struct slot *sl)
 	f = &b->stack[b->depth - 1];
 	if (f->s->type == NPD_S_ARRAY) {
 		if (f->s->cap && f->node->n >= f->s->cap) {
-			f->node->overflow = true;
+			f->node->overflow = f->s->limit;
 			return false;
 		}
 		sl->s = f->s->elem;
@@ -103,7 +103,7 @@ slot_open(struct npd_dec *b, struct slot *sl)
 	if (!b->key_s)
 		return false;
 	if (f->s->cap && f->node->n >= f->s->cap) {
-		f->node->overflow = true;
+		f->node->overflow = f->s->limit;
 		free(b->key);
 		b->key = NULL;
 		return false;
@@ -283,6 +283,32 @@ npd_dec_wants_key(const struct npd_dec *b)
 		return false;
 	s = b->stack[b->depth - 1].s;
 	return s->type == NPD_S_MAP || s->type == NPD_S_ANYMAP;
+}
+
+void
+npd_dec_mark(const struct npd_dec *b, struct npd_dec_mark *m)
+{
+	m->depth = b->depth;
+	m->skip = b->skip;
+}
+
+struct npd_dnode *
+npd_dec_unwind(struct npd_dec *b, const struct npd_dec_mark *m)
+{
+	struct npd_dnode *item = NULL;
+
+	/* Frames above the mark belong to the dropped value. Only its outermost node can be an
+	 * item (unlinked); nodes inside are linked under it, or into the tree when the value is
+	 * not an item, where they stay as a truncated but well-formed part. */
+	if (b->depth > m->depth && b->stack[m->depth].item)
+		item = b->stack[m->depth].node;
+	b->depth = m->depth;
+	b->skip = m->skip;
+	free(b->key);
+	b->key = NULL;
+	b->key_s = NULL;
+	b->have_key = false;
+	return item;
 }
 
 struct npd_dnode *

@@ -111,6 +111,7 @@ npd_conv_check_type(struct npd_conv *c, const struct npd_dnode *n, enum npd_dtyp
 	}
 	if (n->overflow) {
 		npd_conv_err(c, n, NPD_DIAG_LIMIT, "more than %zu entries", n->n);
+		npd_diags_set_limit(&c->diags, n->overflow);
 		return -EINVAL;
 	}
 	return 1;
@@ -130,6 +131,7 @@ npd_conv_want_str(struct npd_conv *c, const struct npd_dnode *n, const char **ou
 	if (n->toolong) {
 		npd_conv_err(c, n, NPD_DIAG_LIMIT, "string longer than %d bytes",
 			     NPD_DEC_MAX_SCALAR);
+		npd_diags_set_limit(&c->diags, "string");
 		return -EINVAL;
 	}
 	*out = n->text;

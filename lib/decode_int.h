@@ -10,6 +10,7 @@
 
 #include "npd/buf.h"
 #include "npd/diag.h"
+#include "npd/limits.h"
 #include "npd/model.h"
 
 /* Type of a value as the parser saw it. PLAIN is an untyped YAML scalar: the converter
@@ -29,18 +30,19 @@ enum npd_dtype {
  * contents skipped) so that the converter can report the type error with its path. */
 struct npd_dnode {
 	enum npd_dtype type;
-	bool overflow; /* more entries arrived than the schema's cap; the rest were dropped */
-	bool toolong;  /* scalar longer than NPD_DEC_MAX_SCALAR; text is truncated */
-	int line;      /* 1-based source line (YAML), 0 when unknown */
-	char *key;     /* key in the parent map, NULL in arrays */
-	char *text;    /* scalar text (NUL-terminated), NULL for containers */
+	/* More entries arrived than the schema's cap (the rest were dropped): the cap's name,
+	 * else NULL. */
+	const char *overflow;
+	bool toolong; /* scalar longer than NPD_DEC_MAX_SCALAR; text is truncated */
+	int line;     /* 1-based source line (YAML), 0 when unknown */
+	char *key;    /* key in the parent map, NULL in arrays */
+	char *text;   /* scalar text (NUL-terminated), NULL for containers */
 	struct npd_dnode *child, *last, *next;
 	size_t n; /* number of children, including dropped ITEM children */
 };
 
-#define NPD_DEC_MAX_SCALAR 4096
-#define NPD_DEC_MAX_RULES 1000 /* rules per direction */
-#define NPD_DEC_MAX_ITEMS 1000 /* peers or ports per rule, except entries, values */
+#define NPD_DEC_MAX_SCALAR NPD_LIMIT_STRING
+#define NPD_DEC_MAX_RULES NPD_LIMIT_RULES /* rules per direction */
 
 enum npd_schema_type {
 	NPD_S_SCALAR,
@@ -57,6 +59,7 @@ struct npd_schema {
 	const struct npd_schema *elem;	       /* NPD_S_ANYMAP, NPD_S_ARRAY */
 	size_t cap;			       /* max kept entries, 0 unlimited */
 	bool item;			       /* elements are handed to on_item then freed */
+	const char *limit;		       /* with cap: its name ("rules"), for reports */
 };
 
 struct npd_schema_field {
@@ -109,6 +112,17 @@ void npd_dec_scalar(struct npd_dec *b, enum npd_dtype t, const char *s, size_t l
 /* True when the next scalar in the current map is a key (drives YAML, whose scalars do
  * not say whether they are keys). */
 bool npd_dec_wants_key(const struct npd_dec *b);
+/* Where the builder stands before a value starts, so that the value can be dropped if it
+ * turns out too big or too deep (npd_dec_unwind). */
+struct npd_dec_mark {
+	size_t depth, skip;
+};
+
+void npd_dec_mark(const struct npd_dec *b, struct npd_dec_mark *m);
+/* Drops everything that arrived since mark m, as if the value begun there were skipped.
+ * Returns that value's tree when it was an item (owned: the caller names and frees it;
+ * on_item never sees it), else NULL. */
+struct npd_dnode *npd_dec_unwind(struct npd_dec *b, const struct npd_dec_mark *m);
 /* Hands the finished root tree to the caller (owned; free with npd_dnode_free), or NULL. */
 struct npd_dnode *npd_dec_take_root(struct npd_dec *b);
 

@@ -63,6 +63,14 @@ npd_diags_vadd(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kin
 	dg->file = npd_xstrdup(file);
 	dg->line = line;
 	dg->msg = npd_xvasprintf(fmt, ap);
+	dg->limit = NULL;
+}
+
+void
+npd_diags_set_limit(struct npd_diags *d, const char *limit)
+{
+	if (d && d->n)
+		d->v[d->n - 1].limit = limit;
 }
 
 void

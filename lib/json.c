@@ -1,14 +1,19 @@
 /* json.c: streaming decoder of Kubernetes API responses with yajl's callback parser. It
  * owns the yajl handle, watch-line framing and list/Status bookkeeping; field mapping is
  * decode.c's. It never buffers a response or a line: bytes go straight to yajl, which
- * holds at most one partial token, and the builder keeps only the fields netpold needs. */
+ * holds at most one partial token, and the builder keeps only the fields netpold needs.
+ * The scanner (json_scan.c) sees every byte first, so that a value over the size or depth
+ * bound is cut off before yajl would buffer it: a watch line is skipped to its newline, a
+ * list item is skipped to its end and yajl restarted behind it, anything else fails. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
 
 #include "decode_int.h"
+#include "json_int.h"
 #include "npd/json.h"
 #include "npd/mem.h"
 
@@ -21,81 +26,123 @@ struct npd_json_decoder {
 	yajl_handle h;
 	struct npd_dec b;
 	struct npd_dec_opts opts;
-	bool failed;	    /* OBJECT/LIST: syntax error seen, input ignored from now on */
-	bool line_bad;	    /* WATCH: this line failed, skip to the newline */
-	bool line_nonblank; /* WATCH: this line has more than whitespace */
-	size_t line_no;	    /* WATCH: 1-based number of the current line */
+	struct npd_jscan scan;
+	bool failed;		  /* OBJECT/LIST: syntax error seen, input ignored from now on */
+	bool line_bad;		  /* WATCH: this line failed, skip to the newline */
+	bool line_nonblank;	  /* WATCH: this line has more than whitespace */
+	bool cut;		  /* LIST: the current item is over a bound, skipped to its end */
+	bool mute;		  /* callbacks ignored (yajl is being led back into a list) */
+	size_t line_no;		  /* WATCH: 1-based number of the current line */
+	size_t off;		  /* bytes of input taken so far */
+	size_t start_off;	  /* where the current line or item began */
+	struct npd_dec_mark mark; /* LIST: the builder before the current item */
 	int status_code;
 	char *status_reason;
 	size_t n_events, n_bad;
 };
 
+/* The builder the callbacks drive, or NULL while muted. */
+static struct npd_dec *
+target(void *ctx)
+{
+	struct npd_json_decoder *d = ctx;
+
+	return d->mute ? NULL : &d->b;
+}
+
 static int
 cb_null(void *ctx)
 {
-	npd_dec_scalar(ctx, NPD_DT_NULL, "", 0, 0);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_scalar(b, NPD_DT_NULL, "", 0, 0);
 	return 1;
 }
 
 static int
 cb_bool(void *ctx, int v)
 {
-	npd_dec_scalar(ctx, NPD_DT_BOOL, v ? "true" : "false", v ? 4 : 5, 0);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_scalar(b, NPD_DT_BOOL, v ? "true" : "false", v ? 4 : 5, 0);
 	return 1;
 }
 
 static int
 cb_number(void *ctx, const char *s, size_t len)
 {
+	struct npd_dec *b = target(ctx);
 	enum npd_dtype t = NPD_DT_INT;
 	size_t i;
 
+	if (!b)
+		return 1;
 	for (i = 0; i < len; i++)
 		if (s[i] == '.' || s[i] == 'e' || s[i] == 'E')
 			t = NPD_DT_DOUBLE;
-	npd_dec_scalar(ctx, t, s, len, 0);
+	npd_dec_scalar(b, t, s, len, 0);
 	return 1;
 }
 
 static int
 cb_string(void *ctx, const unsigned char *s, size_t len)
 {
-	npd_dec_scalar(ctx, NPD_DT_STRING, (const char *)s, len, 0);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_scalar(b, NPD_DT_STRING, (const char *)s, len, 0);
 	return 1;
 }
 
 static int
 cb_start_map(void *ctx)
 {
-	npd_dec_map_start(ctx, 0);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_map_start(b, 0);
 	return 1;
 }
 
 static int
 cb_key(void *ctx, const unsigned char *s, size_t len)
 {
-	npd_dec_key(ctx, (const char *)s, len);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_key(b, (const char *)s, len);
 	return 1;
 }
 
 static int
 cb_end_map(void *ctx)
 {
-	npd_dec_map_end(ctx);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_map_end(b);
 	return 1;
 }
 
 static int
 cb_start_array(void *ctx)
 {
-	npd_dec_array_start(ctx, 0);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_array_start(b, 0);
 	return 1;
 }
 
 static int
 cb_end_array(void *ctx)
 {
-	npd_dec_array_end(ctx);
+	struct npd_dec *b = target(ctx);
+
+	if (b)
+		npd_dec_array_end(b);
 	return 1;
 }
 
@@ -116,7 +163,7 @@ new_handle(struct npd_json_decoder *d)
 {
 	if (d->h)
 		yajl_free(d->h);
-	d->h = yajl_alloc(&callbacks, NULL, &d->b);
+	d->h = yajl_alloc(&callbacks, NULL, d);
 	if (!d->h)
 		abort();
 }
@@ -139,6 +186,35 @@ syntax_error(struct npd_json_decoder *d, const char *what)
 			      NULL, 0, "%s: %.*s", what, (int)len, m);
 	if (msg)
 		yajl_free_error(d->h, msg);
+}
+
+/* Reports a value cut off at a bound, naming the object when its kind, namespace or name
+ * arrived before the cut (obj: the partial tree, may be NULL). */
+static void
+limit_error(struct npd_json_decoder *d, const struct npd_dnode *obj, enum npd_jscan_ev ev)
+{
+	const char *kind = npd_dnode_strp(obj, "kind", NULL);
+	const char *ns = npd_dnode_strp(obj, "metadata", "namespace", NULL);
+	const char *name = npd_dnode_strp(obj, "metadata", "name", NULL);
+	bool big = ev == NPD_JSCAN_TOO_BIG;
+	char line[48] = "";
+
+	if (d->mode == NPD_JSON_WATCH)
+		snprintf(line, sizeof(line), "watch line %zu: ", d->line_no);
+	if (name)
+		npd_diags_add(d->diags, NPD_DIAG_LIMIT, kind ? kind : npd_kind_name(d->kind), ns,
+			      name, NULL, NULL, 0, "%sobject %s than %zu %s; skipped", line,
+			      big ? "larger" : "nested deeper",
+			      big ? d->scan.max_bytes : d->scan.max_depth,
+			      big ? "bytes" : "levels");
+	else
+		npd_diags_add(
+		    d->diags, NPD_DIAG_LIMIT, kind ? kind : npd_kind_name(d->kind), NULL, NULL,
+		    NULL, NULL, 0, "%s%s object at byte %zu (%s than %zu %s); skipped", line,
+		    big ? "oversized" : "deep", d->start_off, big ? "larger" : "nested deeper",
+		    big ? d->scan.max_bytes : d->scan.max_depth, big ? "bytes" : "levels");
+	npd_diags_set_limit(d->diags, big ? "size" : "depth");
+	d->n_bad++;
 }
 
 static void
@@ -251,6 +327,9 @@ npd_json_decoder_new(enum npd_json_mode mode, enum npd_kind kind, npd_event_fn f
 	d->opts.default_kind = kind;
 	d->opts.has_default_kind = true;
 	d->line_no = 1;
+	d->scan.max_depth = NPD_LIMIT_DEPTH;
+	d->scan.max_bytes = NPD_LIMIT_OBJECT_BYTES;
+	d->scan.items = mode == NPD_JSON_LIST;
 	if (mode == NPD_JSON_LIST)
 		root = &npd_schema_list;
 	else if (mode == NPD_JSON_WATCH)
@@ -271,11 +350,18 @@ npd_json_decoder_free(struct npd_json_decoder *d)
 	free(d);
 }
 
+void
+npd_json_decoder_set_max_bytes(struct npd_json_decoder *d, size_t max)
+{
+	d->scan.max_bytes = max < NPD_LIMIT_OBJECT_BYTES_MIN ? NPD_LIMIT_OBJECT_BYTES_MIN : max;
+}
+
 /* Feeds part of one watch line (no newline inside). */
 static void
 feed_line(struct npd_json_decoder *d, const unsigned char *p, size_t n)
 {
-	size_t i;
+	enum npd_jscan_ev ev;
+	size_t i, k;
 
 	if (d->line_bad || n == 0)
 		return;
@@ -284,10 +370,15 @@ feed_line(struct npd_json_decoder *d, const unsigned char *p, size_t n)
 			d->line_nonblank = true;
 	if (!d->line_nonblank)
 		return;
-	if (yajl_parse(d->h, p, n) != yajl_status_ok) {
+	/* Without items the scanner only stops at a bound, before the byte that crosses it. */
+	k = npd_jscan_run(&d->scan, p, n, &ev);
+	if (k && yajl_parse(d->h, p, k) != yajl_status_ok) {
 		syntax_error(d, "malformed line");
 		d->line_bad = true;
 		d->n_bad++;
+	} else if (ev != NPD_JSCAN_NONE) {
+		limit_error(d, npd_dnode_get(d->b.root, "object"), ev);
+		d->line_bad = true;
 	}
 }
 
@@ -317,31 +408,106 @@ end_line(struct npd_json_decoder *d)
 	d->line_bad = false;
 	d->line_nonblank = false;
 	d->line_no++;
+	npd_jscan_reset(&d->scan);
 	return rc;
+}
+
+/* Feeds bytes to yajl; false after a syntax error (reported, document failed). */
+static bool
+parse_doc(struct npd_json_decoder *d, const unsigned char *p, size_t n)
+{
+	if (!n || yajl_parse(d->h, p, n) == yajl_status_ok)
+		return true;
+	syntax_error(d, "malformed document");
+	d->failed = true;
+	return false;
+}
+
+/* A list item went over a bound: it is reported, dropped from the builder, and its bytes
+ * are skipped up to its end (cut_end). */
+static void
+cut_item(struct npd_json_decoder *d, enum npd_jscan_ev ev)
+{
+	struct npd_dnode *item = npd_dec_unwind(&d->b, &d->mark);
+
+	limit_error(d, item, ev);
+	npd_dnode_free(item);
+	d->scan.cutting = true;
+	d->cut = true;
+}
+
+/* After a cut item: a new yajl handle, led muted to where the list stood (inside the root,
+ * inside an array, after an element), so that ",{...}]}" parses on. */
+static void
+cut_end(struct npd_json_decoder *d)
+{
+	static const char in_map[] = "{\"\":[{}", in_array[] = "[[{}";
+	const char *pre = d->scan.root_open == '[' ? in_array : in_map;
+
+	new_handle(d);
+	d->mute = true;
+	parse_doc(d, (const unsigned char *)pre, strlen(pre));
+	d->mute = false;
+	d->cut = false;
+}
+
+/* OBJECT and LIST: every byte through the scanner, then (unless cut) to yajl. */
+static void
+feed_doc(struct npd_json_decoder *d, const unsigned char *p, size_t n)
+{
+	enum npd_jscan_ev ev;
+	size_t k;
+
+	while (n && !d->failed) {
+		k = npd_jscan_run(&d->scan, p, n, &ev);
+		if (d->cut) {
+			if (ev == NPD_JSCAN_ITEM_CLOSE)
+				cut_end(d);
+		} else if (ev == NPD_JSCAN_ITEM_OPEN) {
+			/* The mark must see the builder before the item's first byte. */
+			if (parse_doc(d, p, k - 1)) {
+				npd_dec_mark(&d->b, &d->mark);
+				d->start_off = d->off + k - 1;
+				parse_doc(d, p + k - 1, 1);
+			}
+		} else if (ev == NPD_JSCAN_TOO_BIG || ev == NPD_JSCAN_TOO_DEEP) {
+			if (!parse_doc(d, p, k)) {
+			} else if (d->scan.in_item) {
+				cut_item(d, ev);
+			} else {
+				limit_error(d, d->b.root, ev);
+				d->failed = true;
+			}
+		} else {
+			parse_doc(d, p, k);
+		}
+		d->off += k;
+		p += k;
+		n -= k;
+	}
 }
 
 int
 npd_json_decoder_feed(struct npd_json_decoder *d, const void *buf, size_t n)
 {
 	const unsigned char *p = buf, *nl;
+	size_t k;
 
 	if (d->mode != NPD_JSON_WATCH) {
-		if (d->failed)
-			return -EINVAL;
-		if (yajl_parse(d->h, p, n) != yajl_status_ok) {
-			syntax_error(d, "malformed document");
-			d->failed = true;
-			return -EINVAL;
-		}
-		return 0;
+		feed_doc(d, p, n);
+		return d->failed ? -EINVAL : 0;
 	}
 	while (n && (nl = memchr(p, '\n', n))) {
-		feed_line(d, p, (size_t)(nl - p));
+		k = (size_t)(nl - p);
+		feed_line(d, p, k);
 		end_line(d);
-		n -= (size_t)(nl - p) + 1;
+		d->off += k + 1;
+		d->start_off = d->off;
+		n -= k + 1;
 		p = nl + 1;
 	}
 	feed_line(d, p, n);
+	d->off += n;
 	return 0;
 }
 

@@ -26,7 +26,9 @@ struct ydoc {
 	struct npd_diags *d;
 	struct npd_dec b;
 	size_t skip;	/* depth inside a rejected construct */
+	size_t depth;	/* containers open in the document */
 	char *fail_msg; /* why this document is rejected, or NULL */
+	enum npd_diag_kind fail_kind;
 	int fail_line;
 };
 
@@ -55,10 +57,12 @@ end_document(struct ydoc *y)
 	const char *kind = npd_dnode_strp(root, "kind", NULL);
 
 	if (y->fail_msg) {
-		npd_diags_add(y->d, NPD_DIAG_UNSUPPORTED, kind,
+		npd_diags_add(y->d, y->fail_kind, kind,
 			      npd_dnode_strp(root, "metadata", "namespace", NULL),
 			      npd_dnode_strp(root, "metadata", "name", NULL), NULL, y->file,
 			      y->fail_line, "%s; document skipped", y->fail_msg);
+		if (y->fail_kind == NPD_DIAG_LIMIT)
+			npd_diags_set_limit(y->d, "depth");
 	} else if (!root || root->type == NPD_DT_NULL ||
 		   (root->type == NPD_DT_PLAIN && !root->text[0])) {
 		/* An empty document (a trailing ---, comments only) is not an error. */
@@ -75,13 +79,15 @@ end_document(struct ydoc *y)
 	free(y->fail_msg);
 	y->fail_msg = NULL;
 	y->skip = 0;
+	y->depth = 0;
 }
 
 static void
-reject(struct ydoc *y, const yaml_event_t *ev, const char *msg)
+reject(struct ydoc *y, const yaml_event_t *ev, enum npd_diag_kind kind, const char *msg)
 {
 	if (!y->fail_msg) {
 		y->fail_msg = npd_xstrdup(msg);
+		y->fail_kind = kind;
 		y->fail_line = (int)ev->start_mark.line + 1;
 	}
 }
@@ -113,24 +119,38 @@ on_event(struct ydoc *y, const yaml_event_t *ev)
 	if ((ev->type == YAML_MAPPING_START_EVENT && ev->data.mapping_start.anchor) ||
 	    (ev->type == YAML_SEQUENCE_START_EVENT && ev->data.sequence_start.anchor) ||
 	    (ev->type == YAML_SCALAR_EVENT && ev->data.scalar.anchor))
-		reject(y, ev, "YAML anchors are not supported");
+		reject(y, ev, NPD_DIAG_UNSUPPORTED, "YAML anchors are not supported");
 	switch (ev->type) {
 	case YAML_MAPPING_START_EVENT:
 	case YAML_SEQUENCE_START_EVENT:
 		if (key) {
-			reject(y, ev, "complex mapping keys are not supported");
+			reject(y, ev, NPD_DIAG_UNSUPPORTED,
+			       "complex mapping keys are not supported");
 			npd_dec_key(&y->b, "", 0);
 			y->skip = 1;
+		} else if (y->depth >= NPD_LIMIT_DEPTH) {
+			/* Skipped with a null in its place, so the builder's tree stays whole for
+			 * the report (libyaml itself would follow any depth). */
+			char msg[48];
+
+			snprintf(msg, sizeof(msg), "nested deeper than %d levels", NPD_LIMIT_DEPTH);
+			reject(y, ev, NPD_DIAG_LIMIT, msg);
+			npd_dec_scalar(&y->b, NPD_DT_NULL, "", 0, line);
+			y->skip = 1;
 		} else if (ev->type == YAML_MAPPING_START_EVENT) {
+			y->depth++;
 			npd_dec_map_start(&y->b, line);
 		} else {
+			y->depth++;
 			npd_dec_array_start(&y->b, line);
 		}
 		break;
 	case YAML_MAPPING_END_EVENT:
+		y->depth--;
 		npd_dec_map_end(&y->b);
 		break;
 	case YAML_SEQUENCE_END_EVENT:
+		y->depth--;
 		npd_dec_array_end(&y->b);
 		break;
 	case YAML_SCALAR_EVENT:
@@ -142,7 +162,7 @@ on_event(struct ydoc *y, const yaml_event_t *ev)
 				       ev->data.scalar.length, line);
 		break;
 	case YAML_ALIAS_EVENT:
-		reject(y, ev, "YAML aliases are not supported");
+		reject(y, ev, NPD_DIAG_UNSUPPORTED, "YAML aliases are not supported");
 		/* Stand in a null so that the key/value alternation stays intact. */
 		if (key)
 			npd_dec_key(&y->b, "", 0);
@@ -271,12 +291,14 @@ npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct npd_di
 			npd_diags_init(&pd);
 		}
 	}
-	if (rc == -EFBIG)
+	if (rc == -EFBIG) {
 		npd_diags_add(d, NPD_DIAG_LIMIT, NULL, NULL, NULL, NULL, path, 0,
 			      "file larger than %u bytes", NPD_YAML_MAX_FILE);
-	else if (rc < 0 && rc != -EINVAL)
+		npd_diags_set_limit(d, "file");
+	} else if (rc < 0 && rc != -EINVAL) {
 		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
 			      "cannot read: %s", strerror(-rc));
+	}
 	npd_diags_move(d, &pd);
 	npd_diags_fini(&pd);
 	if (yf.fd >= 0)

@@ -25,6 +25,7 @@ struct npd_diag {
 	char *file;	/* source file, or NULL */
 	int line;	/* 1-based line in file, 0 when unknown */
 	char *msg;
+	const char *limit; /* LIMIT: which bound ("rules", "size", "depth"; static), else NULL */
 };
 
 /* A list of diagnostics; caller storage. */
@@ -45,6 +46,9 @@ void npd_diags_add(struct npd_diags *d, enum npd_diag_kind kind, const char *obj
 void npd_diags_vadd(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind,
 		    const char *ns, const char *name, const char *path, const char *file, int line,
 		    const char *fmt, va_list ap) __attribute__((format(printf, 9, 0)));
+/* Names the bound the last diagnostic of d is about (a static string); no-op when d is NULL
+ * or empty. */
+void npd_diags_set_limit(struct npd_diags *d, const char *limit);
 /* Moves all of src's entries to the end of dst, leaving src empty. */
 void npd_diags_move(struct npd_diags *dst, struct npd_diags *src);
 const char *npd_diag_kind_name(enum npd_diag_kind k);

@@ -25,8 +25,14 @@ struct npd_json_decoder;
 struct npd_json_decoder *npd_json_decoder_new(enum npd_json_mode mode, enum npd_kind kind,
 					      npd_event_fn fn, void *ctx, struct npd_diags *diags);
 void npd_json_decoder_free(struct npd_json_decoder *d);
+/* Bounds one object (a watch line, a list item, the document) to max bytes instead of
+ * NPD_LIMIT_OBJECT_BYTES (at least NPD_LIMIT_OBJECT_BYTES_MIN); call before feeding. */
+void npd_json_decoder_set_max_bytes(struct npd_json_decoder *d, size_t max);
 /* Feeds a chunk. Returns 0, or -EINVAL after a syntax error in OBJECT/LIST mode (further
- * input is ignored). In WATCH mode a malformed line is reported and skipped: returns 0. */
+ * input is ignored). In WATCH mode a malformed line is reported and skipped: returns 0.
+ * A watch line or list item over the size or depth bound (include/npd/limits.h) is
+ * reported as a limit diagnostic, named when its name came first, and skipped without
+ * being buffered; in OBJECT mode, or outside a list's items, it fails the document. */
 int npd_json_decoder_feed(struct npd_json_decoder *d, const void *buf, size_t n);
 /* Ends the input. Returns -EINVAL when the document (or the last watch line) is
  * truncated, else 0. */

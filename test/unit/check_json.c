@@ -140,64 +140,22 @@ dump(const struct tu_events *g, const struct npd_diags *d)
 	return npd_buf_steal(&b);
 }
 
-struct run {
-	struct tu_events got;
-	struct npd_diags diags;
-	int feed_rc, finish_rc;
-	size_t n_events, n_bad;
-	char *list_rv, *list_continue, *reason;
-	int status;
-};
-
 /* Decodes buf fed in chunks of size step (0: whole). */
 static void
-run(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *buf, size_t len,
+run(struct tu_json_run *r, enum npd_json_mode mode, enum npd_kind kind, const char *buf, size_t len,
     size_t step)
 {
-	struct npd_json_decoder *d;
-	size_t off = 0;
-
-	memset(r, 0, sizeof(*r));
-	npd_diags_init(&r->diags);
-	d = npd_json_decoder_new(mode, kind, tu_collect, &r->got, &r->diags);
-	if (!step)
-		step = len ? len : 1;
-	while (off < len) {
-		size_t n = len - off < step ? len - off : step;
-		int rc = npd_json_decoder_feed(d, buf + off, n);
-
-		if (rc && !r->feed_rc)
-			r->feed_rc = rc;
-		off += n;
-	}
-	r->finish_rc = npd_json_decoder_finish(d);
-	r->n_events = npd_json_decoder_n_events(d);
-	r->n_bad = npd_json_decoder_n_bad(d);
-	r->list_rv = npd_xstrdup(npd_json_decoder_list_rv(d));
-	r->list_continue = npd_xstrdup(npd_json_decoder_list_continue(d));
-	r->status = npd_json_decoder_status_code(d);
-	r->reason = npd_xstrdup(npd_json_decoder_status_reason(d));
-	npd_json_decoder_free(d);
+	tu_json_run(r, mode, kind, buf, len, step, 0);
 }
 
 static void
-run_fini(struct run *r)
-{
-	tu_events_fini(&r->got);
-	npd_diags_fini(&r->diags);
-	free(r->list_rv);
-	free(r->list_continue);
-	free(r->reason);
-}
-
-static void
-run_str(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *s)
+run_str(struct tu_json_run *r, enum npd_json_mode mode, enum npd_kind kind, const char *s)
 {
 	run(r, mode, kind, s, strlen(s), 0);
 }
 
 static void
-run_file(struct run *r, enum npd_json_mode mode, enum npd_kind kind, const char *rel)
+run_file(struct tu_json_run *r, enum npd_json_mode mode, enum npd_kind kind, const char *rel)
 {
 	size_t len;
 	char *buf = tu_read_file(rel, &len);
@@ -217,7 +175,7 @@ ipstr(const struct npd_addr *a)
 
 START_TEST(pod_list_keeps_exact_fields)
 {
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_pod *p;
 
 	run_file(&r, NPD_JSON_LIST, NPD_KIND_POD, "test/fixtures/api/pods.json");
@@ -278,13 +236,13 @@ START_TEST(pod_list_keeps_exact_fields)
 	ck_assert_int_eq(p->phase, NPD_PHASE_PENDING);
 	ck_assert_uint_eq(p->n_ips, 0);
 	ck_assert_ptr_null(p->node);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(namespace_list_adds_name_label)
 {
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_namespace *ns;
 
 	run_file(&r, NPD_JSON_LIST, NPD_KIND_NAMESPACE, "test/fixtures/api/namespaces.json");
@@ -302,13 +260,13 @@ START_TEST(namespace_list_adds_name_label)
 	ck_assert_str_eq(ns->name, "legacy");
 	ck_assert_uint_eq(ns->labels.n, 1);
 	ck_assert_str_eq(npd_labels_get(&ns->labels, "kubernetes.io/metadata.name"), "legacy");
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(policy_list_keeps_exact_fields)
 {
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_policy *p;
 	const struct npd_peer *peer;
 	const struct npd_port *port;
@@ -386,13 +344,13 @@ START_TEST(policy_list_keeps_exact_fields)
 	ck_assert(p->isolates_ingress && !p->isolates_egress);
 	ck_assert(npd_selector_is_empty(&p->pod_sel));
 	ck_assert_uint_eq(p->n_ingress + p->n_egress, 0);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(watch_stream_events)
 {
-	struct run r;
+	struct tu_json_run r;
 
 	run_file(&r, NPD_JSON_WATCH, NPD_KIND_POD, "test/fixtures/api/watch_pods.jsonl");
 	ck_assert_int_eq(r.finish_rc, 0);
@@ -409,13 +367,13 @@ START_TEST(watch_stream_events)
 	ck_assert_int_eq(r.got.v[3].type, NPD_EV_DELETED);
 	ck_assert_str_eq(r.got.v[3].obj.u.pod->name, "web-1");
 	ck_assert_str_eq(r.got.v[3].rv, "5003");
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(watch_error_410)
 {
-	struct run r;
+	struct tu_json_run r;
 
 	run_file(&r, NPD_JSON_WATCH, NPD_KIND_POLICY, "test/fixtures/api/watch_expired.jsonl");
 	ck_assert_int_eq(r.finish_rc, 0);
@@ -426,13 +384,13 @@ START_TEST(watch_error_410)
 	ck_assert_int_eq(r.got.v[1].code, 410);
 	ck_assert_str_eq(r.got.v[1].reason, "Expired");
 	ck_assert(strstr(r.got.v[1].message, "too old resource version") != NULL);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(watch_error_retry_after)
 {
-	struct run r;
+	struct tu_json_run r;
 
 	run_str(&r, NPD_JSON_WATCH, NPD_KIND_POD,
 		"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":429,\"reason\":"
@@ -446,25 +404,25 @@ START_TEST(watch_error_retry_after)
 	ck_assert_double_eq(r.got.v[1].retry_after, 0);
 	/* Not an integer: as if absent, the backoff decides. */
 	ck_assert_double_eq(r.got.v[2].retry_after, 0);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(status_body_instead_of_list)
 {
-	struct run r;
+	struct tu_json_run r;
 
 	run_file(&r, NPD_JSON_LIST, NPD_KIND_POD, "test/fixtures/api/status_410.json");
 	ck_assert_int_eq(r.finish_rc, 0);
 	ck_assert_uint_eq(r.got.n, 0);
 	ck_assert_int_eq(r.status, 410);
 	ck_assert_str_eq(r.reason, "Expired");
-	run_fini(&r);
+	tu_json_run_fini(&r);
 
 	run_file(&r, NPD_JSON_OBJECT, NPD_KIND_POD, "test/fixtures/api/status_410.json");
 	ck_assert_uint_eq(r.got.n, 0);
 	ck_assert_int_eq(r.status, 410);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
@@ -483,7 +441,7 @@ static const struct {
 
 START_TEST(every_chunk_size_decodes_the_same)
 {
-	struct run whole, r;
+	struct tu_json_run whole, r;
 	char *want, *have, *buf;
 	size_t len, step;
 
@@ -500,10 +458,10 @@ START_TEST(every_chunk_size_decodes_the_same)
 		ck_assert_int_eq(r.finish_rc, whole.finish_rc);
 		ck_assert_str_eq(r.list_rv ? r.list_rv : "", whole.list_rv ? whole.list_rv : "");
 		free(have);
-		run_fini(&r);
+		tu_json_run_fini(&r);
 	}
 	free(want);
-	run_fini(&whole);
+	tu_json_run_fini(&whole);
 	free(buf);
 }
 END_TEST
@@ -516,7 +474,7 @@ START_TEST(every_split_point_decodes_the_same)
 	    "e\",\"annotations\":{\"note\":\"caf\xc3\xa9 \xe2\x98\x95\"},\"labels\":{\"a\":"
 	    "\"b\"}}}}\n{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":410,"
 	    "\"reason\":\"Expired\",\"message\":\"r\xc3\xa9sum\xc3\xa9 \xf0\x9f\x98\x80\"}}\n";
-	struct run whole, r;
+	struct tu_json_run whole, r;
 	struct npd_json_decoder *d;
 	char *want, *have;
 	size_t len = strlen(s), cut;
@@ -537,10 +495,10 @@ START_TEST(every_split_point_decodes_the_same)
 		have = dump(&r.got, &r.diags);
 		ck_assert_msg(!strcmp(want, have), "cut %zu", cut);
 		free(have);
-		run_fini(&r);
+		tu_json_run_fini(&r);
 	}
 	free(want);
-	run_fini(&whole);
+	tu_json_run_fini(&whole);
 }
 END_TEST
 
@@ -561,7 +519,7 @@ START_TEST(unknown_fields_skipped_at_any_depth)
 	    "[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"10.1.0.0/16\"],\"note\":"
 	    "[[[]]]},\"comment\":{\"podSelector\":{}}}],\"ports\":[{\"port\":443,\"name\":"
 	    "{\"x\":[true,false,1.5e3]}}],\"weight\":-1}]},\"z\":\"\"}";
-	struct run a, b;
+	struct tu_json_run a, b;
 	char *da, *db;
 
 	run_str(&a, NPD_JSON_OBJECT, NPD_KIND_POLICY, plain);
@@ -573,8 +531,8 @@ START_TEST(unknown_fields_skipped_at_any_depth)
 	ck_assert_str_eq(da, db);
 	free(da);
 	free(db);
-	run_fini(&a);
-	run_fini(&b);
+	tu_json_run_fini(&a);
+	tu_json_run_fini(&b);
 }
 END_TEST
 
@@ -595,7 +553,7 @@ START_TEST(bad_pods_reported_and_skipped)
 	    "{\"metadata\":{\"name\":\"p6\",\"namespace\":\"ns1\"},\"spec\":{\"hostNetwork\":\"yes\"}},"
 	    "{\"metadata\":{\"name\":\"ok\",\"namespace\":\"ns1\"},\"status\":{\"podIP\":\"10.0.0.1\"}}"
 	    "]}";
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_diag *dg;
 
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, list);
@@ -621,7 +579,7 @@ START_TEST(bad_pods_reported_and_skipped)
 	ck_assert(strstr(dg->msg, "missing") != NULL);
 	ck_assert_ptr_nonnull(tu_diag_find(&r.diags, "status.podIPs[0].ip", NULL));
 	ck_assert_ptr_nonnull(tu_diag_find(&r.diags, "spec.hostNetwork", NULL));
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
@@ -669,7 +627,7 @@ static const struct {
 START_TEST(bad_rule_keeps_isolation_allows_nothing)
 {
 	struct npd_buf b;
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_policy *p;
 	const struct npd_diag *dg;
 
@@ -701,13 +659,13 @@ START_TEST(bad_rule_keeps_isolation_allows_nothing)
 	ck_assert_str_eq(p->name, "good");
 	ck_assert(!p->invalid);
 	npd_buf_fini(&b);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(bad_egress_rule_isolates_egress_too)
 {
-	struct run r;
+	struct tu_json_run r;
 
 	run_str(&r, NPD_JSON_OBJECT, NPD_KIND_POLICY,
 		POL_HEAD("p") "{\"egress\":[{\"ports\":[{\"port\":-5}]}]}}");
@@ -715,7 +673,7 @@ START_TEST(bad_egress_rule_isolates_egress_too)
 	ck_assert(r.got.v[0].obj.u.policy->invalid);
 	ck_assert(r.got.v[0].obj.u.policy->isolates_ingress);
 	ck_assert(r.got.v[0].obj.u.policy->isolates_egress);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
@@ -727,7 +685,7 @@ START_TEST(bad_selector_or_types_skip_policy)
 		     "b") "{\"policyTypes\":[\"Ingress\","
 			  "\"Sideways\"]}}," POL_HEAD("c") "{\"podSelector\":[]}}," POL_HEAD(
 			      "d") "7}," GOOD_POL("e") "]}";
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_diag *dg;
 
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_POLICY, list);
@@ -744,7 +702,7 @@ START_TEST(bad_selector_or_types_skip_policy)
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "c");
 	ck_assert_ptr_nonnull(tu_diag_find(&r.diags, "spec", NULL));
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
@@ -755,7 +713,7 @@ START_TEST(target_selector_without_key_skips_policy)
 	    "nokey") "{\"podSelector\":{\"matchExpressions\":[{\"key\":\"b\",\"operator\":"
 		     "\"Exists\"},{\"key\":null,\"operator\":\"Exists\"},{\"operator\":"
 		     "\"DoesNotExist\"}]}}}," GOOD_POL("e") "]}";
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_diag *dg;
 
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_POLICY, list);
@@ -766,7 +724,7 @@ START_TEST(target_selector_without_key_skips_policy)
 	dg = tu_diag_find(&r.diags, "spec.podSelector.matchExpressions[1].key", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_str_eq(dg->name, "nokey");
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
@@ -786,7 +744,7 @@ START_TEST(bad_names_skipped)
 	static const char nss[] =
 	    "{\"items\":[{\"metadata\":{\"name\":\"a.b\"}},"
 	    "{\"metadata\":{\"name\":\"a|b\"}},{\"metadata\":{\"name\":\"ab\"}}]}";
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_diag *dg;
 
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, pods);
@@ -800,25 +758,25 @@ START_TEST(bad_names_skipped)
 	dg = tu_diag_find(&r.diags, "metadata.namespace", NULL);
 	ck_assert_ptr_nonnull(dg);
 	ck_assert(strstr(dg->msg, "DNS-1123 label") != NULL);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_POLICY, pols);
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert_str_eq(r.got.v[0].obj.u.policy->name, "b.c");
 	ck_assert_uint_eq(r.n_bad, 1);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_NAMESPACE, nss);
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert_str_eq(r.got.v[0].obj.u.ns->name, "ab");
 	ck_assert_uint_eq(r.n_bad, 2);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(policy_types_rules)
 {
-	struct run r;
+	struct tu_json_run r;
 
 	/* Explicit types win, even against the rules present. */
 	run_str(&r, NPD_JSON_OBJECT, NPD_KIND_POLICY,
@@ -826,19 +784,19 @@ START_TEST(policy_types_rules)
 	ck_assert(!r.got.v[0].obj.u.policy->isolates_ingress);
 	ck_assert(r.got.v[0].obj.u.policy->isolates_egress);
 	ck_assert_uint_eq(r.got.v[0].obj.u.policy->n_ingress, 1);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 	/* An empty egress list does not make an Egress policy. */
 	run_str(&r, NPD_JSON_OBJECT, NPD_KIND_POLICY, POL_HEAD("p") "{\"egress\":[]}}");
 	ck_assert(r.got.v[0].obj.u.policy->isolates_ingress);
 	ck_assert(!r.got.v[0].obj.u.policy->isolates_egress);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(rule_limit_makes_policy_invalid)
 {
 	struct npd_buf b;
-	struct run r;
+	struct tu_json_run r;
 	const struct npd_diag *dg;
 	int i;
 
@@ -855,7 +813,7 @@ START_TEST(rule_limit_makes_policy_invalid)
 	ck_assert_ptr_nonnull(dg);
 	ck_assert_int_eq(dg->kind, NPD_DIAG_LIMIT);
 	npd_buf_fini(&b);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
@@ -871,7 +829,7 @@ START_TEST(malformed_watch_line_skipped)
 	    "{\"type\":\"SIDEWAYS\",\"object\":{}}\n"
 	    "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"c\"}}}\n"
 	    "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"d\"}}}";
-	struct run r;
+	struct tu_json_run r;
 	size_t i, syntax = 0;
 
 	run_str(&r, NPD_JSON_WATCH, NPD_KIND_NAMESPACE, s);
@@ -887,14 +845,14 @@ START_TEST(malformed_watch_line_skipped)
 		syntax += r.diags.v[i].kind == NPD_DIAG_SYNTAX;
 	ck_assert_uint_eq(syntax, 5);
 	ck_assert(strstr(r.diags.v[0].msg, "watch line 2") != NULL);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 
 	run_str(&r, NPD_JSON_WATCH, NPD_KIND_NAMESPACE,
 		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\"}}}\n{\"type\":\"ADD");
 	ck_assert_int_eq(r.finish_rc, -EINVAL);
 	ck_assert_uint_eq(r.got.n, 1);
 	ck_assert_uint_eq(r.n_bad, 1);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
@@ -902,7 +860,7 @@ START_TEST(truncated_list_fails_at_finish)
 {
 	size_t len, i, cuts[4];
 	char *buf = tu_read_file("test/fixtures/api/pods.json", &len);
-	struct run r;
+	struct tu_json_run r;
 
 	ck_assert_ptr_nonnull(buf);
 	/* The file ends with "]}\n": len - 2 drops only the closing brace. */
@@ -918,24 +876,24 @@ START_TEST(truncated_list_fails_at_finish)
 		ck_assert(i == 3 ? r.got.n == 5 : r.got.n < 5);
 		ck_assert_uint_ge(r.diags.n, 1);
 		ck_assert_int_eq(r.diags.v[r.diags.n - 1].kind, NPD_DIAG_SYNTAX);
-		run_fini(&r);
+		tu_json_run_fini(&r);
 	}
 	free(buf);
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, "");
 	ck_assert_int_eq(r.finish_rc, -EINVAL);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 	/* A syntax error mid-list: feed fails, later input is ignored. */
 	run_str(&r, NPD_JSON_LIST, NPD_KIND_POD, "{\"items\":[{\"metadata\":{\"name\":\"a\",}}]}");
 	ck_assert_int_eq(r.feed_rc, -EINVAL);
 	ck_assert_int_eq(r.finish_rc, -EINVAL);
 	ck_assert_uint_eq(r.got.n, 0);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 
 START_TEST(kind_from_object_or_decoder)
 {
-	struct run r;
+	struct tu_json_run r;
 
 	run_str(&r, NPD_JSON_WATCH, NPD_KIND_POD,
 		"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Namespace\",\"metadata\":{\"name\":"
@@ -945,7 +903,7 @@ START_TEST(kind_from_object_or_decoder)
 	ck_assert_int_eq(r.got.v[0].obj.kind, NPD_KIND_NAMESPACE);
 	ck_assert_uint_eq(r.n_bad, 1);
 	ck_assert_int_eq(r.diags.v[0].kind, NPD_DIAG_UNSUPPORTED);
-	run_fini(&r);
+	tu_json_run_fini(&r);
 }
 END_TEST
 

@@ -337,3 +337,45 @@ tu_diag_find(const struct npd_diags *d, const char *path, const char *name)
 			return &d->v[i];
 	return NULL;
 }
+
+void
+tu_json_run(struct tu_json_run *r, enum npd_json_mode mode, enum npd_kind kind, const char *buf,
+	    size_t len, size_t step, size_t max)
+{
+	struct npd_json_decoder *d;
+	size_t off = 0;
+
+	memset(r, 0, sizeof(*r));
+	npd_diags_init(&r->diags);
+	d = npd_json_decoder_new(mode, kind, tu_collect, &r->got, &r->diags);
+	if (max)
+		npd_json_decoder_set_max_bytes(d, max);
+	if (!step)
+		step = len ? len : 1;
+	while (off < len) {
+		size_t n = len - off < step ? len - off : step;
+		int rc = npd_json_decoder_feed(d, buf + off, n);
+
+		if (rc && !r->feed_rc)
+			r->feed_rc = rc;
+		off += n;
+	}
+	r->finish_rc = npd_json_decoder_finish(d);
+	r->n_events = npd_json_decoder_n_events(d);
+	r->n_bad = npd_json_decoder_n_bad(d);
+	r->list_rv = npd_xstrdup(npd_json_decoder_list_rv(d));
+	r->list_continue = npd_xstrdup(npd_json_decoder_list_continue(d));
+	r->status = npd_json_decoder_status_code(d);
+	r->reason = npd_xstrdup(npd_json_decoder_status_reason(d));
+	npd_json_decoder_free(d);
+}
+
+void
+tu_json_run_fini(struct tu_json_run *r)
+{
+	tu_events_fini(&r->got);
+	npd_diags_fini(&r->diags);
+	free(r->list_rv);
+	free(r->list_continue);
+	free(r->reason);
+}

@@ -10,6 +10,7 @@
 
 #include "npd/compile.h"
 #include "npd/diag.h"
+#include "npd/json.h"
 #include "npd/model.h"
 #include "npd/store.h"
 #include "npd/store.h"
@@ -45,6 +46,20 @@ struct tu_events {
 };
 void tu_collect(struct npd_event *ev, void *ctx);
 void tu_events_fini(struct tu_events *e);
+/* What a JSON decoder made of one input (tu_json_run), owned. */
+struct tu_json_run {
+	struct tu_events got;
+	struct npd_diags diags;
+	int feed_rc, finish_rc; /* feed_rc: the first failure of a feed */
+	size_t n_events, n_bad;
+	char *list_rv, *list_continue, *reason;
+	int status;
+};
+/* Decodes len bytes of buf fed in chunks of step bytes (0: whole), with the byte bound max
+ * (0: the default), into r. */
+void tu_json_run(struct tu_json_run *r, enum npd_json_mode mode, enum npd_kind kind,
+		 const char *buf, size_t len, size_t step, size_t max);
+void tu_json_run_fini(struct tu_json_run *r);
 /* A small cluster for the drop log and explain suites: frontend/api (10.244.1.10),
  * frontend/app (10.244.2.10, fd00::10), frontend/tool (10.244.1.11), backend/db
  * (10.244.2.20, fd00::20); backend/db-policy isolates db for ingress (rule 0: 192.0.2.0/24
