@@ -417,6 +417,10 @@ def main(argv=None):
                 kw = {"mode": fa[0]}
             elif name == "compact" and fa:
                 kw = {"rv": int(fa[0])}
+            elif name == "oversized":
+                # oversized BYTES KIND NAMESPACE NAME
+                kw = {"bytes": int(fa[0]), "kind": fa[1], "namespace": fa[2], "object_name": fa[3],
+                      "resource": fa[1]}
             out = c.fault(name, **kw)
         elif cmd == "stats":
             out = c.stats()

@@ -1904,8 +1904,27 @@ class Handler(BaseHTTPRequestHandler):
         if name == "start-listening":
             app.start_api()
             return {"ok": True, "port": app.port}
-        if name in ("malformed", "watch-error", "inject"):
-            if name == "malformed":
+        if name in ("malformed", "watch-error", "inject", "oversized"):
+            if name == "oversized":
+                # One watch line of about `bytes` bytes: a MODIFIED event for the named
+                # object, its name first, then a padding field the client should skip.
+                # Handed out in 1 MiB pieces (HTTP chunks) so that no copy here is whole.
+                size = int(body.get("bytes", 100 << 20))
+                kind = body.get("kind", "NetworkPolicy")
+                r = res_for(kind)
+                obj = {"kind": r.kind, "apiVersion": r.api_version,
+                       "metadata": {"name": body.get("object_name", "oversized"),
+                                    "namespace": body.get("namespace", "default"),
+                                    "resourceVersion": str(st.rv)},
+                       "spec": body.get("spec", {"podSelector": {}, "policyTypes": ["Ingress"]})}
+                head = dumps({"type": "MODIFIED", "object": obj})
+                head = head[:head.rindex(b"}}")] + b', "pad": "'
+                tail = b'"}}\n'
+                pad = max(0, size - len(head) - len(tail))
+                piece = b"x" * (1 << 20)
+                data = [head] + [piece] * (pad >> 20) + [b"x" * (pad & ((1 << 20) - 1)), tail]
+                end = False
+            elif name == "malformed":
                 data = (body.get("line") or '{"type":"ADDED","object":{"metadata":').encode() + b"\n"
                 end = False
             elif name == "watch-error":
@@ -1921,7 +1940,10 @@ class Handler(BaseHTTPRequestHandler):
                 for w in st.watchers:
                     if body.get("resource") and res_for(body["resource"]) is not w.res:
                         continue
-                    w.inject.append(data)
+                    if isinstance(data, list):
+                        w.inject.extend(data)
+                    else:
+                        w.inject.append(data)
                     w.end_after_inject = w.end_after_inject or bool(end)
                     n += 1
                 st.cond.notify_all()
