@@ -31,8 +31,12 @@
 	 IN_MOVE_SELF | IN_ONLYDIR)
 
 struct file_state {
-	char *name;	     /* base name in the directory */
-	struct npd_map keys; /* object keys it defines (a set: values unused) */
+	char *name; /* base name in the directory */
+	/* The object keys it defines, sorted, NUL-terminated and back to back in one block,
+	 * with where each starts: a few bytes per object instead of a map entry and a copy. */
+	char *keys;
+	uint32_t *off;
+	size_t n;
 };
 
 struct files {
@@ -80,6 +84,76 @@ wanted(const struct files *f, const char *name)
 		return false;
 	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
 	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+}
+
+static const char *
+fs_key(const struct file_state *fs, size_t i)
+{
+	return fs->keys + fs->off[i];
+}
+
+/* Whether fs defines key (a binary search of its sorted keys). */
+static bool
+fs_has(const struct file_state *fs, const char *key)
+{
+	size_t lo = 0, hi = fs->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(fs_key(fs, mid), key);
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int
+cmp_name(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Replaces fs's keys with the keys of the set keys. */
+static void
+fs_set_keys(struct file_state *fs, const struct npd_map *keys)
+{
+	const char **v = keys->len ? npd_xcalloc(keys->len, sizeof(*v)) : NULL;
+	size_t it = 0, n = 0, len = 0, i;
+	const char *k;
+
+	while (npd_map_next(keys, &it, &k, NULL)) {
+		v[n++] = k;
+		len += strlen(k) + 1;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_name);
+	free(fs->keys);
+	free(fs->off);
+	fs->keys = n ? npd_xmalloc(len) : NULL;
+	fs->off = n ? npd_xcalloc(n, sizeof(*fs->off)) : NULL;
+	for (i = 0, len = 0; i < n; i++) {
+		size_t l = strlen(v[i]) + 1;
+
+		fs->off[i] = (uint32_t)len;
+		memcpy(fs->keys + len, v[i], l);
+		len += l;
+	}
+	fs->n = n;
+	free(v);
+}
+
+static void
+fs_free(struct file_state *fs)
+{
+	free(fs->keys);
+	free(fs->off);
+	free(fs->name);
+	free(fs);
 }
 
 /* An object's key: "Kind/namespace/name" ("Namespace//name"). Names never hold a '/'
@@ -134,7 +208,7 @@ drop_key(struct files *f, struct file_state *fs, const char *key)
 	while (npd_map_next(&f->files, &it, &name, &v)) {
 		struct file_state *other = v;
 
-		if (other != fs && npd_map_get(&other->keys, key)) {
+		if (other != fs && fs_has(other, key)) {
 			npd_map_set(&f->reload, other->name, f);
 			break;
 		}
@@ -146,19 +220,14 @@ static void
 unload_file(struct files *f, const char *name)
 {
 	struct file_state *fs = npd_map_del(&f->files, name);
-	size_t it = 0;
-	const char *key;
-	void *v;
+	size_t i;
 
 	if (!fs)
 		return;
-	while (npd_map_next(&fs->keys, &it, &key, &v))
-		drop_key(f, fs, key);
-	agent_log("info", "msg=\"manifest removed\" file=%s/%s objects=%zu", f->dir, name,
-		  fs->keys.len);
-	npd_map_fini(&fs->keys);
-	free(fs->name);
-	free(fs);
+	for (i = 0; i < fs->n; i++)
+		drop_key(f, fs, fs_key(fs, i));
+	agent_log("info", "msg=\"manifest removed\" file=%s/%s objects=%zu", f->dir, name, fs->n);
+	fs_free(fs);
 }
 
 struct collect {
@@ -187,9 +256,7 @@ load_file(struct files *f, const char *name)
 	struct npd_diags d;
 	struct npd_map keys;
 	char *path = npd_xasprintf("%s/%s", f->dir, name);
-	size_t i, it = 0;
-	const char *key;
-	void *v;
+	size_t i;
 	int rc, changed = 0;
 
 	npd_diags_init(&d);
@@ -214,7 +281,6 @@ load_file(struct files *f, const char *name)
 	if (!fs) {
 		fs = npd_xcalloc(1, sizeof(*fs));
 		fs->name = npd_xstrdup(name);
-		npd_map_init(&fs->keys);
 		npd_map_set(&f->files, name, fs);
 	}
 	for (i = 0; i < c.n; i++) {
@@ -229,15 +295,13 @@ load_file(struct files *f, const char *name)
 		npd_map_set(&keys, k, fs);
 		free(k);
 	}
-	while (npd_map_next(&fs->keys, &it, &key, &v))
-		if (!npd_map_get(&keys, key))
-			changed |= drop_key(f, fs, key);
-	npd_map_fini(&fs->keys);
-	fs->keys = keys;
-	npd_map_init(&keys);
+	for (i = 0; i < fs->n; i++)
+		if (!npd_map_get(&keys, fs_key(fs, i)))
+			changed |= drop_key(f, fs, fs_key(fs, i));
+	fs_set_keys(fs, &keys);
 	agent_metric_inc(f->a, "netpold_manifest_loads_total{result=\"ok\"}", 1);
-	agent_log("info", "msg=\"manifest loaded\" file=%s objects=%zu changed=%s", path,
-		  fs->keys.len, changed ? "yes" : "no");
+	agent_log("info", "msg=\"manifest loaded\" file=%s objects=%zu changed=%s", path, fs->n,
+		  changed ? "yes" : "no");
 out:
 	for (i = 0; i < c.n; i++)
 		npd_object_fini(&c.v[i]);
@@ -245,12 +309,6 @@ out:
 	npd_map_fini(&keys);
 	npd_diags_fini(&d);
 	free(path);
-}
-
-static int
-cmp_name(const void *x, const void *y)
-{
-	return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
 /* Loads every wanted file present, in name order, and unloads the ones gone. */
@@ -464,11 +522,7 @@ files_free(struct files *f)
 		close(f->ifd);
 	}
 	while (npd_map_next(&f->files, &it, &name, &v)) {
-		struct file_state *fs = v;
-
-		npd_map_fini(&fs->keys);
-		free(fs->name);
-		free(fs);
+		fs_free(v);
 	}
 	npd_map_fini(&f->files);
 	npd_map_fini(&f->owner);
