@@ -186,16 +186,22 @@ out:
 	return rc;
 }
 
+size_t
+npd_ipset_maxelem(size_t n)
+{
+	size_t maxelem = NPD_IPSET_MIN_MAXELEM;
+
+	while (maxelem < n * 2)
+		maxelem *= 2;
+	return maxelem;
+}
+
 static void
 add_create_line(struct npd_buf *s, const char *name, const struct npd_set *set)
 {
-	size_t maxelem = 65536;
-
-	while (maxelem < set->n_entries * 2)
-		maxelem *= 2;
 	npd_buf_printf(s, "create %s %s family %s maxelem %zu -exist\n", name,
 		       npd_set_type_name(set->type), set->family == AF_INET6 ? "inet6" : "inet",
-		       maxelem);
+		       npd_ipset_maxelem(set->n_entries));
 }
 
 static void
@@ -271,6 +277,12 @@ ipset_update(const struct npd_set_op *op, struct npd_err *err)
 	int rc;
 
 	if (op->set && op->n_add + op->n_del > NPD_IPSET_SWAP_THRESHOLD)
+		return ipset_create(op->set, err);
+	/* Grown past the room it was created with (sized for its count then, which only a
+	 * re-creation changes): a bigger twin swapped in, never an add the kernel refuses. */
+	if (op->set && op->set->n_entries + op->n_del >= op->n_add &&
+	    npd_ipset_maxelem(op->set->n_entries) >
+		npd_ipset_maxelem(op->set->n_entries + op->n_del - op->n_add))
 		return ipset_create(op->set, err);
 	if (!op->set)
 		return npd_err_set(err, -EINVAL, "ipset: update of %s without its set", op->name);

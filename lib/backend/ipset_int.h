@@ -4,12 +4,20 @@
 #ifndef NPD_BACKEND_IPSET_INT_H
 #define NPD_BACKEND_IPSET_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "npd/backend.h"
 
 /* More than this many changes in one update rebuild the set by swap instead. */
 #define NPD_IPSET_SWAP_THRESHOLD 1000
+
+/* The smallest maxelem a set is created with. */
+#define NPD_IPSET_MIN_MAXELEM 1024
+/* The maxelem a set of n members is created with: the next power of two at or above 2n, at
+ * least NPD_IPSET_MIN_MAXELEM (the kernel's default, 65536, would cap a large cluster's
+ * selector set). An update that would need a larger one re-creates the set by swap. */
+size_t npd_ipset_maxelem(size_t n);
 
 /* Looks up the kernel index of a set by name (IP_SET_OP_GET_BYNAME); 0 or -errno (-ENOENT:
  * no such set), the detail in err. */

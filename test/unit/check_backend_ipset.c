@@ -242,11 +242,77 @@ START_TEST(destroy_and_list)
 }
 END_TEST
 
+static size_t
+maxelem(const char *name)
+{
+	char *cmd = npd_xasprintf(
+	    "ipset list -terse %s | sed -n 's/.* maxelem \\([0-9]*\\).*/\\1/p'", name);
+	char *out = tu_sh(cmd);
+	size_t n = strtoul(out, NULL, 10);
+
+	free(out);
+	free(cmd);
+	return n;
+}
+
+/* Adds n addresses 10.2.x.y numbered from first to set and to the update op. */
+static void
+grow(struct npd_set *set, struct npd_set_op *op, size_t first, size_t n)
+{
+	char addr[32];
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		snprintf(addr, sizeof(addr), "10.2.%zu.%zu", i / 250, i % 250 + 1);
+		tu_add_entry(set, addr, 0, false, 0, 0);
+	}
+	op->set = set;
+	snprintf(op->name, sizeof(op->name), "%s", set->name);
+	op->add = set->entries + set->n_entries - n;
+	op->n_add = n;
+}
+
+/* Sets are sized by need (maxelem the power of two at or above twice the members, at least
+ * 1024) and re-created bigger by swap when an update takes them past that. */
+START_TEST(grows_by_swap_past_its_room)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set_backend *b = open_backend();
+	struct npd_set_op op = {.kind = NPD_SETOP_UPDATE};
+	struct npd_set *s;
+	char *names;
+
+	s = npd_ruleset_add_set(rs, "npd-grow", NPD_SET_HASH_IP, AF_INET, NULL);
+	tu_add_entry(s, "10.0.0.1", 0, false, 0, 0);
+	ck_assert_int_eq(ops->create(b, s, &err), 0);
+	ck_assert_uint_eq(maxelem("npd-grow"), 1024);
+	/* 512 members fit 1024; 600 want 2048: swapped in, the members all there. */
+	grow(s, &op, 0, 511);
+	ck_assert_msg(ops->update(b, &op, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(maxelem("npd-grow"), 1024);
+	grow(s, &op, 511, 88);
+	ck_assert_msg(ops->update(b, &op, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(maxelem("npd-grow"), 2048);
+	ck_assert_uint_eq(count("npd-grow"), 600);
+	/* 1100 members: 4096, and never a temporary twin left behind. */
+	grow(s, &op, 599, 500);
+	ck_assert_msg(ops->update(b, &op, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(maxelem("npd-grow"), 4096);
+	ck_assert_uint_eq(count("npd-grow"), 1100);
+	names = tu_sh("ipset list -name | sort");
+	ck_assert_str_eq(names, "npd-grow\n");
+	free(names);
+	ops->close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 int
 main(void)
 {
 	const TTest *const tests[] = {create_every_type_and_family, small_update_in_place,
-				      recreate_swaps_never_empty, destroy_and_list, NULL};
+				      recreate_swaps_never_empty,   destroy_and_list,
+				      grows_by_swap_past_its_room,  NULL};
 
 	return tu_backend_main("backend_ipset", tests,
 			       "ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1",
