@@ -32,10 +32,10 @@
 
 struct file_state {
 	char *name; /* base name in the directory */
-	/* The object keys it defines, sorted, NUL-terminated and back to back in one block,
-	 * with where each starts: a few bytes per object instead of a map entry and a copy. */
+	/* The object keys it defines, NUL-terminated and back to back in one block, and a
+	 * sorted index into it: a few bytes per object instead of a map entry and a copy. */
 	char *keys;
-	uint32_t *off;
+	const char **v; /* into keys, sorted */
 	size_t n;
 };
 
@@ -86,36 +86,23 @@ wanted(const struct files *f, const char *name)
 	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
 }
 
-static const char *
-fs_key(const struct file_state *fs, size_t i)
-{
-	return fs->keys + fs->off[i];
-}
-
-/* Whether fs defines key (a binary search of its sorted keys). */
-static bool
-fs_has(const struct file_state *fs, const char *key)
-{
-	size_t lo = 0, hi = fs->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(fs_key(fs, mid), key);
-
-		if (!c)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 static int
 cmp_name(const void *x, const void *y)
 {
 	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static const char *
+fs_key(const struct file_state *fs, size_t i)
+{
+	return fs->v[i];
+}
+
+/* Whether fs defines key. */
+static bool
+fs_has(const struct file_state *fs, const char *key)
+{
+	return fs->n && bsearch(&key, fs->v, fs->n, sizeof(*fs->v), cmp_name);
 }
 
 /* Replaces fs's keys with the keys of the set keys. */
@@ -133,25 +120,24 @@ fs_set_keys(struct file_state *fs, const struct npd_map *keys)
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_name);
 	free(fs->keys);
-	free(fs->off);
 	fs->keys = n ? npd_xmalloc(len) : NULL;
-	fs->off = n ? npd_xcalloc(n, sizeof(*fs->off)) : NULL;
 	for (i = 0, len = 0; i < n; i++) {
 		size_t l = strlen(v[i]) + 1;
 
-		fs->off[i] = (uint32_t)len;
 		memcpy(fs->keys + len, v[i], l);
+		v[i] = fs->keys + len;
 		len += l;
 	}
+	free(fs->v);
+	fs->v = v;
 	fs->n = n;
-	free(v);
 }
 
 static void
 fs_free(struct file_state *fs)
 {
 	free(fs->keys);
-	free(fs->off);
+	free(fs->v);
 	free(fs->name);
 	free(fs);
 }
