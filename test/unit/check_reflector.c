@@ -26,6 +26,27 @@ check_url(struct npd_reflector *r, double rnd, const char *want)
 	free(url);
 }
 
+/* Sends the next request and fails it with an HTTP code (0: a network error), a
+ * Retry-After in seconds (0: none) and rnd for the jitter. */
+static void
+fail_request(struct npd_reflector *r, int code, double retry_after, double rnd)
+{
+	free(npd_reflector_next_request(r, 0));
+	npd_reflector_on_error(r, code, retry_after, rnd);
+}
+
+/* The next request must be the pods watch from rv. */
+static void
+check_watch_url(struct npd_reflector *r, const char *rv)
+{
+	char *want = npd_xasprintf(
+	    "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=300",
+	    rv);
+
+	check_url(r, 0, want);
+	free(want);
+}
+
 static void
 make_pod_event(struct npd_event *ev, enum npd_event_type type, const char *ns, const char *name,
 	       const char *rv)
@@ -84,6 +105,20 @@ list_once(struct npd_reflector *r, struct npd_store *s, const char *rv, const ch
 	return npd_reflector_on_list_done(r, s);
 }
 
+/* A pods reflector (r initialized) that listed nothing at rv 100 and sent its watch
+ * request; returns its store (owned). */
+static struct npd_store *
+watching(struct npd_reflector *r)
+{
+	static const char *const none[] = {NULL};
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(r, NPD_KIND_POD);
+	list_once(r, s, "100", none, 0);
+	free(npd_reflector_next_request(r, 0));
+	return s;
+}
+
 START_TEST(test_paths_per_kind)
 {
 	static const struct {
@@ -128,9 +163,7 @@ START_TEST(test_pagination_then_watch)
 	ck_assert_int_eq(r.state, NPD_REFL_WATCHING);
 	/* The list's rv, not the items', is where the watch starts. */
 	ck_assert_str_eq(r.rv, "100");
-	check_url(&r, 0,
-		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=100&"
-		  "timeoutSeconds=300");
+	check_watch_url(&r, "100");
 	ck_assert(npd_reflector_is_watch(&r));
 	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 2);
 	npd_reflector_fini(&r);
@@ -198,13 +231,9 @@ END_TEST
 
 START_TEST(test_rv_through_bookmarks)
 {
-	static const char *const none[] = {NULL};
 	struct npd_reflector r;
-	struct npd_store *s = npd_store_new();
+	struct npd_store *s = watching(&r);
 
-	npd_reflector_init(&r, NPD_KIND_POD);
-	list_once(&r, s, "100", none, 0);
-	free(npd_reflector_next_request(&r, 0));
 	ck_assert(!feed_pod(&r, s, NPD_EV_ADDED, "default", "a", "101"));
 	ck_assert_str_eq(r.rv, "101");
 	ck_assert(!feed_simple(&r, NPD_EV_BOOKMARK, "150", 0));
@@ -222,9 +251,7 @@ START_TEST(test_rv_through_bookmarks)
 	ck_assert_int_eq(r.state, NPD_REFL_WATCHING);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 0, EPS);
 	ck_assert_uint_eq(r.n_watch_restarts, 1);
-	check_url(&r, 0,
-		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=160&"
-		  "timeoutSeconds=300");
+	check_watch_url(&r, "160");
 	ck_assert_uint_eq(r.watch_events, 0);
 
 	/* A watch ending cleanly with nothing in it backs off (under the first cap). */
@@ -233,9 +260,7 @@ START_TEST(test_rv_through_bookmarks)
 	ck_assert_int_eq(r.resume, NPD_REFL_WATCHING);
 	ck_assert(npd_reflector_delay(&r) > 0.49 && npd_reflector_delay(&r) <= 0.5);
 	ck_assert_uint_eq(r.n_watch_restarts, 2);
-	check_url(&r, 0,
-		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=160&"
-		  "timeoutSeconds=300");
+	check_watch_url(&r, "160");
 	ck_assert_int_eq(r.state, NPD_REFL_WATCHING);
 	npd_reflector_fini(&r);
 	npd_store_free(s);
@@ -244,13 +269,9 @@ END_TEST
 
 START_TEST(test_410_mid_watch_http)
 {
-	static const char *const none[] = {NULL};
 	struct npd_reflector r;
-	struct npd_store *s = npd_store_new();
+	struct npd_store *s = watching(&r);
 
-	npd_reflector_init(&r, NPD_KIND_POD);
-	list_once(&r, s, "100", none, 0);
-	free(npd_reflector_next_request(&r, 0));
 	npd_reflector_on_error(&r, 410, 0, 0.5);
 	ck_assert_int_eq(r.state, NPD_REFL_LISTING);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 0, EPS);
@@ -294,8 +315,7 @@ START_TEST(test_410_first_page_backs_off)
 	struct npd_reflector r;
 
 	npd_reflector_init(&r, NPD_KIND_POLICY);
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 410, 0, 0.999);
+	fail_request(&r, 410, 0, 0.999);
 	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
 	ck_assert(npd_reflector_delay(&r) > 0);
 	ck_assert_uint_eq(r.n_relists, 0);
@@ -320,11 +340,9 @@ START_TEST(test_backoff_bounds)
 				  npd_reflector_delay(&r) > caps[i] * 0.999,
 			      "attempt %zu: delay %f cap %f", i, npd_reflector_delay(&r), caps[i]);
 	}
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 0, 0, 0.0);
+	fail_request(&r, 0, 0, 0.0);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 0, EPS);
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 500, 0, 0.25);
+	fail_request(&r, 500, 0, 0.25);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 7.5, EPS);
 	ck_assert_uint_eq(r.n_errors, NPD_ARRAY_SIZE(caps) + 2);
 	npd_reflector_fini(&r);
@@ -340,8 +358,7 @@ START_TEST(test_backoff_mid_list_resumes_page)
 	free(npd_reflector_next_request(&r, 0));
 	feed_pod(&r, s, NPD_EV_ADDED, "default", "a", "1");
 	ck_assert(!npd_reflector_on_list_page(&r, "100", "p2"));
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 500, 0, 0.5);
+	fail_request(&r, 500, 0, 0.5);
 	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
 	/* The same page is retried; page 1's keys still count as seen. */
 	check_url(&r, 0, "/api/v1/pods?limit=500&continue=p2");
@@ -363,29 +380,24 @@ START_TEST(test_retry_after)
 	npd_reflector_on_error(&r, 429, 5, 0.5);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 5 * (1 + NPD_REFL_THROTTLE_JITTER / 2),
 				EPS);
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 429, 5, 0.0);
+	fail_request(&r, 429, 5, 0.0);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 5, EPS);
 	/* Even after six failures (backoff cap 30 s) a 429 waits what the server asks. */
 	r.attempt = 6;
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 429, 1, 0.999999);
+	fail_request(&r, 429, 1, 0.999999);
 	ck_assert(npd_reflector_delay(&r) >= 1 &&
 		  npd_reflector_delay(&r) < 1 + NPD_REFL_THROTTLE_JITTER);
 	ck_assert_uint_eq(r.attempt, 6);
 	/* An absurd Retry-After is capped. */
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 503, 1e9, 0.5);
+	fail_request(&r, 503, 1e9, 0.5);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), NPD_REFL_RETRY_AFTER_MAX_S, EPS);
 	/* Other failures carrying Retry-After: the backoff, no shorter than asked. */
 	r.attempt = 0;
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 500, 3, 0.5);
+	fail_request(&r, 500, 3, 0.5);
 	ck_assert_double_eq_tol(npd_reflector_delay(&r), 3, EPS);
 	ck_assert_uint_eq(r.attempt, 1);
 	/* A 429 without Retry-After is an ordinary failure. */
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 429, 0, 0.999999);
+	fail_request(&r, 429, 0, 0.999999);
 	ck_assert(npd_reflector_delay(&r) > 0.99 && npd_reflector_delay(&r) <= 1);
 	ck_assert_uint_eq(r.attempt, 2);
 	ck_assert_uint_eq(r.n_throttled, 4);
@@ -407,14 +419,10 @@ START_TEST(test_watch_error_retry_after)
 	static const char line[] =
 	    "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"code\":429,\"reason\":"
 	    "\"TooManyRequests\",\"details\":{\"retryAfterSeconds\":7}}}\n";
-	static const char *const none[] = {NULL};
-	struct npd_store *s = npd_store_new();
-	struct npd_json_decoder *d;
 	struct npd_reflector r;
+	struct npd_store *s = watching(&r);
+	struct npd_json_decoder *d;
 
-	npd_reflector_init(&r, NPD_KIND_POD);
-	list_once(&r, s, "100", none, 0);
-	free(npd_reflector_next_request(&r, 0));
 	r.attempt = 6; /* the backoff alone would draw from [0, 30) s */
 	d = npd_json_decoder_new(NPD_JSON_WATCH, NPD_KIND_POD, on_decoded, &r, NULL);
 	ck_assert_int_eq(npd_json_decoder_feed(d, line, strlen(line)), 0);
@@ -452,8 +460,7 @@ START_TEST(test_throttles_do_not_grow_backoff)
 	srand(seed);
 	npd_reflector_init(&r, NPD_KIND_POLICY);
 	for (i = 0; i < 20; i++) {
-		free(npd_reflector_next_request(&r, 0));
-		npd_reflector_on_error(&r, 429, 1, (double)rand() / ((double)RAND_MAX + 1));
+		fail_request(&r, 429, 1, (double)rand() / ((double)RAND_MAX + 1));
 		ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
 		ck_assert_int_eq(r.resume, NPD_REFL_LISTING);
 		ck_assert(npd_reflector_delay(&r) >= 1 &&
@@ -462,8 +469,7 @@ START_TEST(test_throttles_do_not_grow_backoff)
 	}
 	ck_assert(total < 20 * (1 + NPD_REFL_THROTTLE_JITTER));
 	ck_assert_uint_eq(r.attempt, 0);
-	free(npd_reflector_next_request(&r, 0));
-	npd_reflector_on_error(&r, 500, 0, 0.999999);
+	fail_request(&r, 500, 0, 0.999999);
 	ck_assert(npd_reflector_delay(&r) <= NPD_REFL_BACKOFF_BASE_S);
 	/* A success clears the throttle count as well as the backoff. */
 	list_once(&r, s, "7", none, 0);
@@ -483,15 +489,13 @@ START_TEST(test_throttles_bounded)
 
 	npd_reflector_init(&r, NPD_KIND_NAMESPACE);
 	for (i = 0; i < NPD_REFL_THROTTLE_MAX; i++) {
-		free(npd_reflector_next_request(&r, 0));
-		npd_reflector_on_error(&r, 503, 2, 0.5);
+		fail_request(&r, 503, 2, 0.5);
 		ck_assert_double_eq_tol(npd_reflector_delay(&r),
 					2 * (1 + NPD_REFL_THROTTLE_JITTER / 2), EPS);
 	}
 	ck_assert_uint_eq(r.attempt, 0);
 	for (i = 0; i < 8; i++) {
-		free(npd_reflector_next_request(&r, 0));
-		npd_reflector_on_error(&r, 503, 2, 0.999999);
+		fail_request(&r, 503, 2, 0.999999);
 		ck_assert_uint_eq(r.attempt, i + 1);
 		ck_assert(npd_reflector_delay(&r) >= 2);
 	}
@@ -545,10 +549,8 @@ START_TEST(test_backoff_resets)
 	int i;
 
 	npd_reflector_init(&r, NPD_KIND_POD);
-	for (i = 0; i < 5; i++) {
-		free(npd_reflector_next_request(&r, 0));
-		npd_reflector_on_error(&r, 500, 0, 0.999);
-	}
+	for (i = 0; i < 5; i++)
+		fail_request(&r, 500, 0, 0.999);
 	ck_assert(npd_reflector_delay(&r) > 7.9);
 	/* A successful list resets the backoff. */
 	list_once(&r, s, "100", none, 0);
@@ -556,14 +558,11 @@ START_TEST(test_backoff_resets)
 
 	/* A network error on the watch backs off and resumes the watch from the same rv. */
 	for (i = 0; i < 4; i++) {
-		free(npd_reflector_next_request(&r, 0));
-		npd_reflector_on_error(&r, 0, 0, 0.999);
+		fail_request(&r, 0, 0, 0.999);
 		ck_assert_int_eq(r.resume, NPD_REFL_WATCHING);
 	}
 	ck_assert(npd_reflector_delay(&r) > 3.9);
-	check_url(&r, 0,
-		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=100&"
-		  "timeoutSeconds=300");
+	check_watch_url(&r, "100");
 	/* A watch that delivers resets it too; its unclean end then backs off from the base. */
 	ck_assert(!feed_simple(&r, NPD_EV_BOOKMARK, "120", 0));
 	ck_assert_uint_eq(r.attempt, 0);
@@ -571,9 +570,7 @@ START_TEST(test_backoff_resets)
 	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
 	ck_assert(npd_reflector_delay(&r) <= 0.5);
 	ck_assert_uint_eq(r.n_watch_restarts, 1);
-	check_url(&r, 0,
-		  "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=120&"
-		  "timeoutSeconds=300");
+	check_watch_url(&r, "120");
 	npd_reflector_fini(&r);
 	npd_store_free(s);
 }
@@ -581,13 +578,9 @@ END_TEST
 
 START_TEST(test_error_event_non_410_and_after)
 {
-	static const char *const none[] = {NULL};
 	struct npd_reflector r;
-	struct npd_store *s = npd_store_new();
+	struct npd_store *s = watching(&r);
 
-	npd_reflector_init(&r, NPD_KIND_POD);
-	list_once(&r, s, "100", none, 0);
-	free(npd_reflector_next_request(&r, 0));
 	ck_assert(feed_simple(&r, NPD_EV_ERROR, NULL, 500));
 	ck_assert_int_eq(r.state, NPD_REFL_BACKOFF);
 	ck_assert_int_eq(r.resume, NPD_REFL_WATCHING);
