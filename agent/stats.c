@@ -276,24 +276,13 @@ stats_committed(struct stats *st, const struct npd_ruleset *rs, const struct npd
 	save(st);
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static void
 format_generations(const struct stats *st, struct npd_buf *out)
 {
-	const char **keys = npd_xcalloc(st->generations.len + 1, sizeof(*keys));
+	size_t n, i;
+	const char **keys = npd_map_sorted_keys(&st->generations, &n);
 	struct npd_buf labels;
-	size_t it = 0, n = 0, i;
-	const char *key;
-	void *v;
 
-	while (npd_map_next(&st->generations, &it, &key, &v))
-		keys[n++] = key;
-	qsort(keys, n, sizeof(*keys), cmp_str);
 	npd_buf_adds(
 	    out,
 	    "# HELP netpold_policy_generation_applied The metadata.generation of "

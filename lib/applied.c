@@ -42,28 +42,6 @@ names_add(struct npd_map *m, const char *name)
 	npd_map_set(m, name, m);
 }
 
-static int
-str_qcmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The names in m in order, so plans come out the same whatever the map's history. The
- * array is the caller's to free; the strings are m's. */
-static const char **
-names_sorted(const struct npd_map *m, size_t *n)
-{
-	const char **v = npd_xcalloc(m->len + 1, sizeof(*v));
-	size_t it = 0;
-	const char *key;
-
-	*n = 0;
-	while (npd_map_next(m, &it, &key, NULL))
-		v[(*n)++] = key;
-	qsort(v, *n, sizeof(*v), str_qcmp);
-	return v;
-}
-
 static void
 names_clear(struct npd_applied *ap)
 {
@@ -376,7 +354,7 @@ npd_applied_plan_dirty(const struct npd_applied *ap, const struct npd_ruleset *d
 	for (f = 0; f < 2; f++) {
 		const struct npd_table *t = npd_ruleset_get_table(desired, families[f]);
 
-		v = names_sorted(&ap->chains[f], &n);
+		v = npd_map_sorted_keys(&ap->chains[f], &n);
 		for (i = 0; i < n; i++)
 			if (!npd_ruleset_find_chain(t, v[i]))
 				npd_plan_add_chain_del(p, families[f], v[i]);
@@ -384,7 +362,7 @@ npd_applied_plan_dirty(const struct npd_applied *ap, const struct npd_ruleset *d
 		if (ap->hooks_unknown[f])
 			npd_plan_add_commit(p, families[f]);
 	}
-	v = names_sorted(&ap->sets, &n);
+	v = npd_map_sorted_keys(&ap->sets, &n);
 	for (i = 0; i < n; i++)
 		if (!npd_ruleset_find_set(desired, v[i]))
 			npd_plan_add_set_destroy(p, v[i]);

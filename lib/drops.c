@@ -66,15 +66,9 @@ npd_drops_new(const struct npd_drops_opts *o)
 void
 npd_drops_free(struct npd_drops *d)
 {
-	size_t it = 0;
-	const char *k;
-	void *v;
-
 	if (!d)
 		return;
-	while (npd_map_next(&d->flows, &it, &k, &v))
-		free(v);
-	npd_map_fini(&d->flows);
+	npd_map_clear(&d->flows, free);
 	free(d->ring);
 	free(d->dead);
 	free(d);

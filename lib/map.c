@@ -152,3 +152,23 @@ npd_map_next(const struct npd_map *m, size_t *it, const char **key, void **value
 	}
 	return false;
 }
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **
+npd_map_sorted_keys(const struct npd_map *m, size_t *n)
+{
+	const char **v = npd_xcalloc(m->len + 1, sizeof(*v));
+	size_t it = 0, i = 0;
+	const char *key;
+
+	while (npd_map_next(m, &it, &key, NULL))
+		v[i++] = key;
+	qsort(v, i, sizeof(*v), key_cmp);
+	*n = i;
+	return v;
+}

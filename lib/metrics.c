@@ -51,20 +51,21 @@ npd_metrics_new(void)
 }
 
 static void
-family_free(struct family *f)
+sample_free(void *v)
 {
-	size_t it = 0;
-	const char *key;
-	void *v;
+	struct sample *s = v;
 
-	while (npd_map_next(&f->samples, &it, &key, &v)) {
-		struct sample *s = v;
+	free(s->key);
+	free(s->labels);
+	free(s);
+}
 
-		free(s->key);
-		free(s->labels);
-		free(s);
-	}
-	npd_map_fini(&f->samples);
+static void
+family_free(void *v)
+{
+	struct family *f = v;
+
+	npd_map_clear(&f->samples, sample_free);
 	free(f->name);
 	free(f->help);
 	free(f);
@@ -73,15 +74,9 @@ family_free(struct family *f)
 void
 npd_metrics_free(struct npd_metrics *m)
 {
-	size_t it = 0;
-	const char *key;
-	void *v;
-
 	if (!m)
 		return;
-	while (npd_map_next(&m->families, &it, &key, &v))
-		family_free(v);
-	npd_map_fini(&m->families);
+	npd_map_clear(&m->families, family_free);
 	free(m);
 }
 
@@ -246,28 +241,6 @@ npd_metrics_escape_label(struct npd_buf *out, const char *v)
 	}
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Keys of a map, sorted (array owned by the caller, strings borrowed). */
-static const char **
-sorted_keys(const struct npd_map *map, size_t *n)
-{
-	const char **keys = npd_xcalloc(map->len + 1, sizeof(*keys));
-	size_t it = 0, i = 0;
-	const char *key;
-	void *v;
-
-	while (npd_map_next(map, &it, &key, &v))
-		keys[i++] = key;
-	qsort(keys, i, sizeof(*keys), cmp_str);
-	*n = i;
-	return keys;
-}
-
 static void
 format_histogram(struct npd_buf *out, const struct family *f, const struct sample *s)
 {
@@ -305,7 +278,7 @@ npd_metrics_format(const struct npd_metrics *m, struct npd_buf *out)
 {
 	static const char *const type_names[] = {"counter", "gauge", "histogram"};
 	size_t nf, i, j, ns;
-	const char **fams = sorted_keys(&m->families, &nf);
+	const char **fams = npd_map_sorted_keys(&m->families, &nf);
 
 	for (i = 0; i < nf; i++) {
 		const struct family *f = npd_map_get(&m->families, fams[i]);
@@ -316,7 +289,7 @@ npd_metrics_format(const struct npd_metrics *m, struct npd_buf *out)
 		if (f->help)
 			npd_buf_printf(out, "# HELP %s %s\n", f->name, f->help);
 		npd_metrics_format_type(out, f->name, type_names[f->type]);
-		keys = sorted_keys(&f->samples, &ns);
+		keys = npd_map_sorted_keys(&f->samples, &ns);
 		for (j = 0; j < ns; j++) {
 			const struct sample *s = npd_map_get(&f->samples, keys[j]);
 

@@ -43,6 +43,15 @@ bucket_free(struct npd_store *s, struct npd_bucket *b)
 	free(b);
 }
 
+static void
+postings_free(void *v)
+{
+	struct npd_postings *p = v;
+
+	free(p->v);
+	free(p);
+}
+
 void
 npd_store_free(struct npd_store *s)
 {
@@ -53,15 +62,8 @@ npd_store_free(struct npd_store *s)
 		return;
 	while (npd_map_next(&s->buckets, &it, NULL, &v))
 		bucket_free(s, v);
-	it = 0;
-	while (npd_map_next(&s->labels, &it, NULL, &v)) {
-		struct npd_postings *p = v;
-
-		free(p->v);
-		free(p);
-	}
 	npd_map_fini(&s->buckets);
-	npd_map_fini(&s->labels);
+	npd_map_clear(&s->labels, postings_free);
 	npd_iptab_fini(&s->ips);
 	npd_store_log_fini(s);
 	free(s->names);

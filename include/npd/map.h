@@ -25,5 +25,8 @@ void *npd_map_del(struct npd_map *m, const char *key);
 void npd_map_clear(struct npd_map *m, void (*free_value)(void *));
 /* Iteration: start with *it = 0; returns false at the end. */
 bool npd_map_next(const struct npd_map *m, size_t *it, const char **key, void **value);
+/* m's keys in strcmp order, NULL-terminated, *n of them: output that must not depend on
+ * the map's history. The array is the caller's to free; the strings stay m's. */
+const char **npd_map_sorted_keys(const struct npd_map *m, size_t *n);
 
 #endif

@@ -1,4 +1,4 @@
-/* check_map.c: the string map under many inserts, deletes and tombstone reuse. */
+/* check_map.c: the string map under many inserts, deletes and tombstone reuse; sorted keys. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,4 +83,38 @@ START_TEST(map_clear_frees_values)
 }
 END_TEST
 
-TU_MAIN("map", map_set_get_del_many, map_clear_frees_values)
+/* Keys inserted in a scrambled order, some deleted: the live ones come back in strcmp order
+ * (zero-padded, so that is their numeric order), NULL-terminated. */
+START_TEST(map_sorted_keys)
+{
+	struct npd_map m;
+	const char **keys;
+	char key[32];
+	size_t i, n;
+
+	npd_map_init(&m);
+	for (i = 0; i < 300; i++) {
+		snprintf(key, sizeof(key), "k%03zu", (i * 7) % 300);
+		npd_map_set(&m, key, NULL);
+	}
+	for (i = 0; i < 300; i += 3) {
+		snprintf(key, sizeof(key), "k%03zu", i);
+		npd_map_del(&m, key);
+	}
+	keys = npd_map_sorted_keys(&m, &n);
+	ck_assert_uint_eq(n, 200);
+	ck_assert_ptr_null(keys[n]);
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "k%03zu", i / 2 * 3 + 1 + i % 2);
+		ck_assert_str_eq(keys[i], key);
+	}
+	free(keys);
+	npd_map_fini(&m);
+	keys = npd_map_sorted_keys(&m, &n);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(keys[0]);
+	free(keys);
+}
+END_TEST
+
+TU_MAIN("map", map_set_get_del_many, map_clear_frees_values, map_sorted_keys)
