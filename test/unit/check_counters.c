@@ -148,52 +148,74 @@ packets(const struct npd_counters *c, enum npd_origin_kind kind, const char *nam
 	return p;
 }
 
+/* What most tests start from: the cluster compiled, a cache that took its ruleset, and a
+ * simulated kernel holding its rules, every counter at 0. */
+struct fx {
+	struct npd_store *s;
+	struct npd_ruleset *rs;
+	struct npd_counters *c;
+	struct kernel k;
+};
+
+static void
+fx_init(struct fx *fx)
+{
+	fx->s = cluster();
+	fx->rs = tu_compile(fx->s);
+	fx->c = npd_counters_new();
+	kernel_init(&fx->k, fx->rs);
+	npd_counters_applied(fx->c, fx->rs, NULL, fx->s);
+}
+
+static void
+fx_fini(struct fx *fx)
+{
+	kernel_fini(&fx->k);
+	npd_counters_free(fx->c);
+	npd_ruleset_free(fx->rs);
+	npd_store_free(fx->s);
+}
+
 START_TEST(totals_sum_rules_and_families)
 {
-	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = tu_compile(s);
-	struct npd_counters *c = npd_counters_new();
-	struct kernel k;
+	struct fx fx;
 	uint64_t p, b;
 
-	kernel_init(&k, rs);
-	npd_counters_applied(c, rs, NULL, s);
+	fx_init(&fx);
 	/* Rule 0 is two kernel rules (two ports) in v4 and in v6; rule 1 one in v4 only. */
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 0);
-	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 0, 5);
-	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 1, 7);
-	hit(&k, 1, NPD_ORIGIN_POLICY, 0, 0, 11);
-	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 3);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 0), 0);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 0, 0, 5);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 0, 1, 7);
+	hit(&fx.k, 1, NPD_ORIGIN_POLICY, 0, 0, 11);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 1, 0, 3);
 	/* Default denies: web-0 in both families, web-1 in v4; which pod is which is known
 	 * only through the origin, so count both. */
-	hit(&k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
-	hit(&k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 1, 4);
-	hit(&k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 8);
-	kernel_read(&k, c);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 23);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 3);
-	ck_assert_uint_eq(
-	    packets(c, NPD_ORIGIN_POD, "web-0", 99) + packets(c, NPD_ORIGIN_POD, "web-1", -1), 14);
+	hit(&fx.k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
+	hit(&fx.k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 1, 4);
+	hit(&fx.k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 8);
+	kernel_read(&fx.k, fx.c);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 0), 23);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 1), 3);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-0", 99) +
+			      packets(fx.c, NPD_ORIGIN_POD, "web-1", -1),
+			  14);
 	/* web-0 holds the v6 deny, so it has at least those 8. */
-	ck_assert_uint_ge(packets(c, NPD_ORIGIN_POD, "web-0", -1), 8);
+	ck_assert_uint_ge(packets(fx.c, NPD_ORIGIN_POD, "web-0", -1), 8);
 	/* A second reading adds only the growth. */
-	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 1);
-	kernel_read(&k, c);
-	kernel_read(&k, c);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 4);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 23);
-	ck_assert_int_eq(
-	    npd_counters_get(c, NPD_ORIGIN_POLICY, NPD_ORIGIN_EGRESS, "shop", "web-pol", 0, &p, &b),
-	    -ENOENT);
-	ck_assert_int_eq(npd_counters_get(c, NPD_ORIGIN_POLICY, NPD_ORIGIN_INGRESS, "shop",
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 1, 0, 1);
+	kernel_read(&fx.k, fx.c);
+	kernel_read(&fx.k, fx.c);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 1), 4);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 0), 23);
+	ck_assert_int_eq(npd_counters_get(fx.c, NPD_ORIGIN_POLICY, NPD_ORIGIN_EGRESS, "shop",
+					  "web-pol", 0, &p, &b),
+			 -ENOENT);
+	ck_assert_int_eq(npd_counters_get(fx.c, NPD_ORIGIN_POLICY, NPD_ORIGIN_INGRESS, "shop",
 					  "web-pol", 2, &p, &b),
 			 -ENOENT);
 	/* 2 policy rules + web-0 and web-1 denies. */
-	ck_assert_uint_eq(npd_counters_count(c), 4);
-	kernel_fini(&k);
-	npd_counters_free(c);
-	npd_ruleset_free(rs);
-	npd_store_free(s);
+	ck_assert_uint_eq(npd_counters_count(fx.c), 4);
+	fx_fini(&fx);
 }
 END_TEST
 
@@ -201,17 +223,14 @@ END_TEST
  * reject of the rest): every packet any of them rejects counts for the pod. */
 START_TEST(every_reject_of_a_pod_counts)
 {
-	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = tu_compile(s);
-	struct npd_counters *c = npd_counters_new();
-	const struct npd_table *t = table(rs, 0);
-	struct kernel k;
+	struct fx fx;
+	const struct npd_table *t;
 	uint64_t want = 0, n = 1;
 	size_t rule, j, rejects = 0;
 	long ch;
 
-	kernel_init(&k, rs);
-	npd_counters_applied(c, rs, NULL, s);
+	fx_init(&fx);
+	t = table(fx.rs, 0);
 	ch = find_rule(t, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, &rule);
 	ck_assert_int_ge(ch, 0);
 	for (j = 0; j < t->chains[ch].n_rules; j++) {
@@ -220,97 +239,81 @@ START_TEST(every_reject_of_a_pod_counts)
 		if (r->target != NPD_T_REJECT)
 			continue;
 		rejects++;
-		k.pk[0][flat(t, (size_t)ch, j)] += n;
-		k.by[0][flat(t, (size_t)ch, j)] += 100 * n;
+		fx.k.pk[0][flat(t, (size_t)ch, j)] += n;
+		fx.k.by[0][flat(t, (size_t)ch, j)] += 100 * n;
 		want += n;
 		n *= 10;
 	}
 	ck_assert_uint_eq(rejects, 3);
-	kernel_read(&k, c);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POD, t->chains[ch].origin.name, -1), want);
-	kernel_fini(&k);
-	npd_counters_free(c);
-	npd_ruleset_free(rs);
-	npd_store_free(s);
+	kernel_read(&fx.k, fx.c);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, t->chains[ch].origin.name, -1), want);
+	fx_fini(&fx);
 }
 END_TEST
 
 /* The commit that rewrote a chain restarted its kernel counters: the totals go on. */
 START_TEST(rewrite_keeps_totals)
 {
-	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = tu_compile(s);
-	struct npd_counters *c = npd_counters_new();
+	struct fx fx;
 	struct npd_plan plan;
 	const struct npd_chain *write[1];
-	struct kernel k;
 	size_t rule;
 	long ch;
 
-	kernel_init(&k, rs);
-	npd_counters_applied(c, rs, NULL, s);
-	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 10);
-	kernel_read(&k, c);
+	fx_init(&fx);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 1, 0, 10);
+	kernel_read(&fx.k, fx.c);
 	/* The commit rewrites the v4 policy chain: its counters restart at 0. */
-	ch = find_rule(&rs->v4, NPD_ORIGIN_POLICY, 1, 0, &rule);
+	ch = find_rule(&fx.rs->v4, NPD_ORIGIN_POLICY, 1, 0, &rule);
 	ck_assert_int_ge(ch, 0);
 	memset(&plan, 0, sizeof(plan));
 	plan.v4.family = AF_INET;
 	plan.v4.commit = true;
-	write[0] = &rs->v4.chains[ch];
+	write[0] = &fx.rs->v4.chains[ch];
 	plan.v4.write = write;
 	plan.v4.n_write = 1;
-	memset(k.pk[0], 0, sizeof(uint64_t) * npd_ruleset_rule_count(rs));
-	memset(k.by[0], 0, sizeof(uint64_t) * npd_ruleset_rule_count(rs));
-	npd_counters_applied(c, rs, &plan, s);
-	hit(&k, 0, NPD_ORIGIN_POLICY, 1, 0, 4);
-	kernel_read(&k, c);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 14);
+	memset(fx.k.pk[0], 0, sizeof(uint64_t) * npd_ruleset_rule_count(fx.rs));
+	memset(fx.k.by[0], 0, sizeof(uint64_t) * npd_ruleset_rule_count(fx.rs));
+	npd_counters_applied(fx.c, fx.rs, &plan, fx.s);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 1, 0, 4);
+	kernel_read(&fx.k, fx.c);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 1), 14);
 	/* A drop without a known rewrite (a counter that went down) counts from zero. */
-	k.pk[0][flat(&rs->v4, (size_t)ch, rule)] = 1;
-	k.by[0][flat(&rs->v4, (size_t)ch, rule)] = 100;
-	kernel_read(&k, c);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), 15);
-	kernel_fini(&k);
-	npd_counters_free(c);
-	npd_ruleset_free(rs);
-	npd_store_free(s);
+	fx.k.pk[0][flat(&fx.rs->v4, (size_t)ch, rule)] = 1;
+	fx.k.by[0][flat(&fx.rs->v4, (size_t)ch, rule)] = 100;
+	kernel_read(&fx.k, fx.c);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 1), 15);
+	fx_fini(&fx);
 }
 END_TEST
 
 /* A total whose chain left the kernel freezes while its object exists, then goes. */
 START_TEST(totals_freeze_then_go_with_their_object)
 {
-	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = tu_compile(s), *rs2;
-	struct npd_counters *c = npd_counters_new();
-	struct kernel k;
+	struct fx fx;
+	struct npd_ruleset *rs2;
 	uint64_t p, b;
 
-	kernel_init(&k, rs);
-	npd_counters_applied(c, rs, NULL, s);
-	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 0, 6);
-	kernel_read(&k, c);
+	fx_init(&fx);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 0, 0, 6);
+	kernel_read(&fx.k, fx.c);
 	/* web-1 leaves; the policy stays and so does its total. */
-	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "shop", "web-1"), 1);
-	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POD, "shop", "web-0"), 1);
-	rs2 = tu_compile(s);
-	npd_counters_applied(c, rs2, NULL, s);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 6);
+	ck_assert_int_eq(npd_store_del(fx.s, NPD_KIND_POD, "shop", "web-1"), 1);
+	ck_assert_int_eq(npd_store_del(fx.s, NPD_KIND_POD, "shop", "web-0"), 1);
+	rs2 = tu_compile(fx.s);
+	npd_counters_applied(fx.c, rs2, NULL, fx.s);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 0), 6);
 	ck_assert_int_eq(
-	    npd_counters_get(c, NPD_ORIGIN_POD, NPD_ORIGIN_INGRESS, "shop", "web-1", -1, &p, &b),
+	    npd_counters_get(fx.c, NPD_ORIGIN_POD, NPD_ORIGIN_INGRESS, "shop", "web-1", -1, &p, &b),
 	    -ENOENT);
 	/* Readings of rules no longer known are ignored. */
-	kernel_read(&k, c);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), 6);
-	ck_assert_int_eq(npd_store_del(s, NPD_KIND_POLICY, "shop", "web-pol"), 1);
-	npd_counters_applied(c, rs2, NULL, s);
-	ck_assert_uint_eq(npd_counters_count(c), 0);
-	kernel_fini(&k);
-	npd_counters_free(c);
+	kernel_read(&fx.k, fx.c);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 0), 6);
+	ck_assert_int_eq(npd_store_del(fx.s, NPD_KIND_POLICY, "shop", "web-pol"), 1);
+	npd_counters_applied(fx.c, rs2, NULL, fx.s);
+	ck_assert_uint_eq(npd_counters_count(fx.c), 0);
 	npd_ruleset_free(rs2);
-	npd_ruleset_free(rs);
-	npd_store_free(s);
+	fx_fini(&fx);
 }
 END_TEST
 
@@ -353,28 +356,25 @@ END_TEST
 /* Save, load into a fresh cache (an agent restart), and go on counting. */
 START_TEST(state_round_trip)
 {
-	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = tu_compile(s);
-	struct npd_counters *c = npd_counters_new(), *c2 = npd_counters_new();
-	struct kernel k;
+	struct fx fx;
+	struct npd_counters *c2 = npd_counters_new();
 	struct npd_buf a, b;
 
 	npd_buf_init(&a);
 	npd_buf_init(&b);
-	kernel_init(&k, rs);
-	npd_counters_applied(c, rs, NULL, s);
-	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 1, 9);
-	hit(&k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
-	kernel_read(&k, c);
-	npd_counters_save(c, &a);
+	fx_init(&fx);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 0, 1, 9);
+	hit(&fx.k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
+	kernel_read(&fx.k, fx.c);
+	npd_counters_save(fx.c, &a);
 	ck_assert_uint_gt(npd_counters_load(c2, a.data), 0);
 	npd_buf_reset(&a);
-	npd_counters_format(c, &a);
+	npd_counters_format(fx.c, &a);
 	npd_counters_format(c2, &b);
 	ck_assert_str_eq(a.data, b.data);
 	/* Packets that arrived while no agent ran are counted at the first reading. */
-	hit(&k, 0, NPD_ORIGIN_POLICY, 0, 1, 1);
-	kernel_read(&k, c2);
+	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 0, 1, 1);
+	kernel_read(&fx.k, c2);
 	ck_assert_uint_eq(packets(c2, NPD_ORIGIN_POLICY, "web-pol", 0), 10);
 	ck_assert_uint_eq(npd_counters_load(c2, "garbage\nT\t1\t0\tns\n"
 						"T\t9\t0\tns\tn\t0\t1\t1\n"
@@ -383,33 +383,26 @@ START_TEST(state_round_trip)
 	ck_assert_uint_eq(npd_counters_count(c2), 0);
 	npd_buf_fini(&b);
 	npd_buf_fini(&a);
-	kernel_fini(&k);
 	npd_counters_free(c2);
-	npd_counters_free(c);
-	npd_ruleset_free(rs);
-	npd_store_free(s);
+	fx_fini(&fx);
 }
 END_TEST
 
 /* Random hits, readings and rewrites against the true number of packets per origin. */
 START_TEST(random_run_matches_true_totals)
 {
-	struct npd_store *s = cluster();
-	struct npd_ruleset *rs = tu_compile(s);
-	struct npd_counters *c = npd_counters_new();
+	struct fx fx;
 	unsigned seed =
 	    getenv("NPD_SEED") ? (unsigned)atoi(getenv("NPD_SEED")) : (unsigned)time(NULL);
 	uint64_t truth[2] = {0, 0}; /* web-pol rule 0, rule 1 */
 	struct npd_plan plan;
 	const struct npd_chain *write[8];
-	struct kernel k;
 	int step, f, spec;
 	size_t n, i;
 
 	printf("random_run_matches_true_totals: NPD_SEED=%u\n", seed);
 	srand(seed);
-	kernel_init(&k, rs);
-	npd_counters_applied(c, rs, NULL, s);
+	fx_init(&fx);
 	for (step = 0; step < 2000; step++) {
 		switch (rand() % 4) {
 		case 0:
@@ -417,43 +410,40 @@ START_TEST(random_run_matches_true_totals)
 			spec = rand() % 2;
 			f = spec == 1 ? 0 : rand() % 2; /* rule 1 (a v4 block) exists in v4 only */
 			n = (size_t)(rand() % 50);
-			hit(&k, f, NPD_ORIGIN_POLICY, spec, spec == 1 || f == 1 ? 0 : rand() % 2,
+			hit(&fx.k, f, NPD_ORIGIN_POLICY, spec, spec == 1 || f == 1 ? 0 : rand() % 2,
 			    n);
 			truth[spec] += n;
 			break;
 		case 2:
-			kernel_read(&k, c);
+			kernel_read(&fx.k, fx.c);
 			break;
 		default:
 			/* A commit rewriting some v4 chains: read first (as the agent does), then
 			 * the kernel restarts their counters. */
-			kernel_read(&k, c);
+			kernel_read(&fx.k, fx.c);
 			memset(&plan, 0, sizeof(plan));
 			plan.v4.family = AF_INET;
 			plan.v4.commit = true;
 			plan.v4.write = write;
-			for (i = 0; i < rs->v4.n_chains && plan.v4.n_write < 8; i++) {
-				const struct npd_chain *ch = &rs->v4.chains[i];
+			for (i = 0; i < fx.rs->v4.n_chains && plan.v4.n_write < 8; i++) {
+				const struct npd_chain *ch = &fx.rs->v4.chains[i];
 				size_t j;
 
 				if (rand() % 2)
 					continue;
 				write[plan.v4.n_write++] = ch;
 				for (j = 0; j < ch->n_rules; j++) {
-					k.pk[0][flat(&rs->v4, i, j)] = 0;
-					k.by[0][flat(&rs->v4, i, j)] = 0;
+					fx.k.pk[0][flat(&fx.rs->v4, i, j)] = 0;
+					fx.k.by[0][flat(&fx.rs->v4, i, j)] = 0;
 				}
 			}
-			npd_counters_applied(c, rs, &plan, s);
+			npd_counters_applied(fx.c, fx.rs, &plan, fx.s);
 		}
 	}
-	kernel_read(&k, c);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 0), truth[0]);
-	ck_assert_uint_eq(packets(c, NPD_ORIGIN_POLICY, "web-pol", 1), truth[1]);
-	kernel_fini(&k);
-	npd_counters_free(c);
-	npd_ruleset_free(rs);
-	npd_store_free(s);
+	kernel_read(&fx.k, fx.c);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 0), truth[0]);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 1), truth[1]);
+	fx_fini(&fx);
 }
 END_TEST
 
