@@ -392,16 +392,13 @@ END_TEST
 START_TEST(random_run_matches_true_totals)
 {
 	struct fx fx;
-	unsigned seed =
-	    getenv("NPD_SEED") ? (unsigned)atoi(getenv("NPD_SEED")) : (unsigned)time(NULL);
 	uint64_t truth[2] = {0, 0}; /* web-pol rule 0, rule 1 */
 	struct npd_plan plan;
 	const struct npd_chain *write[8];
 	int step, f, spec;
 	size_t n, i;
 
-	printf("random_run_matches_true_totals: NPD_SEED=%u\n", seed);
-	srand(seed);
+	tu_seed("check_counters: random_run_matches_true_totals");
 	fx_init(&fx);
 	for (step = 0; step < 2000; step++) {
 		switch (rand() % 4) {

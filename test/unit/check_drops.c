@@ -178,12 +178,9 @@ END_TEST
  * cap, and after the traffic stops two ticks leave it empty. */
 START_TEST(random_conservation)
 {
-	unsigned seed = getenv("NPD_SEED") ? (unsigned)strtoul(getenv("NPD_SEED"), NULL, 0)
-					   : (unsigned)time(NULL);
 	int round;
 
-	printf("check_drops: random_conservation seed %u (NPD_SEED=%u replays)\n", seed, seed);
-	srand(seed);
+	tu_seed("check_drops: random_conservation");
 	for (round = 0; round < 50; round++) {
 		struct npd_drops_opts o;
 		struct npd_drops *d;

@@ -230,12 +230,9 @@ perform(struct rule *r, size_t n, const struct npd_hook_layout *p)
 START_TEST(random_chains_end_right)
 {
 	static const char *const names[] = {"NPD-A", "NPD-B", "NPD-C", "ACCEPT", "KUBE-X", "DROP"};
-	unsigned seed = getenv("NPD_SEED") ? (unsigned)strtoul(getenv("NPD_SEED"), NULL, 10)
-					   : (unsigned)time(NULL);
 	unsigned round;
 
-	printf("check_hooklayout: seed %u (replay with NPD_SEED=%u)\n", seed, seed);
-	srand(seed);
+	tu_seed("check_hooklayout: random_chains_end_right");
 	for (round = 0; round < 5000; round++) {
 		struct rule before[16], after[32];
 		struct npd_xt_table t;

@@ -445,13 +445,10 @@ START_TEST(random_rules_lay_out_cleanly)
 {
 	static const uint8_t protos[] = {0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP};
 	static const char *const pnames[] = {"", "tcp.0", "udp.0", "sctp.0"};
-	unsigned seed = getenv("NPD_SEED") ? (unsigned)strtoul(getenv("NPD_SEED"), NULL, 10)
-					   : (unsigned)time(NULL);
+	unsigned seed = tu_seed("check_iptc_entry: random_rules_lay_out_cleanly");
 	char comment[300], prefix[NPD_NFLOG_PREFIXLEN];
 	unsigned round;
 
-	printf("check_iptc_entry: seed %u (replay with NPD_SEED=%u)\n", seed, seed);
-	srand(seed);
 	for (round = 0; round < 3000; round++) {
 		int family = rand() % 2 ? AF_INET6 : AF_INET;
 		size_t p = (size_t)rand() % 4, i, n, pos;

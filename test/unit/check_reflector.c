@@ -452,12 +452,9 @@ START_TEST(test_throttles_do_not_grow_backoff)
 	struct npd_reflector r;
 	struct npd_store *s = npd_store_new();
 	double total = 0;
-	unsigned seed = getenv("NPD_SEED") ? (unsigned)strtoul(getenv("NPD_SEED"), NULL, 0)
-					   : (unsigned)time(NULL);
 	int i;
 
-	printf("check_reflector: throttles seed %u (NPD_SEED=%u replays)\n", seed, seed);
-	srand(seed);
+	tu_seed("check_reflector: throttles");
 	npd_reflector_init(&r, NPD_KIND_POLICY);
 	for (i = 0; i < 20; i++) {
 		fail_request(&r, 429, 1, (double)rand() / ((double)RAND_MAX + 1));

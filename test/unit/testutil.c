@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "npd/addr.h"
@@ -213,6 +214,17 @@ tu_read_file(const char *relpath, size_t *len)
 	if (len)
 		*len = b.len;
 	return npd_buf_steal(&b);
+}
+
+unsigned
+tu_seed(const char *what)
+{
+	const char *env = getenv("NPD_SEED");
+	unsigned seed = env ? (unsigned)strtoul(env, NULL, 0) : (unsigned)time(NULL);
+
+	printf("%s: seed %u (NPD_SEED=%u replays)\n", what, seed, seed);
+	srand(seed);
+	return seed;
 }
 
 int

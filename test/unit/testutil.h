@@ -77,6 +77,9 @@ char *tu_tmp_file(const void *data, size_t len, size_t size);
 struct npd_ruleset *tu_compile(const struct npd_store *s);
 /* The first diagnostic of d with this field path and object name (NULL: any), or NULL. */
 const struct npd_diag *tu_diag_find(const struct npd_diags *d, const char *path, const char *name);
+/* Seeds rand() from $NPD_SEED, else the clock, and prints "what: seed N (NPD_SEED=N
+ * replays)" so a failing random run can be replayed. Returns the seed. */
+unsigned tu_seed(const char *what);
 /* Runs every test of s, frees it; returns the exit status for main (0: all passed). */
 int tu_run(Suite *s);
 /* A new suite called name with one test case, tcase, holding tests (NULL-terminated). */
