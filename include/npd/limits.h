@@ -8,7 +8,7 @@
 
 /* Bytes of one object: one watch line, one item of a list page, one JSON document. etcd
  * refuses requests above 1.5 MiB by default, so no stored object is near this in JSON.
- * Configurable (npd_json_decoder_set_max_bytes, netpold --max-object-bytes). */
+ * A library caller may change it (npd_json_decoder_set_max_bytes); netpold has no flag. */
 #define NPD_LIMIT_OBJECT_BYTES (4u << 20)
 #define NPD_LIMIT_OBJECT_BYTES_MIN 4096u
 /* Nesting of JSON and YAML containers, the document's root counted as 1. The objects netpold
