@@ -1,8 +1,11 @@
 /* bench_compile.c: compiler and differ cost on a synthetic cluster: 10,000 pods in 500
  * namespaces, 2,000 policies (default deny, same-namespace peers, cross-namespace peers
  * with a named port, egress ipBlock plus DNS), 110 pods on the benchmarked node. Times a
- * full compile + diff, one remote pod change, and one policy change; counts rules, sets
- * and entries; prints peak RSS. Usage: bench_compile [ROUNDS] (default 7; medians). */
+ * full compile + diff, one remote pod change, and one policy change, each also through the
+ * incremental compiler (its state, the store's change log, the dirty-only differ); counts
+ * rules, sets and entries; prints peak RSS. Usage: bench_compile [ROUNDS] (default 7;
+ * medians). */
+#include <errno.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,23 +166,48 @@ median_ms(uint64_t *v, int n)
 	return (double)v[n / 2] / 1e6;
 }
 
+/* Set: compile incrementally from the store's change log, diff only the dirty sets. */
+static struct npd_compile_state *incr;
+
 static struct npd_ruleset *
-compile(const struct npd_store *s)
+compile(struct npd_store *s)
 {
 	struct npd_compile_opts o;
 	struct npd_ruleset *rs = NULL;
+	int rc;
 
 	npd_compile_opts_init(&o);
 	o.node_name = BENCH_NODE;
-	if (npd_compile(s, &o, NULL, &rs) < 0)
+	if (!incr) {
+		rc = npd_compile(s, &o, NULL, &rs);
+	} else {
+		rc = npd_compile_incr(incr, s, npd_store_log_get(s), &o, NULL, &rs);
+		if (rc == -ESTALE)
+			rc = npd_compile_full(incr, s, &o, NULL, &rs);
+		npd_store_log_clear(s);
+	}
+	if (rc < 0)
 		abort();
 	return rs;
+}
+
+static struct npd_plan *
+plan(const struct npd_ruleset *applied, const struct npd_ruleset *rs)
+{
+	const char(*dirty)[NPD_SET_NAMELEN];
+	size_t n;
+	bool all;
+
+	if (!incr)
+		return npd_differ_plan(applied, rs);
+	dirty = npd_compile_state_dirty_sets(incr, &n, &all);
+	return npd_differ_plan_dirty(applied, rs, dirty, n, all);
 }
 
 /* Compiles s, diffs against *applied, replaces *applied; adds the times, returns the plan
  * summary in b. */
 static void
-step(const struct npd_store *s, struct npd_ruleset **applied, uint64_t *t_compile, uint64_t *t_diff,
+step(struct npd_store *s, struct npd_ruleset **applied, uint64_t *t_compile, uint64_t *t_diff,
      struct npd_buf *b)
 {
 	uint64_t t0 = npd_now_ns(), t1, t2;
@@ -187,7 +215,7 @@ step(const struct npd_store *s, struct npd_ruleset **applied, uint64_t *t_compil
 	struct npd_plan *p;
 
 	t1 = npd_now_ns();
-	p = npd_differ_plan(*applied, rs);
+	p = plan(*applied, rs);
 	t2 = npd_now_ns();
 	*t_compile = t1 - t0;
 	*t_diff = t2 - t1;
@@ -208,6 +236,7 @@ main(int argc, char **argv)
 	struct npd_buf b;
 	struct rusage ru;
 	size_t local = 0, n_chains;
+	int mode;
 
 	if (rounds < 1)
 		rounds = 1;
@@ -236,54 +265,67 @@ main(int argc, char **argv)
 	       npd_ruleset_rule_count(applied), n_chains, applied->n_sets,
 	       npd_ruleset_entry_count(applied));
 
-	/* One remote pod that is a member of some set, relabelled back and forth. */
-	{
-		const struct npd_pod *victim = NULL;
-		int ns = 0, j = 0, app = 0;
-		size_t k;
+	for (mode = 0; mode < 2; mode++) {
+		const char *how = mode ? " (incremental)" : "";
 
-		for (k = 0; k < applied->n_sets && !victim; k++) {
-			const struct npd_set *set = &applied->sets[k];
-
-			if (set->type == NPD_SET_HASH_IP && set->n_entries)
-				victim = npd_store_pod_by_ip(s, &set->entries[0].addr);
+		if (mode) {
+			incr = npd_compile_state_new();
+			npd_store_log_enable(s, true);
+			t0 = npd_now_ns();
+			step(s, &applied, &tc[0], &td[0], &b);
+			printf("incremental:   full compile building the state %.2f ms\n",
+			       (double)(npd_now_ns() - t0) / 1e6);
 		}
-		if (!victim || !strcmp(victim->node, BENCH_NODE))
-			abort();
-		sscanf(victim->ns, "ns-%d", &ns);
-		sscanf(victim->name, "pod-%d", &j);
-		app = j % 5;
+		/* One remote pod that is a member of some set, relabelled back and forth. */
+		{
+			const struct npd_pod *victim = NULL;
+			int ns = 0, j = 0, app = 0;
+			size_t k;
+
+			for (k = 0; k < applied->n_sets && !victim; k++) {
+				const struct npd_set *set = &applied->sets[k];
+
+				if (set->type == NPD_SET_HASH_IP && set->n_entries)
+					victim = npd_store_pod_by_ip(s, &set->entries[0].addr);
+			}
+			if (!victim || !strcmp(victim->node, BENCH_NODE))
+				abort();
+			sscanf(victim->ns, "ns-%d", &ns);
+			sscanf(victim->name, "pod-%d", &j);
+			app = j % 5;
+			for (i = 0; i < rounds; i++) {
+				/* app 9 is in no selector: the pod leaves its sets, then returns */
+				npd_store_add_pod(s, make_pod(ns, j, i % 2 ? app : 9));
+				step(s, &applied, &tc[i], &td[i], &b);
+				if (i == 0)
+					printf("pod change:    first plan: %s\n", b.data);
+			}
+		}
+		printf("pod change:    compile %7.2f ms  diff %6.3f ms  plan: %s%s\n",
+		       median_ms(tc, rounds), median_ms(td, rounds), b.data, how);
+
+		/* The default-deny policy of the first local pod's namespace gains, loses a rule. */
 		for (i = 0; i < rounds; i++) {
-			/* app 9 is in no selector: the pod leaves its sets, then returns */
-			npd_store_add_pod(s, make_pod(ns, j, i % 2 ? app : 9));
+			struct npd_policy *p = make_policy(0, 0, 0);
+
+			if (i % 2 == 0) {
+				struct npd_policy *q = make_policy(0, 1, 0);
+
+				p->ingress = q->ingress;
+				p->n_ingress = q->n_ingress;
+				q->ingress = NULL;
+				q->n_ingress = 0;
+				npd_policy_free(q);
+			}
+			npd_store_add_policy(s, p);
 			step(s, &applied, &tc[i], &td[i], &b);
 			if (i == 0)
-				printf("pod change:    first plan: %s\n", b.data);
+				printf("policy change: first plan: %s\n", b.data);
 		}
+		printf("policy change: compile %7.2f ms  diff %6.3f ms  plan: %s%s\n",
+		       median_ms(tc, rounds), median_ms(td, rounds), b.data, how);
 	}
-	printf("pod change:    compile %7.2f ms  diff %6.3f ms  plan: %s\n", median_ms(tc, rounds),
-	       median_ms(td, rounds), b.data);
-
-	/* The default-deny policy of the first local pod's namespace gains, loses a rule. */
-	for (i = 0; i < rounds; i++) {
-		struct npd_policy *p = make_policy(0, 0, 0);
-
-		if (i % 2 == 0) {
-			struct npd_policy *q = make_policy(0, 1, 0);
-
-			p->ingress = q->ingress;
-			p->n_ingress = q->n_ingress;
-			q->ingress = NULL;
-			q->n_ingress = 0;
-			npd_policy_free(q);
-		}
-		npd_store_add_policy(s, p);
-		step(s, &applied, &tc[i], &td[i], &b);
-		if (i == 0)
-			printf("policy change: first plan: %s\n", b.data);
-	}
-	printf("policy change: compile %7.2f ms  diff %6.3f ms  plan: %s\n", median_ms(tc, rounds),
-	       median_ms(td, rounds), b.data);
+	npd_compile_state_free(incr);
 
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS:      %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
