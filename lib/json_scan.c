@@ -18,6 +18,18 @@ npd_jscan_reset(struct npd_jscan *s)
 	s->items = items;
 }
 
+/* The end of a run of plain string bytes starting at i: the first quote or backslash,
+ * else n. memchr is vectorised; most of a Pod's bytes are inside strings. */
+static size_t
+plain_run(const unsigned char *p, size_t i, size_t n)
+{
+	const unsigned char *q = memchr(p + i, '"', n - i);
+	size_t end = q ? (size_t)(q - p) : n;
+	const unsigned char *b = memchr(p + i, '\\', end - i);
+
+	return b ? (size_t)(b - p) : end;
+}
+
 size_t
 npd_jscan_run(struct npd_jscan *s, const unsigned char *p, size_t n, enum npd_jscan_ev *ev)
 {
@@ -25,9 +37,26 @@ npd_jscan_run(struct npd_jscan *s, const unsigned char *p, size_t n, enum npd_js
 
 	*ev = NPD_JSCAN_NONE;
 	for (i = 0; i < n; i++) {
-		unsigned char c = p[i];
-		bool open = !s->in_str && (c == '{' || c == '[');
-		bool item_open = open && s->items && s->depth == 2 && s->d2_array && !s->in_item;
+		unsigned char c;
+		bool open, item_open;
+
+		if (s->in_str && !s->esc) {
+			/* Take the plain bytes of a string at once, as many as the byte bound
+			 * leaves room for; the byte that stops the run goes through the loop. */
+			size_t j = plain_run(p, i, n);
+			size_t room = s->len < s->max_bytes ? s->max_bytes - s->len : 0;
+
+			if (!s->cutting && j - i > room)
+				j = i + room;
+			if (!s->cutting)
+				s->len += j - i;
+			i = j;
+			if (i == n)
+				break;
+		}
+		c = p[i];
+		open = !s->in_str && (c == '{' || c == '[');
+		item_open = open && s->items && s->depth == 2 && s->d2_array && !s->in_item;
 
 		/* Checked before the byte is taken, so that it is not: the caller stops in front
 		 * of it, and a cut rescans it. */

@@ -13,6 +13,7 @@
 #include "npd/limits.h"
 #include "npd/mem.h"
 #include "npd/yaml.h"
+#include "json_int.h"
 #include "testutil.h"
 
 #define SMALL_MAX 4096 /* the smallest byte bound, so that tests stay quick */
@@ -444,6 +445,33 @@ START_TEST(entry_caps)
 }
 END_TEST
 
+/* The scanner stops at the byte bound exactly, also when the bound falls inside a run of
+ * plain string bytes that it takes at once, and whatever the run's length. */
+START_TEST(scan_stops_inside_a_string)
+{
+	static const unsigned char in[] = "\"aaaaaaaaaaaaaaaaaaaaaaaa\\\"bbbbbbbb\"";
+	size_t n = sizeof(in) - 1;
+
+	for (size_t max = 1; max < n; max++) {
+		struct npd_jscan s = {.max_depth = NPD_LIMIT_DEPTH, .max_bytes = max};
+		enum npd_jscan_ev ev;
+
+		npd_jscan_reset(&s);
+		ck_assert_uint_eq(npd_jscan_run(&s, in, n, &ev), max);
+		ck_assert_int_eq(ev, NPD_JSCAN_TOO_BIG);
+	}
+	{
+		struct npd_jscan s = {.max_depth = NPD_LIMIT_DEPTH, .max_bytes = n};
+		enum npd_jscan_ev ev;
+
+		npd_jscan_reset(&s);
+		ck_assert_uint_eq(npd_jscan_run(&s, in, n, &ev), n);
+		ck_assert_int_eq(ev, NPD_JSCAN_NONE);
+		ck_assert(!s.in_str);
+	}
+}
+END_TEST
+
 static void
 extra(TCase *tc)
 {
@@ -455,4 +483,4 @@ extra(TCase *tc)
 	tcase_add_loop_test(tc, entry_caps, 0, (int)NPD_ARRAY_SIZE(caps));
 }
 
-TU_MAIN_WITH("limits", extra, watch_line_default_bound, yaml_depth)
+TU_MAIN_WITH("limits", extra, watch_line_default_bound, yaml_depth, scan_stops_inside_a_string)
