@@ -2,13 +2,10 @@
  * keeps every pod-derived set the last ruleset held (selector peers, named ports,
  * ipBlock-resolved named ports) with its members, the node's local pods, and indexes
  * from a label pair, a namespace or a namespace label pair to the sets a pod with it can
- * join, and from an address to the sets holding it. A change then re-tests only the
- * addresses it can move: a pod's old and new ones, the pods of a relabelled namespace;
- * each against the sets holding it and the sets its owner can join. The chains are
- * rebuilt on every compile by compile.c from the policies of the local pods (a few
- * hundred rules), so the output is the full compiler's by construction, the sets being
- * the only thing carried over. Pure: no I/O, no clock, no globals. */
-#include <errno.h>
+ * join, and from an address to the sets holding it. Re-testing an address checks it only
+ * against the sets holding it and the sets its owner can join; which addresses a change
+ * moves is compile_incr.c's to say. The sets are the only thing carried over: the chains
+ * are rebuilt on every compile. Pure: no I/O, no clock, no globals. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,11 +16,7 @@
 #include "npd/mem.h"
 #include "npd/selector.h"
 #include "compile_int.h"
-
-struct cvec {
-	struct cset **v;
-	size_t n, cap;
-};
+#include "compile_state_int.h"
 
 /* One pod-derived set: what it selects (owned copies behind a npd_cc_pick) and its
  * members, sorted by npd_set_entry_cmp, one per address. */
@@ -42,24 +35,6 @@ struct cset {
 	uint64_t used;	/* epoch of the last compile that emitted it */
 	uint64_t stamp; /* visited mark while re-testing one address */
 	uint64_t dirty; /* epoch of the last compile that changed it */
-};
-
-struct npd_compile_state {
-	bool built;
-	char *node;
-	uint64_t gen; /* store generation last compiled */
-	uint64_t epoch, stamp;
-	struct npd_map sets;	/* identity -> struct cset */
-	struct npd_map anchors; /* "p\x1fkey\x1fvalue", "n\x1fns", "q\x1fkey\x1fvalue" -> cvec */
-	struct cvec wide;	/* sets no anchor bounds: re-tested for every address */
-	struct npd_map rev;	/* formatted address -> cvec of the sets holding it */
-	struct npd_map locals;	/* "ns\x1fname" of pods whose nodeName is node */
-	const struct npd_pod **lv;
-	size_t n_lv, cap_lv;
-	char (*dirty)[NPD_SET_NAMELEN];
-	size_t n_dirty, cap_dirty;
-	bool dirty_all;
-	struct npd_buf key;
 };
 
 static void
@@ -362,9 +337,9 @@ anchored(struct npd_compile_state *st, char kind, const char *k, const char *v)
 	return npd_map_get(&st->anchors, st->key.data);
 }
 
-/* Re-tests address a in every set that holds it and every set its owner can join. */
-static void
-retest_addr(struct npd_compile_state *st, const struct npd_store *s, const struct npd_addr *a)
+void
+npd_compile_state_retest_addr(struct npd_compile_state *st, const struct npd_store *s,
+			      const struct npd_addr *a)
 {
 	const struct npd_pod *w = npd_store_pod_by_ip(s, a);
 	char buf[NPD_ADDRSTRLEN];
@@ -396,62 +371,14 @@ retest_addr(struct npd_compile_state *st, const struct npd_store *s, const struc
 	retest_list(st, s, &st->wide, a, w);
 }
 
-static void
-retest_pod_addrs(struct npd_compile_state *st, const struct npd_store *s, const struct npd_pod *pod)
+void
+npd_compile_state_retest_pod(struct npd_compile_state *st, const struct npd_store *s,
+			     const struct npd_pod *pod)
 {
 	size_t i;
 
 	for (i = 0; pod && i < pod->n_ips; i++)
-		retest_addr(st, s, &pod->ips[i]);
-}
-
-static void
-local_key(struct npd_buf *b, const char *ns, const char *name)
-{
-	npd_buf_reset(b);
-	npd_buf_printf(b, "%s\x1f%s", ns, name);
-}
-
-static void
-track_local(struct npd_compile_state *st, const struct npd_pod *pod, const char *ns,
-	    const char *name)
-{
-	local_key(&st->key, ns, name);
-	if (pod && pod->node && !strcmp(pod->node, st->node))
-		npd_map_set(&st->locals, st->key.data, st);
-	else
-		npd_map_del(&st->locals, st->key.data);
-}
-
-static void
-apply_change(struct npd_compile_state *st, const struct npd_store *s,
-	     const struct npd_store_change *ch)
-{
-	const struct npd_pod *const *pods;
-	const struct npd_pod *pod;
-	size_t i, n;
-
-	switch (ch->kind) {
-	case NPD_KIND_POD:
-		pod = npd_store_get_pod(s, ch->ns, ch->name);
-		track_local(st, pod, ch->ns, ch->name);
-		for (i = 0; i < ch->n_old_ips; i++)
-			retest_addr(st, s, &ch->old_ips[i]);
-		retest_pod_addrs(st, s, pod);
-		break;
-	case NPD_KIND_NAMESPACE:
-		/* Pods never change namespace (a move is a delete and an add), so the pods
-		 * there now are all that its labels can move. */
-		pods = npd_store_pods_in(s, ch->name, &n);
-		for (i = 0; i < n; i++)
-			retest_pod_addrs(st, s, pods[i]);
-		break;
-	case NPD_KIND_POLICY:
-		/* A policy changes chains and which sets exist, never a set's members: the
-		 * compile that follows rebuilds the chains and computes new sets. */
-	case NPD_KIND__COUNT:
-		break;
-	}
+		npd_compile_state_retest_addr(st, s, &pod->ips[i]);
 }
 
 static int
@@ -489,8 +416,8 @@ npd_compile_state_locals(struct npd_compile_state *st, const struct npd_store *s
 	return st->lv;
 }
 
-static void
-state_reset(struct npd_compile_state *st)
+void
+npd_compile_state_reset(struct npd_compile_state *st)
 {
 	npd_map_clear(&st->sets, cset_free);
 	npd_map_clear(&st->anchors, cvec_free);
@@ -520,7 +447,7 @@ npd_compile_state_free(struct npd_compile_state *st)
 {
 	if (!st)
 		return;
-	state_reset(st);
+	npd_compile_state_reset(st);
 	npd_map_fini(&st->sets);
 	npd_map_fini(&st->anchors);
 	npd_map_fini(&st->rev);
@@ -532,17 +459,13 @@ npd_compile_state_free(struct npd_compile_state *st)
 	free(st);
 }
 
-/* Compiles with the state's sets, then forgets the sets nothing emitted. */
-static int
-run(struct npd_compile_state *st, const struct npd_store *s, const struct npd_compile_opts *o,
-    struct npd_diags *d, struct npd_ruleset **out)
+void
+npd_compile_state_sweep(struct npd_compile_state *st)
 {
 	struct cset **gone = NULL;
 	size_t it = 0, n = 0, cap = 0, i;
 	void *v;
-	int rc;
 
-	rc = npd_compile_run(st, s, o, d, out);
 	while (npd_map_next(&st->sets, &it, NULL, &v)) {
 		struct cset *cs = v;
 
@@ -554,55 +477,6 @@ run(struct npd_compile_state *st, const struct npd_store *s, const struct npd_co
 	for (i = 0; i < n; i++)
 		cset_drop(st, gone[i]);
 	free(gone);
-	st->gen = npd_store_generation(s);
-	return rc;
-}
-
-int
-npd_compile_full(struct npd_compile_state *st, const struct npd_store *s,
-		 const struct npd_compile_opts *o, struct npd_diags *d, struct npd_ruleset **out)
-{
-	const char *const *names;
-	size_t n_ns, i, j;
-
-	if (!o || !o->node_name || !o->mark)
-		return -EINVAL;
-	state_reset(st);
-	st->node = npd_xstrdup(o->node_name);
-	names = npd_store_ns_names(s, &n_ns);
-	for (i = 0; i < n_ns; i++) {
-		const struct npd_pod *const *pods;
-		size_t n_pods;
-
-		pods = npd_store_pods_in(s, names[i], &n_pods);
-		for (j = 0; j < n_pods; j++)
-			track_local(st, pods[j], pods[j]->ns, pods[j]->name);
-	}
-	st->built = true;
-	st->epoch++;
-	st->n_dirty = 0;
-	st->dirty_all = true;
-	return run(st, s, o, d, out);
-}
-
-int
-npd_compile_incr(struct npd_compile_state *st, const struct npd_store *s,
-		 const struct npd_store_log *changes, const struct npd_compile_opts *o,
-		 struct npd_diags *d, struct npd_ruleset **out)
-{
-	size_t i;
-
-	if (!o || !o->node_name || !o->mark)
-		return -EINVAL;
-	if (!st->built || strcmp(st->node, o->node_name) || changes->overflow ||
-	    changes->base_gen != st->gen)
-		return -ESTALE;
-	st->epoch++;
-	st->n_dirty = 0;
-	st->dirty_all = false;
-	for (i = 0; i < changes->n; i++)
-		apply_change(st, s, &changes->v[i]);
-	return run(st, s, o, d, out);
 }
 
 const char (*npd_compile_state_dirty_sets(const struct npd_compile_state *st, size_t *n,

@@ -1,0 +1,57 @@
+/* compile_state_int.h: what compile_state.c (the sets carried between compiles and the
+ * indexes that find the ones an address can move) and compile_incr.c (the driver that
+ * feeds them a compile's store changes) share: the state itself and the few operations
+ * the driver calls. */
+#ifndef NPD_COMPILE_STATE_INT_H
+#define NPD_COMPILE_STATE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "npd/addr.h"
+#include "npd/buf.h"
+#include "npd/compile.h"
+#include "npd/map.h"
+#include "npd/ruleset.h"
+#include "npd/store.h"
+
+struct cset;
+
+struct cvec {
+	struct cset **v;
+	size_t n, cap;
+};
+
+struct npd_compile_state {
+	bool built;
+	char *node;
+	uint64_t gen; /* store generation last compiled */
+	uint64_t epoch, stamp;
+	struct npd_map sets;	/* identity -> struct cset */
+	struct npd_map anchors; /* "p\x1fkey\x1fvalue", "n\x1fns", "q\x1fkey\x1fvalue" -> cvec */
+	struct cvec wide;	/* sets no anchor bounds: re-tested for every address */
+	struct npd_map rev;	/* formatted address -> cvec of the sets holding it */
+	struct npd_map locals;	/* "ns\x1fname" of pods whose nodeName is node */
+	const struct npd_pod **lv;
+	size_t n_lv, cap_lv;
+	char (*dirty)[NPD_SET_NAMELEN];
+	size_t n_dirty, cap_dirty;
+	bool dirty_all;
+	struct npd_buf key;
+};
+
+/* Forgets every set, index entry and local pod, and the node: the next compile must be a
+ * full one. The maps stay initialised. */
+void npd_compile_state_reset(struct npd_compile_state *st);
+/* Re-tests address a (its owner in s, if any) in every set holding it and every set its
+ * owner can join, marking the sets it changes dirty for this epoch. */
+void npd_compile_state_retest_addr(struct npd_compile_state *st, const struct npd_store *s,
+				   const struct npd_addr *a);
+/* npd_compile_state_retest_addr for each address of pod (NULL: none). */
+void npd_compile_state_retest_pod(struct npd_compile_state *st, const struct npd_store *s,
+				  const struct npd_pod *pod);
+/* Drops the sets the compile of this epoch did not emit. */
+void npd_compile_state_sweep(struct npd_compile_state *st);
+
+#endif
