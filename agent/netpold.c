@@ -22,6 +22,7 @@
 #include "nflog.h"
 #include "npd/backend.h"
 #include "npd/compile.h"
+#include "npd/limits.h"
 #include "npd/metrics.h"
 #include "stats.h"
 #include "conntrack.h"
@@ -49,6 +50,7 @@ struct options {
 	double resync, debounce, debounce_max;
 	double counters_interval;
 	const char *state_file;
+	uint32_t max_set_members;
 	bool cleanup;
 	bool in_cluster;
 	char hostname[HOST_NAME_MAX + 1];
@@ -86,6 +88,8 @@ usage(FILE *out)
 	    "                         before commits); a scrape serves the last reading\n"
 	    "  --state-file PATH      keep rule counter totals here across restarts (e.g.\n"
 	    "                         /run/netpold/counters; default: none)\n"
+	    "  --max-set-members N    a policy whose peers need a set of more members isolates\n"
+	    "                         the pods it selects and admits nothing (default 1048576)\n"
 	    "  --cleanup              remove every chain, jump rule and set netpold owns, exit\n"
 	    "  --log-level LEVEL      info|debug (default info)\n"
 	    "  --version              print the version and exit\n"
@@ -160,6 +164,7 @@ enum {
 	O_DEBOUNCE_MAX,
 	O_COUNTERS_INTERVAL,
 	O_STATE_FILE,
+	O_MAX_SET_MEMBERS,
 	O_CLEANUP,
 	O_LOGLEVEL,
 	O_HELP,
@@ -201,6 +206,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"debounce-max", required_argument, NULL, O_DEBOUNCE_MAX},
 	    {"counters-interval", required_argument, NULL, O_COUNTERS_INTERVAL},
 	    {"state-file", required_argument, NULL, O_STATE_FILE},
+	    {"max-set-members", required_argument, NULL, O_MAX_SET_MEMBERS},
 	    {"cleanup", no_argument, NULL, O_CLEANUP},
 	    {"log-level", required_argument, NULL, O_LOGLEVEL},
 	    {"help", no_argument, NULL, O_HELP},
@@ -221,6 +227,7 @@ parse_options(int argc, char **argv, struct options *o)
 	o->debounce = 0.05;
 	o->debounce_max = 0.5;
 	o->counters_interval = 5;
+	o->max_set_members = NPD_LIMIT_SET_MEMBERS;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", longopts, &li)) != -1) {
 		if (c >= O_MANIFESTS)
@@ -295,6 +302,11 @@ parse_options(int argc, char **argv, struct options *o)
 			if (!optarg[0])
 				return bad_option("--state-file", optarg, "empty");
 			o->state_file = optarg;
+			break;
+		case O_MAX_SET_MEMBERS:
+			if (parse_uint(optarg, NPD_LIMIT_SET_MEMBERS, &v) < 0 || v == 0)
+				return bad_option(opt_name, optarg, "want 1..1048576");
+			o->max_set_members = (uint32_t)v;
 			break;
 		case O_CLEANUP:
 			o->cleanup = true;
@@ -517,6 +529,7 @@ main(int argc, char **argv)
 	so.compile.node_name = o.node_name;
 	so.compile.mark = o.mark;
 	so.compile.nflog_group = o.nflog_group;
+	so.compile.max_set_members = o.max_set_members;
 	so.debounce = o.debounce;
 	so.debounce_max = o.debounce_max;
 	so.resync_period = o.resync;

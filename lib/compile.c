@@ -33,6 +33,7 @@
 #include "npd/buf.h"
 #include "npd/compile.h"
 #include "npd/hash.h"
+#include "npd/limits.h"
 #include "npd/map.h"
 #include "npd/mem.h"
 #include "npd/selector.h"
@@ -58,6 +59,7 @@ npd_compile_opts_init(struct npd_compile_opts *o)
 	o->nflog_group = 100;
 	o->log_per_sec = 10;
 	o->max_rules_per_policy = 4096;
+	o->max_set_members = NPD_LIMIT_SET_MEMBERS;
 }
 
 static char *
@@ -221,6 +223,8 @@ emit_peer_port(struct npd_cc *c, struct npd_chain *ch, const struct npd_policy *
 	       const struct npd_port *port)
 {
 	uint8_t peer_dirs = d == DIR_IN ? 0 : NPD_SETDIR_DST(0);
+	const char *peer_word = d == DIR_IN ? "from" : "to";
+	const struct npd_set *set;
 	struct npd_rule r;
 
 	memset(&r, 0, sizeof(r));
@@ -228,18 +232,21 @@ emit_peer_port(struct npd_cc *c, struct npd_chain *ch, const struct npd_policy *
 		return;
 	if (port && port->name && d == DIR_EG) {
 		/* The name resolves at the destination, which must then be a pod. */
-		add_set_match(&r, npd_compile_egress_port_set(c, pol, peer, port), 2,
-			      NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
+		set = npd_compile_egress_port_set(c, pol, peer, port);
+		npd_compile_note_set(c, set, dir_word[d], ri, "ports", qi);
+		add_set_match(&r, set, 2, NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
 	} else {
-		if (peer)
-			add_set_match(&r,
-				      peer->kind == NPD_PEER_IPBLOCK
-					  ? npd_compile_ipblock_set(c, peer)
-					  : npd_compile_selector_set(c, pol, peer),
-				      1, peer_dirs);
+		if (peer) {
+			set = peer->kind == NPD_PEER_IPBLOCK
+				  ? npd_compile_ipblock_set(c, peer)
+				  : npd_compile_selector_set(c, pol, peer);
+			npd_compile_note_set(c, set, dir_word[d], ri, peer_word, pi);
+			add_set_match(&r, set, 1, peer_dirs);
+		}
 		if (port && port->name) {
-			add_set_match(&r, npd_compile_ingress_port_set(c, pol, port), 2,
-				      NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
+			set = npd_compile_ingress_port_set(c, pol, port);
+			npd_compile_note_set(c, set, dir_word[d], ri, "ports", qi);
+			add_set_match(&r, set, 2, NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
 		} else if (port) {
 			r.proto = (uint8_t)port->proto;
 			if (port->has_port) {
@@ -252,7 +259,7 @@ emit_peer_port(struct npd_cc *c, struct npd_chain *ch, const struct npd_policy *
 	npd_buf_reset(&c->tmp);
 	npd_buf_printf(&c->tmp, "%s/%s %s[%zu]", pol->ns, pol->name, dir_word[d], ri);
 	if (peer)
-		npd_buf_printf(&c->tmp, " %s[%zu]", d == DIR_IN ? "from" : "to", pi);
+		npd_buf_printf(&c->tmp, " %s[%zu]", peer_word, pi);
 	if (port)
 		npd_buf_printf(&c->tmp, " ports[%zu]", qi);
 	r.comment = truncated(c->tmp.data, COMMENT_MAX);
@@ -264,24 +271,13 @@ emit_peer_port(struct npd_cc *c, struct npd_chain *ch, const struct npd_policy *
 	npd_rule_fini(&r);
 }
 
-static size_t
-rule_bound(const struct npd_policy_rule *rules, size_t n)
-{
-	size_t i, total = 0;
-
-	for (i = 0; i < n; i++)
-		total += (rules[i].n_peers ? rules[i].n_peers : 1) *
-			 (rules[i].n_ports ? rules[i].n_ports : 1);
-	return total;
-}
-
 static void
 emit_policy_chain(struct npd_cc *c, const struct npd_policy *pol, enum dir d, const char *name)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
 	const struct npd_policy_rule *rules = d == DIR_IN ? pol->ingress : pol->egress;
 	size_t n = d == DIR_IN ? pol->n_ingress : pol->n_egress;
-	size_t ri, pi, qi, bound;
+	size_t ri, pi, qi;
 	struct npd_chain *ch;
 
 	if (npd_map_get(&c->chains, name))
@@ -293,32 +289,20 @@ emit_policy_chain(struct npd_cc *c, const struct npd_policy *pol, enum dir d, co
 	/* An invalid policy isolates and allows nothing: its chain stays empty. */
 	if (pol->invalid)
 		return;
-	bound = rule_bound(rules, n);
-	if (bound > c->o->max_rules_per_policy) {
-		npd_buf_reset(&c->tmp);
-		npd_buf_printf(&c->tmp, "%s/%s", pol->ns, pol->name);
-		if (!npd_map_get(&c->reported, c->tmp.data)) {
-			npd_map_set(&c->reported, c->tmp.data, (void *)1);
-			npd_diags_add(c->d, NPD_DIAG_LIMIT, "NetworkPolicy", pol->ns, pol->name,
-				      "spec", NULL, 0,
-				      "policy needs %zu rules, more than the limit of %u: it "
-				      "isolates the pods it selects but allows nothing",
-				      bound, c->o->max_rules_per_policy);
-			npd_diags_set_limit(c->d, "policy_rules");
-		}
+	if (npd_compile_rules_over(c, pol, rules, n))
 		return;
-	}
-	for (ri = 0; ri < n; ri++) {
+	for (ri = 0; ri < n && !c->over; ri++) {
 		const struct npd_policy_rule *rule = &rules[ri];
 		size_t np = rule->n_peers ? rule->n_peers : 1;
 		size_t nq = rule->n_ports ? rule->n_ports : 1;
 
-		for (pi = 0; pi < np; pi++)
-			for (qi = 0; qi < nq; qi++)
+		for (pi = 0; pi < np && !c->over; pi++)
+			for (qi = 0; qi < nq && !c->over; qi++)
 				emit_peer_port(c, ch, pol, d, ri, pi,
 					       rule->n_peers ? &rule->peers[pi] : NULL, qi,
 					       rule->n_ports ? &rule->ports[qi] : NULL);
 	}
+	npd_compile_end_chain(c, pol, ch);
 }
 
 /* A TCP segment that conntrack sees as NEW although it opens nothing: with the kernel's
@@ -574,16 +558,22 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 	npd_map_init(&c.reported);
 	npd_buf_init(&c.id);
 	npd_buf_init(&c.tmp);
+	npd_buf_init(&c.over_msg);
+	npd_buf_init(&c.over_path);
 	collect_locals(&c);
 	compile_family(&c, AF_INET);
 	compile_family(&c, AF_INET6);
+	npd_compile_drop_over(&c);
 	npd_ruleset_seal(c.rs);
+	npd_compile_drop_unused_sets(&c);
 	*out = c.rs;
 	for (i = 0; i < c.n_locals; i++) {
 		free(c.locals[i].pols[DIR_IN]);
 		free(c.locals[i].pols[DIR_EG]);
 	}
 	free(c.locals);
+	npd_buf_fini(&c.over_path);
+	npd_buf_fini(&c.over_msg);
 	npd_buf_fini(&c.tmp);
 	npd_buf_fini(&c.id);
 	npd_map_fini(&c.reported);

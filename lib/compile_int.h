@@ -34,7 +34,10 @@ struct npd_cc {
 	uint8_t family;		 /* the family being compiled */
 	struct npd_map sets;	 /* set identity -> index + 1 in rs->sets */
 	struct npd_map chains;	 /* policy chain names emitted for the current family */
-	struct npd_map reported; /* policies already reported to d */
+	struct npd_map reported; /* policies over a bound ("ns/name"), already reported to d */
+	bool over;		 /* the policy chain being emitted uses a set over the bound */
+	struct npd_buf over_msg; /* then: the set, for the diagnostic */
+	struct npd_buf over_path;
 	struct npd_cc_local *locals;
 	size_t n_locals, cap_locals;
 	struct npd_buf id, tmp; /* scratch: a set's identity, any text */
@@ -103,6 +106,21 @@ const struct npd_set *npd_compile_ingress_port_set(struct npd_cc *c, const struc
 const struct npd_set *npd_compile_egress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 						  const struct npd_peer *peer,
 						  const struct npd_port *port);
+
+/* compile_limit.c: the bounds on one policy (see there). True, reported once, when the
+ * rules of one direction compile to more rules than the options allow. */
+bool npd_compile_rules_over(struct npd_cc *c, const struct npd_policy *pol,
+			    const struct npd_policy_rule *rules, size_t n);
+/* Notes that a rule at path (dir, rule ri, peer pi or port qi) of the chain being emitted
+ * matches set, whose members may exceed the bound; then c->over is true. */
+void npd_compile_note_set(struct npd_cc *c, const struct npd_set *set, const char *dir, size_t ri,
+			  const char *what, size_t i);
+/* Ends the chain ch of pol: when a set was over, empties it and reports pol once. */
+void npd_compile_end_chain(struct npd_cc *c, const struct npd_policy *pol, struct npd_chain *ch);
+/* Before the seal: empties the chains of every policy over a bound in both families. */
+void npd_compile_drop_over(struct npd_cc *c);
+/* After the seal: removes the sets no rule references (only those of such policies). */
+void npd_compile_drop_unused_sets(struct npd_cc *c);
 
 #ifdef NPD_TESTING
 /* Writes the stable chain name of kind ("I", "E", "PI", "PE") for ns/name into out:

@@ -19,6 +19,8 @@ struct npd_compile_opts {
 	uint16_t nflog_group;  /* default 100 */
 	uint32_t log_per_sec;  /* NFLOG rate limit per pod chain; default 10, 0 disables */
 	uint32_t max_rules_per_policy; /* a policy compiling to more is skipped; default 4096 */
+	uint32_t max_set_members;      /* a policy whose peers need a bigger set is skipped; default
+				   * NPD_LIMIT_SET_MEMBERS (limits.h) */
 };
 
 void npd_compile_opts_init(struct npd_compile_opts *o);

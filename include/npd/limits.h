@@ -30,5 +30,13 @@
 /* Containers of a pod and ports of one container; IPs of one pod. */
 #define NPD_LIMIT_CONTAINERS 1000
 #define NPD_LIMIT_POD_IPS 16
+/* Members of one set a policy's peer becomes (a selector's pods cluster-wide, an ipBlock's
+ * entries, a named port's pods). 2^20 is seven times a 150,000-pod cluster, which a
+ * namespaceSelector {} matches whole. At that size the kernel's hash:ip set of IPv4
+ * addresses takes 25 MiB (`ipset list` "Size in memory": 26,135,360 bytes, hashsize
+ * 524,288) and each copy netpold keeps of its members 22 MiB (22 bytes a member). A policy
+ * needing a bigger set isolates the pods it selects and admits nothing; netpold
+ * --max-set-members lowers the bound. */
+#define NPD_LIMIT_SET_MEMBERS (1u << 20)
 
 #endif

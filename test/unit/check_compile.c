@@ -12,9 +12,11 @@
 #include "npd/buf.h"
 #include "npd/compile.h"
 #include "npd/mem.h"
+#include "npd/limits.h"
 #include "npd/selector.h"
 #include "compile_int.h"
 #include "testutil.h"
+#include "tu_eval.h"
 
 static struct npd_ruleset *
 compile_opts(struct npd_store *s, struct npd_compile_opts *o, struct npd_diags *d)
@@ -738,6 +740,91 @@ START_TEST(over_limit_policy_is_reported_others_compile)
 }
 END_TEST
 
+/* A TCP packet to port 80 from src to dst through node1's rules. */
+static enum tu_verdict
+verdict(const struct npd_ruleset *rs, const char *src, const char *dst)
+{
+	struct tu_packet p = {.proto = 6, .dport = 80};
+
+	ck_assert_int_eq(npd_addr_parse(src, &p.src), 0);
+	ck_assert_int_eq(npd_addr_parse(dst, &p.dst), 0);
+	return tu_eval(rs, &p, NULL);
+}
+
+/* At the set-member bound the peer set is emitted and the policy admits; one member over
+ * (here in IPv6 only, found after the IPv4 chain was emitted) it fails closed in both
+ * families, its set is not emitted, and another policy of the same pod still admits. */
+START_TEST(set_member_bound_fails_closed)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *cli = tu_policy("a", "from-cli", "app=srv", true, false);
+	struct npd_policy *ops = tu_policy("a", "from-ops", "app=srv", true, false);
+	const struct npd_diag *dg;
+	struct npd_compile_opts o;
+	struct npd_ruleset *rs;
+	char name[NPD_CHAIN_NAMELEN];
+	struct npd_diags d;
+	int i;
+
+	npd_store_add_pod(s, tu_pod("a", "srv", "app=srv", "10.0.0.1,fd00::1", "node1"));
+	for (i = 1; i <= 3; i++) {
+		char pod[16], ips[64];
+
+		snprintf(pod, sizeof(pod), "c%d", i);
+		snprintf(ips, sizeof(ips), "10.0.1.%d,fd00:1::%d", i, i);
+		npd_store_add_pod(s, tu_pod("a", pod, "app=cli", ips, "node2"));
+	}
+	tu_peer_sel(tu_rule(cli, false), NULL, "app=cli");
+	tu_peer_block(tu_rule(ops, false), "192.168.0.0/16", "");
+	npd_store_add_policy(s, cli);
+	npd_store_add_policy(s, ops);
+	npd_compile_opts_init(&o);
+	ck_assert_uint_eq(o.max_set_members, NPD_LIMIT_SET_MEMBERS);
+	o.node_name = "node1";
+	o.max_set_members = 3;
+	npd_diags_init(&d);
+	rs = compile_opts(s, &o, &d);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_uint_eq(rs->n_sets, 3); /* app=cli in both families, the IPv4 ipBlock */
+	ck_assert_int_eq(verdict(rs, "10.0.1.1", "10.0.0.1"), TU_PASS);
+	ck_assert_int_eq(verdict(rs, "fd00:1::3", "fd00::1"), TU_PASS);
+	ck_assert_int_eq(verdict(rs, "10.0.2.1", "10.0.0.1"), TU_REJECT);
+	npd_ruleset_free(rs);
+
+	npd_store_add_pod(s, tu_pod("a", "c4", "app=cli", "fd00:1::4", "node2"));
+	rs = compile_opts(s, &o, &d);
+	ck_assert_uint_eq(d.n, 1);
+	dg = &d.v[0];
+	ck_assert_int_eq(dg->kind, NPD_DIAG_LIMIT);
+	ck_assert_str_eq(dg->limit, "set_members");
+	ck_assert_str_eq(dg->obj_kind, "NetworkPolicy");
+	ck_assert_str_eq(dg->name, "from-cli");
+	ck_assert_str_eq(dg->path, "spec.ingress[0].from[0]");
+	ck_assert_msg(strstr(dg->msg, "-6 (pods ns=a app=cli) needs more than the limit of 3"),
+		      "%s", dg->msg);
+	expected_chain(name, "PI", "a/from-cli");
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, name)->n_rules, 0);
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v6, name)->n_rules, 0);
+	ck_assert_uint_eq(rs->n_sets, 1); /* only the ipBlock's */
+	for (i = 0; i < (int)rs->n_sets; i++)
+		ck_assert_int_eq(rs->sets[i].type, NPD_SET_HASH_NET);
+	ck_assert_int_eq(verdict(rs, "10.0.1.1", "10.0.0.1"), TU_REJECT);
+	ck_assert_int_eq(verdict(rs, "fd00:1::3", "fd00::1"), TU_REJECT);
+	ck_assert_int_eq(verdict(rs, "192.168.1.1", "10.0.0.1"), TU_PASS);
+	npd_ruleset_free(rs);
+
+	/* Back at the bound: admitted again. */
+	npd_store_del(s, NPD_KIND_POD, "a", "c4");
+	npd_diags_reset(&d);
+	rs = compile_opts(s, &o, &d);
+	ck_assert_uint_eq(d.n, 0);
+	ck_assert_int_eq(verdict(rs, "10.0.1.1", "10.0.0.1"), TU_PASS);
+	npd_diags_fini(&d);
+	npd_ruleset_free(rs);
+	npd_store_free(s);
+}
+END_TEST
+
 START_TEST(output_is_deterministic)
 {
 	struct npd_store *s = npd_store_new();
@@ -867,5 +954,5 @@ TU_MAIN("compile", names_are_stable_identities, chain_names_fit_and_scatter,
 	ipblock_sets, named_ports_resolve_at_destination, ports_ranges_and_protocols,
 	policy_types_decide_isolation, only_local_selectable_pods_get_chains,
 	reused_ip_follows_new_pod, invalid_policy_isolates_and_allows_nothing,
-	over_limit_policy_is_reported_others_compile, output_is_deterministic,
-	rules_map_to_their_origin, bad_options_rejected)
+	over_limit_policy_is_reported_others_compile, set_member_bound_fails_closed,
+	output_is_deterministic, rules_map_to_their_origin, bad_options_rejected)

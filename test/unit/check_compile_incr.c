@@ -4,7 +4,8 @@
  * store's change log must print exactly as npd_compile of the same store (rules, sets
  * with comments and entries, chain origins, diagnostics), and every set it does not name
  * as dirty must hold what the previous ruleset's set of that name held, so that the differ
- * told the dirty sets plans exactly what it plans comparing every set.
+ * told the dirty sets plans exactly what it plans comparing every set. Most worlds run with
+ * a bound of 1-3 set members, so pod events take policies over it and back.
  *
  * NPD_INCR_SEED fixes the seed (else the clock picks one; printed either way),
  * NPD_INCR_WORLDS and NPD_INCR_STEPS the number of worlds and events per world,
@@ -28,7 +29,11 @@ struct node_run {
 	struct npd_compile_opts o;
 	struct npd_compile_state *st;
 	struct npd_ruleset *prev;
+	size_t n_over; /* policies over the set-member bound in the last compile */
 };
+
+/* Compiles where a policy went over the set-member bound or back below it. */
+static unsigned long crossings;
 
 static unsigned long
 env_count(const char *name, unsigned long dflt)
@@ -172,6 +177,7 @@ compare(struct node_run *nr, const struct npd_store *s, const char *where)
 	struct npd_ruleset *full = NULL, *incr = NULL;
 	struct npd_diags df, di;
 	struct npd_buf a, b;
+	size_t i, n_over;
 
 	npd_diags_init(&df);
 	npd_diags_init(&di);
@@ -187,6 +193,13 @@ compare(struct node_run *nr, const struct npd_store *s, const char *where)
 		ck_abort_msg("%s, node %s: incremental differs from full, %s", where, nr->node,
 			     first_diff(a.data, b.data));
 	}
+	n_over = 0;
+	for (i = 0; i < di.n; i++)
+		if (di.v[i].limit && !strcmp(di.v[i].limit, "set_members"))
+			n_over++;
+	if (n_over != nr->n_over)
+		crossings++;
+	nr->n_over = n_over;
 	check_clean_sets(nr, incr, where);
 	check_dirty_plan(nr, incr, where);
 	npd_ruleset_free(nr->prev);
@@ -219,6 +232,10 @@ run_world(uint64_t seed, unsigned long world, unsigned long steps)
 		/* Small enough that some random policies exceed it (the limit diagnostic). */
 		if (world % 2)
 			nr[k].o.max_rules_per_policy = 6;
+		/* Low enough (a world has at most 8 pods) that pod events take sets across it
+		 * both ways: the policies using them fail closed, then admit again. */
+		if (world % 4)
+			nr[k].o.max_set_members = (uint32_t)(world % 4);
 		nr[k].st = npd_compile_state_new();
 		ck_assert_int_eq(npd_compile_full(nr[k].st, s, &nr[k].o, NULL, &rs), 0);
 		nr[k].prev = rs;
@@ -260,6 +277,8 @@ START_TEST(random_event_streams)
 		if (w >= first)
 			run_world(ws, w, steps);
 	}
+	printf("check_compile_incr: %lu compiles crossed the set-member bound\n", crossings);
+	ck_assert_msg(crossings > 0, "no event took a policy across the set-member bound");
 }
 END_TEST
 
