@@ -19,8 +19,6 @@ npd_dnode_free(struct npd_dnode *n)
 		struct npd_dnode *next = n->next;
 
 		npd_dnode_free(n->child);
-		free(n->key);
-		free(n->text);
 		free(n);
 		n = next;
 	}
@@ -45,7 +43,6 @@ npd_dec_reset(struct npd_dec *b)
 		if (b->stack[i].item)
 			npd_dnode_free(b->stack[i].node);
 	npd_dnode_free(b->root);
-	free(b->key);
 	b->root = NULL;
 	b->key = NULL;
 	b->key_s = NULL;
@@ -59,6 +56,7 @@ void
 npd_dec_fini(struct npd_dec *b)
 {
 	npd_dec_reset(b);
+	npd_buf_fini(&b->key_buf);
 	free(b->stack);
 	b->stack = NULL;
 	b->cap = 0;
@@ -67,7 +65,7 @@ npd_dec_fini(struct npd_dec *b)
 struct slot {
 	const struct npd_schema *s;
 	struct npd_dnode *parent;
-	char *key;
+	const char *key; /* in b->key_buf, until the node is attached */
 	bool item;
 };
 
@@ -104,7 +102,6 @@ slot_open(struct npd_dec *b, struct slot *sl)
 		return false;
 	if (f->s->cap && f->node->n >= f->s->cap) {
 		f->node->overflow = f->s->limit;
-		free(b->key);
 		b->key = NULL;
 		return false;
 	}
@@ -115,14 +112,36 @@ slot_open(struct npd_dec *b, struct slot *sl)
 	return true;
 }
 
+/* A node with its key and text in the same block as itself: one allocation per kept
+ * value, and one free. text may be NULL (a container); it is copied up to a NUL. */
 static struct npd_dnode *
-slot_attach(struct npd_dec *b, struct slot *sl, enum npd_dtype t, int line)
+node_new(enum npd_dtype t, int line, const char *key, const char *text, size_t len)
 {
-	struct npd_dnode *n = npd_xcalloc(1, sizeof(*n));
+	size_t klen = key ? strlen(key) + 1 : 0, tlen = text ? strnlen(text, len) : 0;
+	struct npd_dnode *n = npd_xcalloc(1, sizeof(*n) + klen + (text ? tlen + 1 : 0));
+	char *p = (char *)(n + 1);
 
 	n->type = t;
 	n->line = line;
-	n->key = sl->key;
+	if (key) {
+		n->key = p;
+		memcpy(p, key, klen);
+		p += klen;
+	}
+	if (text) {
+		n->text = p;
+		memcpy(p, text, tlen);
+		p[tlen] = '\0';
+	}
+	return n;
+}
+
+static struct npd_dnode *
+slot_attach(struct npd_dec *b, struct slot *sl, enum npd_dtype t, int line, const char *text,
+	    size_t len)
+{
+	struct npd_dnode *n = node_new(t, line, sl->key, text, len);
+
 	if (!sl->parent) {
 		b->root = n;
 		return n;
@@ -161,7 +180,7 @@ container_start(struct npd_dec *b, enum npd_dtype t, int line)
 		b->skip = 1;
 		return;
 	}
-	n = slot_attach(b, &sl, t, line);
+	n = slot_attach(b, &sl, t, line, NULL, 0);
 	if (t == NPD_DT_MAP)
 		fits = sl.s->type == NPD_S_MAP || sl.s->type == NPD_S_ANYMAP;
 	else
@@ -193,7 +212,6 @@ container_end(struct npd_dec *b)
 	if (!b->depth)
 		return;
 	f = b->stack[--b->depth];
-	free(b->key);
 	b->key = NULL;
 	b->have_key = false;
 	if (f.item)
@@ -235,22 +253,27 @@ npd_dec_key(struct npd_dec *b, const char *s, size_t len)
 	if (b->skip || !b->depth)
 		return;
 	f = &b->stack[b->depth - 1];
-	free(b->key);
 	b->key = NULL;
 	b->key_s = NULL;
 	if (f->s->type == NPD_S_ANYMAP) {
 		b->key_s = f->s->elem;
 	} else if (f->s->type == NPD_S_MAP) {
+		/* The first byte rules out most fields before a strlen. */
 		for (fl = f->s->fields; fl->key; fl++)
-			if (strlen(fl->key) == len && !memcmp(fl->key, s, len)) {
+			if (fl->key[0] == (len ? s[0] : '\0') && strlen(fl->key) == len &&
+			    !memcmp(fl->key, s, len)) {
 				b->key_s = fl->s;
 				break;
 			}
 	} else {
 		return;
 	}
-	if (b->key_s)
-		b->key = npd_xstrndup(s, len);
+	if (b->key_s) {
+		/* Copied up to a NUL, as the node will be; the buffer is reused key after key. */
+		b->key_buf.len = 0;
+		npd_buf_add(&b->key_buf, s, strnlen(s, len));
+		b->key = b->key_buf.data;
+	}
 	b->have_key = true;
 }
 
@@ -262,12 +285,11 @@ npd_dec_scalar(struct npd_dec *b, enum npd_dtype t, const char *s, size_t len, i
 
 	if (b->skip || !slot_open(b, &sl))
 		return;
-	n = slot_attach(b, &sl, t, line);
-	if (len > NPD_DEC_MAX_SCALAR) {
-		len = NPD_DEC_MAX_SCALAR;
-		n->toolong = true;
-	}
-	n->text = npd_xstrndup(s ? s : "", s ? len : 0);
+	if (len > NPD_DEC_MAX_SCALAR)
+		n = slot_attach(b, &sl, t, line, s ? s : "", s ? NPD_DEC_MAX_SCALAR : 0);
+	else
+		n = slot_attach(b, &sl, t, line, s ? s : "", s ? len : 0);
+	n->toolong = len > NPD_DEC_MAX_SCALAR;
 	if (sl.item)
 		deliver_item(b, n);
 	else if (!sl.parent)
@@ -304,7 +326,6 @@ npd_dec_unwind(struct npd_dec *b, const struct npd_dec_mark *m)
 		item = b->stack[m->depth].node;
 	b->depth = m->depth;
 	b->skip = m->skip;
-	free(b->key);
 	b->key = NULL;
 	b->key_s = NULL;
 	b->have_key = false;

@@ -27,8 +27,17 @@ size_t
 npd_conv_path_idx(struct npd_conv *c, size_t i)
 {
 	size_t m = c->path.len;
+	char d[24];
+	size_t k = sizeof(d);
 
-	npd_buf_printf(&c->path, "[%zu]", i);
+	/* By hand: the converter builds a path per element of every list it reads, and a
+	 * printf per element was a visible share of decoding a PodList. */
+	d[--k] = ']';
+	do
+		d[--k] = (char)('0' + i % 10);
+	while ((i /= 10) && k > 1);
+	d[--k] = '[';
+	npd_buf_add(&c->path, d + k, sizeof(d) - k);
 	return m;
 }
 

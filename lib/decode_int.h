@@ -88,9 +88,10 @@ struct npd_dec {
 	struct npd_dnode *root;
 	struct npd_dec_frame *stack;
 	size_t depth, cap;
-	size_t skip;   /* depth inside a skipped container */
-	bool have_key; /* a key arrived in the top map frame, its value pending */
-	char *key;     /* that key (NULL when the value is to be skipped) */
+	size_t skip;	 /* depth inside a skipped container */
+	bool have_key;	 /* a key arrived in the top map frame, its value pending */
+	const char *key; /* that key, in key_buf (NULL when the value is to be skipped) */
+	struct npd_buf key_buf;
 	const struct npd_schema *key_s;
 	bool done; /* the root value is complete */
 	npd_dec_item_fn on_item;
