@@ -13,7 +13,6 @@ a second later (VmHWM: the peak; VmRSS: what stays).
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,46 +21,22 @@ import urllib.request
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "test", "apiserver"))
+sys.path.insert(0, os.path.join(SRC, "test", "e2e", "lib"))
 import client  # noqa: E402
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from agentmon import free_port, parse_metrics, rss_kb  # noqa: E402
 
 
 def metrics(port):
-    out = {}
     try:
         body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read()
     except OSError:
-        return out
-    for line in body.decode().splitlines():
-        if line and line[0] != "#":
-            k, _, v = line.rpartition(" ")
-            try:
-                out[k] = float(v)
-            except ValueError:
-                pass
-    return out
+        return {}
+    return parse_metrics(body.decode())
 
 
 def metric(port, name, label):
     """Sum of the samples of family name whose labels contain label."""
     return sum(v for k, v in metrics(port).items() if k.split("{")[0] == name and label in k)
-
-
-def rss(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                k, v = line.split(":")
-                out[k] = int(v.split()[0])
-    return out
 
 
 def wait(cond, timeout, what):
@@ -98,9 +73,9 @@ def run(build, tmp, mode, load, pods, batch):
                 c.control("bulk", {"kind": "List", "items": pods[i:i + batch]})
         n = len(pods)
         wait(lambda: metric(port, "netpold_store_objects", 'kind="Pod"') >= n, 300, "every pod")
-        first = rss(agent.pid)
+        first = rss_kb(agent.pid)
         time.sleep(1)
-        later = rss(agent.pid)
+        later = rss_kb(agent.pid)
         syncs = metric(port, "netpold_syncs_total", "")
         events = metric(port, "netpold_watch_events_total", 'resource="pods"')
         return {"hwm": later["VmHWM"], "rss_all": first["VmRSS"], "rss_1s": later["VmRSS"],

@@ -15,11 +15,13 @@ if [ ! -x "$BUILD/netpold" ] || ! command -v python3 >/dev/null; then
 fi
 [ "${NPD_TEST_HOOKS:-ON}" = ON ] || { echo "needs a test build (-DNPD_TEST_HOOKS=ON)"; exit 1; }
 exec python3 - "$SRC" "$BUILD" <<'PY'
-import json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request
 
 SRC, BUILD = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(SRC, "test/apiserver"))
+sys.path.insert(0, os.path.join(SRC, "test/e2e/lib"))
 import client  # noqa: E402
+from agentmon import free_port, parse_metrics, rss_kb  # noqa: E402
 
 passed = failed = 0
 tmp = tempfile.mkdtemp(prefix="npd-k8s-")
@@ -37,14 +39,6 @@ def check(name, ok, detail=""):
         print("FAIL - %s %s" % (name, detail), flush=True)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 port = free_port()
 
 
@@ -59,17 +53,7 @@ def http_get(path):
 
 
 def metrics():
-    code, body = http_get("/metrics")
-    out = {}
-    for line in body.splitlines():
-        if not line or line[0] == "#":
-            continue
-        k, _, v = line.rpartition(" ")
-        try:
-            out[k] = float(v)
-        except ValueError:
-            pass
-    return out
+    return parse_metrics(http_get("/metrics")[1])
 
 
 def m(name, **labels):
@@ -129,16 +113,6 @@ def start_agent(kubeconfig, env_extra=None):
                              "--node-name", "node1", "--backend", "fake",
                              "--metrics-addr", "127.0.0.1:%d" % port],
                             stdout=log, stderr=log, env=env)
-
-
-def rss_kb(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                k, v = line.split(":")
-                out[k] = int(v.split()[0])
-    return out
 
 
 try:
