@@ -23,6 +23,8 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+from npd_apiserver import load_objects  # noqa: F401 (the --load format; apilab.sh uses it)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = os.path.join(HERE, "npd_apiserver.py")
 
@@ -48,25 +50,6 @@ def kind_of(k):
 def _read(state, name):
     with open(os.path.join(state, name)) as f:
         return f.read().strip()
-
-
-def load_objects(text):
-    """JSON object, JSON array, {"kind":"List","items":[...]} or concatenated JSON documents."""
-    dec = json.JSONDecoder()
-    out, i, text = [], 0, text.strip()
-    while i < len(text):
-        while i < len(text) and text[i] in " \t\r\n":
-            i += 1
-        if i >= len(text):
-            break
-        v, i = dec.raw_decode(text, i)
-        if isinstance(v, list):
-            out.extend(v)
-        elif isinstance(v, dict) and str(v.get("kind", "")).endswith("List") and "items" in v:
-            out.extend(v.get("items") or [])
-        else:
-            out.append(v)
-    return out
 
 
 class Client:

@@ -248,29 +248,14 @@ def label_match(reqs, labels):
     return True
 
 
-def _pod_field(d, f):
-    md, spec, st = d.get("metadata", {}), d.get("spec", {}), d.get("status", {})
-    if f == "metadata.name":
-        return md.get("name", "")
-    if f == "metadata.namespace":
-        return md.get("namespace", "")
-    if f == "spec.nodeName":
-        return spec.get("nodeName", "")
-    if f == "spec.restartPolicy":
-        return spec.get("restartPolicy", "")
-    if f == "spec.schedulerName":
-        return spec.get("schedulerName", "")
-    if f == "spec.serviceAccountName":
-        return spec.get("serviceAccountName", "")
+def _field(d, f):
+    """The value of field path f ("spec.nodeName", one of FIELDS) of object d, as a field
+    selector compares it: "" when absent, a boolean as "true"/"false"."""
+    top, _, key = f.partition(".")
+    v = (d.get(top) or {}).get(key, "")
     if f == "spec.hostNetwork":
-        return "true" if spec.get("hostNetwork") else "false"
-    if f == "status.phase":
-        return st.get("phase", "")
-    if f == "status.podIP":
-        return st.get("podIP", "")
-    if f == "status.nominatedNodeName":
-        return st.get("nominatedNodeName", "")
-    return None
+        return "true" if v else "false"
+    return v or ""
 
 
 FIELDS = {
@@ -300,14 +285,7 @@ def parse_field_selector(s, res):
 
 def field_match(reqs, d):
     for f, op, v in reqs:
-        if f == "metadata.name":
-            actual = d.get("metadata", {}).get("name", "")
-        elif f == "metadata.namespace":
-            actual = d.get("metadata", {}).get("namespace", "")
-        elif f == "status.phase" and d.get("kind") == "Namespace":
-            actual = d.get("status", {}).get("phase", "")
-        else:
-            actual = _pod_field(d, f) or ""
+        actual = _field(d, f)
         if (op == "=") != (actual == v):
             return False
     return True
@@ -2111,7 +2089,8 @@ def load_objects(text):
         v, i = dec.raw_decode(text, i)
         if isinstance(v, list):
             out.extend(v)
-        elif isinstance(v, dict) and (v.get("kind") == "List" or (v.get("kind", "").endswith("List") and "items" in v)):
+        elif isinstance(v, dict) and (v.get("kind") == "List" or
+                                      (str(v.get("kind", "")).endswith("List") and "items" in v)):
             out.extend(v.get("items") or [])
         else:
             out.append(v)

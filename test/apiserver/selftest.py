@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import traceback
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import client  # noqa: E402
@@ -324,6 +324,32 @@ def test_watch_field_selector_transitions():
     C.delete("pod", "alpha", "fs")
 
 
+def test_list_field_selectors():
+    C.create(client.pod("alpha", "fa", "10.9.5.1", node="n1", host_network=True))
+    C.create(client.pod("beta", "fb", "10.9.5.2", node="n2", phase="Pending"))
+
+    def names(sel, path="/api/v1/pods"):
+        st, body = C.api("GET", "%s?fieldSelector=%s" % (path, quote(sel)))
+        eq(st, 200, sel)
+        return sorted(o["metadata"]["name"] for o in body["items"]
+                      if o["metadata"]["name"] in ("fa", "fb", "alpha", "beta"))
+
+    eq(names("metadata.name=fa"), ["fa"], "metadata.name")
+    eq(names("metadata.namespace=beta"), ["fb"], "metadata.namespace")
+    eq(names("spec.nodeName=n1"), ["fa"], "spec.nodeName")
+    eq(names("spec.hostNetwork=true"), ["fa"], "spec.hostNetwork=true")
+    eq(names("spec.hostNetwork!=true"), ["fb"], "spec.hostNetwork!=true")
+    eq(names("status.phase=Pending"), ["fb"], "status.phase")
+    eq(names("status.podIP=10.9.5.2"), ["fb"], "status.podIP")
+    eq(names("status.nominatedNodeName="), ["fa", "fb"], "absent field is empty")
+    eq(names("metadata.name!=fa,spec.nodeName=n2"), ["fb"], "two terms")
+    eq(names("metadata.name=beta", "/api/v1/namespaces"), ["beta"], "namespace name")
+    eq(names("status.phase=Active", "/api/v1/namespaces"), ["alpha", "beta"],
+       "namespace phase")
+    C.delete("pod", "alpha", "fa")
+    C.delete("pod", "beta", "fb")
+
+
 def test_bookmark():
     w = RawWatch(C, "/api/v1/pods?watch=1&allowWatchBookmarks=true&resourceVersion=%d&timeoutSeconds=1" % rv_now())
     evs = w.events()
@@ -494,7 +520,8 @@ def test_bulk_10000():
 
 TESTS = [test_discovery_and_auth, test_server_set_fields, test_pagination_limit2,
          test_continue_expired_after_compaction, test_gzip_list, test_watch_from_rv_exact_events,
-         test_watch_initial_and_live, test_watch_field_selector_transitions, test_bookmark,
+         test_watch_initial_and_live, test_watch_field_selector_transitions, test_list_field_selectors,
+         test_bookmark,
          test_watch_expired_error_event, test_timeout_seconds, test_fail_429_retry_after,
          test_malformed_injection, test_close_watches, test_watch_error_injection,
          test_client_disconnect_detected, test_stall, test_stop_start_listening,
