@@ -5,6 +5,7 @@
 
 #include "npd/addr.h"
 #include "npd/ctflush.h"
+#include "npd/mem.h"
 #include "npd/store.h"
 #include "testutil.h"
 
@@ -22,32 +23,39 @@ cut(const struct npd_store *s, const char *node, const char *src, const char *ds
 	return npd_ctflush_matches(s, node, &f);
 }
 
-START_TEST(test_ingress_side)
+/* Flows on tu_store_frontend_backend and whether the node cuts them. */
+static const struct {
+	const char *node, *src, *dst;
+	uint16_t dport;
+	enum npd_proto proto;
+	bool cut;
+} flows[] = {
+    /* backend/db (node2): admits frontend/api on 80/TCP and 192.0.2.0/24, nothing else. */
+    {"node2", "10.244.1.10", "10.244.2.20", 80, NPD_PROTO_TCP, false},
+    {"node2", "10.244.1.11", "10.244.2.20", 80, NPD_PROTO_TCP, true},
+    {"node2", "10.244.1.10", "10.244.2.20", 80, NPD_PROTO_UDP, true},
+    {"node2", "192.0.2.9", "10.244.2.20", 443, NPD_PROTO_TCP, false},
+    {"node2", "198.51.100.1", "10.244.2.20", 443, NPD_PROTO_TCP, true},
+    {"node2", "fd00::10", "fd00::20", 80, NPD_PROTO_TCP, true},
+    /* node1 does not judge db's ingress; tool's egress is not isolated. */
+    {"node1", "10.244.1.11", "10.244.2.20", 80, NPD_PROTO_TCP, false},
+    /* frontend/app (node2) is isolated for egress with no rule. */
+    {"node2", "10.244.2.10", "10.244.1.10", 80, NPD_PROTO_TCP, true},
+    {"node2", "10.244.2.10", "203.0.113.1", 53, NPD_PROTO_UDP, true},
+    /* On node1 only api's ingress counts, and it is not isolated. */
+    {"node1", "10.244.2.10", "10.244.1.10", 80, NPD_PROTO_TCP, false},
+};
+
+START_TEST(test_ingress_and_egress_side)
 {
 	struct npd_store *s = tu_store_frontend_backend();
+	size_t i;
 
-	/* backend/db (node2): admits frontend/api on 80/TCP and 192.0.2.0/24, nothing else. */
-	ck_assert(!cut(s, "node2", "10.244.1.10", "10.244.2.20", 80, NPD_PROTO_TCP));
-	ck_assert(cut(s, "node2", "10.244.1.11", "10.244.2.20", 80, NPD_PROTO_TCP));
-	ck_assert(cut(s, "node2", "10.244.1.10", "10.244.2.20", 80, NPD_PROTO_UDP));
-	ck_assert(!cut(s, "node2", "192.0.2.9", "10.244.2.20", 443, NPD_PROTO_TCP));
-	ck_assert(cut(s, "node2", "198.51.100.1", "10.244.2.20", 443, NPD_PROTO_TCP));
-	ck_assert(cut(s, "node2", "fd00::10", "fd00::20", 80, NPD_PROTO_TCP));
-	/* node1 does not judge db's ingress; tool's egress is not isolated. */
-	ck_assert(!cut(s, "node1", "10.244.1.11", "10.244.2.20", 80, NPD_PROTO_TCP));
-	npd_store_free(s);
-}
-END_TEST
-
-START_TEST(test_egress_side)
-{
-	struct npd_store *s = tu_store_frontend_backend();
-
-	/* frontend/app (node2) is isolated for egress with no rule. */
-	ck_assert(cut(s, "node2", "10.244.2.10", "10.244.1.10", 80, NPD_PROTO_TCP));
-	ck_assert(cut(s, "node2", "10.244.2.10", "203.0.113.1", 53, NPD_PROTO_UDP));
-	/* On node1 only api's ingress counts, and it is not isolated. */
-	ck_assert(!cut(s, "node1", "10.244.2.10", "10.244.1.10", 80, NPD_PROTO_TCP));
+	for (i = 0; i < NPD_ARRAY_SIZE(flows); i++)
+		ck_assert_msg(cut(s, flows[i].node, flows[i].src, flows[i].dst, flows[i].dport,
+				  flows[i].proto) == flows[i].cut,
+			      "flow %zu on %s: %s -> %s:%u", i, flows[i].node, flows[i].src,
+			      flows[i].dst, flows[i].dport);
 	npd_store_free(s);
 }
 END_TEST
@@ -90,5 +98,5 @@ START_TEST(test_change_turns_kept_into_cut)
 }
 END_TEST
 
-TU_MAIN("ctflush", test_ingress_side, test_egress_side, test_not_candidates,
+TU_MAIN("ctflush", test_ingress_and_egress_side, test_not_candidates,
 	test_change_turns_kept_into_cut)
