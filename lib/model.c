@@ -8,6 +8,7 @@
 #include "npd/addr.h"
 #include "npd/mem.h"
 #include "npd/model.h"
+#include "sorted_int.h"
 
 struct npd_namespace *
 npd_namespace_new(void)
@@ -124,24 +125,17 @@ npd_labels_fini(struct npd_labels *l)
 	l->n = 0;
 }
 
+static const char *
+label_key(const void *item)
+{
+	return ((const struct npd_label *)item)->key;
+}
+
 /* Index of key, or of where it would be inserted (negative: -(pos+1)). */
 static long
 labels_search(const struct npd_labels *l, const char *key)
 {
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(l->v[mid].key, key);
-
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -(long)lo - 1;
+	return npd_sorted_find(l->v, l->n, sizeof(*l->v), label_key, key);
 }
 
 void

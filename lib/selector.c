@@ -7,24 +7,12 @@
 #include "npd/buf.h"
 #include "npd/mem.h"
 #include "npd/selector.h"
+#include "sorted_int.h"
 
 static bool
 expr_has_value(const struct npd_sel_expr *e, const char *v)
 {
-	size_t lo = 0, hi = e->n_values;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(e->values[mid], v);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return npd_sorted_find(e->values, e->n_values, sizeof(*e->values), npd_sorted_str, v) >= 0;
 }
 
 bool

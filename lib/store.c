@@ -12,6 +12,7 @@
 #include "npd/mem.h"
 #include "npd/selector.h"
 #include "npd/store.h"
+#include "sorted_int.h"
 #include "store_int.h"
 
 struct npd_store *
@@ -71,44 +72,36 @@ npd_store_free(struct npd_store *s)
 	free(s);
 }
 
-/* Binary search over sorted names; returns index or -(insertion point)-1. */
+static const char *
+pod_key(const void *item)
+{
+	return (*(const struct npd_pod *const *)item)->name;
+}
+
+static const char *
+pol_key(const void *item)
+{
+	return (*(const struct npd_policy *const *)item)->name;
+}
+
+/* Binary searches by name; each returns the index or -(insertion point)-1. */
 static long
 search_names(char *const *v, size_t n, const char *name)
 {
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(v[mid], name);
-
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -(long)lo - 1;
+	return npd_sorted_find(v, n, sizeof(*v), npd_sorted_str, name);
 }
 
-#define OBJ_SEARCH(fn, type)                                                                       \
-	static long fn(type *const *v, size_t n, const char *name)                                 \
-	{                                                                                          \
-		size_t lo = 0, hi = n;                                                             \
-		while (lo < hi) {                                                                  \
-			size_t mid = (lo + hi) / 2;                                                \
-			int c = strcmp(v[mid]->name, name);                                        \
-			if (c == 0)                                                                \
-				return (long)mid;                                                  \
-			if (c < 0)                                                                 \
-				lo = mid + 1;                                                      \
-			else                                                                       \
-				hi = mid;                                                          \
-		}                                                                                  \
-		return -(long)lo - 1;                                                              \
-	}
-OBJ_SEARCH(search_pods, struct npd_pod)
-OBJ_SEARCH(search_pols, struct npd_policy)
+static long
+search_pods(struct npd_pod *const *v, size_t n, const char *name)
+{
+	return npd_sorted_find(v, n, sizeof(*v), pod_key, name);
+}
+
+static long
+search_pols(struct npd_policy *const *v, size_t n, const char *name)
+{
+	return npd_sorted_find(v, n, sizeof(*v), pol_key, name);
+}
 
 struct npd_bucket *
 npd_store_bucket(const struct npd_store *s, const char *name)
