@@ -215,13 +215,28 @@ agent_diag(struct npd_agent *a, const struct npd_diag *dg)
 	snprintf(name, sizeof(name), "netpold_input_errors_total{kind=\"%s\"}",
 		 npd_diag_kind_name(dg->kind));
 	npd_metrics_add(a->metrics, name, 1);
+}
+
+void
+agent_rejected(const struct npd_diag *dg, void *agent)
+{
+	struct npd_agent *a = agent;
+	char name[128];
+
 	/* Above a bound of limits.h: which object kind, which bound. */
-	if (dg->kind == NPD_DIAG_LIMIT && dg->limit) {
-		snprintf(name, sizeof(name),
-			 "netpold_objects_rejected_total{kind=\"%s\",reason=\"%s\"}",
-			 dg->obj_kind ? dg->obj_kind : "unknown", dg->limit);
-		npd_metrics_add(a->metrics, name, 1);
-	}
+	snprintf(name, sizeof(name), "netpold_objects_rejected_total{kind=\"%s\",reason=\"%s\"}",
+		 dg->obj_kind ? dg->obj_kind : "unknown", dg->limit);
+	npd_metrics_add(a->metrics, name, 1);
+}
+
+void
+agent_diags(struct npd_agent *a, const struct npd_diags *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		agent_diag(a, &d->v[i]);
+	npd_diags_each_rejected(d, agent_rejected, a);
 }
 
 void

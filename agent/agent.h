@@ -26,6 +26,11 @@ void agent_source_ready(struct npd_agent *a, const char *name);
 /* Logs a diagnostic once (one key=value line on stderr) and counts it in
  * netpold_input_errors_total{kind=...}. */
 void agent_diag(struct npd_agent *a, const struct npd_diag *dg);
+/* Counts one rejected object in netpold_objects_rejected_total{kind,reason}; dg is its first
+ * limit diagnostic. */
+void agent_rejected(const struct npd_diag *dg, void *agent);
+/* Logs every diagnostic of d (agent_diag) and counts each object d rejects once. */
+void agent_diags(struct npd_agent *a, const struct npd_diags *d);
 /* Increments a counter metric, created on first use: name is a full metric name with an
  * optional label set, e.g. "netpold_watch_restarts_total{resource=\"pods\"}". */
 void agent_metric_inc(struct npd_agent *a, const char *name, uint64_t by);

@@ -253,8 +253,7 @@ load_file(struct files *f, const char *name)
 		unload_file(f, name);
 		goto out;
 	}
-	for (i = 0; i < d.n; i++)
-		agent_diag(f->a, &d.v[i]);
+	agent_diags(f->a, &d);
 	if (rc < 0) {
 		agent_log("error",
 			  "msg=\"cannot load manifest, keeping its last good objects\" file=%s "

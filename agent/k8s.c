@@ -94,10 +94,9 @@ flush_diags(struct stream *st)
 {
 	size_t i;
 
-	for (i = 0; i < st->diags.n; i++) {
-		agent_diag(st->k->a, &st->diags.v[i]);
+	agent_diags(st->k->a, &st->diags);
+	for (i = 0; i < st->diags.n; i++)
 		metric(st, "netpold_decode_errors_total", NULL, NULL);
-	}
 	npd_diags_reset(&st->diags);
 }
 

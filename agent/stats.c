@@ -58,7 +58,9 @@ static const struct {
     {"netpold_last_sync_timestamp_seconds", "Unix time at which the last sync succeeded."},
     {"netpold_manifest_loads_total", "Manifest file loads, by result."},
     {"netpold_objects_rejected_total",
-     "Objects rejected for going over a bound (size, depth, entries), by kind and bound."},
+     "Objects rejected for going over a bound (size, depth, entries, set members), by kind "
+     "and first bound: once per object delivered, a policy over a compile bound once per "
+     "crossing."},
     {"netpold_policy_change_to_enforcement_seconds",
      "Time from a change of namespaces, pods or policies to the kernel enforcing it."},
     {"netpold_relists_total", "Full relists of a Kubernetes resource, by resource."},

@@ -48,7 +48,8 @@ struct sync {
 	bool full_next;			  /* the next sync compiles everything (resync) */
 	bool cstate_warned;		  /* an inconsistent state was logged once */
 	bool applied_is_last;		  /* applied's known part is the last compile's output */
-	struct npd_map diags_seen;	  /* compile diagnostics already logged (value unused) */
+	struct npd_map diags_seen;	  /* compile diagnostics already logged and objects already
+				    * counted as rejected (value unused) */
 };
 
 static void sync_run(struct sync *s);
@@ -259,12 +260,33 @@ schedule(void *ctx)
 	}
 }
 
+struct seen {
+	struct sync *s;
+	struct npd_map *now;
+};
+
+/* A policy over a compile bound counts as rejected when the compile before did not find it
+ * over: once per crossing, not once per sync while it stays over. */
+static void
+count_rejected(const struct npd_diag *dg, void *arg)
+{
+	struct seen *sn = arg;
+	char key[512];
+
+	snprintf(key, sizeof(key), "\x1f%s\x1f%s/%s", dg->obj_kind ? dg->obj_kind : "",
+		 dg->ns ? dg->ns : "", dg->name ? dg->name : "");
+	if (!npd_map_get(&sn->s->diags_seen, key))
+		agent_rejected(dg, sn->s->a);
+	npd_map_set(sn->now, key, sn->s);
+}
+
 /* Logs compile diagnostics not logged by an earlier sync: a bad policy is reported once,
  * not on every sync. */
 static void
 report_diags(struct sync *s, const struct npd_diags *d)
 {
 	struct npd_map now;
+	struct seen sn = {s, &now};
 	char line[1024];
 	size_t i;
 
@@ -275,6 +297,7 @@ report_diags(struct sync *s, const struct npd_diags *d)
 			agent_diag(s->a, &d->v[i]);
 		npd_map_set(&now, line, s);
 	}
+	npd_diags_each_rejected(d, count_rejected, &sn);
 	npd_map_fini(&s->diags_seen);
 	s->diags_seen = now;
 }

@@ -1,6 +1,7 @@
 /* diag.c: the diagnostic list decoders and the compiler report bad input into. It formats
  * but never prints: the agent decides where a diagnostic goes. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,38 @@ npd_diags_add(struct npd_diags *d, enum npd_diag_kind kind, const char *obj_kind
 	va_end(ap);
 }
 
+static bool
+str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* True when a and b are about one named object. */
+static bool
+same_object(const struct npd_diag *a, const struct npd_diag *b)
+{
+	return a->name && str_eq(a->obj_kind, b->obj_kind) && str_eq(a->ns, b->ns) &&
+	       str_eq(a->name, b->name);
+}
+
+void
+npd_diags_each_rejected(const struct npd_diags *d, npd_diag_fn fn, void *arg)
+{
+	bool counted = false;
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct npd_diag *dg = &d->v[i];
+
+		if (!i || !same_object(&d->v[i - 1], dg))
+			counted = false;
+		if (counted || dg->kind != NPD_DIAG_LIMIT || !dg->limit)
+			continue;
+		counted = true;
+		fn(dg, arg);
+	}
+}
+
 void
 npd_diags_move(struct npd_diags *dst, struct npd_diags *src)
 {
@@ -120,6 +153,8 @@ npd_diag_format(const struct npd_diag *dg, char *buf, size_t len)
 		npd_buf_printf(&b, " file=%s:%d", dg->file, dg->line);
 	if (dg->path)
 		npd_buf_printf(&b, " path=%s", dg->path);
+	if (dg->limit)
+		npd_buf_printf(&b, " reason=%s", dg->limit);
 	npd_buf_printf(&b, " msg=\"%s\"", dg->msg ? dg->msg : "");
 	snprintf(buf, len, "%s", b.data);
 	npd_buf_fini(&b);

@@ -49,6 +49,12 @@ void npd_diags_vadd(struct npd_diags *d, enum npd_diag_kind kind, const char *ob
 /* Names the bound the last diagnostic of d is about (a static string); no-op when d is NULL
  * or empty. */
 void npd_diags_set_limit(struct npd_diags *d, const char *limit);
+typedef void (*npd_diag_fn)(const struct npd_diag *dg, void *arg);
+/* Calls fn once per object d rejects, with its first limit diagnostic (one naming a bound):
+ * consecutive diagnostics with the same kind, namespace and name are one object (a decoder
+ * reports an object's diagnostics together, once per decode of it); one naming no object is
+ * an object of its own. So rejections are counted by object, not by diagnostic. */
+void npd_diags_each_rejected(const struct npd_diags *d, npd_diag_fn fn, void *arg);
 /* Moves all of src's entries to the end of dst, leaving src empty. */
 void npd_diags_move(struct npd_diags *dst, struct npd_diags *src);
 const char *npd_diag_kind_name(enum npd_diag_kind k);

@@ -472,6 +472,68 @@ START_TEST(scan_stops_inside_a_string)
 }
 END_TEST
 
+/* n entries "pre<i>post" separated by commas. */
+static void
+add_list(struct npd_buf *b, const char *pre, const char *post, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		npd_buf_printf(b, "%s%s%zu%s", i ? "," : "", pre, i + 1, post);
+}
+
+struct rejected {
+	char got[512];
+};
+
+static void
+note_rejected(const struct npd_diag *dg, void *arg)
+{
+	struct rejected *r = arg;
+	size_t len = strlen(r->got);
+
+	snprintf(r->got + len, sizeof(r->got) - len, "%s%s/%s:%s", len ? " " : "", dg->obj_kind,
+		 dg->name ? dg->name : "-", dg->limit);
+}
+
+/* A policy over three bounds is one rejected object (counted with its first bound), not
+ * three; its neighbours over one bound each are one each. */
+START_TEST(rejections_count_objects)
+{
+	struct rejected rj = {{0}};
+	struct tu_json_run r;
+	struct npd_buf b;
+	size_t i, n_limit = 0;
+
+	npd_buf_init(&b);
+	npd_buf_adds(&b, "{\"items\":[{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":"
+			 "\"triple\",\"namespace\":\"n\"},\"spec\":{\"ingress\":[{\"from\":[");
+	add_list(&b, "{\"podSelector\":{\"matchLabels\":{\"k\":\"", "\"}}}", NPD_LIMIT_PEERS + 1);
+	npd_buf_adds(&b, "]},{\"ports\":[");
+	add_list(&b, "{\"port\":", "}", NPD_LIMIT_PORTS + 1);
+	npd_buf_adds(&b, "]}],\"egress\":[{\"to\":[{\"podSelector\":{\"matchExpressions\":[");
+	add_list(&b, "{\"key\":\"k", "\",\"operator\":\"Exists\"}", NPD_LIMIT_EXPRESSIONS + 1);
+	npd_buf_adds(&b, "]}}]}]}},{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"single\","
+			 "\"namespace\":\"n\"},\"spec\":{\"ingress\":[");
+	add_list(&b, "{\"ports\":[{\"port\":", "}]}", NPD_LIMIT_RULES + 1);
+	npd_buf_adds(&b, "]}},{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"namespace\":\"n\","
+			 "\"labels\":{");
+	add_list(&b, "\"k", "\":\"v\"", NPD_LIMIT_LABELS + 1);
+	npd_buf_adds(&b, "}},\"status\":{\"podIP\":\"10.1.1.1\"}}]}");
+	run(&r, NPD_JSON_LIST, b.data, b.len, 0, 0);
+	ck_assert_int_eq(r.finish_rc, 0);
+	for (i = 0; i < r.diags.n; i++)
+		if (r.diags.v[i].kind == NPD_DIAG_LIMIT && r.diags.v[i].limit)
+			n_limit++;
+	ck_assert_uint_eq(n_limit, 5);
+	npd_diags_each_rejected(&r.diags, note_rejected, &rj);
+	ck_assert_str_eq(rj.got,
+			 "NetworkPolicy/triple:peers NetworkPolicy/single:rules Pod/p:labels");
+	tu_json_run_fini(&r);
+	npd_buf_fini(&b);
+}
+END_TEST
+
 static void
 extra(TCase *tc)
 {
@@ -483,4 +545,5 @@ extra(TCase *tc)
 	tcase_add_loop_test(tc, entry_caps, 0, (int)NPD_ARRAY_SIZE(caps));
 }
 
-TU_MAIN_WITH("limits", extra, watch_line_default_bound, yaml_depth, scan_stops_inside_a_string)
+TU_MAIN_WITH("limits", extra, watch_line_default_bound, yaml_depth, scan_stops_inside_a_string,
+	     rejections_count_objects)
