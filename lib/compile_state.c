@@ -265,6 +265,8 @@ npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct npd_c
 	set->entries = npd_xmalloc(cs->n * sizeof(*set->entries));
 	memcpy(set->entries, cs->e, cs->n * sizeof(*set->entries));
 	set->n_entries = set->cap = cs->n;
+	/* retest keeps cs->e sorted by npd_set_entry_cmp with one entry per address. */
+	set->sealed = true;
 }
 
 /* The first entry of cs at or after address a. */

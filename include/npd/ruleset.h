@@ -40,6 +40,9 @@ struct npd_set {
 	char *comment;	/* what it stands for, for humans; not part of its identity */
 	struct npd_set_entry *entries; /* sorted by npd_set_entry_cmp and unique after seal */
 	size_t n_entries, cap;
+	/* The entries are sorted and unique already (the incremental compiler hands its sets
+	 * over so): seal need not look at them. npd_ruleset_add_entry clears it. */
+	bool sealed;
 };
 
 enum npd_target {

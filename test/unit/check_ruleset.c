@@ -186,6 +186,38 @@ START_TEST(seal_sorts_and_dedupes)
 }
 END_TEST
 
+/* A set handed over sealed is left as it is; one that gains an entry afterwards is sealed
+ * again like any other. */
+START_TEST(sealed_sets_are_left_and_added_ones_sorted)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set *s = npd_ruleset_add_set(rs, "npd-s", NPD_SET_HASH_NET, AF_INET, NULL);
+	struct npd_set_entry e;
+
+	e = net_entry("10.1.0.0/16", false);
+	npd_ruleset_add_entry(s, &e);
+	e = net_entry("10.2.0.0/16", false);
+	npd_ruleset_add_entry(s, &e);
+	ck_assert(!s->sealed);
+	s->sealed = true;
+	/* Out of order behind seal's back: a sealed set is trusted, not looked at. */
+	s->entries[0] = s->entries[1];
+	s->entries[1] = net_entry("10.1.0.0/16", false);
+	npd_ruleset_seal(rs);
+	ck_assert_uint_eq(rs->sets[0].entries[0].addr.a[1], 2);
+	s = &rs->sets[0];
+	e = net_entry("10.0.0.0/16", false);
+	npd_ruleset_add_entry(s, &e);
+	ck_assert(!s->sealed);
+	npd_ruleset_seal(rs);
+	ck_assert_uint_eq(rs->sets[0].n_entries, 3);
+	ck_assert_uint_eq(rs->sets[0].entries[0].addr.a[1], 0);
+	ck_assert_uint_eq(rs->sets[0].entries[1].addr.a[1], 1);
+	ck_assert_uint_eq(rs->sets[0].entries[2].addr.a[1], 2);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 START_TEST(hashes_follow_content)
 {
 	static char changed[] = "changed";
@@ -430,6 +462,7 @@ int
 main(void)
 {
 	const TTest *const core[] = {seal_sorts_and_dedupes,
+				     sealed_sets_are_left_and_added_ones_sorted,
 				     hashes_follow_content,
 				     del_keeps_sealed_and_hooks_compare_as_sets,
 				     tcp_flags_icmp6_type_and_reset_are_content,
