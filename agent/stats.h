@@ -34,8 +34,9 @@ void stats_free(struct stats *st);
 /* Loads the state file (a missing one is no error) and starts the reading timer. */
 void stats_start(struct stats *st);
 /* The sync is about to commit plan: reads, while the old rules are there, the chains whose
- * counters that commit restarts (the cache keeps the readings of the others). */
-void stats_before_commit(struct stats *st, const struct npd_plan *plan);
+ * counters that commit restarts (the cache keeps the readings of the others); or, when the
+ * backend's commits can pass those on, sets o's reset_counters for npd_backend_apply_ex. */
+void stats_before_commit(struct stats *st, const struct npd_plan *plan, struct npd_apply_opts *o);
 /* A sync succeeded: rs (borrowed) is now in the kernel and plan was applied; counters
  * follow the new rules and the policies' generations are noted as committed. */
 void stats_committed(struct stats *st, const struct npd_ruleset *rs, const struct npd_plan *plan);

@@ -312,8 +312,38 @@ table_rules(const struct npd_table *t)
 	return n;
 }
 
+/* Where one sync's time went, on the monotonic clock, for an operator to see which step an
+ * event waits for (netpold_last_sync_phase_seconds). */
+struct phases {
+	uint64_t start, compiled, planned, counted, applied;
+	struct npd_apply_opts apply;
+};
+
 static void
-record_success(struct sync *s, const struct npd_plan *plan, double secs)
+set_phase(struct npd_metrics *m, const char *phase, uint64_t ns)
+{
+	char name[96];
+
+	snprintf(name, sizeof(name), "netpold_last_sync_phase_seconds{phase=\"%s\"}", phase);
+	npd_metrics_set(m, name, (double)ns / 1e9);
+}
+
+static void
+record_phases(struct sync *s, const struct phases *p)
+{
+	struct npd_metrics *m = agent_metrics(s->a);
+
+	set_phase(m, "wait", s->first_change_ns ? p->start - s->first_change_ns : 0);
+	set_phase(m, "compile", p->compiled - p->start);
+	set_phase(m, "plan", p->planned - p->compiled);
+	set_phase(m, "counters", p->counted - p->planned);
+	set_phase(m, "sets", p->apply.sets_ns);
+	set_phase(m, "tables", p->apply.tables_ns);
+	set_phase(m, "after", npd_now_ns() - p->applied);
+}
+
+static void
+record_success(struct sync *s, const struct npd_plan *plan, double secs, uint64_t applied_ns)
 {
 	struct npd_metrics *m = agent_metrics(s->a);
 	const struct npd_ruleset *rs = npd_applied_known(s->applied);
@@ -343,7 +373,8 @@ record_success(struct sync *s, const struct npd_plan *plan, double secs)
 	npd_metrics_set(m, "netpold_last_sync_timestamp_seconds",
 			(double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 	if (s->first_change_ns) {
-		double lag = (double)(npd_now_ns() - s->first_change_ns) / 1e9;
+		/* Enforced from the commit on: the bookkeeping after it is not part of the lag. */
+		double lag = (double)(applied_ns - s->first_change_ns) / 1e9;
 
 		npd_metrics_observe(m, "netpold_policy_change_to_enforcement_seconds", lag);
 		npd_metrics_set(m, "netpold_last_policy_change_to_enforcement_seconds", lag);
@@ -387,7 +418,7 @@ sync_once(struct sync *s, double *secs)
 	struct npd_ruleset *desired = NULL;
 	struct npd_plan *plan = NULL;
 	struct npd_buf summary;
-	uint64_t t0 = npd_now_ns();
+	struct phases ph = {.start = npd_now_ns()};
 	unsigned commits = 0;
 	bool empty;
 	int rc;
@@ -400,6 +431,7 @@ sync_once(struct sync *s, double *secs)
 			goto out;
 	}
 	rc = compile(s, &d, &desired);
+	ph.compiled = npd_now_ns();
 	report_diags(s, &d);
 	if (rc < 0) {
 		agent_log("error", "msg=\"compile failed\" err=\"%s\"", strerror(-rc));
@@ -418,12 +450,15 @@ sync_once(struct sync *s, double *secs)
 	}
 	npd_plan_format(plan, &summary);
 	empty = npd_plan_is_empty(plan);
+	ph.planned = npd_now_ns();
 	if (!empty && s->o.stats && (plan->v4.commit || plan->v6.commit))
-		stats_before_commit(s->o.stats, plan);
+		stats_before_commit(s->o.stats, plan, &ph.apply);
+	ph.counted = npd_now_ns();
 	if (!empty)
-		rc = npd_backend_apply(s->o.ops, s->o.backend, s->o.set_ops, s->o.set_backend, plan,
-				       &commits, &err);
-	*secs = (double)(npd_now_ns() - t0) / 1e9;
+		rc = npd_backend_apply_ex(s->o.ops, s->o.backend, s->o.set_ops, s->o.set_backend,
+					  plan, &commits, &err, &ph.apply);
+	ph.applied = npd_now_ns();
+	*secs = (double)(ph.applied - ph.start) / 1e9;
 	if (rc < 0) {
 		/* Part of the plan may be in the kernel: applied is unknown now. */
 		npd_applied_forget(s->applied);
@@ -438,12 +473,13 @@ sync_once(struct sync *s, double *secs)
 	desired = NULL;
 	if (s->o.stats)
 		stats_committed(s->o.stats, npd_applied_known(s->applied), plan);
-	record_success(s, plan, *secs);
+	record_success(s, plan, *secs, ph.applied);
 	if (!empty && s->o.after_apply)
 		s->o.after_apply(s->o.after_apply_ctx);
 	agent_log(empty ? "debug" : "info",
 		  "msg=\"sync applied\" plan=\"%s\" commits=%u duration_ms=%.1f",
 		  summary.data ? summary.data : "", commits, *secs * 1e3);
+	record_phases(s, &ph);
 out:
 	npd_plan_free(plan);
 	npd_ruleset_free(desired);

@@ -98,6 +98,11 @@ struct npd_backend_ops {
 	 * race (EAGAIN) a bounded number of times, then returns -EAGAIN. */
 	int (*commit)(struct npd_backend *b, const struct npd_table_change *chg,
 		      struct npd_err *err);
+	/* commit, and before it fn with the counters of every rule of the chains chg rewrites
+	 * or deletes, read from the table the commit replaces (again on a redo: fn must take
+	 * absolute readings). May be NULL: the backend cannot. */
+	int (*commit_counted)(struct npd_backend *b, const struct npd_table_change *chg,
+			      npd_counter_fn fn, void *ctx, struct npd_err *err);
 	/* Appends to out our chains and hooks in the kernel (not the sets). */
 	int (*list_owned)(struct npd_backend *b, struct npd_owned *out, struct npd_err *err);
 	/* Removes every hook and chain of ours (both families). */
@@ -140,6 +145,25 @@ const struct npd_set_backend_ops *npd_set_backend_for(const struct npd_backend_o
 int npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 		      const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
 		      const struct npd_plan *plan, unsigned *commits, struct npd_err *err);
+/* What npd_backend_apply_ex takes beyond a plan, and what it tells of its work. */
+struct npd_apply_opts {
+	/* In: when non-NULL and the table backend has commit_counted, each commit passes it
+	 * the counters of the rules it restarts, read from the very table it replaces, so no
+	 * separate reading is needed (npd_backend_can_count_commits). */
+	npd_counter_fn reset_counters;
+	void *reset_ctx;
+	/* Out (written whatever the result): nanoseconds of the monotonic clock spent on the
+	 * set creates and updates, and on what follows them: the table commits of both
+	 * families and the set destroys. */
+	uint64_t sets_ns, tables_ns;
+};
+/* npd_backend_apply with the options above (o may not be NULL). */
+int npd_backend_apply_ex(const struct npd_backend_ops *ops, struct npd_backend *b,
+			 const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+			 const struct npd_plan *plan, unsigned *commits, struct npd_err *err,
+			 struct npd_apply_opts *o);
+/* Whether ops's commits can report the counters they restart (npd_apply_opts). */
+bool npd_backend_can_count_commits(const struct npd_backend_ops *ops);
 /* Fills *out (caller finalizes on success) with what of ours the kernel holds: the table
  * backend's chains and hooks and the set backend's sets. */
 int npd_backend_list_owned(const struct npd_backend_ops *ops, struct npd_backend *b,

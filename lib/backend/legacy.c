@@ -258,16 +258,50 @@ fill_chain(const struct npd_iptc_fam *f, struct xtc_handle *h, const struct npd_
 	return 0;
 }
 
+/* Passes fn the counters of every rule of chain c in h. */
+static void
+feed_chain(const struct npd_iptc_fam *f, struct xtc_handle *h, const char *c, npd_counter_fn fn,
+	   void *ctx)
+{
+	const void *e;
+	size_t idx = 0;
+
+	for (e = f->first_rule(c, h); e; e = f->next_rule(e, h), idx++) {
+		const struct xt_counters *k = f->counters(e);
+
+		fn(f->family, c, idx, k->pcnt, k->bcnt, ctx);
+	}
+}
+
+/* A commit's change, and who is told the counters it restarts (fn NULL: nobody). */
+struct commit_ctx {
+	const struct npd_table_change *chg;
+	npd_counter_fn fn;
+	void *fn_ctx;
+};
+
 static int
 edit_commit(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx,
 	    struct npd_err *err)
 {
-	const struct npd_table_change *chg = ctx;
+	const struct commit_ctx *cc = ctx;
+	const struct npd_table_change *chg = cc->chg;
 	struct set_cache sets = {.err = err};
 	size_t i;
 	int rc = 0;
 
 	npd_map_init(&sets.map);
+	/* The handle holds the counters as read with the table: the chains about to be
+	 * rewritten or deleted restart from zero, so what they counted is taken now, from this
+	 * reading, instead of from a reading of its own. */
+	if (cc->fn) {
+		for (i = 0; i < chg->n_write; i++)
+			if (f->is_chain(chg->write[i]->name, h))
+				feed_chain(f, h, chg->write[i]->name, cc->fn, cc->fn_ctx);
+		for (i = 0; i < chg->n_del; i++)
+			if (npd_xt_is_ours(chg->del[i]) && f->is_chain(chg->del[i], h))
+				feed_chain(f, h, chg->del[i], cc->fn, cc->fn_ctx);
+	}
 	/* Chains going away are emptied first: they may jump to each other. */
 	for (i = 0; i < chg->n_del; i++)
 		if (f->is_chain(chg->del[i], h) && !f->flush(chg->del[i], h)) {
@@ -363,9 +397,18 @@ legacy_close(struct npd_backend *b)
 }
 
 static int
+legacy_commit_counted(struct npd_backend *b, const struct npd_table_change *chg, npd_counter_fn fn,
+		      void *ctx, struct npd_err *err)
+{
+	struct commit_ctx cc = {.chg = chg, .fn = fn, .fn_ctx = ctx};
+
+	return transact(b, npd_iptc_fam_of(chg->family), edit_commit, &cc, err);
+}
+
+static int
 legacy_commit(struct npd_backend *b, const struct npd_table_change *chg, struct npd_err *err)
 {
-	return transact(b, npd_iptc_fam_of(chg->family), edit_commit, chg, err);
+	return legacy_commit_counted(b, chg, NULL, NULL, err);
 }
 
 static void
@@ -456,19 +499,10 @@ legacy_read_counters(struct npd_backend *b, const struct npd_plan *only, npd_cou
 		h = f->init("filter");
 		if (!h)
 			continue;
-		for (c = f->first_chain(h); c; c = f->next_chain(h)) {
-			const void *e;
-			size_t idx = 0;
-
-			if (!npd_xt_is_ours(c) ||
-			    (only && !npd_plan_resets_chain(only, f->family, c)))
-				continue;
-			for (e = f->first_rule(c, h); e; e = f->next_rule(e, h), idx++) {
-				const struct xt_counters *k = f->counters(e);
-
-				fn(f->family, c, idx, k->pcnt, k->bcnt, ctx);
-			}
-		}
+		for (c = f->first_chain(h); c; c = f->next_chain(h))
+			if (npd_xt_is_ours(c) &&
+			    (!only || npd_plan_resets_chain(only, f->family, c)))
+				feed_chain(f, h, c, fn, ctx);
 		f->free(h);
 	}
 	return 0;
@@ -479,6 +513,7 @@ const struct npd_backend_ops npd_backend_legacy = {
     .open = legacy_open,
     .close = legacy_close,
     .commit = legacy_commit,
+    .commit_counted = legacy_commit_counted,
     .list_owned = legacy_list_owned,
     .cleanup = legacy_cleanup,
     .read_counters = legacy_read_counters,

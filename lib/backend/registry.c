@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
+#include "npd/clock.h"
 #include "npd/mem.h"
 #include "npd/backend.h"
 #include "spawn.h"
@@ -109,13 +110,15 @@ npd_set_backend_for(const struct npd_backend_ops *tables)
 }
 
 int
-npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
-		  const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
-		  const struct npd_plan *plan, unsigned *commits, struct npd_err *err)
+npd_backend_apply_ex(const struct npd_backend_ops *ops, struct npd_backend *b,
+		     const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+		     const struct npd_plan *plan, unsigned *commits, struct npd_err *err,
+		     struct npd_apply_opts *o)
 {
 	const struct npd_table_change *chg[2] = {&plan->v4, &plan->v6};
+	uint64_t t0 = npd_now_ns(), t1 = 0, t2;
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	npd_err_clear(err);
 	for (i = 0; i < plan->n_set_ops; i++) {
@@ -128,14 +131,18 @@ npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 		else
 			continue;
 		if (rc)
-			return rc;
+			goto out;
 	}
+	t1 = npd_now_ns();
 	for (i = 0; i < NPD_ARRAY_SIZE(chg); i++) {
 		if (!chg[i]->commit)
 			continue;
-		rc = ops->commit(b, chg[i], err);
+		if (o->reset_counters && ops->commit_counted)
+			rc = ops->commit_counted(b, chg[i], o->reset_counters, o->reset_ctx, err);
+		else
+			rc = ops->commit(b, chg[i], err);
 		if (rc)
-			return rc;
+			goto out;
 		if (commits)
 			(*commits)++;
 	}
@@ -146,9 +153,31 @@ npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 			continue;
 		rc = set_ops->destroy(sb, op->name, err);
 		if (rc)
-			return rc;
+			goto out;
 	}
-	return 0;
+out:
+	t2 = npd_now_ns();
+	if (!t1)
+		t1 = t2; /* a set operation failed: no table was touched */
+	o->sets_ns = t1 - t0;
+	o->tables_ns = t2 - t1;
+	return rc;
+}
+
+int
+npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
+		  const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
+		  const struct npd_plan *plan, unsigned *commits, struct npd_err *err)
+{
+	struct npd_apply_opts o = {0};
+
+	return npd_backend_apply_ex(ops, b, set_ops, sb, plan, commits, err, &o);
+}
+
+bool
+npd_backend_can_count_commits(const struct npd_backend_ops *ops)
+{
+	return ops->commit_counted != NULL;
 }
 
 int

@@ -34,6 +34,8 @@ PORTS = [("http", 80, "TCP"), ("metrics", 9090, "TCP")]
 SYNCS = 'netpold_syncs_total{result="ok"}'
 COMMITS = 'netpold_table_commits_total{family="ipv4"}'
 LAG = "netpold_last_policy_change_to_enforcement_seconds"
+# The steps of the lag the table shows, as netpold_last_sync_phase_seconds splits the sync.
+PHASES = ["wait", "compile", "plan", "counters", "sets", "tables"]
 
 
 def write(d, name, text):
@@ -91,7 +93,8 @@ class Agent:
         return out
 
     def event(self, act):
-        """Runs act() and waits for the sync it causes; returns (lag ms, table commits).
+        """Runs act() and waits for the sync it causes; returns (lag ms, table commits,
+        {phase: ms}).
         Waits out the agent's burst debounce (50 ms after a sync) first, so each event is
         a lone change, not part of a burst."""
         time.sleep(0.075)
@@ -102,7 +105,9 @@ class Agent:
             time.sleep(0.002)
             after = self.metrics()
             if after[SYNCS] > before[SYNCS]:
-                return after[LAG] * 1e3, after[COMMITS] - before[COMMITS]
+                ph = {p: after.get(f'netpold_last_sync_phase_seconds{{phase="{p}"}}', 0) * 1e3
+                      for p in PHASES}
+                return after[LAG] * 1e3, after[COMMITS] - before[COMMITS], ph
         sys.exit("scale_events: no sync within 30 s of an event")
 
 
@@ -111,11 +116,14 @@ def run(d, port, n, t0, t1, rss_ready, pid):
     first = a.metrics()
     lat = {k: [] for k, _ in KINDS}
     commits = {k: 0 for k, _ in KINDS}
+    phases = {k: {p: [] for p in PHASES} for k, _ in KINDS}
 
     def rec(kind, act):
-        ms, c = a.event(act)
+        ms, c, ph = a.event(act)
         lat[kind].append(ms)
         commits[kind] += c
+        for p in PHASES:
+            phases[kind][p].append(ph[p])
 
     for i in range(n):
         for local in (False, True):
@@ -134,7 +142,8 @@ def run(d, port, n, t0, t1, rss_ready, pid):
     json.dump({"ready_ms": (t1 - t0) * 1e3, "first_sync_ms": first["netpold_last_sync_duration_seconds"] * 1e3,
                "rules": first.get('netpold_rules{family="ipv4"}', 0),
                "ipsets": first.get("netpold_ipsets", 0),
-               "rss_ready_kb": rss_ready, "rss_peak_kb": hwm, "lat": lat, "commits": commits},
+               "rss_ready_kb": rss_ready, "rss_peak_kb": hwm, "lat": lat, "commits": commits,
+               "phases": phases},
               sys.stdout)
 
 
@@ -157,6 +166,12 @@ def table(paths):
     for k in ("rpod-add", "rpod-relabel", "rpod-del"):
         rows.append((f"  table commits in {k}",
                      lambda r, k=k: f"{int(r['commits'][k])}/{len(r['lat'][k])}"))
+    # Where the time goes, per kind: the p50 of each step of the sync, in PHASES order.
+    rows.append(("p50 ms of " + "/".join(PHASES), lambda r: ""))
+    for k, label in KINDS:
+        rows.append((f"  {label}", lambda r, k=k: "/".join(
+            f"{statistics.median(r['phases'][k][p]):.1f}" for p in PHASES)
+            if "phases" in r else "-"))
     rows += [("floor: ipset restore (all sets), ms", lambda r: f"{r['floor_ipset_ms']:.1f}"),
              ("floor: iptables-legacy-restore, ms", lambda r: f"{r['floor_iptables_ms']:.1f}"),
              ("floor: table reload (= a commit), ms", lambda r: f"{r['floor_reload_ms']:.1f}")]

@@ -189,6 +189,17 @@ check "policy port 80 in the rules" has_rule '--dport 80 '
 check "client IP is in a set" in_some_set 10.244.2.20
 check "local pod IP is in no peer set" in_no_set 10.244.1.10
 check "syncs_total ok counted" metric_gt 'netpold_syncs_total{result="ok"}' 0
+# Every sync's time is split into its steps; the compile always takes some.
+phases_split() {
+	local p m
+	m=$(nsx curl -s -m 2 "$URL/metrics")
+	for p in wait compile plan counters sets tables after; do
+		grep -q "^netpold_last_sync_phase_seconds{phase=\"$p\"} " <<<"$m" || return 1
+	done
+	awk '$1 == "netpold_last_sync_phase_seconds{phase=\"compile\"}" { f = $2 > 0 }
+		END { exit !f }' <<<"$m"
+}
+check "the last sync's time split into its steps" phases_split
 check "per-policy rule counters exported" bash -c "ip netns exec $NS curl -s $URL/metrics | grep -q '^netpold_policy_rule_packets_total{namespace=\"prod\",policy=\"web-from-client\",direction=\"ingress\",rule=\"0\"} '"
 
 # 2. Edit a file in place (truncate and write).

@@ -175,6 +175,94 @@ START_TEST(counters_are_read_per_rule)
 }
 END_TEST
 
+struct reading {
+	struct {
+		uint8_t family;
+		char chain[NPD_CHAIN_NAMELEN];
+		size_t idx;
+		uint64_t packets, bytes;
+	} v[32];
+	size_t n;
+};
+
+static void
+record_rule(uint8_t family, const char *chain, size_t idx, uint64_t packets, uint64_t bytes,
+	    void *ctx)
+{
+	struct reading *r = ctx;
+
+	ck_assert_uint_lt(r->n, NPD_ARRAY_SIZE(r->v));
+	r->v[r->n].family = family;
+	snprintf(r->v[r->n].chain, sizeof(r->v[r->n].chain), "%s", chain);
+	r->v[r->n].idx = idx;
+	r->v[r->n].packets = packets;
+	r->v[r->n].bytes = bytes;
+	r->n++;
+}
+
+/* A commit that passes on the counters it restarts gives what a reading of its own, just
+ * before it and limited to the same plan, gives: the rules of the chains it rewrites or
+ * deletes, with their counts, and no other chain's. */
+START_TEST(commit_passes_on_the_counters_it_restarts)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct reading want = {0}, got = {0};
+	const struct npd_chain *write[1];
+	char del[1][NPD_CHAIN_NAMELEN] = {"NPD-T-GONE"};
+	struct npd_plan only = {0};
+	struct npd_backend *b;
+	size_t i, n_b;
+
+	ck_assert_ptr_nonnull(ops->commit_counted);
+	tu_enter_netns();
+	b = tu_open_full(ops, rs, false, NULL);
+	tu_commit_table(ops, b, &rs->v4);
+	write[0] = npd_ruleset_find_chain(&rs->v4, "NPD-T-B");
+	ck_assert_ptr_nonnull(write[0]);
+	n_b = write[0]->n_rules;
+	/* Counts the kernel holds: one more rule in the rewritten chain and a chain of ours
+	 * the commit deletes, each with counters set by iptables itself. */
+	tu_run_cmd("iptables-legacy", "-w -A NPD-T-B -c 7 700 -j RETURN");
+	tu_run_cmd("iptables-legacy", "-w -N NPD-T-GONE");
+	tu_run_cmd("iptables-legacy", "-w -A NPD-T-GONE -c 3 300 -j RETURN");
+	only.v4.family = AF_INET;
+	only.v4.commit = true;
+	only.v4.write = write;
+	only.v4.n_write = 1;
+	only.v4.del = del;
+	only.v4.n_del = 1;
+	ck_assert_int_eq(ops->read_counters(b, &only, record_rule, &want, NULL), 0);
+	ck_assert_msg(ops->commit_counted(b, &only.v4, record_rule, &got, &err) == 0, "%s",
+		      err.msg);
+	ck_assert_uint_eq(want.n, n_b + 2);
+	ck_assert_uint_eq(got.n, want.n);
+	for (i = 0; i < want.n; i++) {
+		size_t j;
+
+		for (j = 0; j < got.n; j++)
+			if (!strcmp(got.v[j].chain, want.v[i].chain) &&
+			    got.v[j].idx == want.v[i].idx)
+				break;
+		ck_assert_msg(j < got.n, "%s rule %zu not passed on", want.v[i].chain,
+			      want.v[i].idx);
+		ck_assert_uint_eq(got.v[j].family, AF_INET);
+		ck_assert_uint_eq(got.v[j].packets, want.v[i].packets);
+		ck_assert_uint_eq(got.v[j].bytes, want.v[i].bytes);
+	}
+	for (i = 0; i < got.n; i++)
+		if (!strcmp(got.v[i].chain, "NPD-T-B") && got.v[i].idx == n_b)
+			ck_assert_uint_eq(got.v[i].packets, 7);
+		else if (!strcmp(got.v[i].chain, "NPD-T-GONE"))
+			ck_assert_uint_eq(got.v[i].bytes, 300);
+	/* The commit happened: the extra rule and the deleted chain are gone. */
+	memset(&want, 0, sizeof(want));
+	ck_assert_int_eq(ops->read_counters(b, &only, record_rule, &want, NULL), 0);
+	ck_assert_uint_eq(want.n, n_b);
+	ops->close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -183,6 +271,7 @@ main(void)
 				      foreign_rules_survive_commits_and_cleanup,
 				      lost_race_is_redone,
 				      counters_are_read_per_rule,
+				      commit_passes_on_the_counters_it_restarts,
 				      held_lock_bounds_the_wait,
 				      NULL};
 
