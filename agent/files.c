@@ -83,7 +83,8 @@ wanted(const struct files *f, const char *name)
 	if (name[0] == '.')
 		return false;
 	return (n > 5 && strcmp(name + n - 5, ".yaml") == 0) ||
-	       (n > 4 && strcmp(name + n - 4, ".yml") == 0);
+	       (n > 4 && strcmp(name + n - 4, ".yml") == 0) ||
+	       (n > 5 && strcmp(name + n - 5, ".json") == 0);
 }
 
 static int

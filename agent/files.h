@@ -1,4 +1,4 @@
-/* files.h: the manifests source: a YAML file, or a directory of .yaml/.yml files, loaded
+/* files.h: the manifests source: a YAML file, or a directory of .yaml/.yml/.json files, loaded
  * into the agent's store and reloaded when a file is written, replaced by rename, added
  * or removed (inotify on the directory, driven by the agent's loop). */
 #ifndef NPD_AGENT_FILES_H

@@ -18,22 +18,10 @@
 #include "npd/buf.h"
 #include "npd/mem.h"
 #include "npd/yaml.h"
-
-struct ydoc {
-	const char *file;
-	npd_event_fn fn;
-	void *ctx;
-	struct npd_diags *d;
-	struct npd_dec b;
-	size_t skip;	/* depth inside a rejected construct */
-	size_t depth;	/* containers open in the document */
-	char *fail_msg; /* why this document is rejected, or NULL */
-	enum npd_diag_kind fail_kind;
-	int fail_line;
-};
+#include "yaml_int.h"
 
 static void
-deliver(struct ydoc *y, const struct npd_dnode *n)
+deliver(struct npd_ydoc *y, const struct npd_dnode *n)
 {
 	struct npd_dec_opts o = {NPD_KIND__COUNT, false, "default", y->file, true};
 	struct npd_event ev;
@@ -49,8 +37,8 @@ deliver(struct ydoc *y, const struct npd_dnode *n)
 		npd_event_fini(&ev);
 }
 
-static void
-end_document(struct ydoc *y)
+void
+npd_ydoc_end(struct npd_ydoc *y)
 {
 	struct npd_dnode *root = npd_dec_take_root(&y->b);
 	const struct npd_dnode *items, *it;
@@ -82,14 +70,77 @@ end_document(struct ydoc *y)
 	y->depth = 0;
 }
 
-static void
-reject(struct ydoc *y, const yaml_event_t *ev, enum npd_diag_kind kind, const char *msg)
+void
+npd_ydoc_reject(struct npd_ydoc *y, int line, enum npd_diag_kind kind, const char *msg)
 {
 	if (!y->fail_msg) {
 		y->fail_msg = npd_xstrdup(msg);
 		y->fail_kind = kind;
-		y->fail_line = (int)ev->start_mark.line + 1;
+		y->fail_line = line;
 	}
+}
+
+/* Rejects events by their start. */
+static void
+reject(struct npd_ydoc *y, const yaml_event_t *ev, enum npd_diag_kind kind, const char *msg)
+{
+	npd_ydoc_reject(y, (int)ev->start_mark.line + 1, kind, msg);
+}
+
+void
+npd_ydoc_open(struct npd_ydoc *y, bool map, int line)
+{
+	if (y->skip) {
+		y->skip++;
+	} else if (y->depth >= NPD_LIMIT_DEPTH) {
+		/* Skipped with a null in its place, so the builder's tree stays whole for the
+		 * report (libyaml itself would follow any depth). */
+		char msg[48];
+
+		snprintf(msg, sizeof(msg), "nested deeper than %d levels", NPD_LIMIT_DEPTH);
+		npd_ydoc_reject(y, line, NPD_DIAG_LIMIT, msg);
+		npd_dec_scalar(&y->b, NPD_DT_NULL, "", 0, line);
+		y->skip = 1;
+	} else if (map) {
+		y->depth++;
+		npd_dec_map_start(&y->b, line);
+	} else {
+		y->depth++;
+		npd_dec_array_start(&y->b, line);
+	}
+}
+
+void
+npd_ydoc_close(struct npd_ydoc *y, bool map)
+{
+	if (y->skip) {
+		y->skip--;
+	} else {
+		y->depth--;
+		if (map)
+			npd_dec_map_end(&y->b);
+		else
+			npd_dec_array_end(&y->b);
+	}
+}
+
+void
+npd_ydoc_init(struct npd_ydoc *y, const char *filename, npd_event_fn fn, void *ctx,
+	      struct npd_diags *d)
+{
+	memset(y, 0, sizeof(*y));
+	y->file = filename;
+	y->fn = fn;
+	y->ctx = ctx;
+	y->d = d;
+	npd_dec_init(&y->b, &npd_schema_yaml_doc, NULL, NULL);
+}
+
+void
+npd_ydoc_fini(struct npd_ydoc *y)
+{
+	free(y->fail_msg);
+	npd_dec_fini(&y->b);
 }
 
 static enum npd_dtype
@@ -104,7 +155,7 @@ scalar_type(const yaml_event_t *ev)
 
 /* Drives the builder with one event. */
 static void
-on_event(struct ydoc *y, const yaml_event_t *ev)
+on_event(struct npd_ydoc *y, const yaml_event_t *ev)
 {
 	int line = (int)ev->start_mark.line + 1;
 	bool key = npd_dec_wants_key(&y->b);
@@ -128,30 +179,13 @@ on_event(struct ydoc *y, const yaml_event_t *ev)
 			       "complex mapping keys are not supported");
 			npd_dec_key(&y->b, "", 0);
 			y->skip = 1;
-		} else if (y->depth >= NPD_LIMIT_DEPTH) {
-			/* Skipped with a null in its place, so the builder's tree stays whole for
-			 * the report (libyaml itself would follow any depth). */
-			char msg[48];
-
-			snprintf(msg, sizeof(msg), "nested deeper than %d levels", NPD_LIMIT_DEPTH);
-			reject(y, ev, NPD_DIAG_LIMIT, msg);
-			npd_dec_scalar(&y->b, NPD_DT_NULL, "", 0, line);
-			y->skip = 1;
-		} else if (ev->type == YAML_MAPPING_START_EVENT) {
-			y->depth++;
-			npd_dec_map_start(&y->b, line);
 		} else {
-			y->depth++;
-			npd_dec_array_start(&y->b, line);
+			npd_ydoc_open(y, ev->type == YAML_MAPPING_START_EVENT, line);
 		}
 		break;
 	case YAML_MAPPING_END_EVENT:
-		y->depth--;
-		npd_dec_map_end(&y->b);
-		break;
 	case YAML_SEQUENCE_END_EVENT:
-		y->depth--;
-		npd_dec_array_end(&y->b);
+		npd_ydoc_close(y, ev->type == YAML_MAPPING_END_EVENT);
 		break;
 	case YAML_SCALAR_EVENT:
 		if (key)
@@ -170,7 +204,7 @@ on_event(struct ydoc *y, const yaml_event_t *ev)
 			npd_dec_scalar(&y->b, NPD_DT_NULL, "", 0, line);
 		break;
 	case YAML_DOCUMENT_END_EVENT:
-		end_document(y);
+		npd_ydoc_end(y);
 		break;
 	case YAML_NO_EVENT:
 	case YAML_STREAM_START_EVENT:
@@ -186,16 +220,11 @@ decode_parser(yaml_parser_t *parser, const char *filename, npd_event_fn fn, void
 	      struct npd_diags *d)
 {
 	yaml_event_t ev;
-	struct ydoc y;
+	struct npd_ydoc y;
 	bool end = false;
 	int rc = 0;
 
-	memset(&y, 0, sizeof(y));
-	y.file = filename;
-	y.fn = fn;
-	y.ctx = ctx;
-	y.d = d;
-	npd_dec_init(&y.b, &npd_schema_yaml_doc, NULL, NULL);
+	npd_ydoc_init(&y, filename, fn, ctx, d);
 	while (!end) {
 		if (!yaml_parser_parse(parser, &ev)) {
 			npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, filename,
@@ -210,8 +239,7 @@ decode_parser(yaml_parser_t *parser, const char *filename, npd_event_fn fn, void
 		end = ev.type == YAML_STREAM_END_EVENT;
 		yaml_event_delete(&ev);
 	}
-	free(y.fail_msg);
-	npd_dec_fini(&y.b);
+	npd_ydoc_fini(&y);
 	return rc;
 }
 
@@ -278,6 +306,11 @@ npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct npd_di
 	} else if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > NPD_YAML_MAX_FILE) {
 		/* Known too large before a byte is parsed: nothing of it is delivered. */
 		rc = -EFBIG;
+	} else if (S_ISREG(st.st_mode) &&
+		   (rc = npd_yaml_json_decode_fd(yf.fd, path, fn, ctx, &pd)) != -ENOTSUP) {
+		/* JSON, read by yajl (or a read error). */
+	} else if (S_ISREG(st.st_mode) && lseek(yf.fd, 0, SEEK_SET) < 0) {
+		rc = -errno;
 	} else {
 		if (!yaml_parser_initialize(&parser))
 			abort();
@@ -315,7 +348,8 @@ yaml_name(const struct dirent *e)
 	if (e->d_name[0] == '.')
 		return 0;
 	return (n > 5 && !strcmp(e->d_name + n - 5, ".yaml")) ||
-	       (n > 4 && !strcmp(e->d_name + n - 4, ".yml"));
+	       (n > 4 && !strcmp(e->d_name + n - 4, ".yml")) ||
+	       (n > 5 && !strcmp(e->d_name + n - 5, ".json"));
 }
 
 int

@@ -1,5 +1,6 @@
 /* yaml.h: decoder of Kubernetes manifests in YAML (libyaml): multi-document files, `kind:
- * List`, and directories of .yaml/.yml files. Namespace, Pod and NetworkPolicy are kept;
+ * List`, and directories of .yaml/.yml/.json files (a file that is one JSON value is read
+ * by yajl instead, with the same result). Namespace, Pod and NetworkPolicy are kept;
  * other kinds are skipped silently. Diagnostics carry file:line. */
 #ifndef NPD_YAML_H
 #define NPD_YAML_H
@@ -18,7 +19,7 @@ int npd_yaml_decode_buf(const char *buf, size_t len, const char *filename, npd_e
 			void *ctx, struct npd_diags *d);
 /* The same for a file; -errno when it cannot be read. */
 int npd_yaml_decode_file(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d);
-/* A file, or every .yaml/.yml file of a directory (not recursive) in name order. Returns
+/* A file, or every .yaml/.yml/.json file of a directory (not recursive) in name order. Returns
  * the first error but goes on with the other files. */
 int npd_yaml_decode_path(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d);
 /* Convenience for netpolctl and tests: decodes path into store s. */

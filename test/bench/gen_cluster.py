@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Writes a synthetic cluster as manifests for the file source: one file per namespace
-(its Namespace, pods and policies), so a change rewrites one small file. With --json the
+(its Namespace, pods and policies), so a change rewrites one small file: YAML documents, or
+with --format json one List as `kubectl get -o json` writes it. With --json FILE the
 same cluster goes to one JSON List instead (namespaces first), for the test API server's
 --load.
 
-gen_cluster.py DIR|--json FILE [--namespaces 500] [--pods 10000] [--policies 2000]
+gen_cluster.py DIR|--json FILE [--format yaml|json] [--namespaces 500] [--pods 10000]
+               [--policies 2000]
                [--node bench-node] [--local 110] [--nodes 91]
 """
 import argparse
@@ -165,14 +167,13 @@ def cluster(a):
         yield ns, labels, pods, pols
 
 
-def write_json(a, path):
-    """One List of every object; a policy's spec is its YAML parsed (once per distinct text),
-    and the first namespace's YAML is parsed whole and compared, so both forms stay one
-    cluster."""
+def cluster_objs(a):
+    """Yields per namespace the objects of cluster(a) as dicts: a policy's spec is its YAML
+    parsed (once per distinct text), and the first namespace's YAML is parsed whole and
+    compared, so that both forms stay one cluster."""
     import yaml
 
     specs = {}
-    items, pods, pols = [], [], []
     for k, (ns, labels, ns_pods, ns_pols) in enumerate(cluster(a)):
         objs = [{"apiVersion": "v1", "kind": "Namespace",
                  "metadata": {"name": ns, "labels": labels}}]
@@ -190,9 +191,16 @@ def write_json(a, path):
                 "".join(policy_yaml(*x) for x in ns_pols)
             if list(yaml.safe_load_all(text)) != objs:
                 raise SystemExit("gen_cluster: the JSON and YAML forms differ")
+        yield ns, objs, len(ns_pods)
+
+
+def write_json(a, path):
+    """One List of every object."""
+    items, pods, pols = [], [], []
+    for ns, objs, n_pods in cluster_objs(a):
         items.append(objs[0])
-        pods += objs[1:1 + len(ns_pods)]
-        pols += objs[1 + len(ns_pods):]
+        pods += objs[1:1 + n_pods]
+        pols += objs[1 + n_pods:]
     with open(path, "w") as f:
         # dumps, not dump: only the whole-string encoder is the C one.
         f.write(json.dumps({"apiVersion": "v1", "kind": "List", "items": items + pods + pols},
@@ -203,6 +211,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir", nargs="?")
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--format", choices=("yaml", "json"), default="yaml",
+                    help="DIR's files: YAML documents, or one JSON List per namespace as "
+                    "`kubectl get -o json` writes it")
     ap.add_argument("--namespaces", type=int, default=500)
     ap.add_argument("--pods", type=int, default=10000)
     ap.add_argument("--policies", type=int, default=2000)
@@ -216,6 +227,12 @@ def main():
     if not a.dir:
         ap.error("DIR or --json FILE")
     os.makedirs(a.dir, exist_ok=True)
+    if a.format == "json":
+        for ns, objs, _ in cluster_objs(a):
+            with open(os.path.join(a.dir, f"{ns}.json"), "w") as f:
+                json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, f, indent=4)
+                f.write("\n")
+        return
     for ns, labels, pods, pols in cluster(a):
         out = [ns_yaml(ns, labels)] + [pod_yaml(*x) for x in pods] + \
             [policy_yaml(*x) for x in pols]

@@ -6,7 +6,8 @@ scale_events.py setup DIR       adds ev-ns.yaml: the namespace the relabel event
 scale_events.py run DIR PORT N T0 T1 RSS_KB PID
                                 N events of each kind, one at a time, each waited for
                                 by its sync; prints one JSON object of figures
-scale_events.py table FILE...   the table over the JSON objects, one column per size
+scale_events.py table FILE...   the table over the JSON objects, one column per size and
+                                manifest format
 
 Every event writes or removes one small ev-*.yaml file (written under a hidden name and
 renamed, so the source sees it once, whole), so the cost measured is the event's and not
@@ -160,12 +161,16 @@ def pct(v, p):
 
 
 def table(paths):
-    rs = sorted((json.load(open(p)) for p in paths), key=lambda r: r["pods"])
+    order = {"yaml": 0, "json": 1}
+    rs = sorted((json.load(open(p)) for p in paths),
+                key=lambda r: (r["pods"], order.get(r.get("format", "yaml"), 2)))
     rows = [("pods / namespaces / policies", lambda r: f"{r['pods']}/{r['namespaces']}/{r['policies']}"),
+            ("manifests", lambda r: r.get("format", "yaml")),
             ("rules (v4) / ipsets", lambda r: f"{int(r['rules'])}/{int(r['ipsets'])}"),
             ("peak RSS at ready, MiB", lambda r: f"{r['rss_ready_kb'] / 1024:.1f}"),
             ("peak RSS after events, MiB", lambda r: f"{r['rss_peak_kb'] / 1024:.1f}"),
             ("start -> /readyz, ms", lambda r: f"{r['ready_ms']:.0f}"),
+            ("  CPU used by then, ms", lambda r: f"{r['cpu_ready_ms']:.0f}" if "cpu_ready_ms" in r else "-"),
             ("first full sync, ms", lambda r: f"{r['first_sync_ms']:.1f}")]
     for k, label in KINDS:
         rows.append((f"{label} p50/p99, ms",
