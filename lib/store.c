@@ -390,6 +390,13 @@ npd_store_apply(struct npd_store *s, struct npd_event *ev)
 	return rc;
 }
 
+void
+npd_store_apply_event(struct npd_event *ev, void *ctx)
+{
+	npd_store_apply(ctx, ev);
+	npd_event_fini(ev);
+}
+
 char *
 npd_store_key(enum npd_kind kind, const char *ns, const char *name)
 {

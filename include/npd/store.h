@@ -30,6 +30,9 @@ int npd_store_del(struct npd_store *s, enum npd_kind kind, const char *ns, const
 /* Applies an ADDED/MODIFIED/DELETED event, consuming its object; BOOKMARK and ERROR are
  * ignored (returning 0). Returns 1 when policy-visible state changed. */
 int npd_store_apply(struct npd_store *s, struct npd_event *ev);
+/* npd_store_apply as an npd_event_fn: applies ev to the store ctx, ignoring the result, and
+ * releases what is left of the event; for decoders whose events only fill a store. */
+void npd_store_apply_event(struct npd_event *ev, void *ctx);
 /* Deletes every object of kind whose key ("ns/name", or "name" for namespaces) is not in
  * seen (a map used as a set); used after a relist. Returns how many were deleted. */
 size_t npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struct npd_map *seen);

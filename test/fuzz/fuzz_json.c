@@ -12,13 +12,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-on_event(struct npd_event *ev, void *ctx)
-{
-	npd_store_apply(ctx, ev);
-	npd_event_fini(ev);
-}
-
 /* A small generator, so the splits depend only on the input. */
 static uint32_t
 next(uint32_t *s)
@@ -47,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = npd_store_new();
 	npd_diags_init(&diags);
 	d = npd_json_decoder_new(modes[data[0] % 3], (enum npd_kind)(data[1] % NPD_KIND__COUNT),
-				 on_event, s, &diags);
+				 npd_store_apply_event, s, &diags);
 	for (off = HEADER; off < size; off += n) {
 		/* Mostly short reads, sometimes the whole rest at once. */
 		n = next(&seed) % 8 == 0 ? size - off : 1 + next(&seed) % 64;

@@ -16,13 +16,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void
-on_event(struct npd_event *ev, void *ctx)
-{
-	npd_store_apply(ctx, ev);
-	npd_event_fini(ev);
-}
-
-static void
 compile_for(const struct npd_store *s, const char *node)
 {
 	struct npd_compile_opts o;
@@ -75,7 +68,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool no_policies;
 
 	npd_diags_init(&diags);
-	npd_yaml_decode_buf((const char *)data, size, "fuzz.yaml", on_event, s, &diags);
+	npd_yaml_decode_buf((const char *)data, size, "fuzz.yaml", npd_store_apply_event, s,
+			    &diags);
 	npd_diags_fini(&diags);
 	no_policies = npd_store_count(s, NPD_KIND_POLICY) == 0;
 

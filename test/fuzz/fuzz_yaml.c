@@ -8,13 +8,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-on_event(struct npd_event *ev, void *ctx)
-{
-	npd_store_apply(ctx, ev);
-	npd_event_fini(ev);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -22,7 +15,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct npd_diags diags;
 
 	npd_diags_init(&diags);
-	npd_yaml_decode_buf((const char *)data, size, "fuzz.yaml", on_event, s, &diags);
+	npd_yaml_decode_buf((const char *)data, size, "fuzz.yaml", npd_store_apply_event, s,
+			    &diags);
 	npd_diags_fini(&diags);
 	npd_store_free(s);
 	return 0;

@@ -14,13 +14,6 @@
 #include "npd/yaml.h"
 #include "tu_eval.h"
 
-static void
-add_event(struct npd_event *ev, void *ctx)
-{
-	npd_store_apply(ctx, ev);
-	npd_event_fini(ev);
-}
-
 static int
 proto_parse(const char *s, uint8_t *out)
 {
@@ -77,7 +70,7 @@ main(int argc, char **argv)
 	}
 	s = npd_store_new();
 	npd_diags_init(&d);
-	if (npd_yaml_decode_file(argv[1], add_event, s, &d) || d.n) {
+	if (npd_yaml_decode_file(argv[1], npd_store_apply_event, s, &d) || d.n) {
 		fprintf(stderr, "eval_rules: %s does not decode: %s\n", argv[1],
 			d.n ? d.v[0].msg : "bad YAML");
 		goto out;
