@@ -64,6 +64,10 @@ lab_check "n2 host-gw route fd00:244:1::/64 via fd00:254::1" has_route n2 fd00:2
 lab_check "vm route fd00:244:2::/64 via fd00:254::2" has_route vm fd00:244:2::/64 fd00:254::2
 lab_check "lab_node is idempotent" lab_node n1 1
 lab_check "lab_node refuses a changed index" eval '! lab_node n1 3 2>/dev/null'
+lab_check "lab_vm is idempotent" lab_vm vm 192.168.254.100 fd00:254::100/64
+lab_check "lab_vm refuses other addresses" eval '! lab_vm vm 192.168.254.101 2>/dev/null'
+lab_check "lab_pod is idempotent" lab_pod b1 n1 10.244.1.11/24 80 53
+lab_check "lab_pod refuses another configuration" eval '! lab_pod b1 n1 10.244.1.11 80 2>/dev/null'
 lab_check "lab_ns resolves pods" eval '[[ $(lab_ns a1) == ${PREFIX}p-a1 ]]'
 lab_check "lab_probe one-shot ok" eval 'lab_probe a1 10.244.2.10 80 tcp >/dev/null'
 lab_check "lab_probe one-shot closed port fails with 1" eval 'lab_probe a1 10.244.2.10 81 tcp >/dev/null; (($? == 1))'

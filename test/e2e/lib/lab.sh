@@ -31,6 +31,30 @@ LAB_UL6_NET=fd00:254
 
 _lab_err() { echo "lab: $*" >&2; }
 
+# _lab_made DIR NAME CONFIG: was NAME made already ($LAB_STATE/DIR/NAME records its CONFIG)?
+# Prints "yes" (with this CONFIG: making it again is a no-op) or "no"; fails, saying why,
+# when it was made with another CONFIG.
+_lab_made() {
+	local f=$LAB_STATE/$1/$2
+	if [[ ! -e $f ]]; then
+		echo no
+	elif [[ $(<"$f") == "$3" ]]; then
+		echo yes
+	else
+		_lab_err "${1%s} $2 exists as '$(<"$f")', not '$3'"
+		return 1
+	fi
+}
+
+# _lab_prefixed ADDR LEN: ADDR with /LEN appended when it has no prefix length ("" stays "").
+_lab_prefixed() {
+	if [[ -n $1 && $1 != */* ]]; then
+		echo "$1/$2"
+	else
+		echo "$1"
+	fi
+}
+
 _lab_need() {
 	if [[ -z $LAB_PREFIX || -z $LAB_STATE || ! -d $LAB_STATE ]]; then
 		_lab_err "call lab_init first"
@@ -375,7 +399,7 @@ lab_spawn() {
 # A node added after lab_underlay is wired to the switch at once.
 lab_node() {
 	_lab_need || return 1
-	local name=${1:-} idx=${2:-} ns f hx
+	local name=${1:-} idx=${2:-} ns f hx made
 	_lab_name_ok "$name" || return 1
 	if [[ ! $idx =~ ^[0-9]+$ ]] || ((idx < 1 || idx > 99)); then
 		_lab_err "lab_node $name: index must be 1..99 (underlay .1-.99; vms use .100+)"
@@ -385,13 +409,8 @@ lab_node() {
 		_lab_err "lab_node: name '$name' is reserved"
 		return 1
 	fi
-	if [[ -e $LAB_STATE/nodes/$name ]]; then
-		if [[ $(<"$LAB_STATE/nodes/$name") == "$idx" ]]; then
-			return 0
-		fi
-		_lab_err "node $name exists with index $(<"$LAB_STATE/nodes/$name")"
-		return 1
-	fi
+	made=$(_lab_made nodes "$name" "$idx") || return 1
+	[[ $made == no ]] || return 0
 	if [[ -e $LAB_STATE/vms/$name ]]; then
 		_lab_err "lab_node: $name is a vm"
 		return 1
@@ -488,7 +507,7 @@ lab_underlay() {
 # fd00:254::100) with routes to every node's pod CIDRs via that node.
 lab_vm() {
 	_lab_need || return 1
-	local name=${1:-} ip4=${2:-} ip6=${3:-} ns
+	local name=${1:-} ip4=${2:-} ip6=${3:-} ns made
 	_lab_name_ok "$name" || return 1
 	if [[ $name == sw || $name == p-* || -e $LAB_STATE/nodes/$name ]]; then
 		_lab_err "lab_vm: name '$name' is reserved or a node"
@@ -498,17 +517,10 @@ lab_vm() {
 		_lab_err "usage: lab_vm NAME IP4 [IP6]"
 		return 1
 	fi
-	[[ $ip4 == */* ]] || ip4+=/24
-	if [[ -n $ip6 && $ip6 != */* ]]; then
-		ip6+=/64
-	fi
-	if [[ -e $LAB_STATE/vms/$name ]]; then
-		if [[ $(<"$LAB_STATE/vms/$name") == "$ip4 ${ip6:--}" ]]; then
-			return 0
-		fi
-		_lab_err "vm $name exists with other addresses"
-		return 1
-	fi
+	ip4=$(_lab_prefixed "$ip4" 24)
+	ip6=$(_lab_prefixed "$ip6" 64)
+	made=$(_lab_made vms "$name" "$ip4 ${ip6:--}") || return 1
+	[[ $made == no ]] || return 0
 	ns=$LAB_PREFIX$name
 	_lab_ns_new "$ns" || return 1
 	echo "$ip4 ${ip6:--}" >"$LAB_STATE/vms/$name"
@@ -544,7 +556,7 @@ _lab_wait_ports() { # NS TIMEOUT_S PORT...
 # on every PORT. Returns once every port listens. IP4 may be "-" (v6 only).
 lab_pod() {
 	_lab_need || return 1
-	local name=${1:-} node=${2:-} ip4=${3:-} ip6='' idx ns nodens veth pidf log
+	local name=${1:-} node=${2:-} ip4=${3:-} ip6='' idx ns nodens veth pidf log made
 	local -a ports=()
 	_lab_name_ok "$name" || return 1
 	if (($# < 3)); then
@@ -567,26 +579,15 @@ lab_pod() {
 		_lab_err "lab_pod $name: no node '$node'"
 		return 1
 	fi
-	if [[ $ip4 == - ]]; then
-		ip4=
-	fi
+	[[ $ip4 != - ]] || ip4=
+	ip4=$(_lab_prefixed "$ip4" 24)
+	ip6=$(_lab_prefixed "$ip6" 64)
 	if [[ -z $ip4 && -z $ip6 ]]; then
 		_lab_err "lab_pod $name: needs an IPv4 or IPv6 address"
 		return 1
 	fi
-	if [[ -n $ip4 && $ip4 != */* ]]; then
-		ip4+=/24
-	fi
-	if [[ -n $ip6 && $ip6 != */* ]]; then
-		ip6+=/64
-	fi
-	if [[ -e $LAB_STATE/pods/$name ]]; then
-		if [[ $(<"$LAB_STATE/pods/$name") == "$node ${ip4:--} ${ip6:--} ${ports[*]}" ]]; then
-			return 0
-		fi
-		_lab_err "pod $name exists with another configuration"
-		return 1
-	fi
+	made=$(_lab_made pods "$name" "$node ${ip4:--} ${ip6:--} ${ports[*]}") || return 1
+	[[ $made == no ]] || return 0
 	idx=$(<"$LAB_STATE/nodes/$node")
 	ns=${LAB_PREFIX}p-$name
 	nodens=$LAB_PREFIX$node
