@@ -12,6 +12,9 @@
 void
 npd_explain_json_string(struct npd_buf *out, const char *s)
 {
+	/* The characters with a short escape; other control characters go by code point. */
+	static const char *const escapes[] = {
+	    ['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\t'] = "\\t"};
 	const unsigned char *p;
 
 	if (!s) {
@@ -20,25 +23,12 @@ npd_explain_json_string(struct npd_buf *out, const char *s)
 	}
 	npd_buf_addc(out, '"');
 	for (p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			npd_buf_adds(out, "\\\"");
-			break;
-		case '\\':
-			npd_buf_adds(out, "\\\\");
-			break;
-		case '\n':
-			npd_buf_adds(out, "\\n");
-			break;
-		case '\t':
-			npd_buf_adds(out, "\\t");
-			break;
-		default:
-			if (*p < 0x20)
-				npd_buf_printf(out, "\\u%04x", *p);
-			else
-				npd_buf_addc(out, (char)*p);
-		}
+		if (*p < NPD_ARRAY_SIZE(escapes) && escapes[*p])
+			npd_buf_adds(out, escapes[*p]);
+		else if (*p < 0x20)
+			npd_buf_printf(out, "\\u%04x", *p);
+		else
+			npd_buf_addc(out, (char)*p);
 	}
 	npd_buf_addc(out, '"');
 }
