@@ -56,10 +56,7 @@ lab_check "delete db-policy (in the gap)" api_ctl delete netpol backend db-polic
 lab_check "fault compact" api_fault compact
 lab_check "fault start-listening" api_fault start-listening
 api_expect "after the relist: db-policy's effect gone, apppod app=app" 40 <<-EOF
-	frontend.toolpod backend.dbpod 80 tcp ok
-	vm backend.dbpod 80 tcp ok
-	backend.dbpod kube-system.coredns 53 udp ok
-	backend.dbpod frontend.toolpod 80 tcp ok
+	$(api_db_probes ok)
 	frontend.apppod backend.dbpod 80 tcp fail
 	frontend.apppod frontend.apipod 80 tcp ok
 EOF
@@ -74,10 +71,7 @@ lab_check "fault compact" api_fault compact
 lab_check "fault close-watches" api_fault close-watches
 lab_check "create db-policy" api_create aks-db-policy.json
 api_expect "db-policy enforced again" 30 <<-EOF
-	frontend.toolpod backend.dbpod 80 tcp fail
-	vm backend.dbpod 80 tcp fail
-	backend.dbpod kube-system.coredns 53 udp fail
-	frontend.apipod backend.dbpod 80 tcp ok
+	$(api_db_probes fail)
 EOF
 lab_check "watches re-opened (6)" api_wait_watchers 6 30
 
@@ -115,14 +109,11 @@ a0=$(total netpold_api_errors_total)
 lab_check "fault malformed" api_fault malformed
 lab_check "delete db-policy" api_ctl delete netpol backend db-policy
 api_expect "after the malformed line: db-policy's deletion enforced" 20 <<-EOF
-	frontend.toolpod backend.dbpod 80 tcp ok
-	vm backend.dbpod 80 tcp ok
+	$(api_db_probes ok)
 EOF
 lab_check "create db-policy" api_create aks-db-policy.json
 api_expect "and its re-creation" 20 <<-EOF
-	frontend.toolpod backend.dbpod 80 tcp fail
-	vm backend.dbpod 80 tcp fail
-	frontend.apipod backend.dbpod 80 tcp ok
+	$(api_db_probes fail)
 EOF
 _bad_line_counted() {
 	local d a

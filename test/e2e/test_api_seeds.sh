@@ -49,26 +49,7 @@ api_expect "apppod is app=app again" 15 <<-EOF
 EOF
 
 echo "== 3. delete db-policy, then create it again"
-lab_check "delete db-policy" api_ctl delete netpol backend db-policy
-api_expect "db-policy gone: dbpod open" 15 <<-EOF
-	frontend.toolpod backend.dbpod 80 tcp ok
-	kube-system.coredns backend.dbpod 80 tcp ok
-	vm backend.dbpod 80 tcp ok
-	backend.dbpod kube-system.coredns 53 udp ok
-	backend.dbpod frontend.toolpod 80 tcp ok
-	frontend.apipod backend.dbpod 80 tcp ok
-	frontend.apppod backend.dbpod 80 tcp fail
-EOF
-lab_check "create db-policy" api_create aks-db-policy.json
-api_expect "db-policy back: dbpod closed" 15 <<-EOF
-	frontend.toolpod backend.dbpod 80 tcp fail
-	kube-system.coredns backend.dbpod 80 tcp fail
-	vm backend.dbpod 80 tcp fail
-	backend.dbpod kube-system.coredns 53 udp fail
-	backend.dbpod frontend.toolpod 80 tcp fail
-	frontend.apipod backend.dbpod 80 tcp ok
-	frontend.apipod backend.dbpod 53 udp fail
-EOF
+api_db_cycle
 
 echo "== 4. a new policy: tools-deny-ingress"
 api_expect "toolpod open before" 10 <<-EOF

@@ -144,18 +144,7 @@ scn_aks_writeup "$SCN_DIR/aks.writeup.exp"
 scn_matrix_eventually "$SCN_DIR/aks.writeup.exp" 20 || { img_logs; api_dump_on_failure; }
 
 echo "== a change through the API reaches the kernel: db-policy deleted, then re-created"
-lab_check "delete db-policy" api_ctl delete netpol backend db-policy
-api_expect "db-policy gone: dbpod open" 15 <<-END
-	frontend.toolpod backend.dbpod 80 tcp ok
-	vm backend.dbpod 80 tcp ok
-	frontend.apppod backend.dbpod 80 tcp fail
-END
-lab_check "create db-policy" api_create aks-db-policy.json
-api_expect "db-policy back: dbpod closed" 15 <<-END
-	frontend.toolpod backend.dbpod 80 tcp fail
-	vm backend.dbpod 80 tcp fail
-	frontend.apipod backend.dbpod 80 tcp ok
-END
+api_db_cycle
 
 echo "== SIGTERM: the rules stay; --cleanup from the image removes them"
 for n in node1 node2; do

@@ -295,6 +295,34 @@ api_matrix() {
 	done
 }
 
+# api_db_probes ok|fail: api_expect lines for what db-policy alone decides in the AKS
+# scenario, with ok while it is gone and fail while it is enforced: dbpod reached from
+# toolpod, coredns and the vm, and dbpod reaching coredns and toolpod. apipod -> dbpod
+# 80/TCP is ok either way.
+api_db_probes() {
+	local r=$1
+	printf '%s\n' "frontend.toolpod backend.dbpod 80 tcp $r" \
+		"kube-system.coredns backend.dbpod 80 tcp $r" "vm backend.dbpod 80 tcp $r" \
+		"backend.dbpod kube-system.coredns 53 udp $r" \
+		"backend.dbpod frontend.toolpod 80 tcp $r" "frontend.apipod backend.dbpod 80 tcp ok"
+}
+
+# api_db_cycle: deletes db-policy through the API and creates it again, expecting its
+# effect to go and to come back (api_db_probes); apppod -> dbpod stays denied meanwhile
+# and apipod -> dbpod 53/UDP once db-policy is back.
+api_db_cycle() {
+	lab_check "delete db-policy" api_ctl delete netpol backend db-policy
+	api_expect "db-policy gone: dbpod open" 15 <<-EOF
+		$(api_db_probes ok)
+		frontend.apppod backend.dbpod 80 tcp fail
+	EOF
+	lab_check "create db-policy" api_create aks-db-policy.json
+	api_expect "db-policy back: dbpod closed" 15 <<-EOF
+		$(api_db_probes fail)
+		frontend.apipod backend.dbpod 53 udp fail
+	EOF
+}
+
 # api_expect NAME TIMEOUT_S <<EOF: the matrix on stdin must hold within
 # TIMEOUT_S (probed until it does), then every line is counted. Dumps the
 # nodes' rules on failure.
