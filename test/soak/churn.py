@@ -102,6 +102,17 @@ class Cluster:
         population (and what the agent must hold) stays level over a long run."""
         return self.rnd.random() < min(1.0, max(0.0, 0.5 + (target - n) / (2.0 * target)))
 
+    def resize(self, what, ns, names, target):
+        """One more or one fewer of what ("pod" or "pol") in ns, whose are names (sorted),
+        pulled towards target per namespace."""
+        if self.grow(len(names), target) or not names:
+            (self.add_pod if what == "pod" else self.add_policy)(ns)
+            return
+        name = self.rnd.choice(names)
+        self.c.delete("pod" if what == "pod" else "netpol", ns, name)
+        (self.namespaces if what == "pod" else self.policies)[ns].discard(name)
+        self.count(what + "-")
+
     def step(self):
         r = self.rnd
         x = r.random()
@@ -113,24 +124,12 @@ class Cluster:
             self.c.label("pod", ns, r.choice(pods), self.labels())
             self.count("pod~")
         elif x < 0.60:
-            if self.grow(len(pods), PODS_PER_NS) or not pods:
-                self.add_pod(ns)
-            else:
-                p = r.choice(pods)
-                self.c.delete("pod", ns, p)
-                self.namespaces[ns].discard(p)
-                self.count("pod-")
+            self.resize("pod", ns, pods, PODS_PER_NS)
         elif x < 0.72 and pols:
             self.c.apply(self.policy(ns, r.choice(pols)))
             self.count("pol~")
         elif x < 0.84:
-            if self.grow(len(pols), POLICIES_PER_NS) or not pols:
-                self.add_policy(ns)
-            else:
-                p = r.choice(pols)
-                self.c.delete("netpol", ns, p)
-                self.policies[ns].discard(p)
-                self.count("pol-")
+            self.resize("pol", ns, pols, POLICIES_PER_NS)
         elif x < 0.94:
             self.c.label("ns", None, ns, {"team": r.choice(TEAMS)})
             self.count("ns~")
