@@ -57,8 +57,9 @@ static const struct {
     {"netpold_last_sync_duration_seconds", "Time the last sync (compile, diff, apply) took."},
     {"netpold_last_sync_phase_seconds",
      "Where the last successful sync's time went: wait (first change to sync start), compile, "
-     "plan, counters (reading before a commit), sets, tables (commits), after (bookkeeping "
-     "after the commit, not part of the change-to-enforcement lag)."},
+     "plan, counters (reading before a commit), sets, tables (commits; of them table_read: "
+     "reading the tables, table_commit: handing the new ones to the kernel), after "
+     "(bookkeeping after the commit, not part of the change-to-enforcement lag)."},
     {"netpold_last_sync_timestamp_seconds", "Unix time at which the last sync succeeded."},
     {"netpold_manifest_loads_total", "Manifest file loads, by result."},
     {"netpold_objects_rejected_total",

@@ -342,6 +342,8 @@ record_phases(struct sync *s, const struct phases *p)
 	set_phase(m, "counters", p->counted - p->planned);
 	set_phase(m, "sets", p->apply.sets_ns);
 	set_phase(m, "tables", p->apply.tables_ns);
+	set_phase(m, "table_read", p->apply.read_ns);
+	set_phase(m, "table_commit", p->apply.commit_ns);
 	set_phase(m, "after", npd_now_ns() - p->applied);
 }
 

@@ -87,6 +87,8 @@ void npd_owned_fini(struct npd_owned *o);
 typedef void (*npd_counter_fn)(uint8_t family, const char *chain, size_t rule_index,
 			       uint64_t packets, uint64_t bytes, void *ctx);
 
+struct npd_apply_opts;
+
 struct npd_backend_ops {
 	const char *name; /* "legacy", "nft", "fake" */
 	/* Returns 0 and a new handle, or -errno (e.g. -ENOENT when the tool is missing). */
@@ -98,11 +100,12 @@ struct npd_backend_ops {
 	 * race (EAGAIN) a bounded number of times, then returns -EAGAIN. */
 	int (*commit)(struct npd_backend *b, const struct npd_table_change *chg,
 		      struct npd_err *err);
-	/* commit, and before it fn with the counters of every rule of the chains chg rewrites
-	 * or deletes, read from the table the commit replaces (again on a redo: fn must take
-	 * absolute readings). May be NULL: the backend cannot. */
-	int (*commit_counted)(struct npd_backend *b, const struct npd_table_change *chg,
-			      npd_counter_fn fn, void *ctx, struct npd_err *err);
+	/* commit, and before it o->reset_counters (when non-NULL) with the counters of every
+	 * rule of the chains chg rewrites or deletes, read from the table the commit replaces
+	 * (again on a redo: it must take absolute readings); adds to o->read_ns and
+	 * o->commit_ns the time spent reading the table and committing it. May be NULL. */
+	int (*commit_ex)(struct npd_backend *b, const struct npd_table_change *chg,
+			 struct npd_apply_opts *o, struct npd_err *err);
 	/* Appends to out our chains and hooks in the kernel (not the sets). */
 	int (*list_owned)(struct npd_backend *b, struct npd_owned *out, struct npd_err *err);
 	/* Removes every hook and chain of ours (both families). */
@@ -147,8 +150,8 @@ int npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 		      const struct npd_plan *plan, unsigned *commits, struct npd_err *err);
 /* What npd_backend_apply_ex takes beyond a plan, and what it tells of its work. */
 struct npd_apply_opts {
-	/* In: when non-NULL and the table backend has commit_counted, each commit passes it
-	 * the counters of the rules it restarts, read from the very table it replaces, so no
+	/* In: when non-NULL and the table backend has commit_ex, each commit passes it the
+	 * counters of the rules it restarts, read from the very table it replaces, so no
 	 * separate reading is needed (npd_backend_can_count_commits). */
 	npd_counter_fn reset_counters;
 	void *reset_ctx;
@@ -156,13 +159,17 @@ struct npd_apply_opts {
 	 * set creates and updates, and on what follows them: the table commits of both
 	 * families and the set destroys. */
 	uint64_t sets_ns, tables_ns;
+	/* Out, the parts of tables_ns a backend with commit_ex measures (else 0): reading and
+	 * parsing the tables (libiptc's init), and committing them (building the new table
+	 * and handing it to the kernel, with the counters of the rules kept). */
+	uint64_t read_ns, commit_ns;
 };
 /* npd_backend_apply with the options above (o may not be NULL). */
 int npd_backend_apply_ex(const struct npd_backend_ops *ops, struct npd_backend *b,
 			 const struct npd_set_backend_ops *set_ops, struct npd_set_backend *sb,
 			 const struct npd_plan *plan, unsigned *commits, struct npd_err *err,
 			 struct npd_apply_opts *o);
-/* Whether ops's commits can report the counters they restart (npd_apply_opts). */
+/* Whether ops's commits can pass on the counters they restart (npd_apply_opts). */
 bool npd_backend_can_count_commits(const struct npd_backend_ops *ops);
 /* Fills *out (caller finalizes on success) with what of ours the kernel holds: the table
  * backend's chains and hooks and the set backend's sets. */

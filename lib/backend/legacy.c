@@ -18,6 +18,7 @@
 #include <libiptc/libiptc.h>
 
 #include "npd/buf.h"
+#include "npd/clock.h"
 #include "npd/map.h"
 #include "npd/mem.h"
 #include "iptc_entry.h"
@@ -95,20 +96,25 @@ typedef int (*edit_fn)(const struct npd_iptc_fam *f, struct xtc_handle *h, const
 		       struct npd_err *err);
 
 /* Runs edit + commit under the xtables lock, redoing the whole read-edit-commit when the
- * commit lost a race (EAGAIN), at most opts.commit_retries more times. */
+ * commit lost a race (EAGAIN), at most opts.commit_retries more times. Adds the time of
+ * the reads and the commits to times (NULL: not timed). */
 static int
 transact(struct npd_backend *b, const struct npd_iptc_fam *f, edit_fn edit, const void *ctx,
-	 struct npd_err *err)
+	 struct npd_apply_opts *times, struct npd_err *err)
 {
 	struct xtc_handle *h = NULL;
 	unsigned attempt;
-	int fd = -1, rc;
+	uint64_t t;
+	int fd = -1, rc, ok;
 
 	rc = lock_take(b, &fd, err);
 	if (rc)
 		return rc;
 	for (attempt = 0;; attempt++) {
+		t = npd_now_ns();
 		h = f->init("filter");
+		if (times)
+			times->read_ns += npd_now_ns() - t;
 		if (!h) {
 			rc = npd_err_set(err, errno ? -errno : -EIO, "libiptc %s init: %s", f->tag,
 					 f->strerror(errno));
@@ -119,7 +125,11 @@ transact(struct npd_backend *b, const struct npd_iptc_fam *f, edit_fn edit, cons
 			goto out;
 		if (b->opts.before_commit)
 			b->opts.before_commit(f->family, attempt, b->opts.before_commit_ctx);
-		if (f->commit(h))
+		t = npd_now_ns();
+		ok = f->commit(h);
+		if (times)
+			times->commit_ns += npd_now_ns() - t;
+		if (ok)
 			break;
 		rc = npd_err_set(err, errno ? -errno : -EIO, "libiptc %s commit: %s", f->tag,
 				 f->strerror(errno));
@@ -397,18 +407,22 @@ legacy_close(struct npd_backend *b)
 }
 
 static int
-legacy_commit_counted(struct npd_backend *b, const struct npd_table_change *chg, npd_counter_fn fn,
-		      void *ctx, struct npd_err *err)
+legacy_commit_ex(struct npd_backend *b, const struct npd_table_change *chg,
+		 struct npd_apply_opts *o, struct npd_err *err)
 {
-	struct commit_ctx cc = {.chg = chg, .fn = fn, .fn_ctx = ctx};
+	struct commit_ctx cc = {.chg = chg};
 
-	return transact(b, npd_iptc_fam_of(chg->family), edit_commit, &cc, err);
+	if (o) {
+		cc.fn = o->reset_counters;
+		cc.fn_ctx = o->reset_ctx;
+	}
+	return transact(b, npd_iptc_fam_of(chg->family), edit_commit, &cc, o, err);
 }
 
 static int
 legacy_commit(struct npd_backend *b, const struct npd_table_change *chg, struct npd_err *err)
 {
-	return legacy_commit_counted(b, chg, NULL, NULL, err);
+	return legacy_commit_ex(b, chg, NULL, err);
 }
 
 static void
@@ -463,7 +477,7 @@ legacy_cleanup(struct npd_backend *b, struct npd_err *err)
 	for (i = 0; i < NPD_ARRAY_SIZE(fams); i++) {
 		if (!family_has_ours(fams[i]))
 			continue;
-		rc = transact(b, fams[i], edit_cleanup, NULL, err);
+		rc = transact(b, fams[i], edit_cleanup, NULL, NULL, err);
 		if (rc)
 			return rc;
 	}
@@ -513,7 +527,7 @@ const struct npd_backend_ops npd_backend_legacy = {
     .open = legacy_open,
     .close = legacy_close,
     .commit = legacy_commit,
-    .commit_counted = legacy_commit_counted,
+    .commit_ex = legacy_commit_ex,
     .list_owned = legacy_list_owned,
     .cleanup = legacy_cleanup,
     .read_counters = legacy_read_counters,

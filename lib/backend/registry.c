@@ -121,6 +121,7 @@ npd_backend_apply_ex(const struct npd_backend_ops *ops, struct npd_backend *b,
 	int rc = 0;
 
 	npd_err_clear(err);
+	o->read_ns = o->commit_ns = 0;
 	for (i = 0; i < plan->n_set_ops; i++) {
 		const struct npd_set_op *op = &plan->set_ops[i];
 
@@ -137,8 +138,8 @@ npd_backend_apply_ex(const struct npd_backend_ops *ops, struct npd_backend *b,
 	for (i = 0; i < NPD_ARRAY_SIZE(chg); i++) {
 		if (!chg[i]->commit)
 			continue;
-		if (o->reset_counters && ops->commit_counted)
-			rc = ops->commit_counted(b, chg[i], o->reset_counters, o->reset_ctx, err);
+		if (ops->commit_ex)
+			rc = ops->commit_ex(b, chg[i], o, err);
 		else
 			rc = ops->commit(b, chg[i], err);
 		if (rc)
@@ -177,7 +178,7 @@ npd_backend_apply(const struct npd_backend_ops *ops, struct npd_backend *b,
 bool
 npd_backend_can_count_commits(const struct npd_backend_ops *ops)
 {
-	return ops->commit_counted != NULL;
+	return ops->commit_ex != NULL;
 }
 
 int

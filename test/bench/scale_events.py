@@ -37,7 +37,7 @@ COMMITS = 'netpold_table_commits_total{family="ipv4"}'
 SETOPS = "netpold_set_updates_total"
 LAG = "netpold_last_policy_change_to_enforcement_seconds"
 # The steps of the lag the table shows, as netpold_last_sync_phase_seconds splits the sync.
-PHASES = ["wait", "compile", "plan", "counters", "sets", "tables"]
+PHASES = ["wait", "compile", "plan", "counters", "sets", "tables", "table_read", "table_commit"]
 
 
 def write(d, name, text):

@@ -193,7 +193,7 @@ check "syncs_total ok counted" metric_gt 'netpold_syncs_total{result="ok"}' 0
 phases_split() {
 	local p m
 	m=$(nsx curl -s -m 2 "$URL/metrics")
-	for p in wait compile plan counters sets tables after; do
+	for p in wait compile plan counters sets tables table_read table_commit after; do
 		grep -q "^netpold_last_sync_phase_seconds{phase=\"$p\"} " <<<"$m" || return 1
 	done
 	awk '$1 == "netpold_last_sync_phase_seconds{phase=\"compile\"}" { f = $2 > 0 }

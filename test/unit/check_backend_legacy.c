@@ -211,9 +211,10 @@ START_TEST(commit_passes_on_the_counters_it_restarts)
 	char del[1][NPD_CHAIN_NAMELEN] = {"NPD-T-GONE"};
 	struct npd_plan only = {0};
 	struct npd_backend *b;
+	struct npd_apply_opts ao = {.reset_counters = record_rule, .reset_ctx = &got};
 	size_t i, n_b;
 
-	ck_assert_ptr_nonnull(ops->commit_counted);
+	ck_assert_ptr_nonnull(ops->commit_ex);
 	tu_enter_netns();
 	b = tu_open_full(ops, rs, false, NULL);
 	tu_commit_table(ops, b, &rs->v4);
@@ -232,8 +233,10 @@ START_TEST(commit_passes_on_the_counters_it_restarts)
 	only.v4.del = del;
 	only.v4.n_del = 1;
 	ck_assert_int_eq(ops->read_counters(b, &only, record_rule, &want, NULL), 0);
-	ck_assert_msg(ops->commit_counted(b, &only.v4, record_rule, &got, &err) == 0, "%s",
-		      err.msg);
+	ck_assert_msg(ops->commit_ex(b, &only.v4, &ao, &err) == 0, "%s", err.msg);
+	/* Both steps are timed: the read and the commit each take some time. */
+	ck_assert_uint_gt(ao.read_ns, 0);
+	ck_assert_uint_gt(ao.commit_ns, 0);
 	ck_assert_uint_eq(want.n, n_b + 2);
 	ck_assert_uint_eq(got.n, want.n);
 	for (i = 0; i < want.n; i++) {
