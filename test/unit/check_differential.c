@@ -266,14 +266,11 @@ START_TEST(evaluator_basics)
 	r.target = NPD_T_MARK;
 	r.set_mark = r.set_mask = 0x10;
 	npd_ruleset_add_rule(c, &r);
-	memset(&r, 0, sizeof(r));
-	r.has_mark = true;
-	r.mark_value = r.mark_mask = 0x10;
-	r.target = NPD_T_RETURN;
-	npd_ruleset_add_rule(c, &r);
-	memset(&r, 0, sizeof(r));
-	r.target = NPD_T_REJECT;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.has_mark = true,
+						   .mark_value = 0x10,
+						   .mark_mask = 0x10,
+						   .target = NPD_T_RETURN});
+	npd_ruleset_add_rule(c, &(struct npd_rule){.target = NPD_T_REJECT});
 	npd_ruleset_seal(rs);
 
 	memset(&p, 0, sizeof(p));

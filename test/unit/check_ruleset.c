@@ -86,11 +86,10 @@ sample(void)
 
 		npd_ruleset_add_chain(t, "NPD-P");
 		c = npd_ruleset_add_chain(t, "NPD-FORWARD");
-		memset(&r, 0, sizeof(r));
-		r.ctstate = NPD_CT_ESTABLISHED | NPD_CT_RELATED;
-		r.target = NPD_T_ACCEPT;
-		r.comment = est;
-		npd_ruleset_add_rule(c, &r);
+		npd_ruleset_add_rule(
+		    c, &(struct npd_rule){.ctstate = NPD_CT_ESTABLISHED | NPD_CT_RELATED,
+					  .target = NPD_T_ACCEPT,
+					  .comment = est});
 		memset(&r, 0, sizeof(r));
 		r.has_dst = true;
 		ck_assert_int_eq(npd_addr_parse(ip, &r.dst.addr), 0);
@@ -99,10 +98,8 @@ sample(void)
 		strcpy(r.jump, "NPD-P");
 		npd_ruleset_add_rule(c, &r);
 		c = &t->chains[0];
-		memset(&r, 0, sizeof(r));
-		r.target = NPD_T_MARK;
-		r.set_mask = 0x10000;
-		npd_ruleset_add_rule(c, &r);
+		npd_ruleset_add_rule(c,
+				     &(struct npd_rule){.target = NPD_T_MARK, .set_mask = 0x10000});
 		memset(&r, 0, sizeof(r));
 		r.proto = 6;
 		r.dport_lo = 80;
@@ -118,30 +115,15 @@ sample(void)
 		r.set_mark = r.set_mask = 0x10000;
 		r.comment = backslash;
 		npd_ruleset_add_rule(c, &r);
-		memset(&r, 0, sizeof(r));
-		r.proto = 132;
-		r.dport_lo = r.dport_hi = 9000;
-		r.target = NPD_T_DROP;
-		npd_ruleset_add_rule(c, &r);
-		memset(&r, 0, sizeof(r));
-		r.has_mark = true;
-		r.mark_value = r.mark_mask = 0x10000;
-		r.target = NPD_T_RETURN;
-		npd_ruleset_add_rule(c, &r);
-		memset(&r, 0, sizeof(r));
-		r.has_mark = true;
-		r.mark_negate = true;
-		r.mark_value = r.mark_mask = 0x10000;
-		r.limit_per_sec = 10;
-		r.limit_burst = 20;
-		r.target = NPD_T_NFLOG;
-		r.nflog_group = 100;
-		r.nflog_prefix = prefix;
-		npd_ruleset_add_rule(c, &r);
-		memset(&r, 0, sizeof(r));
-		r.proto = 17;
-		r.target = NPD_T_REJECT;
-		npd_ruleset_add_rule(c, &r);
+		npd_ruleset_add_rule(
+		    c, &(struct npd_rule){
+			   .proto = 132, .dport_lo = 9000, .dport_hi = 9000, .target = NPD_T_DROP});
+		npd_ruleset_add_rule(c, &(struct npd_rule){.has_mark = true,
+							   .mark_value = 0x10000,
+							   .mark_mask = 0x10000,
+							   .target = NPD_T_RETURN});
+		tu_add_nflog(c, prefix);
+		npd_ruleset_add_rule(c, &(struct npd_rule){.proto = 17, .target = NPD_T_REJECT});
 		npd_ruleset_add_hook(t, "FORWARD", "NPD-FORWARD");
 	}
 	npd_ruleset_seal(rs);

@@ -333,6 +333,20 @@ tu_compile(const struct npd_store *s)
 	return rs;
 }
 
+void
+tu_add_nflog(struct npd_chain *c, const char *prefix)
+{
+	npd_ruleset_add_rule(c, &(struct npd_rule){.has_mark = true,
+						   .mark_negate = true,
+						   .mark_value = 0x10000,
+						   .mark_mask = 0x10000,
+						   .limit_per_sec = 10,
+						   .limit_burst = 20,
+						   .target = NPD_T_NFLOG,
+						   .nflog_group = 100,
+						   .nflog_prefix = (char *)(uintptr_t)prefix});
+}
+
 static bool
 str_is(const char *want, const char *got)
 {

@@ -75,6 +75,9 @@ const char *tu_src_path(const char *relpath);
 char *tu_tmp_file(const void *data, size_t len, size_t size);
 /* The ruleset compiled from s for node "node1" (owned); the test fails if compile does. */
 struct npd_ruleset *tu_compile(const struct npd_store *s);
+/* Appends to c the rate-limited NFLOG rule (group 100, 10/s burst 20) of packets without
+ * mark 0x10000 that netpold's chains end with, logging prefix (borrowed, copied). */
+void tu_add_nflog(struct npd_chain *c, const char *prefix);
 /* The first diagnostic of d with this field path and object name (NULL: any), or NULL. */
 const struct npd_diag *tu_diag_find(const struct npd_diags *d, const char *path, const char *name);
 /* Seeds rand() from $NPD_SEED, else the clock, and prints "what: seed N (NPD_SEED=N

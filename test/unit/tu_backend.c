@@ -115,27 +115,23 @@ tu_build_full(struct npd_ruleset *rs, uint8_t fam)
 	tu_add_entry(s, v6 ? "fd00::" : "10.0.0.0", v6 ? 96 : 24, true, 0, 0);
 
 	c = npd_ruleset_add_chain(t, "NPD-T-A");
-	memset(&r, 0, sizeof(r));
-	r.has_src = r.has_dst = true;
-	r.src = tu_cidr(v6 ? "fd00:1::/64" : "10.1.0.0/16");
-	r.dst = tu_cidr(v6 ? "fd00:2::4/128" : "10.2.3.4/32");
-	r.proto = 6;
-	r.dport_lo = r.dport_hi = 80;
-	r.target = NPD_T_ACCEPT;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(
+	    c, &(struct npd_rule){.has_src = true,
+				  .has_dst = true,
+				  .src = tu_cidr(v6 ? "fd00:1::/64" : "10.1.0.0/16"),
+				  .dst = tu_cidr(v6 ? "fd00:2::4/128" : "10.2.3.4/32"),
+				  .proto = 6,
+				  .dport_lo = 80,
+				  .dport_hi = 80,
+				  .target = NPD_T_ACCEPT});
 
-	memset(&r, 0, sizeof(r));
-	r.proto = 17;
-	r.dport_lo = 53;
-	r.dport_hi = 55;
-	r.target = NPD_T_DROP;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(
+	    c,
+	    &(struct npd_rule){.proto = 17, .dport_lo = 53, .dport_hi = 55, .target = NPD_T_DROP});
 
-	memset(&r, 0, sizeof(r));
-	r.proto = 132;
-	r.dport_lo = r.dport_hi = 9000;
-	r.target = NPD_T_RETURN;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(
+	    c, &(struct npd_rule){
+		   .proto = 132, .dport_lo = 9000, .dport_hi = 9000, .target = NPD_T_RETURN});
 
 	memset(&r, 0, sizeof(r));
 	r.sets[0] = tu_setm(ipset, 1, 0, false);
@@ -145,79 +141,52 @@ tu_build_full(struct npd_ruleset *rs, uint8_t fam)
 	snprintf(r.jump, sizeof(r.jump), "NPD-T-B");
 	npd_ruleset_add_rule(c, &r);
 
-	memset(&r, 0, sizeof(r));
-	r.sets[0] = tu_setm(netset, 1, 0x1, false);
-	r.n_sets = 1;
-	r.ctstate = NPD_CT_RELATED | NPD_CT_ESTABLISHED;
-	r.target = NPD_T_ACCEPT;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.sets[0] = tu_setm(netset, 1, 0x1, false),
+						   .n_sets = 1,
+						   .ctstate = NPD_CT_RELATED | NPD_CT_ESTABLISHED,
+						   .target = NPD_T_ACCEPT});
 
-	memset(&r, 0, sizeof(r));
-	r.ctstate = NPD_CT_NEW | NPD_CT_INVALID;
-	r.has_mark = true;
-	r.mark_value = 0x10000;
-	r.mark_mask = 0x10000;
-	r.target = NPD_T_ACCEPT;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.ctstate = NPD_CT_NEW | NPD_CT_INVALID,
+						   .has_mark = true,
+						   .mark_value = 0x10000,
+						   .mark_mask = 0x10000,
+						   .target = NPD_T_ACCEPT});
 
-	memset(&r, 0, sizeof(r));
-	r.has_mark = true;
-	r.mark_negate = true;
-	r.mark_value = 0x10000;
-	r.mark_mask = 0x10000;
-	r.limit_per_sec = 10;
-	r.limit_burst = 20;
-	r.target = NPD_T_NFLOG;
-	r.nflog_group = 100;
-	r.nflog_prefix = (char *)(uintptr_t) "npd drop";
-	npd_ruleset_add_rule(c, &r);
+	tu_add_nflog(c, "npd drop");
 
-	memset(&r, 0, sizeof(r));
-	r.comment = (char *)(uintptr_t) "allow web from \"frontend\"";
-	r.target = NPD_T_MARK;
-	r.set_mark = 0x10000;
-	r.set_mask = 0x10000;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(
+	    c, &(struct npd_rule){.comment = (char *)(uintptr_t) "allow web from \"frontend\"",
+				  .target = NPD_T_MARK,
+				  .set_mark = 0x10000,
+				  .set_mask = 0x10000});
 
-	memset(&r, 0, sizeof(r));
-	r.proto = 6;
-	r.target = NPD_T_REJECT;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.proto = 6, .target = NPD_T_REJECT});
 
-	memset(&r, 0, sizeof(r));
-	r.comment = (char *)(uintptr_t) "count";
-	r.limit_per_sec = 3;
-	r.target = NPD_T_NONE;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.comment = (char *)(uintptr_t) "count",
+						   .limit_per_sec = 3,
+						   .target = NPD_T_NONE});
 
-	memset(&r, 0, sizeof(r));
-	r.proto = 6;
-	r.tcp_not_syn = true;
-	r.ctstate = NPD_CT_NEW;
-	r.target = NPD_T_REJECT;
-	r.reject_with = NPD_REJECT_TCP_RESET;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.proto = 6,
+						   .tcp_not_syn = true,
+						   .ctstate = NPD_CT_NEW,
+						   .target = NPD_T_REJECT,
+						   .reject_with = NPD_REJECT_TCP_RESET});
 
-	memset(&r, 0, sizeof(r));
-	r.proto = 6;
-	r.dport_lo = r.dport_hi = 443;
-	r.tcp_not_syn = true;
-	r.target = NPD_T_DROP;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.proto = 6,
+						   .dport_lo = 443,
+						   .dport_hi = 443,
+						   .tcp_not_syn = true,
+						   .target = NPD_T_DROP});
 
 	if (v6) {
-		memset(&r, 0, sizeof(r));
-		r.proto = 58;
-		r.has_icmp6_type = true;
-		r.icmp6_type = 136;
-		r.target = NPD_T_RETURN;
-		npd_ruleset_add_rule(c, &r);
+		npd_ruleset_add_rule(c, &(struct npd_rule){.proto = 58,
+							   .has_icmp6_type = true,
+							   .icmp6_type = 136,
+							   .target = NPD_T_RETURN});
 	}
 
 	c = npd_ruleset_add_chain(t, "NPD-T-B");
-	memset(&r, 0, sizeof(r));
-	r.target = NPD_T_RETURN;
-	npd_ruleset_add_rule(c, &r);
+	npd_ruleset_add_rule(c, &(struct npd_rule){.target = NPD_T_RETURN});
 
 	npd_ruleset_add_hook(t, "FORWARD", "NPD-T-A");
 }
