@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libiptc/libip6tc.h>
 #include <libiptc/libiptc.h>
