@@ -8,7 +8,6 @@
  * WATCHDOG=1 comes from a timer at half the unit's WatchdogSec: if the loop stalls, the
  * pings stop and systemd restarts the service. Nothing here blocks: sd_notify writes one
  * datagram to a local socket. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,6 @@
  * fields policy can see, so a status-only pod update is not a change. It does no I/O and
  * keeps no clock. */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
