@@ -15,6 +15,7 @@ import base64
 import bisect
 import copy
 import datetime
+import gc
 import gzip
 import json
 import os
@@ -1231,6 +1232,10 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "npd-apiserver"
     sys_version = ""
+    # TCP_NODELAY, as kube-apiserver (Go sets it on every TCP connection): a response goes
+    # out as headers then body, a watch as one chunk per event, and with Nagle a segment
+    # written while the previous one waits for the peer's delayed ACK waits up to 40 ms.
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return self.server_version
@@ -2150,14 +2155,24 @@ def main(argv=None):
     ctx.set_alpn_protocols(["http/1.1"])
     app.ctx = ctx
 
+    # The cyclic collector would walk every loaded object again and again: during the load
+    # and afterwards in the collections that writes set off, a pause that grows with the
+    # cluster on the way from a write to its watch event (30,000 pods: a write's p95 4.4 ms,
+    # 0.3 ms frozen). What is loaded lives until the end, so it is collected once and frozen
+    # out of the collector's view; objects written later are tracked as usual.
+    gc.disable()
     for path in args.load:
         with open(path) as f:
             objs = load_objects(f.read())
         objs.sort(key=lambda o: 0 if o.get("kind") == "Namespace" else 1)
         for o in objs:
             app.store.create(res_for(o.get("kind", "")), o, manager="npd-load")
+        del objs
     if args.prerender_limit > 0:
         app.prerender(args.prerender_limit)
+    gc.collect()
+    gc.freeze()
+    gc.enable()
 
     app.start_api()
     if args.control_port >= 0:
