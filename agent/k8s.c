@@ -127,6 +127,16 @@ on_event(struct npd_event *ev, void *ctx)
 	}
 	/* The agent notices the store's new generation and schedules the sync. */
 	npd_store_apply(agent_store(k->a), ev);
+	if (st->watch && ev->type != NPD_EV_BOOKMARK) {
+		struct timespec ts;
+
+		/* Wall-clock microseconds, so a bench can line this up with the API server's
+		 * own timestamps (the log's are milliseconds). */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		agent_log("debug", "msg=\"watch event stored\" resource=%s type=%s rv=%s unix=%.6f",
+			  st->r.resource, npd_event_type_name(ev->type), ev->rv ? ev->rv : "-",
+			  (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+	}
 out:
 	npd_event_fini(ev);
 }

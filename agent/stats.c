@@ -60,7 +60,8 @@ static const struct {
      "plan, counters (reading before a commit), sets, tables (commits; of them table_read: "
      "reading the tables, table_commit: handing the new ones to the kernel), after "
      "(bookkeeping after the commit, not part of the change-to-enforcement lag)."},
-    {"netpold_last_sync_timestamp_seconds", "Unix time at which the last sync succeeded."},
+    {"netpold_last_sync_timestamp_seconds",
+     "Unix time at which the kernel held the last successful sync's plan."},
     {"netpold_manifest_loads_total", "Manifest file loads, by result."},
     {"netpold_objects_rejected_total",
      "Objects rejected for going over a bound (size, depth, entries, set members), by kind "

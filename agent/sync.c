@@ -374,9 +374,12 @@ record_success(struct sync *s, const struct npd_plan *plan, double secs, uint64_
 		npd_metrics_set(m, name,
 				(double)npd_store_count(agent_store(s->a), (enum npd_kind)k));
 	}
+	/* When the kernel held the plan, like the lag below, so the wall-clock times of other
+	 * processes (an API server's, a probe's) line up with it. */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	npd_metrics_set(m, "netpold_last_sync_timestamp_seconds",
-			(double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
+			(double)ts.tv_sec + (double)ts.tv_nsec / 1e9 -
+			    (double)(npd_now_ns() - applied_ns) / 1e9);
 	if (s->first_change_ns) {
 		/* Enforced from the commit on: the bookkeeping after it is not part of the lag. */
 		double lag = (double)(applied_ns - s->first_change_ns) / 1e9;

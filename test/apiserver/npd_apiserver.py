@@ -47,6 +47,8 @@ SERVER_VERSION = {
 }
 
 VERBOSE = False
+# --timing-log: a file descriptor for "unix_time what ..." lines, or None.
+TIMING_FD = None
 
 
 def log(msg):
@@ -57,6 +59,12 @@ def log(msg):
 def vlog(msg):
     if VERBOSE:
         log(msg)
+
+
+def timing(*fields):
+    """One timing-log line (a single O_APPEND write, so threads never interleave)."""
+    if TIMING_FD is not None:
+        os.write(TIMING_FD, ("%.6f %s\n" % (time.time(), " ".join(str(f) for f in fields))).encode())
 
 
 def now_ts():
@@ -625,6 +633,7 @@ class Store:
             objs[o.key] = o
         self.history[res.kind].append(Event(self.rv, etype, o, prev))
         self.hist_rvs[res.kind].append(self.rv)
+        timing("commit", res.kind, self.rv, etype)
         return o
 
     def _prepare(self, res, d, old, manager, operation, default_ns=None):
@@ -1717,16 +1726,21 @@ class Handler(BaseHTTPRequestHandler):
                 if (evs or inject or bm_rv is not None) and app.stall_until > time.time():
                     app.wait_stall()
                 buf = []
+                sent = []
                 for ev in evs:
                     line = self.event_line(ev, flt, ev_line)
                     if line:
                         buf.append(line)
                         w.events_sent += 1
+                        if TIMING_FD is not None:
+                            sent.append(ev.rv)
                     if len(buf) >= 256:
                         chunk(b"".join(buf))
                         buf = []
                 if buf:
                     chunk(b"".join(buf))
+                for rv in sent:
+                    timing("sent", res.kind, rv, self.client_address[0])
                 with st.cond:
                     if new_last > w.last:
                         w.last = new_last
@@ -2108,7 +2122,7 @@ def load_objects(text):
 
 
 def main(argv=None):
-    global VERBOSE
+    global VERBOSE, TIMING_FD
     ap = argparse.ArgumentParser(description="protocol-faithful test Kubernetes API server (npd)")
     ap.add_argument("--listen", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=0, help="API port (0 = pick a free port)")
@@ -2133,6 +2147,8 @@ def main(argv=None):
     ap.add_argument("--no-namespace-check", action="store_true",
                     help="allow namespaced objects in namespaces that do not exist")
     ap.add_argument("--verbose", "-v", action="store_true", help="log one line per request to stderr")
+    ap.add_argument("--timing-log", default=None, metavar="FILE",
+                    help="append when each write after --load was stored and written to each watch")
     args = ap.parse_args(argv)
     VERBOSE = args.verbose
 
@@ -2173,6 +2189,8 @@ def main(argv=None):
     gc.collect()
     gc.freeze()
     gc.enable()
+    if args.timing_log:
+        TIMING_FD = os.open(args.timing_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
     app.start_api()
     if args.control_port >= 0:

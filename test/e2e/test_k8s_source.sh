@@ -117,8 +117,9 @@ def start_agent(kubeconfig, env_extra=None):
 
 try:
     st = os.path.join(tmp, "state")
+    timing_log = os.path.join(tmp, "timing.log")
     srv = client.start_server(st, "--port", "0", "--bookmark-interval", "2", "--gzip-watch",
-                              stderr=open(os.path.join(tmp, "apiserver.log"), "w"))
+                              "--timing-log", timing_log, stderr=open(os.path.join(tmp, "apiserver.log"), "w"))
     c = srv.client
     c.create({"kind": "Namespace", "metadata": {"name": "app", "labels": {"team": "a"}}})
     c.create({"kind": "Namespace", "metadata": {"name": "other"}})
@@ -153,11 +154,24 @@ try:
     check("watch: namespace create", wait_for(lambda: objects("Namespace") == 3))
     upd = m("netpold_set_updates_total")
     mods = m("netpold_watch_events_total", resource="pods", type="MODIFIED")
-    c.label("Pod", "app", "web2", {"app": "client"})
+    t_label = time.time()
+    rv = c.label("Pod", "app", "web2", {"app": "client"})["metadata"]["resourceVersion"]
     check("watch: pod label change reaches the ipsets",
           wait_for(lambda: m("netpold_set_updates_total") > upd and
                    m("netpold_watch_events_total", resource="pods", type="MODIFIED") > mods),
           "set_updates=%s" % m("netpold_set_updates_total"))
+    # Where a write's time goes: the server says when it stored it and wrote it to the
+    # agent's watch, netpold when its sync held it.
+    tl = [ln.split() for ln in open(timing_log)]
+    t_commit = [float(p[0]) for p in tl if p[1:4] == ["commit", "Pod", rv]]
+    t_sent = [float(p[0]) for p in tl if p[1:4] == ["sent", "Pod", rv]]
+    check("timing log: the label write stored, then written to the agent's watch",
+          len(t_commit) == 1 and len(t_sent) == 1 and t_label <= t_commit[0] <= t_sent[0],
+          "commit=%s sent=%s" % (t_commit, t_sent))
+    t_sync = m("netpold_last_sync_timestamp_seconds")
+    check("the sync that enforced it held the kernel after the write was stored",
+          bool(t_commit) and t_commit[0] < t_sync <= time.time(),
+          "commit=%s sync=%s" % (t_commit, t_sync))
     check("bookmarks counted",
           wait_for(lambda: m("netpold_watch_events_total", resource="pods", type="BOOKMARK") > 0, 10))
     r0 = m("netpold_watch_restarts_total", resource="pods")
