@@ -760,18 +760,19 @@ lab_probe_matrix() {
 	return $rc
 }
 
-# lab_probe_watch FROM PROTO TO_IP PORT OUTFILE [INTERVAL]: start a
-# continuous probe (probe.py watch) in FROM appending "time ok|fail" lines to
+# lab_probe_watch FROM PROTO TO_IP PORT OUTFILE [INTERVAL [WATCH-OPTION...]]: start
+# a continuous probe (probe.py watch) in FROM appending "time ok|fail" lines to
 # OUTFILE; prints its pid. Stop it with kill PID (lab_cleanup does too).
 lab_probe_watch() {
 	local from=${1:-} proto=${2:-} ip=${3:-} port=${4:-} out=${5:-} iv=${6:-0.05}
 	if [[ -z $out ]]; then
-		_lab_err "usage: lab_probe_watch FROM PROTO TO_IP PORT OUTFILE [INTERVAL]"
+		_lab_err "usage: lab_probe_watch FROM PROTO TO_IP PORT OUTFILE [INTERVAL [OPTION...]]"
 		return 1
 	fi
+	shift $(($# < 6 ? $# : 6))
 	_lab_probe_cmd
 	lab_spawn "$from" "$LAB_STATE/logs/watch.log" "${_LAB_PY[@]}" \
-		watch "$proto" "$ip" "$port" --out "$out" --interval "$iv"
+		watch "$proto" "$ip" "$port" --out "$out" --interval "$iv" "$@"
 }
 
 # Assertions for test scripts: lab_check DESC CMD... counts a pass when CMD

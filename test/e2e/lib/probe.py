@@ -15,8 +15,13 @@ usage:
       prints "[TAG ]IP PORT PROTO ok|fail[ why]" in input order; exit 0 if all ok,
       1 if any failed, 2 on bad input
   probe.py [--timeout S] watch tcp|udp IP PORT --out FILE [--interval S]
+           [--sent] [--fast-flag PATH [--fast-interval S]]
       probes every interval until killed, appending "unix_time ok|fail" lines
-      (flushed per line) to FILE
+      (flushed per line) to FILE; unix_time is when the probe ended. With --sent
+      each line also ends in "sent=unix_time", when the probe began (its first
+      packet met the filter then). While PATH exists the interval is
+      --fast-interval (default 0.001): a bench raises the resolution around the
+      moment it measures without probing that fast all the time.
   probe.py announce IFACE IP...
       gratuitous ARP / unsolicited neighbour advertisement for IP on IFACE
 Addresses may be IPv4 or IPv6.
@@ -279,9 +284,16 @@ def cmd_watch(args):
     next_tick = time.monotonic()
     with open(args.out, "a", buffering=1) as out:
         while True:
+            sent = time.time()
             result, why = probe(proto, ip, port, args.timeout)
-            out.write("%.6f %s\n" % (time.time(), fmt(result, why, args.why)))
-            next_tick += args.interval
+            line = "%.6f %s" % (time.time(), fmt(result, why, args.why))
+            if args.sent:
+                line += " sent=%.6f" % sent
+            out.write(line + "\n")
+            if args.fast_flag and os.path.exists(args.fast_flag):
+                next_tick += args.fast_interval
+            else:
+                next_tick += args.interval
             now = time.monotonic()
             if next_tick > now:
                 time.sleep(next_tick - now)
@@ -307,6 +319,9 @@ def main():
     w.add_argument("port")
     w.add_argument("--out", required=True)
     w.add_argument("--interval", type=float, default=0.05)
+    w.add_argument("--sent", action="store_true")
+    w.add_argument("--fast-flag", default=None)
+    w.add_argument("--fast-interval", type=float, default=0.001)
     a = sub.add_parser("announce")
     a.add_argument("iface")
     a.add_argument("ips", nargs="+")
