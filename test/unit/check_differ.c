@@ -71,6 +71,16 @@ n_reset(const struct npd_plan *p, uint8_t family, const struct npd_table *t)
 	return n;
 }
 
+/* Frees what a test made: the store and up to three rulesets, any of them NULL. */
+static void
+done(struct npd_store *s, struct npd_ruleset *a, struct npd_ruleset *b, struct npd_ruleset *c)
+{
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_ruleset_free(c);
+	npd_store_free(s);
+}
+
 START_TEST(first_sync_writes_everything)
 {
 	struct npd_store *s = cluster();
@@ -106,9 +116,7 @@ START_TEST(same_state_plans_nothing)
 
 	ck_assert(npd_plan_is_empty(p));
 	npd_plan_free(p);
-	npd_ruleset_free(a);
-	npd_ruleset_free(b);
-	npd_store_free(s);
+	done(s, a, b, NULL);
 }
 END_TEST
 
@@ -160,10 +168,7 @@ START_TEST(remote_pod_churn_is_set_updates_only)
 	ck_assert_uint_eq(p->n_set_ops, 2); /* the cli set of each family */
 	ck_assert_uint_eq(p->set_ops[0].n_del + p->set_ops[1].n_del, 2);
 	npd_plan_free(p);
-	npd_ruleset_free(a);
-	npd_ruleset_free(b);
-	npd_ruleset_free(c);
-	npd_store_free(s);
+	done(s, a, b, c);
 }
 END_TEST
 
@@ -210,10 +215,7 @@ START_TEST(policy_changes_touch_their_chains)
 		ck_assert_int_eq(p->set_ops[i].kind, NPD_SETOP_DESTROY);
 	ck_assert_uint_eq(p->n_set_ops, 2);
 	npd_plan_free(p);
-	npd_ruleset_free(a);
-	npd_ruleset_free(b);
-	npd_ruleset_free(c);
-	npd_store_free(s);
+	done(s, a, b, c);
 }
 END_TEST
 
@@ -228,9 +230,7 @@ START_TEST(changed_hooks_force_commit)
 	ck_assert(!p->v4.commit && p->v6.commit);
 	ck_assert_uint_eq(p->v6.n_write, 0);
 	npd_plan_free(p);
-	npd_ruleset_free(a);
-	npd_ruleset_free(b);
-	npd_store_free(s);
+	done(s, a, b, NULL);
 }
 END_TEST
 
@@ -271,9 +271,7 @@ START_TEST(unchangeable_sets_are_recreated)
 	ck_assert_uint_eq(p->n_set_ops, 1);
 	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
 	npd_plan_free(p);
-	npd_ruleset_free(a);
-	npd_ruleset_free(b);
-	npd_ruleset_free(c);
+	done(NULL, a, b, c);
 }
 END_TEST
 
