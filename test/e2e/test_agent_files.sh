@@ -8,12 +8,9 @@
 # Root only (exit 77 otherwise). Env: NPD_BUILD_DIR (netpold), NPD_SRC_DIR.
 set -u
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "SKIP: needs root"
-	exit 77
-fi
-SRC=${NPD_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${NPD_BUILD_DIR:-$SRC/build}
+# shellcheck source=lib/agentenv.sh
+. "$(dirname "$0")/lib/agentenv.sh"
+agentenv_init
 NETPOLD=$BUILD/netpold
 if [[ ! -x $NETPOLD ]]; then
 	echo "SKIP: $NETPOLD not built"

@@ -6,12 +6,9 @@
 # have a loopback of its own. Root only (exit 77 otherwise).
 set -u
 
-if [[ $(id -u) -ne 0 ]]; then
-	echo "SKIP: needs root"
-	exit 77
-fi
-SRC=${NPD_SRC_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BUILD=${NPD_BUILD_DIR:-$SRC/build}
+# shellcheck source=lib/agentenv.sh
+. "$(dirname "$0")/lib/agentenv.sh"
+agentenv_init
 [ "${NPD_TEST_HOOKS:-ON}" = ON ] || { echo "needs a test build (-DNPD_TEST_HOOKS=ON)"; exit 1; }
 NS=npd-retry-$$
 WORK=$(mktemp -d /tmp/npd-retry.XXXXXX)
