@@ -17,12 +17,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib/apilab.sh
 . "$HERE/lib/apilab.sh"
 
-api_setup_aks
-lab_check "six watches open" api_wait_watchers 6
-api_expect "before: apipod reaches dbpod, toolpod does not" 15 <<-EOF
-	frontend.apipod backend.dbpod 80 tcp ok
-	frontend.toolpod backend.dbpod 80 tcp fail
-EOF
+api_setup_aks_db
 
 hwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 rejected() { api_metrics_total netpold_objects_rejected_total "$@" || echo -1; }

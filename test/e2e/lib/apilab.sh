@@ -10,6 +10,7 @@
 #                                     # lab pod for every Pod with an IP (its node, its IP)
 #   api_server_stop; api_server_start --load FILE   # restart the server on other objects
 #   api_agents_up                     # netpold --kubeconfig on node1 and node2, /readyz
+#   api_setup_aks_db                  # api_setup_aks, six watches, db-policy holding
 #   api_ctl label pod frontend apppod app=api     # any client.py command, run in "api"
 #   api_expect NAME 20 <<EOF          # "FROM TO PORT PROTO ok|fail", TO a lab pod or an IP;
 #   frontend.apppod backend.dbpod 80 tcp ok      # polled until it holds (or TIMEOUT_S),
@@ -235,6 +236,18 @@ api_setup_aks() {
 		lab_summary
 		exit 1
 	fi
+}
+
+# api_setup_aks_db: api_setup_aks, then the six watches (3 resources x 2 agents) open
+# and the AKS db-policy holding on packets: apipod reaches dbpod on 80/tcp, toolpod
+# does not. The state the API fault scenarios start their fault from.
+api_setup_aks_db() {
+	api_setup_aks
+	lab_check "six watches open" api_wait_watchers 6
+	api_expect "before: apipod reaches dbpod, toolpod does not" 15 <<-EOF
+		frontend.apipod backend.dbpod 80 tcp ok
+		frontend.toolpod backend.dbpod 80 tcp fail
+	EOF
 }
 
 # api_finish: the end the API scenarios share: both agents still running, stopped
