@@ -88,21 +88,19 @@ pids=("$(flow demo.client tcp "$C_TCP")" "$(flow demo.client udp "$C_UDP")"
 sleep 2
 before1=$(scn_metric node1 netpold_conntrack_deleted_total)
 before2=$(scn_metric node2 netpold_conntrack_deleted_total)
+# policy_on NAME APP [TYPE...]: a NetworkPolicy NAME in demo selecting app=APP, with
+# policyTypes TYPE... when given; with no rules after it, it denies those directions.
+policy_on() {
+	local t
+	printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n'
+	printf '  name: %s\n  namespace: demo\nspec:\n  podSelector:\n' "$1"
+	printf '    matchLabels:\n      app: %s\n' "$2"
+	shift 2
+	(($#)) && printf '  policyTypes:\n'
+	for t in "$@"; do printf '  - %s\n' "$t"; done
+}
 T_WRITE=$(date +%s.%N)
-cat >"$MAN/policy.yaml.tmp" <<-EOF
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: quarantine-client
-  namespace: demo
-spec:
-  podSelector:
-    matchLabels:
-      app: client
-  policyTypes:
-  - Ingress
-  - Egress
-EOF
+policy_on quarantine-client client Ingress Egress >"$MAN/policy.yaml.tmp"
 mv "$MAN/policy.yaml.tmp" "$MAN/policy.yaml"
 synced_after_write() { # NODE
 	local t
@@ -184,35 +182,18 @@ one_sided() {
 	lab_check "$name: other's UDP 5-tuple (still allowed): every token echoed" \
 		every_echo "$oudp"
 }
-one_sided egress-only node1 <<-EOF
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: client-egress
-  namespace: demo
-spec:
-  podSelector:
-    matchLabels:
-      app: client
-  policyTypes:
-  - Egress
-EOF
-one_sided ingress-only node2 <<-EOF
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata:
-  name: server-ingress
-  namespace: demo
-spec:
-  podSelector:
-    matchLabels:
-      app: server
+# (not a pipe: one_sided's checks must count in this shell)
+one_sided egress-only node1 < <(policy_on client-egress client Egress)
+one_sided ingress-only node2 < <(
+	policy_on server-ingress server
+	cat <<-EOF
   ingress:
   - from:
     - podSelector:
         matchLabels:
           app: other
 EOF
+)
 lab_check "netpold down and cleaned up on both nodes" scn_agents_down
 if ((LAB_FAILED)); then
 	scn_dump node1
