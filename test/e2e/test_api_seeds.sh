@@ -84,24 +84,29 @@ api_expect "prod-nginx before any policy: open" 15 <<-EOF
 	prod-nginx.nginx-1 prod-nginx.nginx-2 80 tcp ok
 	vm prod-nginx.nginx-2 80 tcp ok
 EOF
-lab_check "create default-deny" api_create dns-default-deny.json
-api_expect "default-deny: nothing in or out, DNS broken (the trap)" 15 <<-EOF
-	prod-nginx.debug kube-system.coredns 53 udp fail
-	prod-nginx.debug kube-system.coredns 53 tcp fail
-	prod-nginx.nginx-1 kube-system.coredns 53 udp fail
-	prod-nginx.debug prod-nginx.nginx-1 80 tcp fail
+# dns_step NAME DNS LABEL <<EOF: create dns-NAME.json, then expect LABEL: prod-nginx's
+# lookups (debug over UDP and TCP 53, nginx-1 over UDP) DNS (ok|fail), debug not
+# reaching nginx-1 on 80, and the rows on stdin.
+dns_step() {
+	local rows
+	rows=$(cat)
+	lab_check "create $1" api_create "dns-$1.json"
+	api_expect "$3" 15 <<-EOF
+		prod-nginx.debug kube-system.coredns 53 udp $2
+		prod-nginx.debug kube-system.coredns 53 tcp $2
+		prod-nginx.nginx-1 kube-system.coredns 53 udp $2
+		prod-nginx.debug prod-nginx.nginx-1 80 tcp fail
+		$rows
+	EOF
+}
+dns_step default-deny fail "default-deny: nothing in or out, DNS broken (the trap)" <<-EOF
 	prod-nginx.nginx-1 prod-nginx.nginx-2 80 tcp fail
 	vm prod-nginx.nginx-2 80 tcp fail
 	kube-system.coredns prod-nginx.nginx-1 80 tcp fail
 	frontend.toolpod kube-system.coredns 53 udp ok
 EOF
-lab_check "create allow-dns" api_create dns-allow-dns.json
-api_expect "allow-dns: DNS fixed (UDP and TCP 53), the rest still denied" 15 <<-EOF
-	prod-nginx.debug kube-system.coredns 53 udp ok
-	prod-nginx.debug kube-system.coredns 53 tcp ok
-	prod-nginx.nginx-1 kube-system.coredns 53 udp ok
+dns_step allow-dns ok "allow-dns: DNS fixed (UDP and TCP 53), the rest still denied" <<-EOF
 	prod-nginx.nginx-2 kube-system.coredns 53 tcp ok
-	prod-nginx.debug prod-nginx.nginx-1 80 tcp fail
 	prod-nginx.nginx-1 prod-nginx.nginx-2 80 tcp fail
 	prod-nginx.nginx-1 prod-nginx.nginx-2 53 udp fail
 	vm prod-nginx.nginx-2 80 tcp fail
