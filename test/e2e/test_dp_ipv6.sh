@@ -37,26 +37,24 @@ t=$(scn_now)
 lab_check "netpold ready on node1 and node2" scn_agents_up "$MAN"
 echo "     (ready in $(scn_since "$t")s)"
 
-cat >"$SCN_DIR/writeup.exp" <<EOF
-# client -> web http (named port 80), both families: ok
-ds.client $WEB4 80 tcp ok
-ds.client $WEB6 80 tcp ok
-# other -> web 80: denied, both families
-ds.other $WEB4 80 tcp fail
-ds.other $WEB6 80 tcp fail
-# 8080 is open over IPv6 only, from fd00:244:2::/64 except other
-ds.client $WEB6 8080 tcp ok
-ds.client $WEB4 8080 tcp fail
-ds.other $WEB6 8080 tcp fail
-ds.other $WEB4 8080 tcp fail
-# the vm (fd00:254::100) is in no allowed peer
-vm $WEB6 8080 tcp fail
-vm $WEB6 80 tcp fail
-vm $WEB4 80 tcp fail
-# web is not isolated for egress and the clients not at all
-ds.web $(lab_pod_ip ds.client 6) 8080 tcp ok
-ds.web $(lab_pod_ip ds.other 4) 80 udp ok
-EOF
+to_web() { # FROM PORT V4 V6: FROM to web's v4 and v6 address on PORT/tcp, ok|fail each
+	echo "$1 $WEB4 $2 tcp $3"
+	echo "$1 $WEB6 $2 tcp $4"
+}
+{
+	# client -> web http (named port 80), both families: ok; other: denied
+	to_web ds.client 80 ok ok
+	to_web ds.other 80 fail fail
+	# 8080 is open over IPv6 only, from fd00:244:2::/64 except other
+	to_web ds.client 8080 fail ok
+	to_web ds.other 8080 fail fail
+	# the vm (fd00:254::100) is in no allowed peer
+	to_web vm 80 fail fail
+	echo "vm $WEB6 8080 tcp fail"
+	# web is not isolated for egress and the clients not at all
+	echo "ds.web $(lab_pod_ip ds.client 6) 8080 tcp ok"
+	echo "ds.web $(lab_pod_ip ds.other 4) 80 udp ok"
+} >"$SCN_DIR/writeup.exp"
 bad=0
 lab_check_matrix "$SCN_DIR/writeup.exp" || bad=1
 lab_check_matrix "$SCN_DIR/v6.exp" || bad=1
