@@ -129,20 +129,21 @@ metadata:
     kubernetes.io/metadata.name: prod
 EOF
 }
-write_pods() { # extra pod documents on stdin are appended
-	cat >"$DIR/pods.yaml" <<'EOF'
+pod() { # NAME APP NODE IP: a Running pod of prod on NODE
+	cat <<EOF
 apiVersion: v1
 kind: Pod
-metadata: {name: web, namespace: prod, labels: {app: web}}
-spec: {nodeName: node1, containers: [{name: c, image: x}]}
-status: {phase: Running, podIP: 10.244.1.10, podIPs: [{ip: 10.244.1.10}]}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client, namespace: prod, labels: {app: client}}
-spec: {nodeName: node2, containers: [{name: c, image: x}]}
-status: {phase: Running, podIP: 10.244.2.20, podIPs: [{ip: 10.244.2.20}]}
+metadata: {name: $1, namespace: prod, labels: {app: $2}}
+spec: {nodeName: $3, containers: [{name: c, image: x}]}
+status: {phase: Running, podIP: $4, podIPs: [{ip: $4}]}
 EOF
+}
+write_pods() { # web (local) and client (remote)
+	{
+		pod web web node1 10.244.1.10
+		echo ---
+		pod client client node2 10.244.2.20
+	} >"$DIR/pods.yaml"
 }
 policy() { # PORT
 	cat <<EOF
@@ -209,14 +210,10 @@ COMMITS=$(metric 'netpold_table_commits_total{family="ipv4"}')
 SETUPD=$(metric netpold_set_updates_total)
 write_pods
 cp "$DIR/pods.yaml" "$WORK/pods.new"
-cat >>"$WORK/pods.new" <<'EOF'
----
-apiVersion: v1
-kind: Pod
-metadata: {name: client2, namespace: prod, labels: {app: client}}
-spec: {nodeName: node2, containers: [{name: c, image: x}]}
-status: {phase: Running, podIP: 10.244.2.21, podIPs: [{ip: 10.244.2.21}]}
-EOF
+{
+	echo ---
+	pod client2 client node2 10.244.2.21
+} >>"$WORK/pods.new"
 mv "$WORK/pods.new" "$DIR/.pods.tmp" && mv "$DIR/.pods.tmp" "$DIR/pods.yaml"
 wait_until "renamed file: new remote pod joins the set" in_some_set 10.244.2.21
 check "set updates counted" metric_gt netpold_set_updates_total "$SETUPD"
@@ -225,12 +222,9 @@ check "pod churn made no table commit" \
 
 # 4. Add a file, then delete it.
 CHAINS=$(n_chains)
-cat >"$WORK/db.yaml" <<'EOF'
-apiVersion: v1
-kind: Pod
-metadata: {name: db, namespace: prod, labels: {app: db}}
-spec: {nodeName: node1, containers: [{name: c, image: x}]}
-status: {phase: Running, podIP: 10.244.1.30, podIPs: [{ip: 10.244.1.30}]}
+{
+	pod db db node1 10.244.1.30
+	cat <<'EOF'
 ---
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -239,6 +233,7 @@ spec:
   podSelector: {matchLabels: {app: db}}
   policyTypes: [Ingress]
 EOF
+} >"$WORK/db.yaml"
 cp "$WORK/db.yaml" "$DIR/db.yaml"
 wait_until "added file adds chains" bash -c "(( \$(ip netns exec $NS iptables-legacy-save -t filter | grep -c '^:NPD-') > $CHAINS ))"
 rm "$DIR/db.yaml"
