@@ -1,6 +1,7 @@
 /* check_store.c: ownership, replace semantics, policy-visible change detection, the
  * indexes (namespace, label, IP) and relist replacement. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,16 +133,24 @@ count_pod(const struct npd_pod *pod, void *ctx)
 
 START_TEST(select_pods_by_namespace_and_labels)
 {
+	/* namespace, name, labels; the pod's IP is 10.0.0.(index + 1). "nolabels" has no
+	 * Namespace object. */
+	static const char *const pods[][3] = {{"frontend", "api", "app=api"},
+					      {"frontend", "app", "app=app"},
+					      {"backend", "api", "app=api"},
+					      {"nolabels", "api", "app=api"}};
 	struct npd_store *s = npd_store_new();
 	struct npd_selector ns_sel = {0}, pod_sel = {0}, all = {0};
 	struct npd_buf b;
+	char ip[16];
+	size_t i;
 
 	npd_store_add_namespace(s, tu_ns("frontend", "team=web"));
 	npd_store_add_namespace(s, tu_ns("backend", "team=data"));
-	npd_store_add_pod(s, tu_pod("frontend", "api", "app=api", "10.0.0.1", "n1"));
-	npd_store_add_pod(s, tu_pod("frontend", "app", "app=app", "10.0.0.2", "n1"));
-	npd_store_add_pod(s, tu_pod("backend", "api", "app=api", "10.0.0.3", "n2"));
-	npd_store_add_pod(s, tu_pod("nolabels", "api", "app=api", "10.0.0.4", "n2"));
+	for (i = 0; i < sizeof(pods) / sizeof(pods[0]); i++) {
+		snprintf(ip, sizeof(ip), "10.0.0.%zu", i + 1);
+		npd_store_add_pod(s, tu_pod(pods[i][0], pods[i][1], pods[i][2], ip, "n1"));
+	}
 	npd_buf_init(&b);
 
 	tu_labels(&ns_sel.match_labels, "team=web");
