@@ -16,15 +16,24 @@
 #include "npd/mem.h"
 #include "compile_int.h"
 
-/* "ns/name" of pol in c->tmp; true when it was not reported yet (it is now marked). */
+/* The key of policy ns/name in c->reported, built in c->tmp. */
+static const char *
+policy_key(struct npd_cc *c, const char *ns, const char *name)
+{
+	npd_buf_reset(&c->tmp);
+	npd_buf_printf(&c->tmp, "%s/%s", ns, name);
+	return c->tmp.data;
+}
+
+/* True when pol was not reported yet (it is now marked). */
 static bool
 first_report(struct npd_cc *c, const struct npd_policy *pol)
 {
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "%s/%s", pol->ns, pol->name);
-	if (npd_map_get(&c->reported, c->tmp.data))
+	const char *key = policy_key(c, pol->ns, pol->name);
+
+	if (npd_map_get(&c->reported, key))
 		return false;
-	npd_map_set(&c->reported, c->tmp.data, (void *)1);
+	npd_map_set(&c->reported, key, (void *)1);
 	return true;
 }
 
@@ -102,9 +111,7 @@ drop_table(struct npd_cc *c, struct npd_table *t)
 
 		if (ch->origin.kind != NPD_ORIGIN_POLICY || !ch->n_rules)
 			continue;
-		npd_buf_reset(&c->tmp);
-		npd_buf_printf(&c->tmp, "%s/%s", ch->origin.ns, ch->origin.name);
-		if (npd_map_get(&c->reported, c->tmp.data))
+		if (npd_map_get(&c->reported, policy_key(c, ch->origin.ns, ch->origin.name)))
 			empty_chain(ch);
 	}
 }
