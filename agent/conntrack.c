@@ -1,5 +1,6 @@
-/* conntrack.c: does what lib/ctflush.c decides. After a sync that changed rules, it dumps
- * the conntrack table over netlink, keeps the TCP/UDP/SCTP entries with a local pod at one
+/* conntrack.c: does what lib/ctflush.c decides. After a sync whose plan can deny a flow (a
+ * table commit, a set entry removed, an except added: npd_plan_can_deny), it dumps the
+ * conntrack table over netlink, keeps the TCP/UDP/SCTP entries with a local pod at one
  * end whose present verdict is a deny, and deletes exactly those, never the whole table.
  * An entry deleted while its flow still sends is recreated by the next packet as NEW, which
  * the policy chains now reject. The dump is in process (no fork) and runs only after a
@@ -18,6 +19,7 @@
 #include "npd/mem.h"
 #include "npd/metrics.h"
 
+#define M_CUTS "netpold_conntrack_cuts_total"
 #define M_DELETED "netpold_conntrack_deleted_total"
 #define M_ERRORS "netpold_conntrack_errors_total"
 #define M_SECONDS "netpold_conntrack_last_cut_duration_seconds"
@@ -46,11 +48,15 @@ conntrack_new(struct npd_agent *a, const char *node)
 	npd_metrics_help(
 	    m, M_DELETED,
 	    "Conntrack entries deleted because a change denies their established flow.");
+	npd_metrics_help(m, M_CUTS,
+			 "Conntrack cuts run: one after each sync whose plan can deny a flow (not "
+			 "after one that only adds set members).");
 	npd_metrics_help(m, M_ERRORS, "Conntrack dumps or deletions that failed.");
 	npd_metrics_help(m, M_SECONDS,
 			 "Time the last conntrack cut took on the loop: the dump, its filtering "
 			 "and the deletions.");
 	npd_metrics_help(m, M_SCANNED, "Conntrack entries the last cut's dump returned.");
+	npd_metrics_add(m, M_CUTS, 0);
 	npd_metrics_add(m, M_DELETED, 0);
 	npd_metrics_add(m, M_ERRORS, 0);
 	npd_metrics_set(m, M_SECONDS, 0);
@@ -153,6 +159,7 @@ out:
 		npd_metrics_add(m, M_ERRORS, 1);
 		agent_log("error", "msg=\"conntrack cut failed\" err=\"%s\"", strerror(-rc));
 	}
+	npd_metrics_add(m, M_CUTS, 1);
 	npd_metrics_add(m, M_DELETED, (double)deleted);
 	npd_metrics_set(m, M_SECONDS, (double)(npd_now_ns() - t0) / 1e9);
 	npd_metrics_set(m, M_SCANNED, (double)d.scanned);

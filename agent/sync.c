@@ -482,7 +482,9 @@ sync_once(struct sync *s, double *secs)
 	if (s->o.stats)
 		stats_committed(s->o.stats, npd_applied_known(s->applied), plan);
 	record_success(s, plan, *secs, ph.applied);
-	if (!empty && s->o.after_apply)
+	/* A plan that only adds set members admits more and denies nothing: no established
+	 * flow can have lost its verdict, so the conntrack cut is not run for it. */
+	if (!empty && s->o.after_apply && npd_plan_can_deny(plan))
 		s->o.after_apply(s->o.after_apply_ctx);
 	agent_log(empty ? "debug" : "info",
 		  "msg=\"sync applied\" plan=\"%s\" commits=%u duration_ms=%.1f",

@@ -22,7 +22,8 @@ struct sync_opts {
 	double debounce_max;  /* seconds after the first unsynced change, default 0.5 */
 	double resync_period; /* seconds, 0 disables; default 30 */
 	struct stats *stats;  /* borrowed, may be NULL: told of every commit */
-	/* Called after each sync that changed the kernel, with after_apply_ctx; may be NULL. */
+	/* Called after each sync that changed the kernel in a way that can deny (npd_plan_can_deny),
+	 * with after_apply_ctx; may be NULL. */
 	void (*after_apply)(void *ctx);
 	void *after_apply_ctx;
 };

@@ -247,6 +247,26 @@ npd_plan_is_empty(const struct npd_plan *p)
 }
 
 bool
+npd_plan_can_deny(const struct npd_plan *p)
+{
+	size_t i, j;
+
+	if (p->v4.commit || p->v6.commit)
+		return true;
+	for (i = 0; i < p->n_set_ops; i++) {
+		const struct npd_set_op *op = &p->set_ops[i];
+
+		/* A created set may replace one of unknown content: take it as a change. */
+		if (op->kind != NPD_SETOP_UPDATE || op->n_del)
+			return true;
+		for (j = 0; j < op->n_add; j++)
+			if (op->add[j].nomatch)
+				return true;
+	}
+	return false;
+}
+
+bool
 npd_plan_resets_chain(const struct npd_plan *p, uint8_t family, const char *chain)
 {
 	const struct npd_table_change *t = family == AF_INET6 ? &p->v6 : &p->v4;

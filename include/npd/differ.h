@@ -64,6 +64,11 @@ void npd_plan_add_commit(struct npd_plan *p, uint8_t family);
 void npd_plan_add_set_destroy(struct npd_plan *p, const char *name);
 void npd_plan_free(struct npd_plan *p);
 bool npd_plan_is_empty(const struct npd_plan *p);
+/* False only when applying p can admit more but deny nothing that was admitted: no table
+ * commit, and no set op but updates adding entries that match (a nomatch entry is an
+ * ipBlock except, which denies). Sets only ever admit, so then no established flow can
+ * have lost its verdict. */
+bool npd_plan_can_deny(const struct npd_plan *p);
 /* True when p's commit for family rewrites or deletes chain: its kernel counters restart
  * from zero (or go) with that commit, while those of every other chain carry on. */
 bool npd_plan_resets_chain(const struct npd_plan *p, uint8_t family, const char *chain);

@@ -21,6 +21,8 @@
 # of mid-stream pickups the server's pushed segment, NEW in the allowed direction, would
 # start a new entry and client's segments would pass as its replies; without TCP resets a
 # dropped segment would be retransmitted until the revert and the connection resume.
+# Last, a pod joining the peer set of a policy (set additions only) makes the server's node
+# run no conntrack cut, and its leaving (an entry deleted) one.
 # Needs root. Prints "N passed, M failed".
 set -u
 
@@ -194,6 +196,35 @@ one_sided ingress-only node2 < <(
           app: other
 EOF
 )
+# A change that only adds set members admits more and denies nothing: no cut runs for it.
+# A pod joining the peer set of the server's policy is one; its leaving (an entry deleted)
+# is not.
+cuts_then() { # NODE N: node's netpold_conntrack_cuts_total is N half a second after its sync
+	local n
+	scn_poll 10 synced_after_write "$1" || return 1
+	sleep 0.5
+	n=$(scn_metric "$1" netpold_conntrack_cuts_total) || return 1
+	echo "     $1: netpold_conntrack_cuts_total $n (expected $2)"
+	[[ $n == "$2" ]]
+}
+T_WRITE=$(date +%s.%N)
+{
+	policy_on server-from-other server
+	printf '  ingress:\n  - from:\n    - podSelector:\n        matchLabels:\n          app: other\n'
+} >"$MAN/admit.yaml.tmp"
+mv "$MAN/admit.yaml.tmp" "$MAN/admit.yaml"
+lab_check "node2 synced a policy admitting app=other" scn_poll 10 synced_after_write node2
+sleep 0.5
+cuts=$(scn_metric node2 netpold_conntrack_cuts_total)
+T_WRITE=$(date +%s.%N)
+pod_yaml extra other node1 10.244.1.12 >"$MAN/extra.yaml.tmp"
+mv "$MAN/extra.yaml.tmp" "$MAN/extra.yaml"
+lab_check "a pod joining the admitted set (set additions only): node2 runs no cut" \
+	cuts_then node2 "$cuts"
+T_WRITE=$(date +%s.%N)
+rm -f "$MAN/extra.yaml"
+lab_check "the pod leaving it (an entry deleted): node2 runs one cut" \
+	cuts_then node2 "$((cuts + 1))"
 lab_check "netpold down and cleaned up on both nodes" scn_agents_down
 if ((LAB_FAILED)); then
 	scn_dump node1

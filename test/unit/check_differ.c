@@ -234,30 +234,33 @@ START_TEST(changed_hooks_force_commit)
 }
 END_TEST
 
+/* A ruleset of one set "npd-x" of type holding the /16 entries of spec, e.g. "!10.1.0.0
+ * 10.2.0.0" ('!': nomatch, an except). */
 static struct npd_ruleset *
-one_net_set(bool nomatch, enum npd_set_type type)
+net_set(enum npd_set_type type, const char *spec)
 {
 	struct npd_ruleset *rs = npd_ruleset_new();
 	struct npd_set *set = npd_ruleset_add_set(rs, "npd-x", type, AF_INET, NULL);
+	char *copy = npd_xstrdup(spec), *save = NULL, *tok;
 	struct npd_set_entry e;
 
-	memset(&e, 0, sizeof(e));
-	npd_addr_parse("10.1.0.0", &e.addr);
-	e.prefix = 16;
-	e.nomatch = nomatch;
-	npd_ruleset_add_entry(set, &e);
-	npd_addr_parse("10.2.0.0", &e.addr);
-	e.nomatch = false;
-	npd_ruleset_add_entry(set, &e);
+	for (tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		memset(&e, 0, sizeof(e));
+		e.nomatch = *tok == '!';
+		ck_assert(npd_addr_parse(tok + e.nomatch, &e.addr) == 0);
+		e.prefix = 16;
+		npd_ruleset_add_entry(set, &e);
+	}
+	free(copy);
 	npd_ruleset_seal(rs);
 	return rs;
 }
 
 START_TEST(unchangeable_sets_are_recreated)
 {
-	struct npd_ruleset *a = one_net_set(false, NPD_SET_HASH_NET);
-	struct npd_ruleset *b = one_net_set(true, NPD_SET_HASH_NET);
-	struct npd_ruleset *c = one_net_set(true, NPD_SET_HASH_IP);
+	struct npd_ruleset *a = net_set(NPD_SET_HASH_NET, "10.1.0.0 10.2.0.0");
+	struct npd_ruleset *b = net_set(NPD_SET_HASH_NET, "!10.1.0.0 10.2.0.0");
+	struct npd_ruleset *c = net_set(NPD_SET_HASH_IP, "!10.1.0.0 10.2.0.0");
 	struct npd_plan *p;
 
 	/* Flipping nomatch cannot be done by add-then-delete: the key is the same. */
@@ -275,6 +278,60 @@ START_TEST(unchangeable_sets_are_recreated)
 }
 END_TEST
 
+/* Only a plan that adds matching set entries and commits nothing admits more without
+ * denying anything: the agent runs no conntrack cut for it. */
+START_TEST(only_additions_cannot_deny)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *a = tu_compile(s), *b, *c, *d;
+	struct npd_ruleset *n0 = net_set(NPD_SET_HASH_NET, "10.2.0.0");
+	struct npd_ruleset *n1 = net_set(NPD_SET_HASH_NET, "10.2.0.0 10.3.0.0");
+	struct npd_ruleset *n2 = net_set(NPD_SET_HASH_NET, "10.2.0.0 !10.3.0.0");
+	struct npd_plan *p;
+
+	p = npd_differ_plan(a, a);
+	ck_assert(!npd_plan_can_deny(p));
+	npd_plan_free(p);
+	/* A new remote client joins the cli set of each family. */
+	npd_store_add_pod(s, tu_pod("ops", "cli-1", "app=cli", "10.0.3.1,fd00::31", "node4"));
+	b = tu_compile(s);
+	p = npd_differ_plan(a, b);
+	ck_assert(!p->v4.commit && !p->v6.commit && p->n_set_ops == 2);
+	ck_assert(!npd_plan_can_deny(p));
+	npd_plan_free(p);
+	/* It leaves: an entry is deleted. */
+	npd_store_del(s, NPD_KIND_POD, "ops", "cli-1");
+	c = tu_compile(s);
+	p = npd_differ_plan(b, c);
+	ck_assert(!p->v4.commit && p->n_set_ops == 2 && p->set_ops[0].n_del == 1);
+	ck_assert(npd_plan_can_deny(p));
+	npd_plan_free(p);
+	/* A policy edit commits the tables. */
+	npd_store_add_policy(s, mkpol("shop", "web-from-mon", "app=web", "app=cli"));
+	d = tu_compile(s);
+	p = npd_differ_plan(c, d);
+	ck_assert(p->v4.commit);
+	ck_assert(npd_plan_can_deny(p));
+	npd_plan_free(p);
+	/* A block widened admits more; an except added denies. */
+	p = npd_differ_plan(n0, n1);
+	ck_assert(p->n_set_ops == 1 && p->set_ops[0].kind == NPD_SETOP_UPDATE);
+	ck_assert(!npd_plan_can_deny(p));
+	npd_plan_free(p);
+	p = npd_differ_plan(n0, n2);
+	ck_assert(p->n_set_ops == 1 && p->set_ops[0].kind == NPD_SETOP_UPDATE);
+	ck_assert(npd_plan_can_deny(p));
+	npd_plan_free(p);
+	/* A set created (or recreated over one of unknown content) counts as a change. */
+	p = npd_differ_plan(NULL, n1);
+	ck_assert(npd_plan_can_deny(p));
+	npd_plan_free(p);
+	done(NULL, n0, n1, n2);
+	done(s, a, b, c);
+	npd_ruleset_free(d);
+}
+END_TEST
+
 TU_MAIN("differ", first_sync_writes_everything, same_state_plans_nothing,
 	remote_pod_churn_is_set_updates_only, policy_changes_touch_their_chains,
-	changed_hooks_force_commit, unchangeable_sets_are_recreated)
+	changed_hooks_force_commit, unchangeable_sets_are_recreated, only_additions_cannot_deny)
