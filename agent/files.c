@@ -23,7 +23,7 @@
 #include "files.h"
 #include "npd/map.h"
 #include "npd/mem.h"
-#include "npd/yaml.h"
+#include "npd/yaml_files.h"
 
 #define SOURCE_NAME "files"
 #define WATCH_MASK                                                                                 \
@@ -42,7 +42,8 @@ struct file_state {
 struct files {
 	struct npd_agent *a;
 	char *dir;
-	char *only; /* single-file mode: the base name watched; NULL for a directory */
+	char *only;	  /* single-file mode: the base name watched; NULL for a directory */
+	unsigned threads; /* decoding threads of a full load, 0: one per CPU */
 	int ifd, wd;
 	ev_io io;
 	ev_timer rewatch;
@@ -217,66 +218,48 @@ unload_file(struct files *f, const char *name)
 	fs_free(fs);
 }
 
-struct collect {
-	struct npd_object *v;
-	size_t n, cap;
-};
-
+/* Puts one decoded file in force: its objects into the store, in document order, and its
+ * key set in place of the last one. Always called on the loop's thread, in load order. */
 static void
-on_event(struct npd_event *ev, void *ctx)
+on_file(struct npd_yaml_file *r, void *ctx)
 {
-	struct collect *c = ctx;
-
-	if (ev->type == NPD_EV_ADDED || ev->type == NPD_EV_MODIFIED) {
-		npd_xgrow(&c->v, &c->cap, c->n + 1, sizeof(*c->v));
-		c->v[c->n++] = ev->obj;
-		memset(&ev->obj, 0, sizeof(ev->obj));
-	}
-	npd_event_fini(ev);
-}
-
-static void
-load_file(struct files *f, const char *name)
-{
+	struct files *f = ctx;
 	struct file_state *fs;
-	struct collect c = {0};
-	struct npd_diags d;
 	struct npd_map keys;
-	char *path = npd_xasprintf("%s/%s", f->dir, name);
 	size_t i;
-	int rc, changed = 0;
+	int changed = 0;
 
-	npd_diags_init(&d);
-	npd_map_init(&keys);
-	rc = npd_yaml_decode_file(path, on_event, &c, &d);
-	if (rc == -ENOENT || rc == -EISDIR) {
+	if (r->rc == -ENOENT || r->rc == -EISDIR) {
 		/* Gone between the event and the read: that is a deletion, not bad input. */
-		unload_file(f, name);
-		goto out;
+		unload_file(f, r->name);
+		return;
 	}
-	agent_diags(f->a, &d);
-	if (rc < 0) {
+	agent_diags(f->a, &r->diags);
+	if (r->rc < 0) {
 		agent_log("error",
 			  "msg=\"cannot load manifest, keeping its last good objects\" file=%s "
 			  "err=\"%s\"",
-			  path, rc == -EINVAL ? "malformed YAML" : strerror(-rc));
+			  r->path, r->rc == -EINVAL ? "malformed YAML" : strerror(-r->rc));
 		agent_metric_inc(f->a, "netpold_manifest_loads_total{result=\"error\"}", 1);
-		goto out;
+		return;
 	}
-	fs = npd_map_get(&f->files, name);
+	npd_map_init(&keys);
+	fs = npd_map_get(&f->files, r->name);
 	if (!fs) {
 		fs = npd_xcalloc(1, sizeof(*fs));
-		fs->name = npd_xstrdup(name);
-		npd_map_set(&f->files, name, fs);
+		fs->name = npd_xstrdup(r->name);
+		npd_map_set(&f->files, r->name, fs);
 	}
-	for (i = 0; i < c.n; i++) {
-		char *k = object_key(&c.v[i]);
+	for (i = 0; i < r->n; i++) {
+		struct npd_object *o = &r->ev[i].obj;
+		char *k;
 
-		if (!k) {
-			npd_object_fini(&c.v[i]);
+		if (r->ev[i].type != NPD_EV_ADDED && r->ev[i].type != NPD_EV_MODIFIED)
 			continue;
-		}
-		changed |= npd_store_add_object(agent_store(f->a), &c.v[i]) > 0;
+		k = object_key(o);
+		if (!k)
+			continue;
+		changed |= npd_store_add_object(agent_store(f->a), o) > 0;
 		npd_map_set(&f->owner, k, fs);
 		npd_map_set(&keys, k, fs);
 		free(k);
@@ -286,15 +269,16 @@ load_file(struct files *f, const char *name)
 			changed |= drop_key(f, fs, fs_key(fs, i));
 	fs_set_keys(fs, &keys);
 	agent_metric_inc(f->a, "netpold_manifest_loads_total{result=\"ok\"}", 1);
-	agent_log("info", "msg=\"manifest loaded\" file=%s objects=%zu changed=%s", path, fs->n,
+	agent_log("info", "msg=\"manifest loaded\" file=%s objects=%zu changed=%s", r->path, fs->n,
 		  changed ? "yes" : "no");
-out:
-	for (i = 0; i < c.n; i++)
-		npd_object_fini(&c.v[i]);
-	free(c.v);
 	npd_map_fini(&keys);
-	npd_diags_fini(&d);
-	free(path);
+}
+
+/* A single file, reloaded after a change: on the loop, no thread started. */
+static void
+load_file(struct files *f, const char *name)
+{
+	npd_yaml_files_decode(f->dir, &name, 1, 1, on_file, f);
 }
 
 /* Loads every wanted file present, in name order, and unloads the ones gone. */
@@ -343,10 +327,11 @@ rescan(struct files *f)
 		unload_file(f, gone[i]);
 		free(gone[i]);
 	}
-	for (i = 0; i < n; i++) {
-		load_file(f, present[i]);
+	/* The initial load and full rescans decode on every CPU; the store is filled here in
+	 * name order all the same. */
+	npd_yaml_files_decode(f->dir, (const char *const *)present, n, f->threads, on_file, f);
+	for (i = 0; i < n; i++)
 		free(present[i]);
-	}
 	free(gone);
 	free(present);
 	reload_shadowed(f);
@@ -436,7 +421,7 @@ on_inotify(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 int
-files_start(struct npd_agent *a, const char *path, struct files **out)
+files_start(struct npd_agent *a, const char *path, unsigned threads, struct files **out)
 {
 	struct files *f;
 	struct stat st;
@@ -447,6 +432,7 @@ files_start(struct npd_agent *a, const char *path, struct files **out)
 		return -errno;
 	f = npd_xcalloc(1, sizeof(*f));
 	f->a = a;
+	f->threads = threads;
 	f->ifd = -1;
 	f->wd = -1;
 	npd_map_init(&f->files);

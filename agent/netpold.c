@@ -24,6 +24,7 @@
 #include "npd/compile.h"
 #include "npd/limits.h"
 #include "npd/metrics.h"
+#include "npd/par.h"
 #include "stats.h"
 #include "conntrack.h"
 #include "sync.h"
@@ -51,6 +52,7 @@ struct options {
 	double counters_interval;
 	const char *state_file;
 	uint32_t max_set_members;
+	unsigned decode_threads; /* 0: one per CPU */
 	bool cleanup;
 	bool in_cluster;
 	char hostname[HOST_NAME_MAX + 1];
@@ -91,6 +93,8 @@ usage(FILE *out)
 	    "                         /run/netpold/counters; default: none)\n"
 	    "  --max-set-members N    a policy whose peers need a set of more members isolates\n"
 	    "                         the pods it selects and admits nothing (default 1048576)\n"
+	    "  --decode-threads N     threads decoding the manifests at start (default 0: one\n"
+	    "                         per CPU, at most 8; 1: none beside the loop)\n"
 	    "  --cleanup              remove every chain, jump rule and set netpold owns, exit\n"
 	    "  --log-level LEVEL      info|debug (default info)\n"
 	    "  --version              print the version and exit\n"
@@ -166,6 +170,7 @@ enum {
 	O_COUNTERS_INTERVAL,
 	O_STATE_FILE,
 	O_MAX_SET_MEMBERS,
+	O_DECODE_THREADS,
 	O_CLEANUP,
 	O_LOGLEVEL,
 	O_HELP,
@@ -208,6 +213,7 @@ parse_options(int argc, char **argv, struct options *o)
 	    {"counters-interval", required_argument, NULL, O_COUNTERS_INTERVAL},
 	    {"state-file", required_argument, NULL, O_STATE_FILE},
 	    {"max-set-members", required_argument, NULL, O_MAX_SET_MEMBERS},
+	    {"decode-threads", required_argument, NULL, O_DECODE_THREADS},
 	    {"cleanup", no_argument, NULL, O_CLEANUP},
 	    {"log-level", required_argument, NULL, O_LOGLEVEL},
 	    {"help", no_argument, NULL, O_HELP},
@@ -308,6 +314,11 @@ parse_options(int argc, char **argv, struct options *o)
 			if (parse_uint(optarg, NPD_LIMIT_SET_MEMBERS, &v) < 0 || v == 0)
 				return bad_option(opt_name, optarg, "want 1..1048576");
 			o->max_set_members = (uint32_t)v;
+			break;
+		case O_DECODE_THREADS:
+			if (parse_uint(optarg, NPD_PAR_MAX_THREADS, &v) < 0)
+				return bad_option(opt_name, optarg, "want 0..8");
+			o->decode_threads = (unsigned)v;
 			break;
 		case O_CLEANUP:
 			o->cleanup = true;
@@ -562,7 +573,7 @@ main(int argc, char **argv)
 				  o.debug_addr, strerror(-rc));
 	}
 	if (o.manifests) {
-		rc = files_start(a, o.manifests, &files);
+		rc = files_start(a, o.manifests, o.decode_threads, &files);
 		if (rc < 0) {
 			agent_log("error", "msg=\"cannot load manifests\" path=%s err=\"%s\"",
 				  o.manifests, strerror(-rc));

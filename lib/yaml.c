@@ -18,6 +18,7 @@
 #include "npd/buf.h"
 #include "npd/mem.h"
 #include "npd/yaml.h"
+#include "npd/yaml_files.h"
 #include "yaml_int.h"
 
 static void
@@ -352,41 +353,73 @@ yaml_name(const struct dirent *e)
 	       (n > 5 && !strcmp(e->d_name + n - 5, ".json"));
 }
 
+/* What npd_yaml_decode_path hands each decoded file of a directory to. */
+struct path_load {
+	npd_event_fn fn;
+	void *ctx;
+	struct npd_diags *d;
+	int rc;
+};
+
+static void
+path_file(struct npd_yaml_file *f, void *ctx)
+{
+	struct path_load *l = ctx;
+	size_t i;
+
+	for (i = 0; i < f->n; i++) {
+		struct npd_event ev = f->ev[i];
+
+		memset(&f->ev[i], 0, sizeof(f->ev[i]));
+		if (l->fn)
+			l->fn(&ev, l->ctx);
+		else
+			npd_event_fini(&ev);
+	}
+	if (l->d)
+		npd_diags_move(l->d, &f->diags);
+	if (f->rc < 0 && l->rc == 0)
+		l->rc = f->rc;
+}
+
 int
 npd_yaml_decode_path(const char *path, npd_event_fn fn, void *ctx, struct npd_diags *d)
 {
+	struct path_load l = {fn, ctx, d, 0};
 	struct dirent **names = NULL;
+	const char **regular;
 	struct stat st;
-	int n, i, rc = 0, r;
+	int n, i, m = 0;
 
 	if (stat(path, &st) < 0) {
-		rc = -errno;
+		l.rc = -errno;
 		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
-			      "cannot open: %s", strerror(-rc));
-		return rc;
+			      "cannot open: %s", strerror(-l.rc));
+		return l.rc;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return npd_yaml_decode_file(path, fn, ctx, d);
 	n = scandir(path, &names, yaml_name, alphasort);
 	if (n < 0) {
-		rc = -errno;
+		l.rc = -errno;
 		npd_diags_add(d, NPD_DIAG_SYNTAX, NULL, NULL, NULL, NULL, path, 0,
-			      "cannot read directory: %s", strerror(-rc));
-		return rc;
+			      "cannot read directory: %s", strerror(-l.rc));
+		return l.rc;
 	}
+	regular = npd_xcalloc((size_t)n + 1, sizeof(*regular));
 	for (i = 0; i < n; i++) {
 		char *p = npd_xasprintf("%s/%s", path, names[i]->d_name);
 
-		if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) {
-			r = npd_yaml_decode_file(p, fn, ctx, d);
-			if (r < 0 && rc == 0)
-				rc = r;
-		}
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+			regular[m++] = names[i]->d_name;
 		free(p);
-		free(names[i]);
 	}
+	npd_yaml_files_decode(path, regular, (size_t)m, 0, path_file, &l);
+	for (i = 0; i < n; i++)
+		free(names[i]);
 	free(names);
-	return rc;
+	free(regular);
+	return l.rc;
 }
 
 static void
