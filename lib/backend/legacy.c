@@ -59,11 +59,15 @@ set_index(const char *name, uint16_t *index, void *ctx)
 	return rc;
 }
 
+/* Takes the xtables lock, polling every millisecond for at most opts.lock_wait_ms of the
+ * clock: another writer (kube-proxy's iptables-restore, an operator's iptables) holds it
+ * for as long as its own commit takes, and a coarser poll would add up to its whole period
+ * to the event that waits behind it. */
 static int
 lock_take(struct npd_backend *b, int *fdp, struct npd_err *err)
 {
-	struct timespec ts = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
-	unsigned waited = 0;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 1000 * 1000};
+	uint64_t start = npd_now_ns(), waited_ms;
 	int fd;
 
 	fd = open(b->lock_path, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
@@ -77,15 +81,15 @@ lock_take(struct npd_backend *b, int *fdp, struct npd_err *err)
 			close(fd);
 			return -EIO;
 		}
-		if (waited >= b->opts.lock_wait_ms) {
+		waited_ms = (npd_now_ns() - start) / 1000000;
+		if (waited_ms >= b->opts.lock_wait_ms) {
 			npd_err_set(err, -EBUSY,
 				    "xtables lock %s: held by another writer for %u ms",
-				    b->lock_path, waited);
+				    b->lock_path, (unsigned)waited_ms);
 			close(fd);
 			return -EBUSY;
 		}
 		nanosleep(&ts, NULL);
-		waited += 10;
 	}
 	*fdp = fd;
 	return 0;

@@ -158,6 +158,9 @@ START_TEST(held_lock_bounds_the_wait)
 
 		ck_assert_int_eq(ops->commit(b, &chg, &err), -EBUSY);
 		ck_assert_ptr_nonnull(strstr(err.msg, "lock"));
+		/* It gave up after the bound on the clock, not after a count of polls. */
+		ck_assert_ptr_nonnull(strstr(err.msg, " for "));
+		ck_assert_int_ge(atoi(strstr(err.msg, " for ") + 5), 200);
 	}
 	fw = forward_rules();
 	ck_assert_str_eq(fw, ""); /* nothing written without the lock */
