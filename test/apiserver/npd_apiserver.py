@@ -475,12 +475,17 @@ def _ordered(d, order):
     return out
 
 
+_SCALARS = (str, int, float)
+
+
 def _drop_none(v):
-    """A copy of a JSON value (new dicts and lists all the way down) without null members."""
+    """A copy of a JSON value (new dicts and lists all the way down) without null members.
+    Scalars are taken as they are, not through a call each: most of a pod is strings."""
     if isinstance(v, dict):
-        return {k: _drop_none(x) for k, x in v.items() if x is not None}
+        return {k: x if isinstance(x, _SCALARS) else _drop_none(x)
+                for k, x in v.items() if x is not None}
     if isinstance(v, list):
-        return [_drop_none(x) for x in v if x is not None]
+        return [x if isinstance(x, _SCALARS) else _drop_none(x) for x in v if x is not None]
     return v
 
 
@@ -605,7 +610,10 @@ def default_pod(d):
 
 class Store:
     def __init__(self, initial_rv=1000, ns_check=True):
-        self.cond = threading.Condition()
+        # One lock for the store; each watcher waits on its own condition over it, so a
+        # write wakes only the watchers it can concern (see _wake).
+        self.lock = threading.RLock()
+        self.cond = threading.Condition(self.lock)
         self.rv = initial_rv
         self.compacted = initial_rv
         self.objects = {k: {} for k in KIND_RES}
@@ -615,6 +623,31 @@ class Store:
         self.keys = {k: [] for k in KIND_RES}
         self.ns_check = ns_check
         self.watchers = set()
+        self.kind_watchers = {k: set() for k in KIND_RES}
+
+    # -- watchers (caller holds self.cond) --
+
+    def add_watcher(self, w):
+        w.cond = threading.Condition(self.lock)
+        self.watchers.add(w)
+        self.kind_watchers[w.res.kind].add(w)
+
+    def discard_watcher(self, w):
+        self.watchers.discard(w)
+        self.kind_watchers[w.res.kind].discard(w)
+
+    def wake_all(self):
+        """Every watcher looks again (closed, injected lines)."""
+        for w in self.watchers:
+            w.cond.notify()
+
+    def _wake(self, kind, o, prev):
+        """Wakes the watchers of kind whose filter matches the object before or after the
+        write: the others would write nothing for it (event_line), and a watcher that is
+        not woken still takes the event from the history on its next pass."""
+        for w in self.kind_watchers[kind]:
+            if w.flt.match(o.d) or (prev is not None and w.flt.match(prev.d)):
+                w.cond.notify()
 
     # -- writes (caller holds self.cond) --
 
@@ -634,6 +667,10 @@ class Store:
         self.history[res.kind].append(Event(self.rv, etype, o, prev))
         self.hist_rvs[res.kind].append(self.rv)
         timing("commit", res.kind, self.rv, etype)
+        if self.kind_watchers[res.kind]:
+            # Encoded once here, not by the first watcher thread while the others wait.
+            o.full()
+            self._wake(res.kind, o, prev)
         return o
 
     def _prepare(self, res, d, old, manager, operation, default_ns=None):
@@ -753,7 +790,6 @@ class Store:
                                {"name": md["name"], "kind": res.plural})
             self._check_ns(res, d)
             o = self._record(res, "ADDED", d, None)
-            self.cond.notify_all()
             return o
 
     def update(self, res, d, manager="npd-test", upsert=False, default_ns=None, check_rv=True,
@@ -774,7 +810,6 @@ class Store:
                 d2 = self._prepare(res, d2, None, manager, operation, default_ns)
                 self._check_ns(res, d2)
                 o = self._record(res, "ADDED", d2, None)
-                self.cond.notify_all()
                 return o, True
             want_rv = md.get("resourceVersion")
             if check_rv and want_rv and str(want_rv) != str(old.rv):
@@ -784,7 +819,6 @@ class Store:
                                {"name": name, "kind": res.plural})
             d2 = self._prepare(res, d, old, manager, operation, default_ns)
             o = self._record(res, "MODIFIED", d2, old)
-            self.cond.notify_all()
             return o, False
 
     def get(self, res, ns, name):
@@ -796,7 +830,10 @@ class Store:
             return o
 
     def _delete_locked(self, res, o):
-        d = copy.deepcopy(o.d)
+        # Only metadata.resourceVersion changes; the rest is shared with o, which no one
+        # modifies once stored.
+        d = dict(o.d)
+        d["metadata"] = dict(o.d["metadata"])
         return self._record(res, "DELETED", d, o)
 
     def delete(self, res, ns, name, graceful=False):
@@ -826,21 +863,23 @@ class Store:
                 out = self._delete_locked(res, cur)
             else:
                 out = self._delete_locked(res, o)
-            self.cond.notify_all()
             return out
 
     def set_labels(self, res, ns, name, labels, manager="npd-test"):
         with self.cond:
             o = self.get(res, ns, name)
-            d = copy.deepcopy(o.d)
-            cur = d["metadata"].get("labels") or {}
+            # A copy of what changes is enough: update() rebuilds the whole object
+            # (_prepare), so o itself is never modified.
+            d = dict(o.d)
+            md = d["metadata"] = dict(o.d["metadata"])
+            cur = dict(md.get("labels") or {})
             for k, v in labels.items():
                 if v is None:
                     cur.pop(k, None)
                 else:
                     cur[k] = str(v)
-            d["metadata"]["labels"] = cur
-            d["metadata"].pop("resourceVersion", None)
+            md["labels"] = cur
+            md.pop("resourceVersion", None)
             o2, _ = self.update(res, d, manager=manager, check_rv=False)
             return o2
 
@@ -1048,6 +1087,11 @@ class Watcher:
         self.end_after_inject = False
         self.started = time.time()
         self.events_sent = 0
+        self.cond = None  # set by Store.add_watcher
+        # Times a write or a fault woke this watch, and how many of those found nothing
+        # to write: a write of another kind, or one its selector excludes, must not wake it.
+        self.wakeups = 0
+        self.idle_wakeups = 0
 
 
 def raw_shutdown(sock):
@@ -1111,6 +1155,7 @@ class App:
         with st.cond:
             watches = [{"resource": w.res.plural, "namespace": w.flt.namespace, "since": w.last,
                         "peer": "%s:%s" % w.peer[:2], "path": w.path, "events": w.events_sent,
+                        "wakeups": w.wakeups, "idle_wakeups": w.idle_wakeups,
                         "age": round(time.time() - w.started, 3)} for w in st.watchers]
             objects = {k: len(v) for k, v in st.objects.items()}
             rv, comp = st.rv, st.compacted
@@ -1177,7 +1222,7 @@ class App:
             with st.cond:
                 for w in st.watchers:
                     w.closed = True
-                st.cond.notify_all()
+                st.wake_all()
             for c in conns:
                 raw_shutdown(c)
 
@@ -1627,7 +1672,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(410, "Expired", expired)
             w = Watcher(res, flt, start, self.connection, self.client_address, self.path)
             if not expired:
-                st.watchers.add(w)
+                st.add_watcher(w)
         gz = None
         try:
             self.send_response(200)
@@ -1691,6 +1736,7 @@ class Handler(BaseHTTPRequestHandler):
             interval = app.bookmark_interval
             next_bm = time.time() + interval
             last_alive = time.time()
+            woken = False
             while True:
                 evs = []
                 inject = []
@@ -1704,6 +1750,9 @@ class Handler(BaseHTTPRequestHandler):
                         nowt = time.time()
                         if evs or inject:
                             break
+                        if woken:
+                            w.idle_wakeups += 1
+                            woken = False
                         if deadline is not None and nowt >= deadline:
                             break
                         if bookmarks and nowt >= next_bm:
@@ -1716,7 +1765,9 @@ class Handler(BaseHTTPRequestHandler):
                             waits.append(deadline - nowt)
                         if bookmarks:
                             waits.append(next_bm - nowt)
-                        st.cond.wait(max(0.01, min(waits)))
+                        if w.cond.wait(max(0.01, min(waits))):
+                            w.wakeups += 1
+                            woken = True
                     new_last = st.rv if (evs or bm_rv is not None) else w.last
                     end_after = w.end_after_inject
                 if time.time() - last_alive >= 0.5:
@@ -1727,10 +1778,12 @@ class Handler(BaseHTTPRequestHandler):
                     app.wait_stall()
                 buf = []
                 sent = []
+                lines = 0
                 for ev in evs:
                     line = self.event_line(ev, flt, ev_line)
                     if line:
                         buf.append(line)
+                        lines += 1
                         w.events_sent += 1
                         if TIMING_FD is not None:
                             sent.append(ev.rv)
@@ -1744,6 +1797,9 @@ class Handler(BaseHTTPRequestHandler):
                 with st.cond:
                     if new_last > w.last:
                         w.last = new_last
+                    if woken and not (lines or inject or bm_rv is not None):
+                        w.idle_wakeups += 1
+                    woken = False
                 for data in inject:
                     chunk(data)
                 if end_after and inject:
@@ -1765,7 +1821,7 @@ class Handler(BaseHTTPRequestHandler):
             raise WatchClosed()
         finally:
             with st.cond:
-                st.watchers.discard(w)
+                st.discard_watcher(w)
 
     def event_line(self, ev, flt, ev_line):
         if ev.type == "ADDED":
@@ -1863,7 +1919,7 @@ class Handler(BaseHTTPRequestHandler):
                 ws = list(st.watchers)
                 for w in ws:
                     w.closed = True
-                st.cond.notify_all()
+                st.wake_all()
             for w in ws:
                 raw_shutdown(w.sock)
             return {"ok": True, "closed": len(ws)}
@@ -1942,8 +1998,8 @@ class Handler(BaseHTTPRequestHandler):
                     else:
                         w.inject.append(data)
                     w.end_after_inject = w.end_after_inject or bool(end)
+                    w.cond.notify()
                     n += 1
-                st.cond.notify_all()
             return {"ok": True, "watches": n}
         if name == "watch-expired-mode":
             mode = body.get("mode", "event")

@@ -494,6 +494,67 @@ def test_table_output():
     eq(t["rows"][0]["object"]["kind"], "PartialObjectMetadata", "row object")
 
 
+def test_write_wakes_only_its_watchers():
+    """A write wakes the watches of its kind whose selector can match it, no others: the
+    server counts each watch's wakeups and those that found nothing to write."""
+    r0 = rv_now()
+    q = "?watch=1&resourceVersion=%d&timeoutSeconds=8" % r0
+    paths = {"pods": "/api/v1/pods" + q,
+             "pods_n1": "/api/v1/pods" + q + "&fieldSelector=spec.nodeName%3Dn1",
+             "pods_beta": "/api/v1/namespaces/beta/pods" + q,
+             "ns": "/api/v1/namespaces" + q,
+             "netpol": "/apis/networking.k8s.io/v1/networkpolicies" + q}
+    ws = {k: RawWatch(C, p) for k, p in paths.items()}
+
+    def counts():
+        by_path = {w["path"]: w for w in C.stats()["watches"]}
+        return {k: (by_path[p]["wakeups"], by_path[p]["idle_wakeups"], by_path[p]["events"])
+                for k, p in paths.items()}
+    try:
+        deadline = time.time() + 5
+        while set(paths.values()) - {w["path"] for w in C.stats()["watches"]}:
+            check(time.time() < deadline, "watches not registered")
+            time.sleep(0.02)
+        base = counts()
+        for i in range(5):
+            C.create(client.pod("alpha", "wk%d" % i, "10.9.7.%d" % (i + 1), node="n2"))
+            C.label("pod", "alpha", "wk%d" % i, {"v": "2"})
+            C.delete("pod", "alpha", "wk%d" % i)
+        evs = ws["pods"].events(15)
+        eq(len(evs), 15, "pod events on the unfiltered watch")
+        time.sleep(0.3)  # a watcher woken by mistake has had time to count it
+        after = counts()
+        check(after["pods"][0] > base["pods"][0], "the pods watch was woken")
+        eq(after["pods"][1], base["pods"][1], "pods watch: wakeups with nothing to write")
+        for k in ("pods_n1", "pods_beta", "ns", "netpol"):
+            eq(after[k][:2], base[k][:2], "%s watch (wakeups, idle) after pod writes elsewhere" % k)
+            eq(after[k][2], 0, "%s watch: events" % k)
+        C.label("ns", None, "beta", {"wk": "1"})
+        eq(ws["ns"].events(1)[0]["object"]["metadata"]["name"], "beta", "namespace event")
+        C.create(POLICY_WK)
+        eq(ws["netpol"].events(1)[0]["object"]["metadata"]["name"], "wk", "policy event")
+        time.sleep(0.3)
+        last = counts()
+        check(last["ns"][0] > after["ns"][0], "the namespaces watch was woken")
+        check(last["netpol"][0] > after["netpol"][0], "the policies watch was woken")
+        for k in ("pods", "pods_n1", "pods_beta"):
+            eq(last[k][:2], after[k][:2], "%s watch after namespace and policy writes" % k)
+        eq((last["ns"][1], last["netpol"][1]), (0, 0), "wakeups with nothing to write")
+    finally:
+        for w in ws.values():
+            w.close()
+        C.label("ns", None, "beta", {"wk": None})
+        try:
+            C.delete("networkpolicy", "alpha", "wk")
+        except client.ControlError:
+            pass  # the check failed before it was created
+
+
+POLICY_WK = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+             "metadata": {"name": "wk", "namespace": "alpha"},
+             "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}
+
+
 def test_stats():
     s = C.stats()
     check(s["requests"].get("list /api/v1/pods", 0) >= 1, "list counted")
@@ -525,7 +586,7 @@ TESTS = [test_discovery_and_auth, test_server_set_fields, test_pagination_limit2
          test_watch_expired_error_event, test_timeout_seconds, test_fail_429_retry_after,
          test_malformed_injection, test_close_watches, test_watch_error_injection,
          test_client_disconnect_detected, test_stall, test_stop_start_listening,
-         test_table_output, test_stats, test_bulk_10000]
+         test_table_output, test_write_wakes_only_its_watchers, test_stats, test_bulk_10000]
 
 
 def main():
