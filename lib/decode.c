@@ -312,6 +312,9 @@ npd_dec_mark(const struct npd_dec *b, struct npd_dec_mark *m)
 {
 	m->depth = b->depth;
 	m->skip = b->skip;
+	m->n = b->depth ? b->stack[b->depth - 1].node->n : 0;
+	m->last = b->depth ? b->stack[b->depth - 1].node->last : NULL;
+	m->root = b->root != NULL;
 }
 
 struct npd_dnode *
@@ -330,6 +333,32 @@ npd_dec_unwind(struct npd_dec *b, const struct npd_dec_mark *m)
 	b->key_s = NULL;
 	b->have_key = false;
 	return item;
+}
+
+void
+npd_dec_rewind(struct npd_dec *b, const struct npd_dec_mark *m)
+{
+	struct npd_dnode *parent, *extra;
+
+	npd_dnode_free(npd_dec_unwind(b, m));
+	if (!b->depth) {
+		if (!m->root) {
+			npd_dnode_free(b->root);
+			b->root = NULL;
+			b->done = false;
+		}
+		return;
+	}
+	/* A value that is not an item was linked under its parent: unlink it. */
+	parent = b->stack[b->depth - 1].node;
+	extra = m->last ? m->last->next : parent->child;
+	if (m->last)
+		m->last->next = NULL;
+	else
+		parent->child = NULL;
+	parent->last = m->last;
+	npd_dnode_free(extra);
+	parent->n = m->n;
 }
 
 struct npd_dnode *

@@ -117,6 +117,9 @@ bool npd_dec_wants_key(const struct npd_dec *b);
  * turns out too big or too deep (npd_dec_unwind). */
 struct npd_dec_mark {
 	size_t depth, skip;
+	size_t n;		/* entries of the innermost open container */
+	struct npd_dnode *last; /* its last kept entry */
+	bool root;		/* a root value had arrived */
 };
 
 void npd_dec_mark(const struct npd_dec *b, struct npd_dec_mark *m);
@@ -124,6 +127,9 @@ void npd_dec_mark(const struct npd_dec *b, struct npd_dec_mark *m);
  * Returns that value's tree when it was an item (owned: the caller names and frees it;
  * on_item never sees it), else NULL. */
 struct npd_dnode *npd_dec_unwind(struct npd_dec *b, const struct npd_dec_mark *m);
+/* Puts b back where it stood at mark m, as if nothing had arrived since: the value begun
+ * there is freed and not counted. */
+void npd_dec_rewind(struct npd_dec *b, const struct npd_dec_mark *m);
 /* Hands the finished root tree to the caller (owned; free with npd_dnode_free), or NULL. */
 struct npd_dnode *npd_dec_take_root(struct npd_dec *b);
 

@@ -1,10 +1,11 @@
 /* json.c: streaming decoder of Kubernetes API responses with yajl's callback parser. It
  * owns the yajl handle, watch-line framing and list/Status bookkeeping; field mapping is
- * decode.c's. It never buffers a response or a line: bytes go straight to yajl, which
- * holds at most one partial token, and the builder keeps only the fields netpold needs.
- * The scanner (json_scan.c) sees every byte first, so that a value over the size or depth
- * bound is cut off before yajl would buffer it: a watch line is skipped to its newline, a
- * list item is skipped to its end and yajl restarted behind it, anything else fails. */
+ * decode.c's, a document's way to yajl json_list.c's. It never buffers a response or a
+ * line: bytes go straight to yajl, which holds at most one partial token, and the builder
+ * keeps only the fields netpold needs. The scanner (json_scan.c) sees every byte first,
+ * so that a value over the size or depth bound is cut off before yajl would buffer it: a
+ * watch line is skipped to its newline, a list item is skipped to its end and yajl
+ * restarted behind it, anything else fails. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,30 +17,6 @@
 #include "json_int.h"
 #include "npd/json.h"
 #include "npd/mem.h"
-
-struct npd_json_decoder {
-	enum npd_json_mode mode;
-	enum npd_kind kind;
-	npd_event_fn fn;
-	void *ctx;
-	struct npd_diags *diags;
-	yajl_handle h;
-	struct npd_dec b;
-	struct npd_dec_opts opts;
-	struct npd_jscan scan;
-	bool failed;		  /* OBJECT/LIST: syntax error seen, input ignored from now on */
-	bool line_bad;		  /* WATCH: this line failed, skip to the newline */
-	bool line_nonblank;	  /* WATCH: this line has more than whitespace */
-	bool cut;		  /* LIST: the current item is over a bound, skipped to its end */
-	bool mute;		  /* callbacks ignored (yajl is being led back into a list) */
-	size_t line_no;		  /* WATCH: 1-based number of the current line */
-	size_t off;		  /* bytes of input taken so far */
-	size_t start_off;	  /* where the current line or item began */
-	struct npd_dec_mark mark; /* LIST: the builder before the current item */
-	int status_code;
-	char *status_reason;
-	size_t n_events, n_bad;
-};
 
 /* The builder the callbacks drive, or NULL while muted. */
 static struct npd_dec *
@@ -158,8 +135,8 @@ static const yajl_callbacks callbacks = {
     .yajl_end_array = cb_end_array,
 };
 
-static void
-new_handle(struct npd_json_decoder *d)
+void
+npd_json_new_handle(struct npd_json_decoder *d)
 {
 	if (d->h)
 		yajl_free(d->h);
@@ -169,8 +146,8 @@ new_handle(struct npd_json_decoder *d)
 }
 
 /* Reports yajl's error for the current document or line. */
-static void
-syntax_error(struct npd_json_decoder *d, const char *what)
+void
+npd_json_syntax_error(struct npd_json_decoder *d, const char *what)
 {
 	unsigned char *msg = yajl_get_error(d->h, 0, NULL, 0);
 	const char *m = msg ? (const char *)msg : "parse error";
@@ -190,8 +167,8 @@ syntax_error(struct npd_json_decoder *d, const char *what)
 
 /* Reports a value cut off at a bound, naming the object when its kind, namespace or name
  * arrived before the cut (obj: the partial tree, may be NULL). */
-static void
-limit_error(struct npd_json_decoder *d, const struct npd_dnode *obj, enum npd_jscan_ev ev)
+void
+npd_json_limit_error(struct npd_json_decoder *d, const struct npd_dnode *obj, enum npd_jscan_ev ev)
 {
 	const char *kind = npd_dnode_strp(obj, "kind", NULL);
 	const char *ns = npd_dnode_strp(obj, "metadata", "namespace", NULL);
@@ -335,7 +312,7 @@ npd_json_decoder_new(enum npd_json_mode mode, enum npd_kind kind, npd_event_fn f
 	else if (mode == NPD_JSON_WATCH)
 		root = &npd_schema_watch;
 	npd_dec_init(&d->b, root, on_item, d);
-	new_handle(d);
+	npd_json_new_handle(d);
 	return d;
 }
 
@@ -373,11 +350,11 @@ feed_line(struct npd_json_decoder *d, const unsigned char *p, size_t n)
 	/* Without items the scanner only stops at a bound, before the byte that crosses it. */
 	k = npd_jscan_run(&d->scan, p, n, &ev);
 	if (k && yajl_parse(d->h, p, k) != yajl_status_ok) {
-		syntax_error(d, "malformed line");
+		npd_json_syntax_error(d, "malformed line");
 		d->line_bad = true;
 		d->n_bad++;
 	} else if (ev != NPD_JSCAN_NONE) {
-		limit_error(d, npd_dnode_get(d->b.root, "object"), ev);
+		npd_json_limit_error(d, npd_dnode_get(d->b.root, "object"), ev);
 		d->line_bad = true;
 	}
 }
@@ -391,7 +368,7 @@ end_line(struct npd_json_decoder *d)
 
 	if (d->line_nonblank && !d->line_bad) {
 		if (yajl_complete_parse(d->h) != yajl_status_ok) {
-			syntax_error(d, "truncated line");
+			npd_json_syntax_error(d, "truncated line");
 			d->n_bad++;
 			rc = -EINVAL;
 		} else if ((root = npd_dec_take_root(&d->b))) {
@@ -403,88 +380,13 @@ end_line(struct npd_json_decoder *d)
 	}
 	if (d->line_nonblank) {
 		npd_dec_reset(&d->b);
-		new_handle(d);
+		npd_json_new_handle(d);
 	}
 	d->line_bad = false;
 	d->line_nonblank = false;
 	d->line_no++;
 	npd_jscan_reset(&d->scan);
 	return rc;
-}
-
-/* Feeds bytes to yajl; false after a syntax error (reported, document failed). */
-static bool
-parse_doc(struct npd_json_decoder *d, const unsigned char *p, size_t n)
-{
-	if (!n || yajl_parse(d->h, p, n) == yajl_status_ok)
-		return true;
-	syntax_error(d, "malformed document");
-	d->failed = true;
-	return false;
-}
-
-/* A list item went over a bound: it is reported, dropped from the builder, and its bytes
- * are skipped up to its end (cut_end). */
-static void
-cut_item(struct npd_json_decoder *d, enum npd_jscan_ev ev)
-{
-	struct npd_dnode *item = npd_dec_unwind(&d->b, &d->mark);
-
-	limit_error(d, item, ev);
-	npd_dnode_free(item);
-	d->scan.cutting = true;
-	d->cut = true;
-}
-
-/* After a cut item: a new yajl handle, led muted to where the list stood (inside the root,
- * inside an array, after an element), so that ",{...}]}" parses on. */
-static void
-cut_end(struct npd_json_decoder *d)
-{
-	static const char in_map[] = "{\"\":[{}", in_array[] = "[[{}";
-	const char *pre = d->scan.root_open == '[' ? in_array : in_map;
-
-	new_handle(d);
-	d->mute = true;
-	parse_doc(d, (const unsigned char *)pre, strlen(pre));
-	d->mute = false;
-	d->cut = false;
-}
-
-/* OBJECT and LIST: every byte through the scanner, then (unless cut) to yajl. */
-static void
-feed_doc(struct npd_json_decoder *d, const unsigned char *p, size_t n)
-{
-	enum npd_jscan_ev ev;
-	size_t k;
-
-	while (n && !d->failed) {
-		k = npd_jscan_run(&d->scan, p, n, &ev);
-		if (d->cut) {
-			if (ev == NPD_JSCAN_ITEM_CLOSE)
-				cut_end(d);
-		} else if (ev == NPD_JSCAN_ITEM_OPEN) {
-			/* The mark must see the builder before the item's first byte. */
-			if (parse_doc(d, p, k - 1)) {
-				npd_dec_mark(&d->b, &d->mark);
-				d->start_off = d->off + k - 1;
-				parse_doc(d, p + k - 1, 1);
-			}
-		} else if (ev == NPD_JSCAN_TOO_BIG || ev == NPD_JSCAN_TOO_DEEP) {
-			if (!parse_doc(d, p, k)) {
-			} else if (d->scan.in_item) {
-				cut_item(d, ev);
-			} else {
-				limit_error(d, d->b.root, ev);
-				d->failed = true;
-			}
-		} else {
-			parse_doc(d, p, k);
-		}
-		d->off += k;
-		p += k;
-		n -= k;
-	}
 }
 
 int
@@ -494,7 +396,7 @@ npd_json_decoder_feed(struct npd_json_decoder *d, const void *buf, size_t n)
 	size_t k;
 
 	if (d->mode != NPD_JSON_WATCH) {
-		feed_doc(d, p, n);
+		npd_json_feed_doc(d, p, n);
 		return d->failed ? -EINVAL : 0;
 	}
 	while (n && (nl = memchr(p, '\n', n))) {
@@ -521,7 +423,7 @@ npd_json_decoder_finish(struct npd_json_decoder *d)
 	if (d->failed)
 		return -EINVAL;
 	if (yajl_complete_parse(d->h) != yajl_status_ok) {
-		syntax_error(d, "truncated document");
+		npd_json_syntax_error(d, "truncated document");
 		d->failed = true;
 		return -EINVAL;
 	}

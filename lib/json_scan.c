@@ -19,14 +19,6 @@ npd_jscan_reset(struct npd_jscan *s)
 	s->items = items;
 }
 
-/* The bytes of the word x that are zero, as the top bit of each (exact for the lowest:
- * a borrow can only mark bytes above a zero one). */
-static inline uint64_t
-zero_bytes(uint64_t x)
-{
-	return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
-}
-
 /* The end of a run of plain string bytes starting at i: the first quote or backslash,
  * else n. Most of a Pod's bytes are inside strings, most of its strings are short: eight
  * bytes are tested at a time, which beats two memchr calls on both kinds of string. */
@@ -37,7 +29,8 @@ plain_run(const unsigned char *p, size_t i, size_t n)
 		uint64_t w, m;
 
 		memcpy(&w, p + i, 8);
-		m = zero_bytes(w ^ 0x2222222222222222ULL) | zero_bytes(w ^ 0x5c5c5c5c5c5c5c5cULL);
+		m = npd_jscan_zero_bytes(w ^ 0x2222222222222222ULL) |
+		    npd_jscan_zero_bytes(w ^ 0x5c5c5c5c5c5c5c5cULL);
 		if (m) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			return i + (size_t)(__builtin_ctzll(m) >> 3);
@@ -134,4 +127,15 @@ npd_jscan_run(struct npd_jscan *s, const unsigned char *p, size_t n, enum npd_js
 	}
 	*s = t;
 	return i;
+}
+
+void
+npd_jscan_item_end(struct npd_jscan *s)
+{
+	s->depth--;
+	s->in_item = false;
+	s->cutting = false;
+	s->in_str = false;
+	s->esc = false;
+	s->len = s->out_len;
 }

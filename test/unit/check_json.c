@@ -907,6 +907,288 @@ START_TEST(kind_from_object_or_decoder)
 }
 END_TEST
 
+/* The fast path for list items (lib/json_fast.c) against yajl: each item decoded whole
+ * (fast path where it can) and fed byte by byte (never: no item lies in one byte) must give
+ * the same events and diagnostics; fast says how many of the two items the fast path took
+ * whole (2: both, 1: only the plain one behind, 0: a syntax error stopped the list). */
+#define FP_META                                                                                    \
+	"\"metadata\":{\"name\":\"web-1\",\"namespace\":\"prod\",\"uid\":\"u1\","                  \
+	"\"resourceVersion\":\"5\",\"labels\":{\"app\":\"web\"}}"
+#define FP_SPEC                                                                                    \
+	"\"spec\":{\"nodeName\":\"n1\",\"containers\":[{\"name\":\"c\",\"ports\":[{\"name\":"      \
+	"\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"}]}]}"
+#define FP_STATUS                                                                                  \
+	"\"status\":{\"phase\":\"Running\",\"podIP\":\"10.0.0.1\",\"podIPs\":[{\"ip\":"            \
+	"\"10.0.0.1\"}]}"
+#define FP_POD(extra) "{" FP_META "," FP_SPEC "," FP_STATUS extra "}"
+#define FP_NAMED(meta) "{\"metadata\":{" meta "}," FP_SPEC "," FP_STATUS "}"
+
+static const struct fast_case {
+	const char *item;
+	size_t fast;
+} fast_cases[] = {
+    {FP_POD(""), 2},
+    /* Escapes yajl takes, in a skipped field: checked, never decoded. */
+    {FP_POD(",\"a\":{\"k\\\"ey\":\"q\\\"uote \\\\ \\/ \\b\\f\\n\\r\\t \\u00e9 \\uD83D\\ude00\"}"),
+     2},
+    {FP_POD(",\"managedFields\":[{\"f:x\":{\"k:{\\\"uid\\\":\\\"c1\\\"}\":{}}}]"), 2},
+    /* An escape in a string the builder keeps or matches: yajl decodes it. */
+    {FP_NAMED("\"name\":\"w\\u0065b-1\",\"namespace\":\"prod\""), 1},
+    {FP_NAMED("\"name\":\"web-1\",\"namespace\":\"prod\",\"labels\":{\"app\":\"w\\/eb\"}"), 1},
+    {FP_NAMED("\"n\\u0061me\":\"web-1\",\"namespace\":\"prod\""), 1},
+    {FP_NAMED("\"name\":\"web-1\",\"namespace\":\"prod\",\"labels\":{\"a\\tb\":\"c\"}"), 1},
+    /* UTF-8 by yajl's rule: a lead byte and its continuation bytes, no more. */
+    {FP_POD(",\"a\":\"caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80\""), 2},
+    {FP_NAMED("\"name\":\"web-1\",\"namespace\":\"prod\",\"labels\":{\"app\":\"caf\xc3\xa9\"}"), 2},
+    {FP_POD(",\"a\":\"\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80\""), 2},
+    {FP_POD(",\"a\":\"\x80\""), 0},
+    {FP_POD(",\"a\":\"\xc3"
+	    "a\""),
+     0},
+    {FP_POD(",\"a\":\"\xe2\x98\""), 0},
+    {FP_POD(",\"a\":\"\xf8\x88\x80\x80\x80\""), 0},
+    {FP_POD(",\"a\":\"\xff\""), 0},
+    {FP_POD(",\"\xc3\":1"), 0},
+    /* Control characters: rejected raw, DEL is not one. */
+    {FP_POD(",\"a\":\"a\tb\""), 0},
+    {FP_POD(",\"a\":\"a\x01"
+	    "b\""),
+     0},
+    {FP_POD(",\"a\":\"a\x7f"
+	    "b\""),
+     2},
+    /* Numbers: any size (the text is kept), yajl's grammar and nothing else. */
+    {FP_POD(",\"n\":[0,-0,12,-3.5,1e9,1E+2,2.5e-3,123456789012345678901234567890,1e999]"), 2},
+    {FP_NAMED("\"name\":\"web-1\",\"namespace\":\"prod\",\"generation\":"
+	      "123456789012345678901234567890"),
+     2},
+    {"{" FP_META ",\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":"
+     "99999999999999999999999}]}]}}",
+     2},
+    {"{" FP_META ",\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":8080.0}]}]}}", 2},
+    {"{" FP_META ",\"spec\":{\"containers\":[{\"ports\":[{\"containerPort\":-1e2}]}]}}", 2},
+    {FP_POD(",\"n\":01"), 0},
+    {FP_POD(",\"n\":-"), 0},
+    {FP_POD(",\"n\":1."), 0},
+    {FP_POD(",\"n\":1.e5"), 0},
+    {FP_POD(",\"n\":1e"), 0},
+    {FP_POD(",\"n\":1e+"), 0},
+    {FP_POD(",\"n\":+1"), 0},
+    {FP_POD(",\"n\":.5"), 0},
+    {FP_POD(",\"n\":-x"), 0},
+    {FP_POD(",\"n\":0x10"), 0},
+    /* Literals. */
+    {FP_POD(",\"t\":[true,false,null]"), 2},
+    {"{" FP_META ",\"spec\":{\"hostNetwork\":true}," FP_STATUS "}", 2},
+    {"{" FP_META ",\"spec\":{\"hostNetwork\":null}," FP_STATUS "}", 2},
+    {"{" FP_META ",\"spec\":{\"hostNetwork\":\"true\"}," FP_STATUS "}", 2},
+    {FP_POD(",\"t\":tru"), 0},
+    {FP_POD(",\"t\":nul"), 0},
+    {FP_POD(",\"t\":truex"), 0},
+    {FP_POD(",\"t\":True"), 0},
+    {FP_POD(",\"t\":falsey"), 0},
+    /* Duplicate keys (the last wins), fields in any order, containers empty or null. */
+    {FP_NAMED("\"name\":\"web-0\",\"namespace\":\"prod\",\"name\":\"web-1\",\"labels\":{\"a\":"
+	      "\"1\",\"a\":\"2\"},\"labels\":{\"b\":\"3\"}"),
+     2},
+    {"{" FP_META "," FP_META "," FP_SPEC "," FP_SPEC "," FP_STATUS "}", 2},
+    {"{" FP_STATUS "," FP_SPEC "," FP_META "}", 2},
+    {"{\"status\":{\"podIPs\":[{\"ip\":\"fd00::1\"},{\"ip\":\"10.0.0.1\"}],\"phase\":\"Running\"},"
+     "\"spec\":{\"containers\":[{\"ports\":[]},{},{\"ports\":[{\"containerPort\":1}]}]},"
+     "\"metadata\":{\"labels\":{},\"namespace\":\"prod\",\"name\":\"web-1\"}}",
+     2},
+    {"{" FP_META ",\"spec\":null,\"status\":null}", 2},
+    {"{}", 2},
+    {"{\"metadata\":[{\"name\":\"web-1\"}]," FP_SPEC "}", 2},
+    {"{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"prod\",\"labels\":\"app=web\"}}", 2},
+    {"{\"metadata\":{\"name\":{\"x\":1},\"namespace\":[\"prod\"]}}", 2},
+    {"{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"prod\",\"labels\":{\"a\":\"b\"}}}", 2},
+    {"{\"kind\":\"Service\",\"metadata\":{\"name\":\"s\",\"namespace\":\"prod\"}}", 2},
+    {"{\"metadata\":{\"name\":\"web-1\",\"namespace\":\"prod\"},\"items\":[{\"metadata\":{}}]}", 2},
+    /* Whitespace: JSON's four anywhere; yajl also takes \v and \f, the fast path does not. */
+    {" {\n\t\"metadata\" :\r\n {\"name\" : \"web-1\" , \"namespace\":\"prod\" } ,\n\"spec\""
+     ":{ \"containers\" : [ { \"ports\" : [ { \"containerPort\" : 80 } ] } ] } }\n",
+     2},
+    {"{\"metadata\":\v{\"name\":\"web-1\",\"namespace\":\"prod\"}}", 1},
+    {"{\"metadata\":{\"name\":\"web-1\",\f\"namespace\":\"prod\"}}", 1},
+    /* Syntax errors: yajl reports them, the list stops. */
+    {FP_POD(",\"a\":{\"b\":1,}"), 0},
+    {FP_POD(",\"a\":[1,]"), 0},
+    {FP_POD(","), 0},
+    {FP_POD(",\"a\" 1"), 0},
+    {FP_POD(",\"a\":[1 2]"), 0},
+    {FP_POD(",\"a\":{\"b\":1 \"c\":2}"), 0},
+    {FP_POD(",\"a\":[1}"), 0},
+    {FP_POD(",\"a\":{\"b\":1]"), 0},
+    {FP_POD(",a:1"), 0},
+    {FP_POD(",'a':1"), 0},
+    {FP_POD(",\"a\":/*x*/1"), 0},
+    {FP_POD(",\"a\":\"\\x\""), 0},
+    {FP_POD(",\"a\":\"\\u12G4\""), 0},
+    {FP_POD(",\"a\":\"\\u12\""), 0},
+    {FP_POD(",\"a\":\"\\U0041\""), 0},
+    {FP_POD(",\"a\":1,\"b\""), 0},
+    {FP_POD(",{}"), 0},
+    {FP_POD(",1:2"), 0},
+    {"{\"metadata\":{\"name\":\"web-1\"}}}", 1},
+    /* Items the fast path does not start on: an array, a scalar. */
+    {"[{\"metadata\":{\"name\":\"web-1\"}}]", 1},
+    {"7", 1},
+    {"\"x\"", 1},
+};
+
+static void
+fast_compare(const char *what, const char *doc, size_t len, size_t max, size_t fast)
+{
+	struct tu_json_run whole, bytes;
+	char *want, *have;
+
+	tu_json_run(&whole, NPD_JSON_LIST, NPD_KIND_POD, doc, len, 0, max);
+	tu_json_run(&bytes, NPD_JSON_LIST, NPD_KIND_POD, doc, len, 1, max);
+	have = dump(&whole.got, &whole.diags);
+	want = dump(&bytes.got, &bytes.diags);
+	ck_assert_msg(!strcmp(want, have), "%s:\nfast path:\n%s\nyajl:\n%s", what, have, want);
+	ck_assert_int_eq(whole.feed_rc, bytes.feed_rc);
+	ck_assert_int_eq(whole.finish_rc, bytes.finish_rc);
+	ck_assert_uint_eq(whole.n_events, bytes.n_events);
+	ck_assert_uint_eq(whole.n_bad, bytes.n_bad);
+	ck_assert_str_eq(whole.list_rv ? whole.list_rv : "-", bytes.list_rv ? bytes.list_rv : "-");
+	ck_assert_uint_eq(bytes.n_fast, 0);
+	if (fast != (size_t)-1)
+		ck_assert_msg(whole.n_fast == fast, "%s: fast path took %zu items, not %zu", what,
+			      whole.n_fast, fast);
+	free(want);
+	free(have);
+	tu_json_run_fini(&whole);
+	tu_json_run_fini(&bytes);
+}
+
+#define FP_LIST_HEAD "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"7\"},\"items\":["
+#define FP_LIST_TAIL "," FP_POD("") "]}"
+
+START_TEST(fast_path_decodes_as_yajl)
+{
+	const struct fast_case *c = &fast_cases[_i];
+	struct npd_buf b;
+
+	npd_buf_init(&b);
+	npd_buf_printf(&b, "%s%s%s", FP_LIST_HEAD, c->item, FP_LIST_TAIL);
+	fast_compare(c->item, b.data, b.len, 0, c->fast);
+	npd_buf_fini(&b);
+}
+END_TEST
+
+/* Near the bounds the scanner judges: a skipped field nested up to the depth limit (the
+ * item is at depth 3 of 100) and one level more; items around the byte bound. */
+START_TEST(fast_path_near_bounds)
+{
+	struct npd_buf b;
+	size_t k, i, len;
+	char what[64];
+
+	for (k = 95; k <= 99; k++) {
+		npd_buf_init(&b);
+		npd_buf_adds(&b,
+			     FP_LIST_HEAD "{\"metadata\":{\"name\":\"deep\",\"namespace\":\"p\"},"
+					  "\"x\":");
+		for (i = 0; i < k; i++)
+			npd_buf_adds(&b, i % 2 ? "{\"k\":" : "[");
+		npd_buf_addc(&b, '1');
+		for (i = k; i-- > 0;)
+			npd_buf_adds(&b, i % 2 ? "}" : "]");
+		npd_buf_adds(&b, "}" FP_LIST_TAIL);
+		snprintf(what, sizeof(what), "%zu levels in a skipped field", k);
+		/* 97 more levels are the most an item at depth 3 may hold. */
+		fast_compare(what, b.data, b.len, 0, k <= 97 ? 2 : 1);
+		npd_buf_fini(&b);
+	}
+	/* The first item is len bytes long; the bound is 4096 bytes per item. */
+	for (len = 4090; len <= 4100; len++) {
+		static const char head[] =
+		    "{\"metadata\":{\"name\":\"big\",\"namespace\":\"p\"},\"a\":\"";
+		size_t pad = len - strlen(head) - 2;
+
+		npd_buf_init(&b);
+		npd_buf_adds(&b, FP_LIST_HEAD);
+		npd_buf_adds(&b, head);
+		for (i = 0; i < pad; i++)
+			npd_buf_addc(&b, (char)('a' + i % 26));
+		npd_buf_adds(&b, "\"}" FP_LIST_TAIL);
+		snprintf(what, sizeof(what), "an item of %zu bytes", len);
+		/* One byte short of the bound is the largest the fast path takes. */
+		fast_compare(what, b.data, b.len, 4096, len <= 4095 ? 2 : 1);
+		npd_buf_fini(&b);
+	}
+	/* A kept string longer than the builder keeps. */
+	npd_buf_init(&b);
+	npd_buf_adds(&b, FP_LIST_HEAD "{\"metadata\":{\"namespace\":\"p\",\"name\":\"");
+	for (i = 0; i < NPD_DEC_MAX_SCALAR + 10; i++)
+		npd_buf_addc(&b, 'a');
+	npd_buf_adds(&b, "\"}}" FP_LIST_TAIL);
+	fast_compare("a long name", b.data, b.len, 0, 2);
+	npd_buf_fini(&b);
+}
+END_TEST
+
+/* Random damage to a list: whole, byte by byte and in random chunks it decodes the same
+ * (seeded: NPD_SEED replays a failure), and the fast path takes part of the items. */
+START_TEST(fast_path_random_damage_decodes_as_yajl)
+{
+	static const char base[] = FP_LIST_HEAD FP_POD(
+	    ",\"a\":{\"k\\\"\":\"\\u00e9\\n caf\xc3\xa9\"},\"n\":[1.5e3,-0,"
+	    "true,null]") "," FP_NAMED("\"name\":\"db\",\"namespace\":\"prod\","
+				       "\"labels\":{\"tier\":\"db\"}") FP_LIST_TAIL;
+	static const char alphabet[] = "\"\\{}[],:0123-.eE tfnu\t\v\x01\x7f\x80\xc3\xe2\xf0\xff";
+	struct tu_json_run whole, parts;
+	size_t iter, fast = 0, len, m, step;
+	char doc[sizeof(base) + 8], what[64], *want, *have;
+
+	tu_seed("fast_path_random_damage_decodes_as_yajl");
+	for (iter = 0; iter < 2000; iter++) {
+		memcpy(doc, base, sizeof(base));
+		len = sizeof(base) - 1;
+		for (m = 1 + (size_t)rand() % 3; m > 0; m--) {
+			size_t at = (size_t)rand() % len;
+			char c = rand() % 4 ? alphabet[(size_t)rand() % (sizeof(alphabet) - 1)]
+					    : (char)(rand() % 256);
+
+			switch (rand() % 3) {
+			case 0:
+				doc[at] = c;
+				break;
+			case 1:
+				memmove(doc + at + 1, doc + at, len - at);
+				doc[at] = c;
+				len++;
+				break;
+			default:
+				memmove(doc + at, doc + at + 1, len - at - 1);
+				len--;
+				break;
+			}
+		}
+		snprintf(what, sizeof(what), "iteration %zu", iter);
+		fast_compare(what, doc, len, 0, (size_t)-1);
+		/* Random chunks: items cut by a chunk go to yajl, the others may not. */
+		step = 2 + (size_t)rand() % 300;
+		tu_json_run(&whole, NPD_JSON_LIST, NPD_KIND_POD, doc, len, 0, 0);
+		tu_json_run(&parts, NPD_JSON_LIST, NPD_KIND_POD, doc, len, step, 0);
+		want = dump(&whole.got, &whole.diags);
+		have = dump(&parts.got, &parts.diags);
+		ck_assert_msg(!strcmp(want, have), "%s, chunks of %zu:\n%s\nvs\n%s", what, step,
+			      have, want);
+		ck_assert_int_eq(whole.finish_rc, parts.finish_rc);
+		fast += whole.n_fast;
+		free(want);
+		free(have);
+		tu_json_run_fini(&whole);
+		tu_json_run_fini(&parts);
+	}
+	printf("fast path took %zu items in %zu damaged lists\n", fast, iter);
+	ck_assert_uint_gt(fast, iter / 2);
+}
+END_TEST
+
 /* The cases a plain list cannot hold. */
 static void
 extra(TCase *tc)
@@ -915,6 +1197,7 @@ extra(TCase *tc)
 			    (int)NPD_ARRAY_SIZE(fixtures));
 	tcase_add_loop_test(tc, bad_rule_keeps_isolation_allows_nothing, 0,
 			    (int)NPD_ARRAY_SIZE(bad_rules));
+	tcase_add_loop_test(tc, fast_path_decodes_as_yajl, 0, (int)NPD_ARRAY_SIZE(fast_cases));
 }
 
 TU_MAIN_WITH("json", extra, pod_list_keeps_exact_fields, namespace_list_adds_name_label,
@@ -925,4 +1208,5 @@ TU_MAIN_WITH("json", extra, pod_list_keeps_exact_fields, namespace_list_adds_nam
 	     bad_selector_or_types_skip_policy, target_selector_without_key_skips_policy,
 	     bad_names_skipped, policy_types_rules, rule_limit_makes_policy_invalid,
 	     malformed_watch_line_skipped, truncated_list_fails_at_finish,
-	     kind_from_object_or_decoder)
+	     kind_from_object_or_decoder, fast_path_near_bounds,
+	     fast_path_random_damage_decodes_as_yajl)

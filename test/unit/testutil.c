@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_int.h"
 #include "npd/addr.h"
 #include "npd/buf.h"
 #include "npd/mem.h"
@@ -389,6 +390,7 @@ tu_json_run(struct tu_json_run *r, enum npd_json_mode mode, enum npd_kind kind, 
 	r->finish_rc = npd_json_decoder_finish(d);
 	r->n_events = npd_json_decoder_n_events(d);
 	r->n_bad = npd_json_decoder_n_bad(d);
+	r->n_fast = d->n_fast;
 	r->list_rv = npd_xstrdup(npd_json_decoder_list_rv(d));
 	r->list_continue = npd_xstrdup(npd_json_decoder_list_continue(d));
 	r->status = npd_json_decoder_status_code(d);

@@ -52,6 +52,7 @@ struct tu_json_run {
 	struct npd_diags diags;
 	int feed_rc, finish_rc; /* feed_rc: the first failure of a feed */
 	size_t n_events, n_bad;
+	size_t n_fast; /* list items the fast path took */
 	char *list_rv, *list_continue, *reason;
 	int status;
 };
