@@ -42,8 +42,16 @@ npd_rule_fini(struct npd_rule *r)
 	r->nflog_prefix = NULL;
 }
 
-static void
-chain_fini(struct npd_chain *c)
+void
+npd_rule_copy(struct npd_rule *dst, const struct npd_rule *src)
+{
+	*dst = *src;
+	dst->comment = npd_xstrdup(src->comment);
+	dst->nflog_prefix = npd_xstrdup(src->nflog_prefix);
+}
+
+void
+npd_chain_fini(struct npd_chain *c)
 {
 	size_t i;
 
@@ -67,7 +75,7 @@ table_fini(struct npd_table *t)
 	size_t i;
 
 	for (i = 0; i < t->n_chains; i++)
-		chain_fini(&t->chains[i]);
+		npd_chain_fini(&t->chains[i]);
 	free(t->chains);
 }
 
@@ -107,6 +115,35 @@ npd_ruleset_add_chain(struct npd_table *t, const char *name)
 	c = &t->chains[t->n_chains++];
 	memset(c, 0, sizeof(*c));
 	copy_name(c->name, sizeof(c->name), name);
+	return c;
+}
+
+void
+npd_chain_copy(struct npd_chain *dst, const struct npd_chain *src)
+{
+	size_t i;
+
+	*dst = *src;
+	dst->rules = NULL;
+	dst->cap = 0;
+	if (src->n_rules) {
+		dst->rules = npd_xmalloc(src->n_rules * sizeof(*dst->rules));
+		dst->cap = src->n_rules;
+	}
+	for (i = 0; i < src->n_rules; i++)
+		npd_rule_copy(&dst->rules[i], &src->rules[i]);
+	dst->origin.ns = npd_xstrdup(src->origin.ns);
+	dst->origin.name = npd_xstrdup(src->origin.name);
+}
+
+struct npd_chain *
+npd_ruleset_add_chain_copy(struct npd_table *t, const struct npd_chain *src)
+{
+	struct npd_chain *c;
+
+	npd_xgrow(&t->chains, &t->cap, t->n_chains + 1, sizeof(*t->chains));
+	c = &t->chains[t->n_chains++];
+	npd_chain_copy(c, src);
 	return c;
 }
 
@@ -162,9 +199,7 @@ npd_ruleset_add_rule(struct npd_chain *c, const struct npd_rule *r)
 
 	npd_xgrow(&c->rules, &c->cap, c->n_rules + 1, sizeof(*c->rules));
 	n = &c->rules[c->n_rules++];
-	*n = *r;
-	n->comment = npd_xstrdup(r->comment);
-	n->nflog_prefix = npd_xstrdup(r->nflog_prefix);
+	npd_rule_copy(n, r);
 	c->hash = 0;
 	return n;
 }
@@ -362,8 +397,10 @@ seal_table(struct npd_table *t)
 
 	if (t->n_chains > 1)
 		qsort(t->chains, t->n_chains, sizeof(*t->chains), chain_qcmp);
+	/* A chain copied from a sealed one keeps its hash; adding a rule clears it. */
 	for (i = 0; i < t->n_chains; i++)
-		t->chains[i].hash = chain_hash(&t->chains[i]);
+		if (!t->chains[i].hash)
+			t->chains[i].hash = chain_hash(&t->chains[i]);
 }
 
 void
@@ -410,7 +447,7 @@ npd_ruleset_del_chain(struct npd_table *t, const char *name)
 	if (!c)
 		return -ENOENT;
 	i = (size_t)(c - t->chains);
-	chain_fini(&t->chains[i]);
+	npd_chain_fini(&t->chains[i]);
 	memmove(&t->chains[i], &t->chains[i + 1], (t->n_chains - i - 1) * sizeof(t->chains[i]));
 	t->n_chains--;
 	return 0;

@@ -139,7 +139,8 @@ struct npd_chain {
 	char name[NPD_CHAIN_NAMELEN];
 	struct npd_rule *rules;
 	size_t n_rules, cap;
-	uint64_t hash;		  /* content hash set by npd_ruleset_seal (never 0 once sealed) */
+	uint64_t hash; /* content hash set by npd_ruleset_seal (never 0 once sealed); whoever
+			* changes the rules of a chain afterwards must reset it to 0 */
 	struct npd_origin origin; /* set by the compiler; NONE in rulesets read back */
 };
 
@@ -170,6 +171,13 @@ const struct npd_table *npd_ruleset_get_table(const struct npd_ruleset *rs, uint
 /* Adds an empty chain (name copied) and returns it; the pointer is valid until the next
  * add_chain on that table. */
 struct npd_chain *npd_ruleset_add_chain(struct npd_table *t, const char *name);
+/* Adds a deep copy of src (rules, strings, origin) and returns it, valid as add_chain's. A
+ * sealed src's hash stays valid for the copy, so seal does not hash it again. */
+struct npd_chain *npd_ruleset_add_chain_copy(struct npd_table *t, const struct npd_chain *src);
+/* Makes dst (uninitialised storage) a deep copy of src, hash included; npd_chain_fini frees
+ * what it owns. */
+void npd_chain_copy(struct npd_chain *dst, const struct npd_chain *src);
+void npd_chain_fini(struct npd_chain *c);
 /* Records where chain c comes from (strings copied). */
 void npd_chain_set_origin(struct npd_chain *c, enum npd_origin_kind kind, enum npd_origin_dir dir,
 			  const char *ns, const char *name);
@@ -203,6 +211,8 @@ int npd_ruleset_del_set(struct npd_ruleset *rs, const char *name);
 bool npd_hooks_equal(const struct npd_hook *a, size_t na, const struct npd_hook *b, size_t nb);
 int npd_set_entry_cmp(const struct npd_set_entry *a, const struct npd_set_entry *b);
 bool npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b);
+/* Makes dst (uninitialised storage) a copy of src with its own strings. */
+void npd_rule_copy(struct npd_rule *dst, const struct npd_rule *src);
 void npd_rule_fini(struct npd_rule *r);
 /* Rules in all chains of both tables, and entries in all sets. */
 size_t npd_ruleset_rule_count(const struct npd_ruleset *rs);
