@@ -17,10 +17,13 @@
  *     selecting the pod in that direction and return as soon as one set the bit; else log
  *     (rate-limited NFLOG) and reject (TCP with a reset, the rest with ICMP).
  *   NPD-PI-<h>/NPD-PE-<h> (h: hash of "PI|ns/name"): one rule per peer x port setting the
- *     mark bit. Names hash identities, never content, so kernel counters survive edits.
+ *     mark bit (compile_policy.c). Names hash identities, never content, so kernel
+ *     counters survive edits.
  * Peers become ipsets, each computed once per compile: one hash:ip set per distinct
  * selector (cluster-wide membership), one hash:net set per ipBlock, hash:ip,port sets
- * for named ports resolved at the destination pod. */
+ * for named ports resolved at the destination pod. Through an incremental state, a local
+ * pod's chains and NPD-FORWARD rules that no change since the last compile can alter are
+ * copied from what that compile emitted (compile_chains.c), in the same place. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -147,6 +150,7 @@ add_local(struct npd_cc *c, const struct npd_pod *pod)
 	const struct npd_policy *const *pols;
 	struct npd_cc_local *lp;
 	size_t n_pols, k;
+	int d;
 
 	if (!npd_compile_pod_is_local(pod, c->o->node_name))
 		return;
@@ -155,9 +159,15 @@ add_local(struct npd_cc *c, const struct npd_pod *pod)
 	lp = &c->locals[c->n_locals++];
 	memset(lp, 0, sizeof(*lp));
 	lp->pod = pod;
+	lp->cp = c->st ? npd_compile_chains_pod(c, pod) : NULL;
+	for (d = DIR_IN; d <= DIR_EG; d++)
+		if (lp->cp)
+			memcpy(lp->chain[d], lp->cp->chain[d], sizeof(lp->chain[d]));
+		else
+			chain_name(lp->chain[d], d == DIR_IN ? "I" : "E", pod->ns, pod->name,
+				   &c->tmp);
 	for (k = 0; k < n_pols; k++) {
 		const struct npd_policy *pol = pols[k];
-		int d;
 
 		if (!npd_selector_matches(&pol->pod_sel, &pod->labels))
 			continue;
@@ -197,112 +207,17 @@ collect_locals(struct npd_cc *c)
 	}
 }
 
-static void
-add_set_match(struct npd_rule *r, const struct npd_set *set, uint8_t dims, uint8_t dirs)
+char *
+npd_compile_comment(const char *s)
 {
-	struct npd_set_match *m = &r->sets[r->n_sets++];
-
-	memcpy(m->name, set->name, sizeof(m->name));
-	m->dims = dims;
-	m->dirs = dirs;
-	m->negate = false;
+	return truncated(s, COMMENT_MAX);
 }
 
 static void
 set_comment(struct npd_rule *r, struct npd_buf *b)
 {
 	free(r->comment);
-	r->comment = truncated(b->data, COMMENT_MAX);
-}
-
-/* Emits the rule for one peer x port of rule ri; a combination that can match nothing
- * emits nothing. */
-static void
-emit_peer_port(struct npd_cc *c, struct npd_chain *ch, const struct npd_policy *pol, enum dir d,
-	       size_t ri, size_t pi, const struct npd_peer *peer, size_t qi,
-	       const struct npd_port *port)
-{
-	uint8_t peer_dirs = d == DIR_IN ? 0 : NPD_SETDIR_DST(0);
-	const char *peer_word = d == DIR_IN ? "from" : "to";
-	const struct npd_set *set;
-	struct npd_rule r;
-
-	memset(&r, 0, sizeof(r));
-	if (peer && peer->kind == NPD_PEER_IPBLOCK && peer->cidr.addr.family != c->family)
-		return;
-	if (port && port->name && d == DIR_EG) {
-		/* The name resolves at the destination, which must then be a pod. */
-		set = npd_compile_egress_port_set(c, pol, peer, port);
-		npd_compile_note_set(c, set, dir_word[d], ri, "ports", qi);
-		add_set_match(&r, set, 2, NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
-	} else {
-		if (peer) {
-			set = peer->kind == NPD_PEER_IPBLOCK
-				  ? npd_compile_ipblock_set(c, peer)
-				  : npd_compile_selector_set(c, pol, peer);
-			npd_compile_note_set(c, set, dir_word[d], ri, peer_word, pi);
-			add_set_match(&r, set, 1, peer_dirs);
-		}
-		if (port && port->name) {
-			set = npd_compile_ingress_port_set(c, pol, port);
-			npd_compile_note_set(c, set, dir_word[d], ri, "ports", qi);
-			add_set_match(&r, set, 2, NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1));
-		} else if (port) {
-			r.proto = (uint8_t)port->proto;
-			if (port->has_port) {
-				r.dport_lo = port->port;
-				r.dport_hi =
-				    port->end_port > port->port ? port->end_port : port->port;
-			}
-		}
-	}
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "%s/%s %s[%zu]", pol->ns, pol->name, dir_word[d], ri);
-	if (peer)
-		npd_buf_printf(&c->tmp, " %s[%zu]", peer_word, pi);
-	if (port)
-		npd_buf_printf(&c->tmp, " ports[%zu]", qi);
-	r.comment = truncated(c->tmp.data, COMMENT_MAX);
-	r.target = NPD_T_MARK;
-	r.set_mark = c->o->mark;
-	r.set_mask = c->o->mark;
-	r.origin_rule = (int32_t)ri;
-	npd_ruleset_add_rule(ch, &r);
-	npd_rule_fini(&r);
-}
-
-static void
-emit_policy_chain(struct npd_cc *c, const struct npd_policy *pol, enum dir d, const char *name)
-{
-	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
-	const struct npd_policy_rule *rules = d == DIR_IN ? pol->ingress : pol->egress;
-	size_t n = d == DIR_IN ? pol->n_ingress : pol->n_egress;
-	size_t ri, pi, qi;
-	struct npd_chain *ch;
-
-	if (npd_map_get(&c->chains, name))
-		return;
-	npd_map_set(&c->chains, name, (void *)1);
-	/* ch stays valid: filling it adds sets and rules, never another chain. */
-	ch = npd_ruleset_add_chain(t, name);
-	npd_chain_set_origin(ch, NPD_ORIGIN_POLICY, origin_dir(d), pol->ns, pol->name);
-	/* An invalid policy isolates and allows nothing: its chain stays empty. */
-	if (pol->invalid)
-		return;
-	if (npd_compile_rules_over(c, pol, rules, n))
-		return;
-	for (ri = 0; ri < n && !c->over; ri++) {
-		const struct npd_policy_rule *rule = &rules[ri];
-		size_t np = rule->n_peers ? rule->n_peers : 1;
-		size_t nq = rule->n_ports ? rule->n_ports : 1;
-
-		for (pi = 0; pi < np && !c->over; pi++)
-			for (qi = 0; qi < nq && !c->over; qi++)
-				emit_peer_port(c, ch, pol, d, ri, pi,
-					       rule->n_peers ? &rule->peers[pi] : NULL, qi,
-					       rule->n_ports ? &rule->ports[qi] : NULL);
-	}
-	npd_compile_end_chain(c, pol, ch);
+	r->comment = npd_compile_comment(b->data);
 }
 
 /* A TCP segment that conntrack sees as NEW although it opens nothing: with the kernel's
@@ -365,6 +280,20 @@ add_deny(struct npd_cc *c, struct npd_chain *ch, const struct npd_pod *pod, enum
 	npd_rule_fini(&r);
 }
 
+/* A pod chain the last compile emitted: its policies' chains first, as building does; its
+ * jumps name the policies lp->pols[d] holds, in that order. */
+static void
+copy_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d)
+{
+	const struct npd_chain *kept = &lp->cp->ch[c->family == AF_INET6][d];
+	size_t i, k = 0;
+
+	for (i = 0; i < kept->n_rules; i++)
+		if (kept->rules[i].target == NPD_T_JUMP && k < lp->n_pols[d])
+			npd_compile_policy_chain(c, lp->pols[d][k++], d, kept->rules[i].jump);
+	npd_ruleset_add_chain_copy(npd_ruleset_table(c->rs, c->family), kept);
+}
+
 static void
 emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, const char *name)
 {
@@ -380,7 +309,7 @@ emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, cons
 	for (i = 0; i < lp->n_pols[d]; i++) {
 		chain_name(pname, d == DIR_IN ? "PI" : "PE", lp->pols[d][i]->ns,
 			   lp->pols[d][i]->name, &c->tmp);
-		emit_policy_chain(c, lp->pols[d][i], d, pname);
+		npd_compile_policy_chain(c, lp->pols[d][i], d, pname);
 	}
 	ch = npd_ruleset_add_chain(t, name);
 	npd_chain_set_origin(ch, NPD_ORIGIN_POD, origin_dir(d), pod->ns, pod->name);
@@ -419,16 +348,22 @@ emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, cons
 static void
 add_jumps(struct npd_cc *c, struct npd_chain *fwd, enum dir d)
 {
-	char name[NPD_CHAIN_NAMELEN];
+	int fi = c->family == AF_INET6;
 	struct npd_rule r;
 	size_t i, j;
 
 	for (i = 0; i < c->n_locals; i++) {
-		const struct npd_pod *pod = c->locals[i].pod;
+		struct npd_cc_local *lp = &c->locals[i];
+		const struct npd_pod *pod = lp->pod;
 
-		if (!c->locals[i].n_pols[d] || !pod_has_family(c, pod))
+		if (lp->cp) {
+			for (j = 0; j < lp->cp->n_fwd[fi][d]; j++)
+				npd_ruleset_add_rule(fwd, &lp->cp->fwd[fi][d][j]);
 			continue;
-		chain_name(name, d == DIR_IN ? "I" : "E", pod->ns, pod->name, &c->tmp);
+		}
+		lp->fwd_at[fi][d] = fwd->n_rules;
+		if (!lp->n_pols[d] || !pod_has_family(c, pod))
+			continue;
 		for (j = 0; j < pod->n_ips; j++) {
 			const struct npd_addr *a = &pod->ips[j];
 
@@ -445,12 +380,12 @@ add_jumps(struct npd_cc *c, struct npd_chain *fwd, enum dir d)
 				r.src.prefix = c->family == AF_INET6 ? 128 : 32;
 			}
 			r.target = NPD_T_JUMP;
-			memcpy(r.jump, name, sizeof(r.jump));
+			memcpy(r.jump, lp->chain[d], sizeof(r.jump));
 			npd_buf_reset(&c->tmp);
 			npd_buf_printf(&c->tmp, "%s/%s %s", pod->ns, pod->name, dir_word[d]);
 			set_comment(&r, &c->tmp);
 			npd_ruleset_add_rule(fwd, &r);
-			if (!c->locals[i].n_pols[d == DIR_IN ? DIR_EG : DIR_IN]) {
+			if (!lp->n_pols[d == DIR_IN ? DIR_EG : DIR_IN]) {
 				/* Not isolated the other way: its mid-stream pickups in that
 				 * direction still go to this chain, whose first rules reject
 				 * them (a deny on one side must not resume as replies). */
@@ -467,6 +402,7 @@ add_jumps(struct npd_cc *c, struct npd_chain *fwd, enum dir d)
 			}
 			npd_rule_fini(&r);
 		}
+		lp->fwd_n[fi][d] = fwd->n_rules - lp->fwd_at[fi][d];
 	}
 }
 
@@ -502,7 +438,7 @@ static void
 compile_family(struct npd_cc *c, uint8_t family)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, family);
-	char name[NPD_CHAIN_NAMELEN];
+	int fi = family == AF_INET6;
 	struct npd_chain *fwd;
 	struct npd_rule r;
 	size_t i;
@@ -529,12 +465,15 @@ compile_family(struct npd_cc *c, uint8_t family)
 	add_jumps(c, fwd, DIR_IN);
 	for (d = DIR_IN; d <= DIR_EG; d++)
 		for (i = 0; i < c->n_locals; i++) {
-			const struct npd_pod *pod = c->locals[i].pod;
+			const struct npd_cc_local *lp = &c->locals[i];
 
-			if (!c->locals[i].n_pols[d] || !pod_has_family(c, pod))
+			if (lp->cp ? !lp->cp->has[fi][d]
+				   : !lp->n_pols[d] || !pod_has_family(c, lp->pod))
 				continue;
-			chain_name(name, d == DIR_IN ? "I" : "E", pod->ns, pod->name, &c->tmp);
-			emit_pod_chain(c, &c->locals[i], (enum dir)d, name);
+			if (lp->cp)
+				copy_pod_chain(c, lp, (enum dir)d);
+			else
+				emit_pod_chain(c, lp, (enum dir)d, lp->chain[d]);
 		}
 }
 
@@ -560,12 +499,16 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 	npd_buf_init(&c.tmp);
 	npd_buf_init(&c.over_msg);
 	npd_buf_init(&c.over_path);
+	if (st)
+		npd_compile_chains_begin(&c);
 	collect_locals(&c);
 	compile_family(&c, AF_INET);
 	compile_family(&c, AF_INET6);
 	npd_compile_drop_over(&c);
 	npd_ruleset_seal(c.rs);
 	npd_compile_drop_unused_sets(&c);
+	if (st)
+		npd_compile_chains_keep(&c);
 	*out = c.rs;
 	for (i = 0; i < c.n_locals; i++) {
 		free(c.locals[i].pols[DIR_IN]);

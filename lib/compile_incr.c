@@ -1,9 +1,10 @@
 /* compile_incr.c: the incremental compiler's driver. npd_compile_full rebuilds the state
  * from the whole store; npd_compile_incr takes the store's change log since the last
  * compile and says which addresses each change can move (a pod's old and new ones, the
- * pods of a relabelled namespace) and which pods are local, then lets compile.c build the
- * ruleset over the state's sets and forgets the sets it no longer emits. The output is
- * the full compiler's by construction. Pure: no I/O, no clock, no globals. */
+ * pods of a relabelled namespace), which pods are local and which kept chains a change
+ * can alter, then lets compile.c build the ruleset over the state's sets and kept chains
+ * and forgets the sets it no longer emits. The output is the full compiler's by
+ * construction. Pure: no I/O, no clock, no globals. */
 #include <errno.h>
 #include <string.h>
 
@@ -15,18 +16,20 @@
 #include "compile_int.h"
 #include "compile_state_int.h"
 
-static void
-local_key(struct npd_buf *b, const char *ns, const char *name)
+void
+npd_compile_state_key(struct npd_buf *b, const char *ns, const char *name)
 {
 	npd_buf_reset(b);
-	npd_buf_printf(b, "%s\x1f%s", ns, name);
+	npd_buf_adds(b, ns);
+	npd_buf_addc(b, '\x1f');
+	npd_buf_adds(b, name);
 }
 
 static void
 track_local(struct npd_compile_state *st, const struct npd_pod *pod, const char *ns,
 	    const char *name)
 {
-	local_key(&st->key, ns, name);
+	npd_compile_state_key(&st->key, ns, name);
 	if (pod && pod->node && !strcmp(pod->node, st->node))
 		npd_map_set(&st->locals, st->key.data, st);
 	else
@@ -45,20 +48,28 @@ apply_change(struct npd_compile_state *st, const struct npd_store *s,
 	case NPD_KIND_POD:
 		pod = npd_store_get_pod(s, ch->ns, ch->name);
 		track_local(st, pod, ch->ns, ch->name);
-		for (i = 0; i < ch->n_old_ips; i++)
+		npd_compile_chains_dirty_pod(st, ch->ns, ch->name);
+		for (i = 0; i < ch->n_old_ips; i++) {
 			npd_compile_state_retest_addr(st, s, &ch->old_ips[i]);
+			npd_compile_chains_dirty_addr(st, &ch->old_ips[i]);
+		}
 		npd_compile_state_retest_pod(st, s, pod);
+		for (i = 0; pod && i < pod->n_ips; i++)
+			npd_compile_chains_dirty_addr(st, &pod->ips[i]);
 		break;
 	case NPD_KIND_NAMESPACE:
 		/* Pods never change namespace (a move is a delete and an add), so the pods
-		 * there now are all that its labels can move. */
+		 * there now are all that its labels can move. Chains never read namespace
+		 * labels: which policies select a pod depends on its own labels only. */
 		pods = npd_store_pods_in(s, ch->name, &n);
 		for (i = 0; i < n; i++)
 			npd_compile_state_retest_pod(st, s, pods[i]);
 		break;
 	case NPD_KIND_POLICY:
 		/* A policy changes chains and which sets exist, never a set's members: the
-		 * compile that follows rebuilds the chains and computes new sets. */
+		 * compile that follows builds its chains anew and computes new sets. */
+		npd_compile_chains_dirty_policy(st, ch->ns, ch->name);
+		break;
 	case NPD_KIND__COUNT:
 		break;
 	}

@@ -1,6 +1,7 @@
-/* compile_int.h: what compile.c (chains) and compile_sets.c (the sets peers become) share:
- * the compile's working state and its helpers; then compile.c's helpers that its unit test
- * calls (see testable_int.h). */
+/* compile_int.h: what compile.c (pod chains, NPD-FORWARD), compile_policy.c (policy
+ * chains), compile_sets.c (the sets peers become) and compile_chains.c (the chains kept
+ * between compiles) share: the compile's working state and its helpers; then compile.c's
+ * helpers that its unit test calls (see testable_int.h). */
 #ifndef NPD_COMPILE_INT_H
 #define NPD_COMPILE_INT_H
 
@@ -16,12 +17,64 @@
 #include "npd/store.h"
 #include "testable_int.h"
 
+/* How building a policy chain made one of the sets its rules match, so that a copy of the
+ * chain makes it again without building the chain (compile_policy.c). */
+struct npd_cc_setref {
+	char *id;      /* its identity */
+	char *comment; /* the comment this policy gives it, should it make it first */
+	char name[NPD_SET_NAMELEN];
+	enum npd_set_type type;
+	bool first;	  /* the first set of its rule (one peer x port) */
+	const char *what; /* static "from", "to" or "ports": with ri and i, the rule's path */
+	size_t ri, i;
+	struct npd_set_entry *e; /* NPD_SET_HASH_NET: its entries (they follow the policy) */
+	size_t n;
+};
+
+/* A policy chain as the last compile built it, with the sets it matches. */
+struct npd_cc_kept {
+	struct npd_chain ch;
+	struct npd_cc_setref *refs;
+	size_t n_refs;
+};
+
+/* A policy chain a compile through a state emitted: built, or copied from what it kept. */
+struct npd_cc_emitted {
+	const struct npd_policy *pol;
+	int d;
+	uint8_t family;
+	bool copied;
+	char name[NPD_CHAIN_NAMELEN];
+	size_t ref_at; /* built: its sets are refs[ref_at] up to the next built one's */
+};
+
+/* What the last compile through a state emitted for one local pod (compile_chains.c), per
+ * family (0: IPv4, 1: IPv6) and direction: its chain, when it had one, and its rules in
+ * NPD-FORWARD. The pod's addresses say which address events can change them. */
+struct npd_cc_cpod {
+	char *ns;
+	struct npd_addr *ips;
+	size_t n_ips;
+	char chain[2][NPD_CHAIN_NAMELEN]; /* its NPD-I- and NPD-E- chain names */
+	bool has[2][2];
+	struct npd_chain ch[2][2];
+	struct npd_rule *fwd[2][2];
+	size_t n_fwd[2][2];
+	uint64_t dirty; /* epoch of the compile that must build it anew */
+	uint64_t used;	/* epoch of the last compile it was a local pod of */
+};
+
 /* A local pod and the policies of its namespace that select it, per direction (0:
  * ingress, 1: egress). */
 struct npd_cc_local {
 	const struct npd_pod *pod;
 	const struct npd_policy **pols[2];
 	size_t n_pols[2], cap_pols[2];
+	char chain[2][NPD_CHAIN_NAMELEN]; /* its NPD-I- and NPD-E- chain names */
+	/* What the last compile emitted for it, when no change since can alter that: then
+	 * it is copied, not built. */
+	const struct npd_cc_cpod *cp;
+	size_t fwd_at[2][2], fwd_n[2][2]; /* [family][dir]: its rules in NPD-FORWARD, built */
 };
 
 /* One compile's state: its inputs (borrowed) and the ruleset being built. */
@@ -40,8 +93,19 @@ struct npd_cc {
 	struct npd_buf over_path;
 	struct npd_cc_local *locals;
 	size_t n_locals, cap_locals;
-	struct npd_buf id, tmp; /* scratch: a set's identity, any text */
+	struct npd_buf id, tmp;		/* scratch: a set's identity, any text */
+	struct npd_cc_emitted *emitted; /* with st: the policy chains, in emission order */
+	size_t n_emitted, cap_emitted;
+	struct npd_cc_setref *refs; /* with st: how the built ones made their sets */
+	size_t n_refs, cap_refs;
 };
+
+/* A copy of s cut to the 255 bytes of a rule comment. */
+char *npd_compile_comment(const char *s);
+/* compile_policy.c: adds the chain of pol for direction d (0: ingress, 1: egress) and
+ * c->family, named name, with the sets its rules match; once per family and compile. */
+void npd_compile_policy_chain(struct npd_cc *c, const struct npd_policy *pol, int d,
+			      const char *name);
 
 /* A well-scattered 64-bit hash of p[0..n) for chain and set names. */
 uint64_t npd_compile_name_hash(const char *p, size_t n);
@@ -83,7 +147,8 @@ void npd_compile_pick_walk(const struct npd_store *s, const char *node, uint8_t 
 			   const struct npd_cc_pick *p, npd_compile_entry_fn fn, void *arg);
 
 /* compile_state.c: fills set (new, empty, identity in c->id) from the state's copy of its
- * members, computing and keeping them on first use. */
+ * members, computing them by p and keeping them on first use (p may be NULL only for a set
+ * the last compile emitted). */
 void npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct npd_cc_pick *p);
 /* The local pods the state knows (pods whose nodeName is the node), in store order
  * (namespace, then name); the array is the state's, valid until the next compile. */
@@ -106,6 +171,27 @@ const struct npd_set *npd_compile_ingress_port_set(struct npd_cc *c, const struc
 const struct npd_set *npd_compile_egress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 						  const struct npd_peer *peer,
 						  const struct npd_port *port);
+/* The set ref describes, for a copied policy chain, made as building made it (members from
+ * the state, which holds every set the last compile emitted); same validity. */
+const struct npd_set *npd_compile_kept_set(struct npd_cc *c, const struct npd_cc_setref *ref);
+
+/* compile_chains.c: the chains kept between compiles through c->st (see there). First in
+ * a compile: forgets them all when the options differ from the last compile's. */
+void npd_compile_chains_begin(struct npd_cc *c);
+/* What the last compile emitted for local pod pod, when nothing since can change it; else
+ * NULL (build it). Valid until npd_compile_chains_keep. */
+const struct npd_cc_cpod *npd_compile_chains_pod(struct npd_cc *c, const struct npd_pod *pod);
+/* The chain of pol for direction d (0: ingress) and c->family as the last compile built
+ * it, when nothing since can change it; else NULL. Valid until npd_compile_chains_keep. */
+const struct npd_cc_kept *npd_compile_chains_policy(struct npd_cc *c, const struct npd_policy *pol,
+						    int d);
+/* Records that the chain name of pol for d and c->family is emitted, copied or built (its
+ * sets then follow in c->refs). */
+void npd_compile_chains_emitted(struct npd_cc *c, const struct npd_policy *pol, int d,
+				const char *name, bool copied);
+/* Last in a compile, on the sealed ruleset: keeps what was built for the next compile and
+ * forgets what was not emitted; frees c's records. */
+void npd_compile_chains_keep(struct npd_cc *c);
 
 /* compile_limit.c: the bounds on one policy (see there). True, reported once, when the
  * rules of one direction compile to more rules than the options allow. */
@@ -121,6 +207,8 @@ void npd_compile_end_chain(struct npd_cc *c, const struct npd_policy *pol, struc
 void npd_compile_drop_over(struct npd_cc *c);
 /* After the seal: removes the sets no rule references (only those of such policies). */
 void npd_compile_drop_unused_sets(struct npd_cc *c);
+/* True when policy ns/name was reported over a bound in this compile. */
+bool npd_compile_is_reported(struct npd_cc *c, const char *ns, const char *name);
 
 #ifdef NPD_TESTING
 /* Writes the stable chain name of kind ("I", "E", "PI", "PE") for ns/name into out:

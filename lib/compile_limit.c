@@ -38,6 +38,12 @@ first_report(struct npd_cc *c, const struct npd_policy *pol)
 }
 
 bool
+npd_compile_is_reported(struct npd_cc *c, const char *ns, const char *name)
+{
+	return c->reported.len && npd_map_get(&c->reported, policy_key(c, ns, name));
+}
+
+bool
 npd_compile_rules_over(struct npd_cc *c, const struct npd_policy *pol,
 		       const struct npd_policy_rule *rules, size_t n)
 {
@@ -82,6 +88,7 @@ empty_chain(struct npd_chain *ch)
 	for (i = 0; i < ch->n_rules; i++)
 		npd_rule_fini(&ch->rules[i]);
 	ch->n_rules = 0;
+	ch->hash = 0;
 }
 
 void

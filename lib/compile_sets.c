@@ -347,3 +347,24 @@ npd_compile_egress_port_set(struct npd_cc *c, const struct npd_policy *pol,
 	}
 	return &c->rs->sets[idx];
 }
+
+const struct npd_set *
+npd_compile_kept_set(struct npd_cc *c, const struct npd_cc_setref *ref)
+{
+	void *v;
+	struct npd_set *set;
+	size_t i;
+
+	npd_buf_reset(&c->id);
+	npd_buf_adds(&c->id, ref->id);
+	v = npd_map_get(&c->sets, c->id.data);
+	if (v)
+		return &c->rs->sets[(size_t)(uintptr_t)v - 1];
+	set = npd_ruleset_add_set(c->rs, ref->name, ref->type, c->family, ref->comment);
+	npd_map_set(&c->sets, c->id.data, (void *)(uintptr_t)c->rs->n_sets);
+	if (ref->type != NPD_SET_HASH_NET)
+		npd_compile_state_fill(c, set, NULL);
+	for (i = 0; i < ref->n; i++)
+		npd_ruleset_add_entry(set, &ref->e[i]);
+	return set;
+}

@@ -4,8 +4,8 @@
  * from a label pair, a namespace or a namespace label pair to the sets a pod with it can
  * join, and from an address to the sets holding it. Re-testing an address checks it only
  * against the sets holding it and the sets its owner can join; which addresses a change
- * moves is compile_incr.c's to say. The sets are the only thing carried over: the chains
- * are rebuilt on every compile. Pure: no I/O, no clock, no globals. */
+ * moves is compile_incr.c's to say. The chains emitted are kept apart, by
+ * compile_chains.c. Pure: no I/O, no clock, no globals. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -254,6 +254,10 @@ npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct npd_c
 	struct cset *cs = npd_map_get(&st->sets, c->id.data);
 
 	if (!cs) {
+		/* Only a copied chain's sets come without a pick, and the last compile, which
+		 * emitted that chain, kept them all. */
+		if (!p)
+			abort();
 		cs = cset_new(st, c->s, c->id.data, c->family, p);
 		memcpy(cs->name, set->name, sizeof(cs->name));
 		mark_dirty(st, cs);
@@ -425,6 +429,8 @@ npd_compile_state_reset(struct npd_compile_state *st)
 	npd_map_clear(&st->anchors, cvec_free);
 	npd_map_clear(&st->rev, cvec_free);
 	npd_map_clear(&st->locals, NULL);
+	npd_compile_chains_reset(st);
+	st->have_opts = false;
 	st->wide.n = 0;
 	st->built = false;
 	free(st->node);
@@ -440,6 +446,8 @@ npd_compile_state_new(void)
 	npd_map_init(&st->anchors);
 	npd_map_init(&st->rev);
 	npd_map_init(&st->locals);
+	npd_map_init(&st->cpods);
+	npd_map_init(&st->cpols);
 	npd_buf_init(&st->key);
 	return st;
 }
@@ -454,6 +462,8 @@ npd_compile_state_free(struct npd_compile_state *st)
 	npd_map_fini(&st->anchors);
 	npd_map_fini(&st->rev);
 	npd_map_fini(&st->locals);
+	npd_map_fini(&st->cpods);
+	npd_map_fini(&st->cpols);
 	free(st->wide.v);
 	free(st->lv);
 	free(st->dirty);

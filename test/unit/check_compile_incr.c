@@ -2,10 +2,13 @@
  * (tu_world.h) take long seeded random event streams (tu_world_events.h); after every
  * event, for both nodes, the ruleset npd_compile_incr builds from its state and the
  * store's change log must print exactly as npd_compile of the same store (rules, sets
- * with comments and entries, chain origins, diagnostics), and every set it does not name
- * as dirty must hold what the previous ruleset's set of that name held, so that the differ
- * told the dirty sets plans exactly what it plans comparing every set. Most worlds run with
- * a bound of 1-3 set members, so pod events take policies over it and back.
+ * with comments and entries, chain origins, diagnostics) with the same chain hashes, and
+ * every set it does not name as dirty must hold what the previous ruleset's set of that
+ * name held, so that the differ told the dirty sets plans exactly what it plans comparing
+ * every set. Most worlds run with a bound of 1-3 set members, so pod events take policies
+ * over it and back. The streams hold pod events on addresses pods of the node also hold
+ * and policy events in namespaces with pods of the node (both counted), on which the
+ * chains the incremental compiler keeps between compiles depend.
  *
  * NPD_INCR_SEED fixes the seed (else the clock picks one; printed either way),
  * NPD_INCR_WORLDS and NPD_INCR_STEPS the number of worlds and events per world,
@@ -34,6 +37,10 @@ struct node_run {
 
 /* Compiles where a policy went over the set-member bound or back below it. */
 static unsigned long crossings;
+/* Compiles after events that must rebuild chains of pods the event is not about: a pod
+ * event moving an address another pod of the node holds (of them, by a pod not on the
+ * node now), and a policy event in a namespace with pods on the node. */
+static unsigned long shared_addr, shared_addr_remote, policy_local;
 
 static unsigned long
 env_count(const char *name, unsigned long dflt)
@@ -170,6 +177,92 @@ check_dirty_plan(const struct node_run *nr, const struct npd_ruleset *rs, const 
 	npd_plan_free(b);
 }
 
+static bool
+on_node(const struct npd_pod *p, const char *node)
+{
+	return p && p->node && !strcmp(p->node, node);
+}
+
+/* True when a pod of node other than ns/name holds address a. */
+static bool
+held_by_other(const struct npd_store *s, const char *node, const struct npd_store_change *ch,
+	      const struct npd_addr *a)
+{
+	const char *const *names;
+	size_t n_ns, i, j, k;
+
+	names = npd_store_ns_names(s, &n_ns);
+	for (i = 0; i < n_ns; i++) {
+		const struct npd_pod *const *pods;
+		size_t n;
+
+		pods = npd_store_pods_in(s, names[i], &n);
+		for (j = 0; j < n; j++) {
+			if (!on_node(pods[j], node) ||
+			    (!strcmp(pods[j]->ns, ch->ns) && !strcmp(pods[j]->name, ch->name)))
+				continue;
+			for (k = 0; k < pods[j]->n_ips; k++)
+				if (!npd_addr_cmp(&pods[j]->ips[k], a))
+					return true;
+		}
+	}
+	return false;
+}
+
+/* Counts the steps the chain cache must rebuild more than the event's own pod for. */
+static void
+count_steps(const struct npd_store *s, const char *node)
+{
+	const struct npd_store_log *log = npd_store_log_get(s);
+	bool shared = false, remote = false, pol = false;
+	size_t i, j, n;
+
+	for (i = 0; i < log->n; i++) {
+		const struct npd_store_change *ch = &log->v[i];
+		const struct npd_pod *pod;
+
+		if (ch->kind == NPD_KIND_POLICY) {
+			const struct npd_pod *const *pods = npd_store_pods_in(s, ch->ns, &n);
+
+			for (j = 0; j < n; j++)
+				pol = pol || on_node(pods[j], node);
+			continue;
+		}
+		if (ch->kind != NPD_KIND_POD)
+			continue;
+		pod = npd_store_get_pod(s, ch->ns, ch->name);
+		for (j = 0; j < ch->n_old_ips + (pod ? pod->n_ips : 0); j++) {
+			const struct npd_addr *a =
+			    j < ch->n_old_ips ? &ch->old_ips[j] : &pod->ips[j - ch->n_old_ips];
+
+			if (held_by_other(s, node, ch, a)) {
+				shared = true;
+				remote = remote || !on_node(pod, node);
+			}
+		}
+	}
+	shared_addr += shared;
+	shared_addr_remote += remote;
+	policy_local += pol;
+}
+
+/* Equal chains hash equal: a copied chain's kept hash must be what hashing it gives, or
+ * the differ would miss (or invent) a change. full and incr print the same. */
+static void
+check_hashes(const struct npd_ruleset *full, const struct npd_ruleset *incr, const char *where)
+{
+	const struct npd_table *f[2] = {&full->v4, &full->v6}, *t[2] = {&incr->v4, &incr->v6};
+	size_t k, i;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < t[k]->n_chains; i++)
+			ck_assert_msg(t[k]->chains[i].hash == f[k]->chains[i].hash,
+				      "%s: chain %s: hash %llx, built %llx", where,
+				      t[k]->chains[i].name,
+				      (unsigned long long)t[k]->chains[i].hash,
+				      (unsigned long long)f[k]->chains[i].hash);
+}
+
 /* Compiles s both ways for nr and compares; the incremental ruleset becomes nr->prev. */
 static void
 compare(struct node_run *nr, const struct npd_store *s, const char *where)
@@ -183,6 +276,7 @@ compare(struct node_run *nr, const struct npd_store *s, const char *where)
 	npd_diags_init(&di);
 	npd_buf_init(&a);
 	npd_buf_init(&b);
+	count_steps(s, nr->node);
 	ck_assert_int_eq(npd_compile(s, &nr->o, &df, &full), 0);
 	ck_assert_msg(npd_compile_incr(nr->st, s, npd_store_log_get(s), &nr->o, &di, &incr) == 0,
 		      "%s: the state could not follow the log", where);
@@ -193,6 +287,7 @@ compare(struct node_run *nr, const struct npd_store *s, const char *where)
 		ck_abort_msg("%s, node %s: incremental differs from full, %s", where, nr->node,
 			     first_diff(a.data, b.data));
 	}
+	check_hashes(full, incr, where);
 	n_over = 0;
 	for (i = 0; i < di.n; i++)
 		if (di.v[i].limit && !strcmp(di.v[i].limit, "set_members"))
@@ -278,7 +373,96 @@ START_TEST(random_event_streams)
 			run_world(ws, w, steps);
 	}
 	printf("check_compile_incr: %lu compiles crossed the set-member bound\n", crossings);
+	printf("check_compile_incr: %lu compiles after a pod event on an address another local "
+	       "pod holds (%lu by a pod not local), %lu after a policy event in a namespace "
+	       "with local pods\n",
+	       shared_addr, shared_addr_remote, policy_local);
 	ck_assert_msg(crossings > 0, "no event took a policy across the set-member bound");
+	ck_assert_msg(shared_addr_remote > 0 && policy_local > 0,
+		      "no event the chains of other pods depend on");
+}
+END_TEST
+
+/* Other options between two compiles with no change in between: the kept chains hold the
+ * old mark, log rate and bounds, so the incremental compile must build anew. */
+START_TEST(options_change)
+{
+	struct node_run nr = {.node = "node1"};
+	struct tu_churn c;
+	struct npd_store *s = tu_churn_init(&c, 7);
+	struct npd_buf what;
+	int i;
+
+	npd_buf_init(&what);
+	npd_store_log_enable(s, true);
+	npd_compile_opts_init(&nr.o);
+	nr.o.node_name = nr.node;
+	nr.st = npd_compile_state_new();
+	ck_assert_int_eq(npd_compile_full(nr.st, s, &nr.o, NULL, &nr.prev), 0);
+	npd_store_log_clear(s);
+	for (i = 0; i < 40; i++) {
+		tu_churn_step(&c, s, &what);
+		compare(&nr, s, what.data);
+		npd_store_log_clear(s);
+		switch (i % 4) {
+		case 0:
+			nr.o.mark = nr.o.mark == 0x10000 ? 0x4000 : 0x10000;
+			break;
+		case 1:
+			nr.o.log_per_sec = nr.o.log_per_sec ? 0 : 10;
+			nr.o.nflog_group++;
+			break;
+		case 2:
+			nr.o.max_set_members = nr.o.max_set_members == 1 ? 1000 : 1;
+			break;
+		default:
+			nr.o.max_rules_per_policy = nr.o.max_rules_per_policy == 2 ? 4096 : 2;
+			break;
+		}
+		compare(&nr, s, "options changed");
+	}
+	npd_ruleset_free(nr.prev);
+	npd_compile_state_free(nr.st);
+	npd_store_free(s);
+	npd_buf_fini(&what);
+}
+END_TEST
+
+/* A kept policy chain going over the set bound makes only the sets building would have
+ * made before it stopped: the named-port set its later rule shares with a2 is then a2's,
+ * comment included. */
+START_TEST(copy_over_bound_stops_as_building)
+{
+	struct node_run nr = {.node = "node1"};
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p;
+	struct npd_pod *web;
+
+	npd_store_add_namespace(s, tu_ns("a", "team=x"));
+	web = tu_pod("a", "web", "app=x", "10.0.0.1", "node1");
+	tu_pod_port(web, "http", NPD_PROTO_TCP, 80);
+	npd_store_add_pod(s, web);
+	npd_store_add_pod(s, tu_pod("a", "db1", "role=db", "10.0.1.1", "node2"));
+	p = tu_policy("a", "a1", "app=x", true, false);
+	tu_peer_sel(tu_rule(p, false), NULL, "role=db");
+	tu_port(tu_rule(p, false), NPD_PROTO_TCP, 0, 0, "http");
+	npd_store_add_policy(s, p);
+	p = tu_policy("a", "a2", "app=x", true, false);
+	tu_port(tu_rule(p, false), NPD_PROTO_TCP, 0, 0, "http");
+	npd_store_add_policy(s, p);
+	npd_store_log_enable(s, true);
+	npd_compile_opts_init(&nr.o);
+	nr.o.node_name = nr.node;
+	nr.o.max_set_members = 1;
+	nr.st = npd_compile_state_new();
+	ck_assert_int_eq(npd_compile_full(nr.st, s, &nr.o, NULL, &nr.prev), 0);
+	npd_store_log_clear(s);
+	npd_store_add_pod(s, tu_pod("a", "db2", "role=db", "10.0.1.2", "node2"));
+	compare(&nr, s, "a1 over the bound");
+	ck_assert_uint_eq(nr.n_over, 1);
+	npd_ruleset_free(nr.prev);
+	npd_compile_state_free(nr.st);
+	npd_store_free(s);
 }
 END_TEST
 
@@ -360,4 +544,5 @@ extra(TCase *tc)
 	tcase_set_timeout(tc, 300);
 }
 
-TU_MAIN_WITH("compile_incr", extra, random_event_streams, stale_state_is_refused, log_overflows)
+TU_MAIN_WITH("compile_incr", extra, random_event_streams, options_change,
+	     copy_over_bound_stops_as_building, stale_state_is_refused, log_overflows)
