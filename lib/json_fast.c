@@ -131,14 +131,73 @@ has_word(const unsigned char *p, size_t i, size_t n, const char *w, size_t len)
 	return n - i >= len && !memcmp(p + i, w, len);
 }
 
-enum want {
-	W_VALUE,       /* a value */
-	W_FIRST_VALUE, /* a value or ']' (after '[') */
-	W_KEY,	       /* a key (after ',' in a map) */
-	W_FIRST_KEY,   /* a key or '}' (after '{') */
-	W_COLON,
-	W_NEXT, /* ',' or the closing bracket */
-};
+static size_t
+skip_ws(const unsigned char *p, size_t i, size_t n)
+{
+	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* A key at p[i] and its colon; given to b unless quiet. The index after the colon, or 0. */
+static size_t
+take_key(struct npd_dec *b, const unsigned char *p, size_t i, size_t n, bool quiet)
+{
+	bool esc;
+	size_t j;
+
+	if (p[i] != '"' || !(j = string_end(p, i + 1, n, &esc)))
+		return 0;
+	if (!quiet) {
+		if (esc)
+			return 0;
+		npd_dec_key(b, (const char *)p + i + 1, j - i - 2);
+	}
+	j = skip_ws(p, j, n);
+	return j < n && p[j] == ':' ? j + 1 : 0;
+}
+
+/* A scalar at p[i]; given to b unless quiet. The index after it, or 0. */
+static size_t
+take_scalar(struct npd_dec *b, const unsigned char *p, size_t i, size_t n, bool quiet)
+{
+	bool esc, dbl;
+	size_t j;
+
+	switch (p[i]) {
+	case '"':
+		if (!(j = string_end(p, i + 1, n, &esc)) || (!quiet && esc))
+			return 0;
+		if (!quiet)
+			npd_dec_scalar(b, NPD_DT_STRING, (const char *)p + i + 1, j - i - 2, 0);
+		return j;
+	case 't':
+		if (!has_word(p, i, n, "true", 4))
+			return 0;
+		if (!quiet)
+			npd_dec_scalar(b, NPD_DT_BOOL, "true", 4, 0);
+		return i + 4;
+	case 'f':
+		if (!has_word(p, i, n, "false", 5))
+			return 0;
+		if (!quiet)
+			npd_dec_scalar(b, NPD_DT_BOOL, "false", 5, 0);
+		return i + 5;
+	case 'n':
+		if (!has_word(p, i, n, "null", 4))
+			return 0;
+		if (!quiet)
+			npd_dec_scalar(b, NPD_DT_NULL, "", 0, 0);
+		return i + 4;
+	default:
+		if (!(j = number_end(p, i, n, &dbl)))
+			return 0;
+		if (!quiet)
+			npd_dec_scalar(b, dbl ? NPD_DT_DOUBLE : NPD_DT_INT, (const char *)p + i,
+				       j - i, 0);
+		return j;
+	}
+}
 
 size_t
 npd_jfast_item(struct npd_dec *b, const unsigned char *p, size_t n, size_t levels)
@@ -146,56 +205,20 @@ npd_jfast_item(struct npd_dec *b, const unsigned char *p, size_t n, size_t level
 	/* What closes each open container; quiet: the depth of the container the builder
 	 * skips (its contents are only checked), 0 when none is. */
 	char close[NPD_LIMIT_DEPTH];
-	size_t depth = 0, quiet = 0, i = 0, j;
-	enum want w = W_VALUE;
+	size_t depth = 0, quiet = 0, i = 0;
 	unsigned char c;
-	bool esc, dbl;
 
 	if (levels > NPD_LIMIT_DEPTH)
 		levels = NPD_LIMIT_DEPTH;
 	if (!n || p[0] != '{')
 		return 0;
 	for (;;) {
-		while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r'))
-			i++;
+		/* A value starts here. */
+		i = skip_ws(p, i, n);
 		if (i >= n)
 			return 0;
 		c = p[i];
-		if ((w == W_FIRST_KEY && c == '}') || (w == W_FIRST_VALUE && c == ']'))
-			goto end;
-		switch (w) {
-		case W_FIRST_KEY:
-		case W_KEY:
-			if (c != '"' || !(j = string_end(p, i + 1, n, &esc)))
-				return 0;
-			if (!quiet) {
-				if (esc)
-					return 0;
-				npd_dec_key(b, (const char *)p + i + 1, j - i - 2);
-			}
-			i = j;
-			w = W_COLON;
-			continue;
-		case W_COLON:
-			if (c != ':')
-				return 0;
-			i++;
-			w = W_VALUE;
-			continue;
-		case W_NEXT:
-			if (c == ',') {
-				i++;
-				w = close[depth - 1] == '}' ? W_KEY : W_VALUE;
-				continue;
-			}
-			goto end;
-		case W_FIRST_VALUE:
-		case W_VALUE:
-			break;
-		}
-		switch (c) {
-		case '{':
-		case '[':
+		if (c == '{' || c == '[') {
 			if (depth >= levels)
 				return 0;
 			close[depth++] = c == '{' ? '}' : ']';
@@ -207,65 +230,40 @@ npd_jfast_item(struct npd_dec *b, const unsigned char *p, size_t n, size_t level
 				if (b->skip)
 					quiet = depth;
 			}
-			i++;
-			w = c == '{' ? W_FIRST_KEY : W_FIRST_VALUE;
-			continue;
-		case '"':
-			if (!(j = string_end(p, i + 1, n, &esc)))
+			i = skip_ws(p, i + 1, n);
+			if (i >= n)
 				return 0;
-			if (!quiet) {
-				if (esc)
+			if (p[i] != close[depth - 1]) {
+				if (c == '{' && !(i = take_key(b, p, i, n, quiet)))
 					return 0;
-				npd_dec_scalar(b, NPD_DT_STRING, (const char *)p + i + 1, j - i - 2,
-					       0);
+				continue;
 			}
-			i = j;
-			break;
-		case 't':
-			if (!has_word(p, i, n, "true", 4))
-				return 0;
-			if (!quiet)
-				npd_dec_scalar(b, NPD_DT_BOOL, "true", 4, 0);
-			i += 4;
-			break;
-		case 'f':
-			if (!has_word(p, i, n, "false", 5))
-				return 0;
-			if (!quiet)
-				npd_dec_scalar(b, NPD_DT_BOOL, "false", 5, 0);
-			i += 5;
-			break;
-		case 'n':
-			if (!has_word(p, i, n, "null", 4))
-				return 0;
-			if (!quiet)
-				npd_dec_scalar(b, NPD_DT_NULL, "", 0, 0);
-			i += 4;
-			break;
-		default:
-			if (!(j = number_end(p, i, n, &dbl)))
-				return 0;
-			if (!quiet)
-				npd_dec_scalar(b, dbl ? NPD_DT_DOUBLE : NPD_DT_INT,
-					       (const char *)p + i, j - i, 0);
-			i = j;
-			break;
-		}
-		w = W_NEXT;
-		continue;
-	end:
-		if ((char)c != close[depth - 1])
+		} else if (!(i = take_scalar(b, p, i, n, quiet))) {
 			return 0;
-		if (!quiet || quiet == depth) {
-			if (c == '}')
-				npd_dec_map_end(b);
-			else
-				npd_dec_array_end(b);
-			quiet = 0;
 		}
-		i++;
-		if (--depth == 0)
-			return i;
-		w = W_NEXT;
+		/* After a value: the brackets it closes, then a comma (or the item's end). */
+		for (;;) {
+			i = skip_ws(p, i, n);
+			if (i >= n)
+				return 0;
+			c = p[i];
+			if (c == ',')
+				break;
+			if ((char)c != close[depth - 1])
+				return 0;
+			if (!quiet || quiet == depth) {
+				if (c == '}')
+					npd_dec_map_end(b);
+				else
+					npd_dec_array_end(b);
+				quiet = 0;
+			}
+			i++;
+			if (--depth == 0)
+				return i;
+		}
+		i = skip_ws(p, i + 1, n);
+		if (i >= n || (close[depth - 1] == '}' && !(i = take_key(b, p, i, n, quiet))))
+			return 0;
 	}
 }
