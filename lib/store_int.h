@@ -27,10 +27,12 @@ struct npd_postings {
 	size_t n, cap;
 };
 
-/* The IP index: slots name a pod and which of its addresses is the key. */
+/* The IP index: slots name a pod and which of its addresses is the key, with the key's
+ * hash (its low 32 bits), so a probe or a rehash reads the pod only on a likely match. */
 struct npd_ipslot {
 	const struct npd_pod *pod; /* NULL: empty */
-	size_t idx;
+	uint32_t idx;
+	uint32_t hash;
 };
 
 struct npd_iptab {
