@@ -61,10 +61,12 @@ def vlog(msg):
         log(msg)
 
 
-def timing(*fields):
-    """One timing-log line (a single O_APPEND write, so threads never interleave)."""
+def timing(*fields, t=None):
+    """One timing-log line (a single O_APPEND write, so threads never interleave), stamped
+    t or now."""
     if TIMING_FD is not None:
-        os.write(TIMING_FD, ("%.6f %s\n" % (time.time(), " ".join(str(f) for f in fields))).encode())
+        os.write(TIMING_FD, ("%.6f %s\n" % (time.time() if t is None else t,
+                                             " ".join(str(f) for f in fields))).encode())
 
 
 def now_ts():
@@ -1737,6 +1739,18 @@ class Handler(BaseHTTPRequestHandler):
             next_bm = time.time() + interval
             last_alive = time.time()
             woken = False
+            buf = []
+            sent = []
+
+            def flush():
+                # Stamped as the chunk is handed to the socket: after the write this thread
+                # may first wait for the interpreter lock, and that wait is not the event's.
+                t = time.time()
+                chunk(b"".join(buf))
+                for rv in sent:
+                    timing("sent", res.kind, rv, self.client_address[0], t=t)
+                buf.clear()
+                sent.clear()
             while True:
                 evs = []
                 inject = []
@@ -1776,8 +1790,6 @@ class Handler(BaseHTTPRequestHandler):
                         raise WatchClosed()
                 if (evs or inject or bm_rv is not None) and app.stall_until > time.time():
                     app.wait_stall()
-                buf = []
-                sent = []
                 lines = 0
                 for ev in evs:
                     line = self.event_line(ev, flt, ev_line)
@@ -1788,12 +1800,9 @@ class Handler(BaseHTTPRequestHandler):
                         if TIMING_FD is not None:
                             sent.append(ev.rv)
                     if len(buf) >= 256:
-                        chunk(b"".join(buf))
-                        buf = []
+                        flush()
                 if buf:
-                    chunk(b"".join(buf))
-                for rv in sent:
-                    timing("sent", res.kind, rv, self.client_address[0])
+                    flush()
                 with st.cond:
                     if new_last > w.last:
                         w.last = new_last
