@@ -16,7 +16,7 @@
 /* The first byte of a string run that needs a look: a quote, a backslash, a control
  * character (yajl rejects it) or a byte of a multi-byte UTF-8 sequence (yajl checks it).
  * Returns i, the index after the closing quote, or 0 to give up; *esc: an escape seen. */
-static size_t
+static inline size_t
 string_end(const unsigned char *p, size_t i, size_t n, bool *esc)
 {
 	*esc = false;
@@ -131,7 +131,7 @@ has_word(const unsigned char *p, size_t i, size_t n, const char *w, size_t len)
 	return n - i >= len && !memcmp(p + i, w, len);
 }
 
-static size_t
+static inline size_t
 skip_ws(const unsigned char *p, size_t i, size_t n)
 {
 	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r'))
@@ -140,7 +140,7 @@ skip_ws(const unsigned char *p, size_t i, size_t n)
 }
 
 /* A key at p[i] and its colon; given to b unless quiet. The index after the colon, or 0. */
-static size_t
+static inline size_t
 take_key(struct npd_dec *b, const unsigned char *p, size_t i, size_t n, bool quiet)
 {
 	bool esc;
