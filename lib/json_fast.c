@@ -125,10 +125,17 @@ number_end(const unsigned char *p, size_t i, size_t n, bool *dbl)
 	return i < n ? i : 0;
 }
 
-static bool
-has_word(const unsigned char *p, size_t i, size_t n, const char *w, size_t len)
+/* The literal w (len bytes) at p[i], given to b as a scalar of type with text val unless
+ * quiet. The index after it, or 0. */
+static size_t
+take_word(struct npd_dec *b, const unsigned char *p, size_t i, size_t n, const char *w, size_t len,
+	  enum npd_dtype type, const char *val, bool quiet)
 {
-	return n - i >= len && !memcmp(p + i, w, len);
+	if (n - i < len || memcmp(p + i, w, len))
+		return 0;
+	if (!quiet)
+		npd_dec_scalar(b, type, val, strlen(val), 0);
+	return i + len;
 }
 
 static inline size_t
@@ -172,23 +179,11 @@ take_scalar(struct npd_dec *b, const unsigned char *p, size_t i, size_t n, bool 
 			npd_dec_scalar(b, NPD_DT_STRING, (const char *)p + i + 1, j - i - 2, 0);
 		return j;
 	case 't':
-		if (!has_word(p, i, n, "true", 4))
-			return 0;
-		if (!quiet)
-			npd_dec_scalar(b, NPD_DT_BOOL, "true", 4, 0);
-		return i + 4;
+		return take_word(b, p, i, n, "true", 4, NPD_DT_BOOL, "true", quiet);
 	case 'f':
-		if (!has_word(p, i, n, "false", 5))
-			return 0;
-		if (!quiet)
-			npd_dec_scalar(b, NPD_DT_BOOL, "false", 5, 0);
-		return i + 5;
+		return take_word(b, p, i, n, "false", 5, NPD_DT_BOOL, "false", quiet);
 	case 'n':
-		if (!has_word(p, i, n, "null", 4))
-			return 0;
-		if (!quiet)
-			npd_dec_scalar(b, NPD_DT_NULL, "", 0, 0);
-		return i + 4;
+		return take_word(b, p, i, n, "null", 4, NPD_DT_NULL, "", quiet);
 	default:
 		if (!(j = number_end(p, i, n, &dbl)))
 			return 0;
