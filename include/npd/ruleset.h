@@ -33,6 +33,11 @@ struct npd_set_entry {
 	uint16_t port;	/* HASH_IP_PORT */
 };
 
+enum npd_origin_dir {
+	NPD_ORIGIN_INGRESS,
+	NPD_ORIGIN_EGRESS,
+};
+
 struct npd_set {
 	char name[NPD_SET_NAMELEN];
 	enum npd_set_type type;
@@ -43,6 +48,12 @@ struct npd_set {
 	/* The entries are sorted and unique already (the incremental compiler hands its sets
 	 * over so): seal need not look at them. npd_ruleset_add_entry clears it. */
 	bool sealed;
+	/* A local pod group's set: created with ipset's counters extension (part of what the
+	 * kernel set must be: one without it is recreated), so each entry, a pod's address,
+	 * counts what the group chain's default deny rejected for that pod in direction
+	 * count_dir (not part of the identity, like comment). */
+	bool counters;
+	enum npd_origin_dir count_dir;
 };
 
 enum npd_target {
@@ -78,6 +89,9 @@ struct npd_set_match {
 	uint8_t dims; /* number of dimensions (1 or 2) */
 	uint8_t dirs; /* NPD_SETDIR_DST(i) bits */
 	bool negate;
+	/* "! --update-counters": a match of a set with counters leaves the matched entry's
+	 * counters alone (a group's dispatch must not count as its deny). */
+	bool no_counters;
 };
 
 /* One rule: all present matches must hold, then the target applies. Order of matches
@@ -122,11 +136,6 @@ enum npd_origin_kind {
 	NPD_ORIGIN_NONE,   /* plumbing: NPD-FORWARD, hooks */
 	NPD_ORIGIN_POLICY, /* NPD-PI-/NPD-PE-: ns, name = the policy */
 	NPD_ORIGIN_POD,	   /* NPD-I-/NPD-E-: ns, name = the local pod */
-};
-
-enum npd_origin_dir {
-	NPD_ORIGIN_INGRESS,
-	NPD_ORIGIN_EGRESS,
 };
 
 struct npd_origin {
