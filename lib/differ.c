@@ -93,9 +93,12 @@ diff_sets(struct npd_plan *p, const struct npd_ruleset *applied, const struct np
 			continue;
 		}
 		j++;
-		if (c > 0 || a->type != d->type || a->family != d->family) {
+		if (c > 0 || a->type != d->type || a->family != d->family ||
+		    a->counters != d->counters) {
 			/* Type and family are part of a set's identity, hence of its name: a
-			 * change here is a hash collision, answered by a swap-in recreate. */
+			 * change here is a hash collision, answered by a swap-in recreate. The
+			 * counters extension is fixed at creation too, so it is recreated the
+			 * same way. */
 			if (c == 0)
 				i++;
 			op = add_op(p, &cap, NPD_SETOP_CREATE, d->name);

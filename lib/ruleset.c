@@ -366,7 +366,8 @@ rule_hash(const struct npd_rule *r, uint64_t h)
 	if (r->has_dst)
 		h = hash_cidr(&r->dst, h);
 	for (i = 0; i < r->n_sets; i++) {
-		uint8_t b[3] = {r->sets[i].dims, r->sets[i].dirs, r->sets[i].negate};
+		uint8_t b[4] = {r->sets[i].dims, r->sets[i].dirs, r->sets[i].negate,
+				r->sets[i].no_counters};
 
 		h = hash_str(r->sets[i].name, h);
 		h = npd_hash64(b, sizeof(b), h);
@@ -521,7 +522,8 @@ npd_rule_equal(const struct npd_rule *a, const struct npd_rule *b)
 	for (i = 0; i < a->n_sets; i++)
 		if (strcmp(a->sets[i].name, b->sets[i].name) ||
 		    a->sets[i].dims != b->sets[i].dims || a->sets[i].dirs != b->sets[i].dirs ||
-		    a->sets[i].negate != b->sets[i].negate)
+		    a->sets[i].negate != b->sets[i].negate ||
+		    a->sets[i].no_counters != b->sets[i].no_counters)
 			return false;
 	if (a->ctstate != b->ctstate || a->has_mark != b->has_mark)
 		return false;

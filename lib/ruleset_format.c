@@ -98,6 +98,9 @@ npd_rule_format(const struct npd_rule *r, uint8_t family, struct npd_buf *out)
 		for (d = 0; d < m->dims; d++)
 			npd_buf_printf(out, "%s%s", d ? "," : "",
 				       (m->dirs & NPD_SETDIR_DST(d)) ? "dst" : "src");
+		/* iptables-save prints the option after the directions. */
+		if (m->no_counters)
+			npd_buf_adds(out, " ! --update-counters");
 	}
 	if (r->ctstate) {
 		static const struct {
@@ -226,9 +229,9 @@ npd_ruleset_format_sets(const struct npd_ruleset *rs, uint8_t family, struct npd
 
 		if (s->comment) /* ipset restore skips lines starting with '#' */
 			npd_buf_printf(out, "# %s: %s\n", s->name, s->comment);
-		npd_buf_printf(out, "create %s %s family %s -exist\n", s->name,
-			       npd_set_type_name(s->type),
-			       s->family == AF_INET6 ? "inet6" : "inet");
+		npd_buf_printf(out, "create %s %s family %s%s -exist\n", s->name,
+			       npd_set_type_name(s->type), s->family == AF_INET6 ? "inet6" : "inet",
+			       s->counters ? " counters" : "");
 		npd_buf_printf(out, "flush %s\n", s->name);
 		for (j = 0; j < s->n_entries; j++) {
 			npd_buf_printf(out, "add %s ", s->name);

@@ -278,6 +278,51 @@ START_TEST(unchangeable_sets_are_recreated)
 }
 END_TEST
 
+/* The counters extension is fixed when a set is created: a set that gains or loses it is
+ * recreated (by swap), whatever the entries; the direction it counts for is the compiler's
+ * business and changes nothing in the kernel. */
+START_TEST(counted_sets_are_recreated)
+{
+	struct npd_ruleset *a = net_set(NPD_SET_HASH_IP, "10.1.0.0 10.2.0.0");
+	struct npd_ruleset *b = net_set(NPD_SET_HASH_IP, "10.1.0.0 10.2.0.0");
+	struct npd_ruleset *c = net_set(NPD_SET_HASH_IP, "10.1.0.0 10.3.0.0");
+	const char dirty[][NPD_SET_NAMELEN] = {"npd-other"};
+	struct npd_plan *p;
+
+	b->sets[0].counters = true;
+	c->sets[0].counters = true;
+	c->sets[0].count_dir = NPD_ORIGIN_EGRESS;
+	p = npd_differ_plan(a, b);
+	ck_assert_uint_eq(p->n_set_ops, 1);
+	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
+	ck_assert_ptr_eq(p->set_ops[0].set, &b->sets[0]);
+	npd_plan_free(p);
+	p = npd_differ_plan(b, a);
+	ck_assert_uint_eq(p->n_set_ops, 1);
+	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
+	ck_assert_ptr_eq(p->set_ops[0].set, &a->sets[0]);
+	npd_plan_free(p);
+	/* Even when the caller says only other sets' entries changed. */
+	p = npd_differ_plan_dirty(a, b, dirty, 1, false);
+	ck_assert_uint_eq(p->n_set_ops, 1);
+	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_CREATE);
+	npd_plan_free(p);
+	p = npd_differ_plan(b, c);
+	ck_assert_uint_eq(p->n_set_ops, 1);
+	ck_assert_int_eq(p->set_ops[0].kind, NPD_SETOP_UPDATE);
+	ck_assert_uint_eq(p->set_ops[0].n_add, 1);
+	ck_assert_uint_eq(p->set_ops[0].n_del, 1);
+	npd_plan_free(p);
+	npd_ruleset_free(a);
+	a = net_set(NPD_SET_HASH_IP, "10.1.0.0 10.3.0.0");
+	a->sets[0].counters = true;
+	p = npd_differ_plan(a, c);
+	ck_assert_uint_eq(p->n_set_ops, 0);
+	npd_plan_free(p);
+	done(NULL, a, b, c);
+}
+END_TEST
+
 /* Only a plan that adds matching set entries and commits nothing admits more without
  * denying anything: the agent runs no conntrack cut for it. */
 START_TEST(only_additions_cannot_deny)
@@ -334,4 +379,5 @@ END_TEST
 
 TU_MAIN("differ", first_sync_writes_everything, same_state_plans_nothing,
 	remote_pod_churn_is_set_updates_only, policy_changes_touch_their_chains,
-	changed_hooks_force_commit, unchangeable_sets_are_recreated, only_additions_cannot_deny)
+	changed_hooks_force_commit, unchangeable_sets_are_recreated, counted_sets_are_recreated,
+	only_additions_cannot_deny)

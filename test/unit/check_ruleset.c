@@ -79,6 +79,15 @@ sample(void)
 	s = npd_ruleset_add_set(rs, "npd-e-6", NPD_SET_HASH_IP_PORT, AF_INET6, NULL);
 	e = ipport_entry("fd00::2", 17, 53);
 	npd_ruleset_add_entry(s, &e);
+	s = npd_ruleset_add_set(rs, "npd-g-4", NPD_SET_HASH_IP, AF_INET, "group");
+	s->counters = true;
+	e = ipport_entry("10.0.0.2", 0, 0);
+	npd_ruleset_add_entry(s, &e);
+	s = npd_ruleset_add_set(rs, "npd-g-6", NPD_SET_HASH_IP, AF_INET6, "group");
+	s->counters = true;
+	s->count_dir = NPD_ORIGIN_EGRESS;
+	e = ipport_entry("fd00::2", 0, 0);
+	npd_ruleset_add_entry(s, &e);
 
 	for (fam = 0; fam < 2; fam++) {
 		struct npd_table *t = npd_ruleset_table(rs, fam ? AF_INET6 : AF_INET);
@@ -94,6 +103,15 @@ sample(void)
 		r.has_dst = true;
 		ck_assert_int_eq(npd_addr_parse(ip, &r.dst.addr), 0);
 		r.dst.prefix = fam ? 128 : 32;
+		r.target = NPD_T_JUMP;
+		strcpy(r.jump, "NPD-P");
+		npd_ruleset_add_rule(c, &r);
+		memset(&r, 0, sizeof(r));
+		r.n_sets = 1;
+		strcpy(r.sets[0].name, fam ? "npd-g-6" : "npd-g-4");
+		r.sets[0].dims = 1;
+		r.sets[0].dirs = NPD_SETDIR_DST(0);
+		r.sets[0].no_counters = true;
 		r.target = NPD_T_JUMP;
 		strcpy(r.jump, "NPD-P");
 		npd_ruleset_add_rule(c, &r);
@@ -212,8 +230,8 @@ START_TEST(hashes_follow_content)
 	ck_assert(npd_rule_equal(&a->v4.chains[1].rules[1], &b->v4.chains[1].rules[1]));
 	ck_assert(!npd_rule_equal(&a->v4.chains[1].rules[1], &a->v4.chains[1].rules[2]));
 	ck_assert(!npd_rule_equal(&a->v4.chains[1].rules[1], &a->v6.chains[1].rules[1]));
-	ck_assert_uint_eq(npd_ruleset_rule_count(a), 2 * 8);
-	ck_assert_uint_eq(npd_ruleset_entry_count(a), 8);
+	ck_assert_uint_eq(npd_ruleset_rule_count(a), 2 * 9);
+	ck_assert_uint_eq(npd_ruleset_entry_count(a), 10);
 
 	c = &b->v4.chains[1];
 	r = c->rules[c->n_rules - 1];
@@ -275,6 +293,39 @@ START_TEST(tcp_flags_icmp6_type_and_reset_are_content)
 }
 END_TEST
 
+/* Whether a set match updates the entry's counters is part of the rule: a chain whose
+ * dispatch starts counting is rewritten, and a copy keeps the flag. */
+START_TEST(update_counters_is_content)
+{
+	struct npd_rule r[2], copy;
+	uint64_t h[2];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct npd_ruleset *rs = npd_ruleset_new();
+		struct npd_chain *c = npd_ruleset_add_chain(&rs->v4, "NPD-X");
+
+		memset(&r[i], 0, sizeof(r[i]));
+		r[i].n_sets = 1;
+		strcpy(r[i].sets[0].name, "npd-g-4");
+		r[i].sets[0].dims = 1;
+		r[i].sets[0].no_counters = i == 1;
+		r[i].target = NPD_T_RETURN;
+		npd_ruleset_add_rule(c, &r[i]);
+		npd_ruleset_seal(rs);
+		h[i] = rs->v4.chains[0].hash;
+		ck_assert(npd_rule_equal(&rs->v4.chains[0].rules[0], &r[i]));
+		npd_ruleset_free(rs);
+	}
+	ck_assert(h[0] != h[1]);
+	ck_assert(!npd_rule_equal(&r[0], &r[1]));
+	npd_rule_copy(&copy, &r[1]);
+	ck_assert(copy.sets[0].no_counters);
+	ck_assert(npd_rule_equal(&copy, &r[1]));
+	npd_rule_fini(&copy);
+}
+END_TEST
+
 START_TEST(del_keeps_sealed_and_hooks_compare_as_sets)
 {
 	struct npd_ruleset *rs = sample();
@@ -324,6 +375,7 @@ START_TEST(iptables_text)
 	    "-A NPD-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
 	    "\"netpold: \\\"established\\\"\" -j ACCEPT\n"
 	    "-A NPD-FORWARD -d 10.0.0.2/32 -j NPD-P\n"
+	    "-A NPD-FORWARD -m set --match-set npd-g-4 dst ! --update-counters -j NPD-P\n"
 	    "-A NPD-P -j MARK --set-xmark 0x0/0x10000\n"
 	    "-A NPD-P -p tcp -m tcp --dport 80:90 -m set --match-set npd-b-4 src -m set ! "
 	    "--match-set npd-c-4 dst,dst -m comment --comment \"a\\\\b\" -j MARK --set-xmark "
@@ -373,7 +425,15 @@ START_TEST(ipset_text)
 				 "add npd-d-6 fd00::/64 nomatch\n"
 				 "create npd-e-6 hash:ip,port family inet6 -exist\n"
 				 "flush npd-e-6\n"
-				 "add npd-e-6 fd00::2,udp:53\n");
+				 "add npd-e-6 fd00::2,udp:53\n"
+				 "# npd-g-4: group\n"
+				 "create npd-g-4 hash:ip family inet counters -exist\n"
+				 "flush npd-g-4\n"
+				 "add npd-g-4 10.0.0.2\n"
+				 "# npd-g-6: group\n"
+				 "create npd-g-6 hash:ip family inet6 counters -exist\n"
+				 "flush npd-g-6\n"
+				 "add npd-g-6 fd00::2\n");
 	npd_buf_fini(&b);
 	npd_ruleset_free(rs);
 }
@@ -431,6 +491,18 @@ START_TEST(kernel_accepts_text)
 						 "--match-set npd-b-4 src -m set ! --match-set "
 						 "npd-c-4 dst,dst"));
 	ck_assert_ptr_nonnull(strstr(saved.data, "-A FORWARD -j NPD-FORWARD"));
+	ck_assert_ptr_nonnull(strstr(saved.data, "-A NPD-FORWARD -m set --match-set npd-g-4 dst "
+						 "! --update-counters -j NPD-P\n"));
+	npd_buf_reset(&saved);
+	ck_assert_int_eq(run_capture("ip6tables-legacy-save -t filter", &saved), 0);
+	ck_assert_ptr_nonnull(strstr(saved.data, "-A NPD-FORWARD -m set --match-set npd-g-6 dst "
+						 "! --update-counters -j NPD-P\n"));
+	npd_buf_reset(&saved);
+	ck_assert_int_eq(run_capture("ipset list -terse npd-g-6", &saved), 0);
+	ck_assert_ptr_nonnull(strstr(saved.data, " counters"));
+	npd_buf_reset(&saved);
+	ck_assert_int_eq(run_capture("ipset list -terse npd-a-4", &saved), 0);
+	ck_assert_ptr_null(strstr(saved.data, " counters"));
 	npd_buf_reset(&saved);
 	ck_assert_int_eq(run_capture("ipset list npd-b-4", &saved), 0);
 	ck_assert_ptr_nonnull(strstr(saved.data, "10.1.0.0/16 nomatch"));
@@ -448,6 +520,7 @@ main(void)
 				     hashes_follow_content,
 				     del_keeps_sealed_and_hooks_compare_as_sets,
 				     tcp_flags_icmp6_type_and_reset_are_content,
+				     update_counters_is_content,
 				     iptables_text,
 				     ipset_text,
 				     NULL};
