@@ -3,7 +3,8 @@
  * so the cache keeps, per kernel rule (family, chain, index), the last value read and adds
  * only the growth to a total per origin. Totals outlive the chains they came from while the
  * policy or pod exists, and travel through a state file across restarts. Pure: no I/O, no
- * clock; the agent decides when to read the kernel. */
+ * clock; the agent decides when to read the kernel. The entries of counted sets are
+ * counters_sets.c's. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -11,28 +12,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "counters_int.h"
 #include "npd/buf.h"
-#include "npd/counters.h"
 #include "npd/map.h"
 #include "npd/mem.h"
 #include "npd/metrics.h"
-
-struct total {
-	struct npd_counter_total pub; /* ns and name point at the owned copies below */
-	char *ns, *name;
-};
-
-/* One kernel rule: which total it counts for and its value at the last reading. */
-struct krule {
-	struct total *t;
-	uint64_t last_packets, last_bytes;
-};
-
-struct npd_counters {
-	struct npd_map totals; /* total_key -> struct total */
-	struct npd_map krules; /* krule_key -> struct krule */
-	struct npd_buf key;
-};
 
 struct npd_counters *
 npd_counters_new(void)
@@ -41,6 +25,8 @@ npd_counters_new(void)
 
 	npd_map_init(&c->totals);
 	npd_map_init(&c->krules);
+	npd_map_init(&c->entries);
+	npd_map_init(&c->csets);
 	npd_buf_init(&c->key);
 	return c;
 }
@@ -60,6 +46,7 @@ npd_counters_free(struct npd_counters *c)
 {
 	if (!c)
 		return;
+	npd_counters_clear_entries(c);
 	npd_map_clear(&c->krules, free);
 	npd_map_clear(&c->totals, total_free);
 	npd_buf_fini(&c->key);
@@ -86,9 +73,9 @@ krule_key(struct npd_counters *c, uint8_t family, const char *chain, size_t inde
 	return c->key.data;
 }
 
-static struct total *
-total_get(struct npd_counters *c, enum npd_origin_kind kind, enum npd_origin_dir dir,
-	  const char *ns, const char *name, int32_t rule)
+struct total *
+npd_counters_total_get(struct npd_counters *c, enum npd_origin_kind kind, enum npd_origin_dir dir,
+		       const char *ns, const char *name, int32_t rule)
 {
 	const char *key = total_key(&c->key, kind, dir, ns, name, rule);
 	struct total *t = npd_map_get(&c->totals, key);
@@ -108,18 +95,23 @@ total_get(struct npd_counters *c, enum npd_origin_kind kind, enum npd_origin_dir
 }
 
 void
+npd_counters_krule_feed(struct krule *k, uint64_t packets, uint64_t bytes)
+{
+	k->t->pub.packets += packets >= k->last_packets ? packets - k->last_packets : packets;
+	k->t->pub.bytes += bytes >= k->last_bytes ? bytes - k->last_bytes : bytes;
+	k->last_packets = packets;
+	k->last_bytes = bytes;
+}
+
+void
 npd_counters_feed(uint8_t family, const char *chain, size_t index, uint64_t packets, uint64_t bytes,
 		  void *ctx)
 {
 	struct npd_counters *c = ctx;
 	struct krule *k = npd_map_get(&c->krules, krule_key(c, family, chain, index));
 
-	if (!k)
-		return;
-	k->t->pub.packets += packets >= k->last_packets ? packets - k->last_packets : packets;
-	k->t->pub.bytes += bytes >= k->last_bytes ? bytes - k->last_bytes : bytes;
-	k->last_packets = packets;
-	k->last_bytes = bytes;
+	if (k)
+		npd_counters_krule_feed(k, packets, bytes);
 }
 
 static void
@@ -154,7 +146,7 @@ take_table(struct npd_counters *c, const struct npd_table *t, const struct npd_m
 
 			if (!npd_chain_rule_origin(ch, j, &o, &spec))
 				continue;
-			tot = total_get(c, o.kind, o.dir, o.ns, o.name, spec);
+			tot = npd_counters_total_get(c, o.kind, o.dir, o.ns, o.name, spec);
 			tot->pub.live = true;
 			k = npd_xcalloc(1, sizeof(*k));
 			k->t = tot;
@@ -198,6 +190,7 @@ npd_counters_applied(struct npd_counters *c, const struct npd_ruleset *rs,
 		((struct total *)v)->pub.live = false;
 	take_table(c, &rs->v4, &written, !plan, &krules);
 	take_table(c, &rs->v6, &written, !plan, &krules);
+	npd_counters_take_sets(c, rs, plan, s);
 	npd_map_clear(&c->krules, free);
 	c->krules = krules;
 	npd_map_fini(&written);
@@ -339,7 +332,8 @@ savable(const char *s)
 }
 
 /* Lines: "T kind dir ns name rule packets bytes" for totals, then "K family chain index
- * kind dir ns name rule last_packets last_bytes" for kernel rules, tab-separated. */
+ * kind dir ns name rule last_packets last_bytes" for kernel rules, tab-separated, then the
+ * counted set entries' E lines (counters_sets.c). */
 void
 npd_counters_save(const struct npd_counters *c, struct npd_buf *out)
 {
@@ -366,6 +360,7 @@ npd_counters_save(const struct npd_counters *c, struct npd_buf *out)
 			    key, (int)k->t->pub.kind, (int)k->t->pub.dir, k->t->ns, k->t->name,
 			    k->t->pub.rule, k->last_packets, k->last_bytes);
 	}
+	npd_counters_save_entries(c, out);
 }
 
 #define MAX_FIELDS 12
@@ -434,6 +429,14 @@ parse_krule_key(const char *s)
 	return parse_u64(bar2 + 1, &idx);
 }
 
+/* The set of an E line: one of ours, within the kernel's length, no '|' (keys use it). */
+static bool
+parse_set_name(const char *s)
+{
+	return !strncmp(s, NPD_SET_PREFIX, strlen(NPD_SET_PREFIX)) && strlen(s) < NPD_SET_NAMELEN &&
+	       !strchr(s, '|');
+}
+
 size_t
 npd_counters_load(struct npd_counters *c, const char *text)
 {
@@ -441,6 +444,7 @@ npd_counters_load(struct npd_counters *c, const char *text)
 	char *f[MAX_FIELDS];
 	size_t n, taken = 0;
 
+	npd_counters_clear_entries(c);
 	npd_map_clear(&c->krules, free);
 	npd_map_clear(&c->totals, total_free);
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -450,12 +454,13 @@ npd_counters_load(struct npd_counters *c, const char *text)
 		uint64_t a, b;
 		struct total *t;
 		struct krule *k;
+		struct npd_addr addr;
 		char *kkey;
 
 		n = split(line, f);
 		if (n == 8 && !strcmp(f[0], "T") && parse_origin(f + 1, &kind, &dir, &rule) &&
 		    parse_u64(f[6], &a) && parse_u64(f[7], &b)) {
-			t = total_get(c, kind, dir, f[3], f[4], rule);
+			t = npd_counters_total_get(c, kind, dir, f[3], f[4], rule);
 			t->pub.packets = a;
 			t->pub.bytes = b;
 			taken++;
@@ -464,11 +469,18 @@ npd_counters_load(struct npd_counters *c, const char *text)
 			   parse_u64(f[8], &b)) {
 			kkey = npd_xstrdup(f[1]);
 			k = npd_xcalloc(1, sizeof(*k));
-			k->t = total_get(c, kind, dir, f[4], f[5], rule);
+			k->t = npd_counters_total_get(c, kind, dir, f[4], f[5], rule);
 			k->last_packets = a;
 			k->last_bytes = b;
 			free(npd_map_set(&c->krules, kkey, k));
 			free(kkey);
+			taken++;
+		} else if (n == 10 && !strcmp(f[0], "E") && parse_set_name(f[1]) &&
+			   npd_addr_parse(f[2], &addr) == 0 &&
+			   parse_origin(f + 3, &kind, &dir, &rule) && kind == NPD_ORIGIN_POD &&
+			   parse_u64(f[8], &a) && parse_u64(f[9], &b)) {
+			t = npd_counters_total_get(c, kind, dir, f[5], f[6], rule);
+			npd_counters_entry_put(c, f[1], &addr, t, a, b);
 			taken++;
 		}
 	}

@@ -5,7 +5,9 @@
  *
  * Origins come from the compiled ruleset (npd_chain_rule_origin): a policy chain NPD-PI-/PE-
  * is shared by every local pod the policy selects, so its counters already sum over local
- * pods; the v4 and v6 chains sum into one total. */
+ * pods; the v4 and v6 chains sum into one total. A local pod's default deny is counted by
+ * the entry of its address in its group's set (a set with counters): the group chain's
+ * rejects match that set again, and the store says which pod owns the address. */
 #ifndef NPD_COUNTERS_H
 #define NPD_COUNTERS_H
 
@@ -41,11 +43,21 @@ void npd_counters_free(struct npd_counters *c);
 void npd_counters_feed(uint8_t family, const char *chain, size_t index, uint64_t packets,
 		       uint64_t bytes, void *c);
 
+/* Feeds one entry of a counted set (struct npd_set.counters) of one kernel reading; its
+ * signature is an npd_set_counter_fn, ctx the cache. As npd_counters_feed, for the total of
+ * the pod that owned the entry's address at the last npd_counters_applied, in the direction
+ * its set counts; entries the cache does not follow are ignored. */
+void npd_counters_feed_set(const char *set, const struct npd_set_entry *e, uint64_t packets,
+			   uint64_t bytes, void *c);
+
 /* After a successful commit: rs (borrowed, not kept) is what the kernel now holds and plan
- * what the commit wrote (NULL: every chain was written). Chains written restart from zero;
- * every origin in rs gets a total (at 0 when new). A total whose origin left rs is kept,
- * frozen, while its policy (or pod) is still in s; it is dropped when s is NULL or the
- * object is gone, so the cache is bounded by what exists. */
+ * what the commit wrote (NULL: every chain and set was written). Chains written restart from
+ * zero; every origin in rs gets a total (at 0 when new). So does every pod of s owning an
+ * entry of a counted set of rs (NPD_ORIGIN_POD, the set's count_dir); an entry restarts from
+ * zero when plan created its set, and one whose address now belongs to another pod counts
+ * for that pod from its last reading on. A total whose
+ * origin left rs is kept, frozen, while its policy (or pod) is still in s; it is dropped
+ * when s is NULL or the object is gone, so the cache is bounded by what exists. */
 void npd_counters_applied(struct npd_counters *c, const struct npd_ruleset *rs,
 			  const struct npd_plan *plan, const struct npd_store *s);
 
@@ -54,6 +66,13 @@ void npd_counters_applied(struct npd_counters *c, const struct npd_ruleset *rs,
 int npd_counters_get(const struct npd_counters *c, enum npd_origin_kind kind,
 		     enum npd_origin_dir dir, const char *ns, const char *name, int32_t rule,
 		     uint64_t *packets, uint64_t *bytes);
+
+/* Calls fn with the name of every counted set the cache follows entries of, sorted. With
+ * plan non-NULL, only those whose entry counters applying plan loses (the set destroyed or
+ * created anew, entries deleted), so that a reading just before the apply lists only them. */
+typedef void (*npd_counter_set_name_fn)(const char *set, void *ctx);
+void npd_counters_each_set(const struct npd_counters *c, const struct npd_plan *plan,
+			   npd_counter_set_name_fn fn, void *ctx);
 
 /* Calls fn for every total, sorted (kind, namespace, name, direction, rule). */
 typedef void (*npd_counter_total_fn)(const struct npd_counter_total *t, void *ctx);
@@ -66,7 +85,7 @@ size_t npd_counters_count(const struct npd_counters *c);
 void npd_counters_format(const struct npd_counters *c, struct npd_buf *out);
 
 /* The cache as text for a state file, so totals survive an agent restart: the totals and the
- * last reading of each kernel rule, one tab-separated line each. */
+ * last reading of each kernel rule and counted set entry, one tab-separated line each. */
 void npd_counters_save(const struct npd_counters *c, struct npd_buf *out);
 /* Replaces the cache's content with what text (from npd_counters_save) holds. Returns the
  * number of lines taken; malformed lines are skipped. */
