@@ -121,6 +121,9 @@ add_matches(struct npd_buf *b, const struct npd_rule *r, npd_iptc_set_index_fn f
 				s.match_set.flags |= (uint8_t)(1u << (d + 1));
 		if (m->negate)
 			s.match_set.flags |= IPSET_INV_MATCH;
+		/* The option's bit is in the v4 match's own flags, not in match_set's. */
+		if (m->no_counters)
+			s.flags |= IPSET_FLAG_SKIP_COUNTER_UPDATE;
 		add_ext(b, "set", 4, &s, sizeof(s));
 	}
 	if (r->ctstate) {

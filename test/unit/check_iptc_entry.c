@@ -108,8 +108,14 @@ ext_text(struct npd_buf *b, const char *name, uint8_t rev, const void *d, size_t
 	} else if (!strcmp(name, "set")) {
 		const struct xt_set_info_match_v4 *s = DATA(struct xt_set_info_match_v4);
 
-		npd_buf_printf(b, "{index=%u dim=%u flags=%#x}", s->match_set.index,
+		/* No packet or byte counter test: only the skip option, when set. */
+		ck_assert_uint_eq(s->packets.op, 0);
+		ck_assert_uint_eq(s->bytes.op, 0);
+		npd_buf_printf(b, "{index=%u dim=%u flags=%#x", s->match_set.index,
 			       s->match_set.dim, s->match_set.flags);
+		if (s->flags)
+			npd_buf_printf(b, " opts=%#x", s->flags);
+		npd_buf_addc(b, '}');
 	} else if (!strcmp(name, "conntrack")) {
 		const struct xt_conntrack_mtinfo3 *c = DATA(struct xt_conntrack_mtinfo3);
 
@@ -304,6 +310,7 @@ START_TEST(every_match_kind)
 	r.sets[1].dims = 2;
 	r.sets[1].dirs = NPD_SETDIR_DST(0) | NPD_SETDIR_DST(1); /* dst,dst */
 	r.sets[1].negate = true;
+	r.sets[1].no_counters = true;
 	r.n_sets = 2;
 	r.ctstate = NPD_CT_ESTABLISHED | NPD_CT_RELATED;
 	r.has_mark = true;
@@ -316,10 +323,11 @@ START_TEST(every_match_kind)
 		char expect[512];
 
 		snprintf(expect, sizeof(expect),
-			 "set.4{index=7 dim=1 flags=%#x} set.4{index=300 dim=2 flags=%#x} "
+			 "set.4{index=7 dim=1 flags=%#x} set.4{index=300 dim=2 flags=%#x opts=%#x} "
 			 "conntrack.3{flags=%#x state=%#x inv=0} mark.1{0x10000/0x10000 inv=1} "
 			 "limit.0{avg=%u burst=5} comment.0{ns/policy ingress[0]} -j ACCEPT.0 ",
-			 IPSET_DIM_ONE_SRC, IPSET_INV_MATCH, XT_CONNTRACK_STATE,
+			 IPSET_DIM_ONE_SRC, IPSET_INV_MATCH, IPSET_FLAG_SKIP_COUNTER_UPDATE,
+			 XT_CONNTRACK_STATE,
 			 XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED) |
 			     XT_CONNTRACK_STATE_BIT(IP_CT_RELATED),
 			 XT_LIMIT_SCALE / 10);
@@ -438,6 +446,25 @@ START_TEST(set_lookup_failures_come_back)
 }
 END_TEST
 
+/* What decode prints for set match m, from the kernel's rules: dimension d is matched
+ * against the source when flag bit d+1 is set (IPSET_DIM_ONE_SRC is bit 1), and "!
+ * --update-counters" is the v4 match's own IPSET_FLAG_SKIP_COUNTER_UPDATE. */
+static void
+set_text(const struct npd_set_match *m, char *out, size_t len)
+{
+	unsigned flags = m->negate ? IPSET_INV_MATCH : 0, d;
+
+	for (d = 0; d < m->dims; d++)
+		if (!(m->dirs & NPD_SETDIR_DST(d)))
+			flags |= IPSET_DIM_ONE_SRC << d;
+	if (m->no_counters)
+		snprintf(out, len, "set.4{index=%d dim=%u flags=%#x opts=%#x} ", atoi(m->name + 5),
+			 m->dims, flags, IPSET_FLAG_SKIP_COUNTER_UPDATE);
+	else
+		snprintf(out, len, "set.4{index=%d dim=%u flags=%#x} ", atoi(m->name + 5), m->dims,
+			 flags);
+}
+
 /* Random rules: whatever the combination, the blob walks cleanly and holds the matches in
  * the printed order (ports, sets, conntrack, mark, limit, comment). */
 START_TEST(random_rules_lay_out_cleanly)
@@ -456,6 +483,7 @@ START_TEST(random_rules_lay_out_cleanly)
 		void *e = NULL;
 		char *got;
 		const char *order[8];
+		char sets[2][96];
 
 		memset(&r, 0, sizeof(r));
 		n = 0;
@@ -474,7 +502,9 @@ START_TEST(random_rules_lay_out_cleanly)
 			r.sets[i].dims = (uint8_t)(1 + rand() % 2);
 			r.sets[i].dirs = (uint8_t)(rand() % 4);
 			r.sets[i].negate = rand() % 2;
-			order[n++] = "set.4";
+			r.sets[i].no_counters = rand() % 2;
+			set_text(&r.sets[i], sets[i], sizeof(sets[i]));
+			order[n++] = sets[i];
 		}
 		if (rand() % 2) {
 			r.ctstate = (uint8_t)(1 + rand() % 15);
