@@ -75,6 +75,8 @@ drift_what(enum npd_drift_kind k)
 		return "rules";
 	case NPD_DRIFT_SET_ENTRIES:
 		return "entries";
+	case NPD_DRIFT_SET_COUNTERS:
+		return "counters";
 	case NPD_DRIFT_HOOKS:
 		return "hooks";
 	}
@@ -141,6 +143,7 @@ log_drift(const struct npd_drift *d, void *ctx)
 	case NPD_DRIFT_SET_MISSING:
 	case NPD_DRIFT_SET_EXTRA:
 	case NPD_DRIFT_SET_ENTRIES:
+	case NPD_DRIFT_SET_COUNTERS:
 		agent_log("warn", "msg=\"drift\" set=%s what=%s want_entries=%zu have_entries=%zu",
 			  d->name, drift_what(d->kind), d->want, d->have);
 		break;

@@ -292,6 +292,10 @@ drift_sets(struct npd_applied *ap, const struct owned_index *ix, const struct np
 		} else if (os->n_entries != s->n_entries) {
 			report(dc, NPD_DRIFT_SET_ENTRIES, 0, s->name, s->n_entries, os->n_entries);
 			names_add(&ap->sets, s->name);
+		} else if (os->counters != s->counters) {
+			/* Only a recreation gives it the counters the group chain's deny needs. */
+			report(dc, NPD_DRIFT_SET_COUNTERS, 0, s->name, s->counters, os->counters);
+			names_add(&ap->sets, s->name);
 		} else {
 			continue;
 		}

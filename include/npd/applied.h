@@ -29,7 +29,9 @@ enum npd_drift_kind {
 	NPD_DRIFT_HOOKS,	 /* hooks missing, extra, or not first in their built-in chain */
 	NPD_DRIFT_SET_MISSING,
 	NPD_DRIFT_SET_EXTRA,
-	NPD_DRIFT_SET_ENTRIES, /* a known set has another number of entries */
+	NPD_DRIFT_SET_ENTRIES,	/* a known set has another number of entries */
+	NPD_DRIFT_SET_COUNTERS, /* a known set has (want 1) or lacks (want 0) counters unlike
+				 * the kernel's */
 };
 
 /* One drifted object, borrowed for the duration of the callback. */
@@ -37,8 +39,8 @@ struct npd_drift {
 	enum npd_drift_kind kind;
 	uint8_t family;	  /* chains and hooks: AF_INET or AF_INET6; sets: 0 */
 	const char *name; /* the chain or set; NULL for hooks */
-	size_t want;	  /* CHAIN_RULES, SET_ENTRIES: what the state held */
-	size_t have;	  /* CHAIN_RULES, SET_ENTRIES: what the kernel holds */
+	size_t want;	  /* CHAIN_RULES, SET_ENTRIES, SET_COUNTERS: what the state held */
+	size_t have;	  /* CHAIN_RULES, SET_ENTRIES, SET_COUNTERS: what the kernel holds */
 };
 typedef void (*npd_drift_fn)(const struct npd_drift *d, void *ctx);
 

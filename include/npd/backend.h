@@ -59,6 +59,7 @@ struct npd_owned_chain {
 struct npd_owned_set {
 	char name[NPD_SET_NAMELEN];
 	size_t n_entries;
+	bool counters; /* created with the counters extension */
 };
 /* What of ours one family's built-in chains hold. */
 struct npd_owned_family {

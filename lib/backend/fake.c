@@ -28,7 +28,7 @@ struct npd_backend {
 
 struct npd_set_backend {
 	struct npd_buf own, *log;
-	struct npd_map sets; /* name -> entry count + 1 */
+	struct npd_map sets; /* name -> set_value(entry count, counters) */
 };
 
 static void *
@@ -41,6 +41,25 @@ static size_t
 value_count(void *v)
 {
 	return (size_t)(uintptr_t)v - 1;
+}
+
+/* A set's entry count and whether it was created with counters, in one map value. */
+static void *
+set_value(size_t n, bool counters)
+{
+	return (void *)(uintptr_t)((n + 1) << 1 | counters);
+}
+
+static size_t
+set_count(void *v)
+{
+	return ((size_t)(uintptr_t)v >> 1) - 1;
+}
+
+static bool
+set_counters(void *v)
+{
+	return (uintptr_t)v & 1;
 }
 
 /* ---- tables ---- */
@@ -206,7 +225,7 @@ fset_create(struct npd_set_backend *b, const struct npd_set *set, struct npd_err
 	(void)err;
 	npd_buf_printf(b->log, "set-create %s %s %s %zu\n", set->name, npd_set_type_name(set->type),
 		       set->family == AF_INET6 ? "inet6" : "inet", set->n_entries);
-	npd_map_set(&b->sets, set->name, count_value(set->n_entries));
+	npd_map_set(&b->sets, set->name, set_value(set->n_entries, set->counters));
 	return 0;
 }
 
@@ -220,11 +239,11 @@ fset_update(struct npd_set_backend *b, const struct npd_set_op *op, struct npd_e
 	npd_buf_printf(b->log, "set-update %s +%zu -%zu\n", name, op->n_add, op->n_del);
 	if (!v)
 		return npd_err_set(err, -ENOENT, "fake: set %s does not exist", name);
-	n = value_count(v) + op->n_add;
+	n = set_count(v) + op->n_add;
 	n = n > op->n_del ? n - op->n_del : 0;
 	if (op->set)
 		n = op->set->n_entries;
-	npd_map_set(&b->sets, name, count_value(n));
+	npd_map_set(&b->sets, name, set_value(n, set_counters(v)));
 	return 0;
 }
 
@@ -252,7 +271,8 @@ fset_list_owned(struct npd_set_backend *b, struct npd_owned *out, struct npd_err
 		s = &out->sets[out->n_sets++];
 		memset(s, 0, sizeof(*s));
 		snprintf(s->name, sizeof(s->name), "%s", name);
-		s->n_entries = value_count(v);
+		s->n_entries = set_count(v);
+		s->counters = set_counters(v);
 	}
 	return 0;
 }

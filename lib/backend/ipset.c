@@ -199,9 +199,9 @@ npd_ipset_maxelem(size_t n)
 static void
 add_create_line(struct npd_buf *s, const char *name, const struct npd_set *set)
 {
-	npd_buf_printf(s, "create %s %s family %s maxelem %zu -exist\n", name,
+	npd_buf_printf(s, "create %s %s family %s maxelem %zu%s -exist\n", name,
 		       npd_set_type_name(set->type), set->family == AF_INET6 ? "inet6" : "inet",
-		       npd_ipset_maxelem(set->n_entries));
+		       npd_ipset_maxelem(set->n_entries), set->counters ? " counters" : "");
 }
 
 static void
@@ -319,23 +319,46 @@ ipset_destroy(const char *name, struct npd_err *err)
 	return rc;
 }
 
-/* Parses `list -terse` output: "Name: X" ... "Number of entries: N" per set. */
+/* Whether the creation options of a "Header: " line (blank-separated words up to the end
+ * of the line) hold counters. */
+static bool
+header_has_counters(const char *p)
+{
+	size_t n;
+
+	while (*p && *p != '\n') {
+		n = strcspn(p, " \n");
+		if (n == 8 && !memcmp(p, "counters", 8))
+			return true;
+		p += n;
+		if (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+/* Parses `list -terse` output: "Name: X", "Header: OPTIONS" ... "Number of entries: N" per
+ * set. */
 static void
 parse_terse(const char *text, struct npd_owned *o)
 {
 	const char *line = text, *nl;
 	char name[NPD_SET_NAMELEN] = "";
 	size_t cap = o->n_sets;
+	bool counters = false;
 
 	while (line && *line) {
 		nl = strchr(line, '\n');
-		if (!strncmp(line, "Name: ", 6)) {
+		if (!strncmp(line, "Header: ", 8)) {
+			counters = header_has_counters(line + 8);
+		} else if (!strncmp(line, "Name: ", 6)) {
 			size_t n = (nl ? (size_t)(nl - line) : strlen(line)) - 6;
 
 			if (n >= sizeof(name))
 				n = sizeof(name) - 1;
 			memcpy(name, line + 6, n);
 			name[n] = '\0';
+			counters = false;
 		} else if (!strncmp(line, "Number of entries: ", 19) && name[0] &&
 			   !strncmp(name, NPD_SET_PREFIX, strlen(NPD_SET_PREFIX))) {
 			struct npd_owned_set *os;
@@ -345,6 +368,7 @@ parse_terse(const char *text, struct npd_owned *o)
 			memset(os, 0, sizeof(*os));
 			snprintf(os->name, sizeof(os->name), "%s", name);
 			os->n_entries = strtoul(line + 19, NULL, 10);
+			os->counters = counters;
 			name[0] = '\0';
 		}
 		line = nl ? nl + 1 : NULL;

@@ -138,6 +138,7 @@ assert_kernel_is(struct fake *b, const struct npd_ruleset *rs)
 
 		ck_assert_msg(s, "stray set %s", o.sets[i].name);
 		ck_assert_uint_eq(s->n_entries, o.sets[i].n_entries);
+		ck_assert_int_eq(s->counters, o.sets[i].counters);
 	}
 	npd_owned_fini(&o);
 }
@@ -281,6 +282,7 @@ enum drift_case {
 	SET_DESTROYED,
 	SET_ENTRY_ADDED,
 	SET_EXTRA,
+	SET_COUNTERS_FLIPPED,
 	N_CASES,
 };
 
@@ -330,6 +332,21 @@ make_drift(struct fake *b, const struct npd_ruleset *rs, enum drift_case c,
 			NULL),
 		    0);
 		return "npd-stray";
+	case SET_COUNTERS_FLIPPED: {
+		/* Another writer recreated a set with the same members but (without) the
+		 * counters extension: its entry count alone cannot tell. */
+		struct npd_set *copy;
+		size_t i;
+
+		ck_assert_uint_ge(rs->n_sets, 2);
+		set = &rs->sets[1];
+		copy = npd_ruleset_add_set(scratch, set->name, set->type, set->family, NULL);
+		for (i = 0; i < set->n_entries; i++)
+			npd_ruleset_add_entry(copy, &set->entries[i]);
+		copy->counters = !set->counters;
+		ck_assert_int_eq(npd_set_backend_fake.create(b->s, copy, NULL), 0);
+		return set->name;
+	}
 	case N_CASES:
 		break;
 	}
@@ -357,7 +374,7 @@ static const enum npd_drift_kind case_kind[N_CASES] = {
     [CHAIN_DELETED] = NPD_DRIFT_CHAIN_MISSING, [CHAIN_FLUSHED] = NPD_DRIFT_CHAIN_RULES,
     [CHAIN_EXTRA] = NPD_DRIFT_CHAIN_EXTRA,     [HOOKS_DELETED] = NPD_DRIFT_HOOKS,
     [SET_DESTROYED] = NPD_DRIFT_SET_MISSING,   [SET_ENTRY_ADDED] = NPD_DRIFT_SET_ENTRIES,
-    [SET_EXTRA] = NPD_DRIFT_SET_EXTRA,
+    [SET_EXTRA] = NPD_DRIFT_SET_EXTRA,	       [SET_COUNTERS_FLIPPED] = NPD_DRIFT_SET_COUNTERS,
 };
 
 START_TEST(each_drift_found_and_repaired)
@@ -410,6 +427,11 @@ START_TEST(each_drift_found_and_repaired)
 	case SET_EXTRA:
 		ck_assert_int_eq(npd_applied_set_state(ap, name), NPD_APPLIED_UNKNOWN);
 		break;
+	case SET_COUNTERS_FLIPPED:
+		ck_assert_uint_eq(ds.v[0].want, 0);
+		ck_assert_uint_eq(ds.v[0].have, 1);
+		ck_assert_int_eq(npd_applied_set_state(ap, name), NPD_APPLIED_UNKNOWN);
+		break;
 	case N_CASES:
 		break;
 	}
@@ -434,6 +456,7 @@ START_TEST(each_drift_found_and_repaired)
 	case SET_DESTROYED:
 	case SET_ENTRY_ADDED:
 	case SET_EXTRA:
+	case SET_COUNTERS_FLIPPED:
 		ck_assert(!p->v4.commit && !p->v6.commit);
 		ck_assert_uint_eq(p->n_set_ops, 1);
 		ck_assert_int_eq(p->set_ops[0].kind,

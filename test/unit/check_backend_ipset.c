@@ -242,6 +242,96 @@ START_TEST(destroy_and_list)
 }
 END_TEST
 
+/* Whether the kernel's set name was created with the counters extension. */
+static bool
+has_counters(const char *name)
+{
+	char *cmd = npd_xasprintf("ipset list -terse %s | grep -c '^Header: .* counters'", name);
+	char *out = tu_sh(cmd);
+	bool yes = atoi(out) == 1;
+
+	free(out);
+	free(cmd);
+	return yes;
+}
+
+static const struct npd_owned_set *
+owned(const struct npd_owned *o, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < o->n_sets; i++)
+		if (!strcmp(o->sets[i].name, name))
+			return &o->sets[i];
+	ck_abort_msg("%s not listed", name);
+	return NULL;
+}
+
+/* A counted set is created with the counters extension, in both families; the listing says
+ * which sets have it; a set that gains or loses it is re-created by swap (the rules that
+ * use it keep their reference), its members kept and no twin left. */
+START_TEST(counted_sets_are_created_listed_and_swapped)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set_backend *b = open_backend();
+	struct npd_owned o = {0};
+	struct npd_set *c4, *c6, *plain;
+	char *m;
+
+	c4 = npd_ruleset_add_set(rs, "npd-c4", NPD_SET_HASH_IP, AF_INET, NULL);
+	c4->counters = true;
+	tu_add_entry(c4, "10.0.0.1", 0, false, 0, 0);
+	c6 = npd_ruleset_add_set(rs, "npd-c6", NPD_SET_HASH_IP, AF_INET6, NULL);
+	c6->counters = true;
+	c6->count_dir = NPD_ORIGIN_EGRESS;
+	tu_add_entry(c6, "fd00::1", 0, false, 0, 0);
+	plain = npd_ruleset_add_set(rs, "npd-plain", NPD_SET_HASH_IP, AF_INET, NULL);
+	tu_add_entry(plain, "10.0.0.2", 0, false, 0, 0);
+	ck_assert_msg(ops->create(b, c4, &err) == 0, "%s", err.msg);
+	ck_assert_msg(ops->create(b, c6, &err) == 0, "%s", err.msg);
+	ck_assert_msg(ops->create(b, plain, &err) == 0, "%s", err.msg);
+	ck_assert(has_counters("npd-c4"));
+	ck_assert(has_counters("npd-c6"));
+	ck_assert(!has_counters("npd-plain"));
+	m = members("npd-c6");
+	ck_assert_str_eq(m, "fd00::1 packets 0 bytes 0\n");
+	free(m);
+	ck_assert_int_eq(ops->list_owned(b, &o, &err), 0);
+	ck_assert_uint_eq(o.n_sets, 3);
+	ck_assert(owned(&o, "npd-c4")->counters);
+	ck_assert(owned(&o, "npd-c6")->counters);
+	ck_assert(!owned(&o, "npd-plain")->counters);
+	ck_assert_uint_eq(owned(&o, "npd-c6")->n_entries, 1);
+	npd_owned_fini(&o);
+
+	ck_assert_int_eq(system("iptables-legacy -w -A FORWARD -m set --match-set npd-plain dst "
+				"! --update-counters -j DROP"),
+			 0);
+	plain->counters = true;
+	ck_assert_msg(ops->create(b, plain, &err) == 0, "%s", err.msg);
+	ck_assert(has_counters("npd-plain"));
+	m = members("npd-plain");
+	ck_assert_str_eq(m, "10.0.0.2 packets 0 bytes 0\n");
+	free(m);
+	c4->counters = false;
+	ck_assert_msg(ops->create(b, c4, &err) == 0, "%s", err.msg);
+	ck_assert(!has_counters("npd-c4"));
+	m = members("npd-c4");
+	ck_assert_str_eq(m, "10.0.0.1\n");
+	free(m);
+	m = tu_sh("ipset list -name | sort");
+	ck_assert_str_eq(m, "npd-c4\nnpd-c6\nnpd-plain\n");
+	free(m);
+	m = tu_sh("iptables-legacy-save | grep -c 'match-set npd-plain dst ! --update-counters'");
+	ck_assert_str_eq(m, "1\n");
+	free(m);
+	ck_assert_int_eq(system("iptables-legacy -w -F FORWARD"), 0);
+	ck_assert_int_eq(ops->cleanup(b, &err), 0);
+	ops->close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 static size_t
 maxelem(const char *name)
 {
@@ -310,9 +400,13 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {create_every_type_and_family, small_update_in_place,
-				      recreate_swaps_never_empty,   destroy_and_list,
-				      grows_by_swap_past_its_room,  NULL};
+	const TTest *const tests[] = {create_every_type_and_family,
+				      small_update_in_place,
+				      recreate_swaps_never_empty,
+				      destroy_and_list,
+				      grows_by_swap_past_its_room,
+				      counted_sets_are_created_listed_and_swapped,
+				      NULL};
 
 	return tu_backend_main("backend_ipset", tests,
 			       "ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1",

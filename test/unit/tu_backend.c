@@ -102,6 +102,7 @@ tu_build_full(struct npd_ruleset *rs, uint8_t fam)
 	const char *ipset = v6 ? "npd-t-ip6" : "npd-t-ip4";
 	const char *portset = v6 ? "npd-t-port6" : "npd-t-port4";
 	const char *netset = v6 ? "npd-t-net6" : "npd-t-net4";
+	const char *grpset = v6 ? "npd-t-grp6" : "npd-t-grp4";
 	struct npd_set *s;
 	struct npd_chain *c;
 	struct npd_rule r;
@@ -113,6 +114,9 @@ tu_build_full(struct npd_ruleset *rs, uint8_t fam)
 	s = npd_ruleset_add_set(rs, netset, NPD_SET_HASH_NET, fam, "ipblock");
 	tu_add_entry(s, v6 ? "fd00::" : "10.0.0.0", v6 ? 64 : 8, false, 0, 0);
 	tu_add_entry(s, v6 ? "fd00::" : "10.0.0.0", v6 ? 96 : 24, true, 0, 0);
+	s = npd_ruleset_add_set(rs, grpset, NPD_SET_HASH_IP, fam, "local pod group");
+	s->counters = true;
+	tu_add_entry(s, v6 ? "fd00::3" : "10.0.0.3", 0, false, 0, 0);
 
 	c = npd_ruleset_add_chain(t, "NPD-T-A");
 	npd_ruleset_add_rule(
@@ -177,6 +181,18 @@ tu_build_full(struct npd_ruleset *rs, uint8_t fam)
 						   .dport_hi = 443,
 						   .tcp_not_syn = true,
 						   .target = NPD_T_DROP});
+
+	/* A group's dispatch leaves the entry's counters alone; its deny counts. */
+	memset(&r, 0, sizeof(r));
+	r.sets[0] = tu_setm(grpset, 1, 0x1, false);
+	r.sets[0].no_counters = true;
+	r.n_sets = 1;
+	r.target = NPD_T_JUMP;
+	snprintf(r.jump, sizeof(r.jump), "NPD-T-B");
+	npd_ruleset_add_rule(c, &r);
+	r.sets[0].no_counters = false;
+	r.target = NPD_T_REJECT;
+	npd_ruleset_add_rule(c, &r);
 
 	if (v6) {
 		npd_ruleset_add_rule(c, &(struct npd_rule){.proto = 58,
@@ -290,6 +306,8 @@ const char *const tu_expect_v4 =
     "-A NPD-T-A -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW "
     "-j REJECT --reject-with tcp-reset\n"
     "-A NPD-T-A -p tcp -m tcp --dport 443 ! --tcp-flags FIN,SYN,RST,ACK SYN -j DROP\n"
+    "-A NPD-T-A -m set --match-set npd-t-grp4 dst ! --update-counters -j NPD-T-B\n"
+    "-A NPD-T-A -m set --match-set npd-t-grp4 dst -j REJECT --reject-with icmp-port-unreachable\n"
     "-A NPD-T-B -j RETURN\n";
 
 static void
@@ -365,6 +383,10 @@ tu_check_reads_back(const struct tu_tools *tl, struct npd_ruleset *rs, char **ou
 	ck_assert_ptr_nonnull(
 	    strstr(*v6, "-A NPD-T-A -p ipv6-icmp -m icmp6 --icmpv6-type 136 -j RETURN\n"));
 	ck_assert_ptr_nonnull(strstr(*v6, "-A FORWARD -j NPD-T-A\n"));
+	ck_assert_ptr_nonnull(strstr(*v6, "-A NPD-T-A -m set --match-set npd-t-grp6 dst ! "
+					  "--update-counters -j NPD-T-B\n"));
+	ck_assert_ptr_nonnull(strstr(*v6, "-A NPD-T-A -m set --match-set npd-t-grp6 dst -j REJECT "
+					  "--reject-with icmp6-port-unreachable\n"));
 }
 
 void
@@ -427,7 +449,7 @@ tu_check_foreign_rules_survive(const struct tu_tools *tl)
 	struct npd_table_change chg;
 	char del[1][NPD_CHAIN_NAMELEN] = {"NPD-T-B"};
 	struct npd_table *t;
-	size_t n_rules;
+	size_t n_rules, n_counted, i;
 
 	tu_enter_netns();
 	tu_run_cmd(tl->cmd4, "-N FOREIGN");
@@ -474,7 +496,14 @@ tu_check_foreign_rules_survive(const struct tu_tools *tl)
 	ck_assert_uint_eq(npd_owned_family(&o, AF_INET)->n_hooks, 1);
 	ck_assert_str_eq(npd_owned_family(&o, AF_INET)->hooks[0].chain, "NPD-T-A");
 	ck_assert_uint_eq(npd_owned_family(&o, AF_INET6)->n_hooks, 1);
-	ck_assert_uint_eq(o.n_sets, 6);
+	ck_assert_uint_eq(o.n_sets, 8);
+	/* Only the two group sets carry counters. */
+	for (n_counted = 0, i = 0; i < o.n_sets; i++)
+		if (o.sets[i].counters) {
+			ck_assert_ptr_nonnull(strstr(o.sets[i].name, "npd-t-grp"));
+			n_counted++;
+		}
+	ck_assert_uint_eq(n_counted, 2);
 	npd_owned_fini(&o);
 
 	ck_assert_msg(npd_backend_cleanup(tl->ops, b, &npd_set_backend_ipset, sb, &t_err) == 0,
