@@ -87,6 +87,10 @@ void npd_owned_fini(struct npd_owned *o);
 /* Packet and byte counters of one rule in one of our chains. */
 typedef void (*npd_counter_fn)(uint8_t family, const char *chain, size_t rule_index,
 			       uint64_t packets, uint64_t bytes, void *ctx);
+/* Packet and byte counters of one entry of a set with counters; e is borrowed for the call
+ * and built as the compiler builds its sets' entries (npd_set_entry_cmp finds it). */
+typedef void (*npd_set_counter_fn)(const char *set, const struct npd_set_entry *e, uint64_t packets,
+				   uint64_t bytes, void *ctx);
 
 struct npd_apply_opts;
 
@@ -132,6 +136,11 @@ struct npd_set_backend_ops {
 	int (*list_owned)(struct npd_set_backend *b, struct npd_owned *out, struct npd_err *err);
 	/* Destroys every set of ours (after the table backend's cleanup: rules use them). */
 	int (*cleanup)(struct npd_set_backend *b, struct npd_err *err);
+	/* Passes fn every entry of set name (one of ours created with counters) with its
+	 * kernel packet and byte counters; NULL for a backend that has none. -ENOENT: no such
+	 * set; -EINVAL: not ours, or without counters (fn not called). */
+	int (*read_counters)(struct npd_set_backend *b, const char *name, npd_set_counter_fn fn,
+			     void *ctx, struct npd_err *err);
 };
 
 /* Finds a table backend by name; NULL if unknown. "auto" is resolved by npd_backend_detect. */
@@ -196,5 +205,9 @@ extern const struct npd_set_backend_ops npd_set_backend_fake;
 const char *npd_backend_fake_log(struct npd_backend *b);
 void npd_backend_fake_reset(struct npd_backend *b);
 const char *npd_set_backend_fake_log(struct npd_set_backend *b);
+/* Sets what the fake's read_counters reports for entry e of set name, as the kernel would
+ * have counted it; 0, or -ENOENT when the set or the entry is not there. */
+int npd_set_backend_fake_count(struct npd_set_backend *b, const char *name,
+			       const struct npd_set_entry *e, uint64_t packets, uint64_t bytes);
 
 #endif

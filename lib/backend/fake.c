@@ -1,7 +1,8 @@
 /* fake.c: a table backend and a set backend that touch no kernel. Each records every
  * operation as one text line (see backend.h), into its own log or one both share, and
- * remembers what it was told exists, so list_owned answers like a kernel would. Lets the
- * agent and differ tests run without root. */
+ * remembers what it was told exists (a set's entries too, each with the counters a test
+ * gave it), so list_owned and read_counters answer like a kernel would. Lets the agent and
+ * differ tests run without root. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +29,7 @@ struct npd_backend {
 
 struct npd_set_backend {
 	struct npd_buf own, *log;
-	struct npd_map sets; /* name -> set_value(entry count, counters) */
+	struct npd_map sets; /* name -> struct fake_set (owned) */
 };
 
 static void *
@@ -41,25 +42,6 @@ static size_t
 value_count(void *v)
 {
 	return (size_t)(uintptr_t)v - 1;
-}
-
-/* A set's entry count and whether it was created with counters, in one map value. */
-static void *
-set_value(size_t n, bool counters)
-{
-	return (void *)(uintptr_t)((n + 1) << 1 | counters);
-}
-
-static size_t
-set_count(void *v)
-{
-	return ((size_t)(uintptr_t)v >> 1) - 1;
-}
-
-static bool
-set_counters(void *v)
-{
-	return (uintptr_t)v & 1;
 }
 
 /* ---- tables ---- */
@@ -196,6 +178,80 @@ const struct npd_backend_ops npd_backend_fake = {
 
 /* ---- sets ---- */
 
+/* One entry as the fake holds it: what a test said the kernel counted for it. */
+struct fake_entry {
+	struct npd_set_entry e;
+	uint64_t packets, bytes;
+};
+
+/* A set as created: its entries sorted by npd_set_entry_cmp and unique. */
+struct fake_set {
+	bool counters;
+	struct fake_entry *v;
+	size_t n, cap;
+};
+
+static void
+fake_set_free(void *p)
+{
+	struct fake_set *fs = p;
+
+	if (fs)
+		free(fs->v);
+	free(fs);
+}
+
+static int
+fake_entry_qcmp(const void *a, const void *b)
+{
+	const struct fake_entry *x = a, *y = b;
+
+	return npd_set_entry_cmp(&x->e, &y->e);
+}
+
+/* The index of e in fs, or where it would go (*found false). */
+static size_t
+fake_set_find(const struct fake_set *fs, const struct npd_set_entry *e, bool *found)
+{
+	size_t lo = 0, hi = fs->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = npd_set_entry_cmp(&fs->v[mid].e, e);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+/* Adds or deletes one entry the way `ipset add/del -exist` does: a present entry is not
+ * added again (its counters stay), an absent one is not an error to delete. */
+static void
+fake_set_edit(struct fake_set *fs, const struct npd_set_entry *e, bool add)
+{
+	bool found;
+	size_t i = fake_set_find(fs, e, &found);
+
+	if (add && !found) {
+		npd_xgrow(&fs->v, &fs->cap, fs->n + 1, sizeof(*fs->v));
+		memmove(&fs->v[i + 1], &fs->v[i], (fs->n - i) * sizeof(*fs->v));
+		memset(&fs->v[i], 0, sizeof(*fs->v));
+		fs->v[i].e = *e;
+		fs->n++;
+	} else if (!add && found) {
+		memmove(&fs->v[i], &fs->v[i + 1], (fs->n - i - 1) * sizeof(*fs->v));
+		fs->n--;
+	}
+}
+
 static int
 fset_open(const struct npd_backend_opts *opts, struct npd_set_backend **out, struct npd_err *err)
 {
@@ -214,18 +270,35 @@ fset_close(struct npd_set_backend *b)
 {
 	if (!b)
 		return;
+	npd_map_clear(&b->sets, fake_set_free);
 	npd_map_fini(&b->sets);
 	npd_buf_fini(&b->own);
 	free(b);
 }
 
+/* Like the kernel's create (or re-creation by swap): fresh entries, counters at zero. */
 static int
 fset_create(struct npd_set_backend *b, const struct npd_set *set, struct npd_err *err)
 {
+	struct fake_set *fs = npd_xcalloc(1, sizeof(*fs));
+	size_t i, n = 0;
+
 	(void)err;
 	npd_buf_printf(b->log, "set-create %s %s %s %zu\n", set->name, npd_set_type_name(set->type),
 		       set->family == AF_INET6 ? "inet6" : "inet", set->n_entries);
-	npd_map_set(&b->sets, set->name, set_value(set->n_entries, set->counters));
+	fs->counters = set->counters;
+	if (set->n_entries) {
+		fs->v = npd_xcalloc(set->n_entries, sizeof(*fs->v));
+		for (i = 0; i < set->n_entries; i++)
+			fs->v[i].e = set->entries[i];
+		qsort(fs->v, set->n_entries, sizeof(*fs->v), fake_entry_qcmp);
+		for (i = 0; i < set->n_entries; i++)
+			if (!n || npd_set_entry_cmp(&fs->v[n - 1].e, &fs->v[i].e))
+				fs->v[n++] = fs->v[i];
+		fs->n = n;
+		fs->cap = set->n_entries;
+	}
+	fake_set_free(npd_map_set(&b->sets, set->name, fs));
 	return 0;
 }
 
@@ -233,17 +306,16 @@ static int
 fset_update(struct npd_set_backend *b, const struct npd_set_op *op, struct npd_err *err)
 {
 	const char *name = op->set ? op->set->name : op->name;
-	void *v = npd_map_get(&b->sets, name);
-	size_t n;
+	struct fake_set *fs = npd_map_get(&b->sets, name);
+	size_t i;
 
 	npd_buf_printf(b->log, "set-update %s +%zu -%zu\n", name, op->n_add, op->n_del);
-	if (!v)
+	if (!fs)
 		return npd_err_set(err, -ENOENT, "fake: set %s does not exist", name);
-	n = set_count(v) + op->n_add;
-	n = n > op->n_del ? n - op->n_del : 0;
-	if (op->set)
-		n = op->set->n_entries;
-	npd_map_set(&b->sets, name, set_value(n, set_counters(v)));
+	for (i = 0; i < op->n_add; i++)
+		fake_set_edit(fs, &op->add[i], true);
+	for (i = 0; i < op->n_del; i++)
+		fake_set_edit(fs, &op->del[i], false);
 	return 0;
 }
 
@@ -252,7 +324,7 @@ fset_destroy(struct npd_set_backend *b, const char *name, struct npd_err *err)
 {
 	(void)err;
 	npd_buf_printf(b->log, "set-destroy %s\n", name);
-	npd_map_del(&b->sets, name);
+	fake_set_free(npd_map_del(&b->sets, name));
 	return 0;
 }
 
@@ -265,14 +337,15 @@ fset_list_owned(struct npd_set_backend *b, struct npd_owned *out, struct npd_err
 
 	(void)err;
 	while (npd_map_next(&b->sets, &it, &name, &v)) {
+		const struct fake_set *fs = v;
 		struct npd_owned_set *s;
 
 		npd_xgrow(&out->sets, &cap, out->n_sets + 1, sizeof(*out->sets));
 		s = &out->sets[out->n_sets++];
 		memset(s, 0, sizeof(*s));
 		snprintf(s->name, sizeof(s->name), "%s", name);
-		s->n_entries = set_count(v);
-		s->counters = set_counters(v);
+		s->n_entries = fs->n;
+		s->counters = fs->counters;
 	}
 	return 0;
 }
@@ -282,8 +355,38 @@ fset_cleanup(struct npd_set_backend *b, struct npd_err *err)
 {
 	(void)err;
 	npd_buf_adds(b->log, "set-cleanup\n");
-	npd_map_fini(&b->sets);
-	npd_map_init(&b->sets);
+	npd_map_clear(&b->sets, fake_set_free);
+	return 0;
+}
+
+static int
+fset_read_counters(struct npd_set_backend *b, const char *name, npd_set_counter_fn fn, void *ctx,
+		   struct npd_err *err)
+{
+	const struct fake_set *fs = npd_map_get(&b->sets, name);
+	size_t i;
+
+	if (!fs)
+		return npd_err_set(err, -ENOENT, "fake: set %s does not exist", name);
+	if (!fs->counters)
+		return npd_err_set(err, -EINVAL, "fake: set %s has no counters", name);
+	for (i = 0; i < fs->n; i++)
+		fn(name, &fs->v[i].e, fs->v[i].packets, fs->v[i].bytes, ctx);
+	return 0;
+}
+
+int
+npd_set_backend_fake_count(struct npd_set_backend *b, const char *name,
+			   const struct npd_set_entry *e, uint64_t packets, uint64_t bytes)
+{
+	struct fake_set *fs = npd_map_get(&b->sets, name);
+	bool found = false;
+	size_t i = fs ? fake_set_find(fs, e, &found) : 0;
+
+	if (!found)
+		return -ENOENT;
+	fs->v[i].packets = packets;
+	fs->v[i].bytes = bytes;
 	return 0;
 }
 
@@ -302,4 +405,5 @@ const struct npd_set_backend_ops npd_set_backend_fake = {
     .destroy = fset_destroy,
     .list_owned = fset_list_owned,
     .cleanup = fset_cleanup,
+    .read_counters = fset_read_counters,
 };

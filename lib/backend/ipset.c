@@ -186,6 +186,12 @@ out:
 	return rc;
 }
 
+int
+npd_ipset_run(struct npd_buf *script, struct npd_buf *out, struct npd_err *err)
+{
+	return run_script(script, out, err);
+}
+
 size_t
 npd_ipset_maxelem(size_t n)
 {
@@ -319,10 +325,8 @@ ipset_destroy(const char *name, struct npd_err *err)
 	return rc;
 }
 
-/* Whether the creation options of a "Header: " line (blank-separated words up to the end
- * of the line) hold counters. */
-static bool
-header_has_counters(const char *p)
+bool
+npd_ipset_header_has_counters(const char *p)
 {
 	size_t n;
 
@@ -350,7 +354,7 @@ parse_terse(const char *text, struct npd_owned *o)
 	while (line && *line) {
 		nl = strchr(line, '\n');
 		if (!strncmp(line, "Header: ", 8)) {
-			counters = header_has_counters(line + 8);
+			counters = npd_ipset_header_has_counters(line + 8);
 		} else if (!strncmp(line, "Name: ", 6)) {
 			size_t n = (nl ? (size_t)(nl - line) : strlen(line)) - 6;
 
@@ -509,6 +513,14 @@ op_cleanup(struct npd_set_backend *b, struct npd_err *err)
 	return ipset_destroy_all(err);
 }
 
+static int
+op_read_counters(struct npd_set_backend *b, const char *name, npd_set_counter_fn fn, void *ctx,
+		 struct npd_err *err)
+{
+	(void)b;
+	return npd_ipset_read_counters(name, fn, ctx, err);
+}
+
 const struct npd_set_backend_ops npd_set_backend_ipset = {
     .name = "ipset",
     .open = op_open,
@@ -518,4 +530,5 @@ const struct npd_set_backend_ops npd_set_backend_ipset = {
     .destroy = op_destroy,
     .list_owned = op_list_owned,
     .cleanup = op_cleanup,
+    .read_counters = op_read_counters,
 };

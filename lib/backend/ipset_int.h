@@ -4,10 +4,12 @@
 #ifndef NPD_BACKEND_IPSET_INT_H
 #define NPD_BACKEND_IPSET_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "npd/backend.h"
+#include "npd/buf.h"
 
 /* More than this many changes in one update rebuild the set by swap instead. */
 #define NPD_IPSET_SWAP_THRESHOLD 1000
@@ -18,6 +20,16 @@
  * least NPD_IPSET_MIN_MAXELEM (the kernel's default, 65536, would cap a large cluster's
  * selector set). An update that would need a larger one re-creates the set by swap. */
 size_t npd_ipset_maxelem(size_t n);
+
+/* Runs script (libipset restore commands, one a line) in one fresh session, its printed
+ * output appended to out when non-NULL; 0, or -errno with libipset's message in err. */
+int npd_ipset_run(struct npd_buf *script, struct npd_buf *out, struct npd_err *err);
+/* Whether the creation options of a "Header: " line of `ipset list` (the words after the
+ * label, up to the end of the line) hold counters. */
+bool npd_ipset_header_has_counters(const char *p);
+/* The set backend's read_counters, for set name through libipset (ipset_read.c). */
+int npd_ipset_read_counters(const char *name, npd_set_counter_fn fn, void *ctx,
+			    struct npd_err *err);
 
 /* Looks up the kernel index of a set by name (IP_SET_OP_GET_BYNAME); 0 or -errno (-ENOENT:
  * no such set), the detail in err. */

@@ -12,6 +12,7 @@
 
 #include "npd/addr.h"
 #include "npd/backend.h"
+#include "npd/buf.h"
 #include "npd/differ.h"
 #include "npd/mem.h"
 #include "npd/ruleset.h"
@@ -224,5 +225,86 @@ START_TEST(apply_stops_at_first_failure_with_its_detail)
 }
 END_TEST
 
+/* What read_counters passed on, one "ADDR packets P bytes B" a line. */
+static void
+print_counter(const char *set, const struct npd_set_entry *e, uint64_t packets, uint64_t bytes,
+	      void *ctx)
+{
+	char a[NPD_ADDRSTRLEN];
+
+	ck_assert_str_eq(set, "npd-grp");
+	npd_buf_printf(ctx, "%s packets %llu bytes %llu\n", npd_addr_format(&e->addr, a),
+		       (unsigned long long)packets, (unsigned long long)bytes);
+}
+
+static char *
+read_text(struct npd_set_backend *sb, const char *name, int want_rc)
+{
+	struct npd_buf b;
+	struct npd_err err = {0};
+
+	npd_buf_init(&b);
+	npd_buf_adds(&b, "");
+	ck_assert_int_eq(npd_set_backend_fake.read_counters(sb, name, print_counter, &b, &err),
+			 want_rc);
+	return npd_buf_steal(&b);
+}
+
+/* The fake's counted set keeps per-entry counters a test sets: an entry the update leaves
+ * keeps them, a new one starts at zero, a re-creation zeroes all, as in the kernel. */
+START_TEST(fake_set_entries_keep_their_counters)
+{
+	struct npd_ruleset *rs = build("10.0.0.3,10.0.0.1,10.0.0.2", false);
+	struct npd_set_backend *sb = NULL;
+	struct npd_set *s = &rs->sets[0], *grp;
+	struct npd_set_entry e[3];
+	struct npd_set_op op = {.kind = NPD_SETOP_UPDATE};
+	char *t;
+
+	ck_assert_int_eq(npd_set_backend_fake.open(NULL, &sb, NULL), 0);
+	grp = npd_ruleset_add_set(rs, "npd-grp", NPD_SET_HASH_IP, AF_INET, NULL);
+	s = &rs->sets[0];
+	grp->counters = true;
+	grp->count_dir = NPD_ORIGIN_EGRESS;
+	add_ip(grp, "10.0.0.2");
+	add_ip(grp, "10.0.0.1");
+	add_ip(grp, "10.0.0.2");
+	ck_assert_int_eq(npd_set_backend_fake.create(sb, s, NULL), 0);
+	ck_assert_int_eq(npd_set_backend_fake.create(sb, grp, NULL), 0);
+	t = read_text(sb, "npd-pods", -EINVAL); /* no counters: nothing passed on */
+	ck_assert_str_eq(t, "");
+	free(t);
+	t = read_text(sb, "npd-none", -ENOENT);
+	free(t);
+	t = read_text(sb, "npd-grp", 0);
+	ck_assert_str_eq(t, "10.0.0.1 packets 0 bytes 0\n10.0.0.2 packets 0 bytes 0\n");
+	free(t);
+
+	memset(e, 0, sizeof(e));
+	ck_assert_int_eq(npd_addr_parse("10.0.0.2", &e[0].addr), 0);
+	ck_assert_int_eq(npd_addr_parse("10.0.0.9", &e[1].addr), 0);
+	ck_assert_int_eq(npd_addr_parse("10.0.0.1", &e[2].addr), 0);
+	ck_assert_int_eq(npd_set_backend_fake_count(sb, "npd-grp", &e[0], 5, 300), 0);
+	ck_assert_int_eq(npd_set_backend_fake_count(sb, "npd-grp", &e[1], 1, 1), -ENOENT);
+	ck_assert_int_eq(npd_set_backend_fake_count(sb, "npd-none", &e[0], 1, 1), -ENOENT);
+	/* 10.0.0.1 leaves, 10.0.0.9 joins: 10.0.0.2 keeps what it counted. */
+	snprintf(op.name, sizeof(op.name), "npd-grp");
+	op.add = &e[1];
+	op.n_add = 1;
+	op.del = &e[2];
+	op.n_del = 1;
+	ck_assert_int_eq(npd_set_backend_fake.update(sb, &op, NULL), 0);
+	t = read_text(sb, "npd-grp", 0);
+	ck_assert_str_eq(t, "10.0.0.2 packets 5 bytes 300\n10.0.0.9 packets 0 bytes 0\n");
+	free(t);
+	ck_assert_int_eq(npd_set_backend_fake.create(sb, grp, NULL), 0);
+	t = read_text(sb, "npd-grp", 0);
+	ck_assert_str_eq(t, "10.0.0.1 packets 0 bytes 0\n10.0.0.2 packets 0 bytes 0\n");
+	free(t);
+	npd_set_backend_fake.close(sb);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 TU_MAIN("backend_fake", registry_finds_backends, apply_orders_sets_around_commits,
-	apply_stops_at_first_failure_with_its_detail)
+	apply_stops_at_first_failure_with_its_detail, fake_set_entries_keep_their_counters)

@@ -1,7 +1,8 @@
 /* check_backend_ipset.c: the ipset set backend (libipset), against the kernel in a
  * private network namespace, verified with `ipset list`. Proves creation of
  * every type in both families, small updates in place, large updates and re-creation by
- * swap (the live set is never emptied, no temporary set is left), destruction, listing. */
+ * swap (the live set is never emptied, no temporary set is left), destruction, listing,
+ * sets with counters (created, listed, swapped) and the reading of their entries' counters. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -332,6 +333,105 @@ START_TEST(counted_sets_are_created_listed_and_swapped)
 }
 END_TEST
 
+/* What read_counters passed on for one set. */
+struct readings {
+	const struct npd_set *set;
+	size_t n;
+	bool seen[8];
+};
+
+static void
+check_reading(const char *name, const struct npd_set_entry *e, uint64_t packets, uint64_t bytes,
+	      void *ctx)
+{
+	struct readings *r = ctx;
+	size_t i;
+
+	ck_assert_str_eq(name, r->set->name);
+	for (i = 0; i < r->set->n_entries; i++)
+		if (!npd_set_entry_cmp(e, &r->set->entries[i]))
+			break;
+	ck_assert_msg(i < r->set->n_entries, "%s: an entry the set does not have", name);
+	ck_assert(!r->seen[i]);
+	r->seen[i] = true;
+	/* What the test gave entry i below. */
+	ck_assert_uint_eq(packets, 5 + i);
+	ck_assert_uint_eq(bytes, 300 + 7 * i);
+	r->n++;
+}
+
+/* Each entry of a counted set comes back with the counters the kernel holds for it (set
+ * here with `ipset add -exist ... packets P bytes B`, so no packet is needed), built as the
+ * compiler builds entries, for every type and family; a set without counters, a missing
+ * one and a foreign one are refused. */
+START_TEST(counters_are_read_per_entry)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set_backend *b = open_backend();
+	struct npd_set *s;
+	struct npd_buf cmd;
+	struct readings r;
+	size_t i, j;
+
+	s = npd_ruleset_add_set(rs, "npd-g4", NPD_SET_HASH_IP, AF_INET, NULL);
+	tu_add_entry(s, "10.0.0.2", 0, false, 0, 0);
+	tu_add_entry(s, "10.0.0.1", 0, false, 0, 0);
+	s = npd_ruleset_add_set(rs, "npd-g6", NPD_SET_HASH_IP, AF_INET6, NULL);
+	tu_add_entry(s, "fd00::1", 0, false, 0, 0);
+	tu_add_entry(s, "fd00::a:2", 0, false, 0, 0);
+	s = npd_ruleset_add_set(rs, "npd-n4", NPD_SET_HASH_NET, AF_INET, NULL);
+	tu_add_entry(s, "10.1.0.0", 16, false, 0, 0);
+	tu_add_entry(s, "10.1.2.0", 24, true, 0, 0);
+	tu_add_entry(s, "10.0.0.7", 32, false, 0, 0);
+	s = npd_ruleset_add_set(rs, "npd-p6", NPD_SET_HASH_IP_PORT, AF_INET6, NULL);
+	tu_add_entry(s, "fd00::1", 0, false, 6, 443);
+	tu_add_entry(s, "fd00::1", 0, false, 132, 9000);
+	tu_add_entry(s, "fd00::1", 0, false, 17, 53);
+	for (i = 0; i < rs->n_sets; i++)
+		rs->sets[i].counters = true;
+	s = npd_ruleset_add_set(rs, "npd-plain", NPD_SET_HASH_IP, AF_INET, NULL);
+	tu_add_entry(s, "10.0.0.1", 0, false, 0, 0);
+	npd_ruleset_seal(rs);
+	npd_buf_init(&cmd);
+	for (i = 0; i < rs->n_sets; i++) {
+		ck_assert_msg(ops->create(b, &rs->sets[i], &err) == 0, "%s", err.msg);
+		if (!rs->sets[i].counters)
+			continue;
+		npd_buf_reset(&cmd);
+		npd_buf_adds(&cmd, "ipset restore -exist <<'EOF'\n");
+		for (j = 0; j < rs->sets[i].n_entries; j++) {
+			npd_buf_printf(&cmd, "add %s ", rs->sets[i].name);
+			npd_set_entry_format(&rs->sets[i], &rs->sets[i].entries[j], &cmd);
+			npd_buf_printf(&cmd, " packets %zu bytes %zu\n", 5 + j, 300 + 7 * j);
+		}
+		npd_buf_adds(&cmd, "EOF\n");
+		ck_assert_int_eq(system(cmd.data), 0);
+	}
+	npd_buf_fini(&cmd);
+	for (i = 0; i < rs->n_sets; i++) {
+		if (!rs->sets[i].counters)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.set = &rs->sets[i];
+		ck_assert_msg(ops->read_counters(b, r.set->name, check_reading, &r, &err) == 0,
+			      "%s", err.msg);
+		ck_assert_uint_eq(r.n, r.set->n_entries);
+	}
+	memset(&r, 0, sizeof(r));
+	ck_assert_int_eq(ops->read_counters(b, "npd-plain", check_reading, &r, &err), -EINVAL);
+	ck_assert_msg(strstr(err.msg, "no counters"), "%s", err.msg);
+	ck_assert_int_eq(ops->read_counters(b, "npd-missing", check_reading, &r, &err), -ENOENT);
+	ck_assert_int_eq(system("ipset create foreign hash:ip counters"), 0);
+	ck_assert_int_eq(ops->read_counters(b, "foreign", check_reading, &r, &err), -EINVAL);
+	ck_assert_int_eq(ops->read_counters(b, "npd-g4 foreign", check_reading, &r, &err), -EINVAL);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert_int_eq(system("ipset destroy foreign"), 0);
+	ck_assert_int_eq(ops->cleanup(b, &err), 0);
+	ops->close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 static size_t
 maxelem(const char *name)
 {
@@ -400,13 +500,11 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {create_every_type_and_family,
-				      small_update_in_place,
-				      recreate_swaps_never_empty,
-				      destroy_and_list,
-				      grows_by_swap_past_its_room,
-				      counted_sets_are_created_listed_and_swapped,
-				      NULL};
+	const TTest *const tests[] = {
+	    create_every_type_and_family, small_update_in_place,
+	    recreate_swaps_never_empty,	  destroy_and_list,
+	    grows_by_swap_past_its_room,  counted_sets_are_created_listed_and_swapped,
+	    counters_are_read_per_entry,  NULL};
 
 	return tu_backend_main("backend_ipset", tests,
 			       "ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1",

@@ -2,7 +2,8 @@
  * network namespace (tables and ipsets are per namespace; the host's are never touched).
  * Proves that the entries we build read back through iptables-legacy-save as the same
  * rules iptables itself builds from the compiler's text, that hooks stay on top, that
- * other writers' chains and rules survive, and that a lost commit race is redone. */
+ * other writers' chains and rules survive, that a lost commit race is redone, and that real
+ * packets count on a set's entry only through matches without ! --update-counters. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -269,6 +270,12 @@ START_TEST(commit_passes_on_the_counters_it_restarts)
 }
 END_TEST
 
+START_TEST(only_matches_that_update_count_on_the_entry)
+{
+	tu_check_entry_counters(ops);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -279,6 +286,7 @@ main(void)
 				      counters_are_read_per_rule,
 				      commit_passes_on_the_counters_it_restarts,
 				      held_lock_bounds_the_wait,
+				      only_matches_that_update_count_on_the_entry,
 				      NULL};
 
 	return tu_backend_main("backend_legacy", tests,

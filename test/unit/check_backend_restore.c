@@ -105,6 +105,12 @@ START_TEST(missing_tool_is_enoent)
 }
 END_TEST
 
+START_TEST(only_matches_that_update_count_on_the_entry)
+{
+	tu_check_entry_counters(&npd_backend_nft);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -114,6 +120,7 @@ main(void)
 				      foreign_rules_survive_commits_and_cleanup,
 				      counters_are_read_per_rule,
 				      missing_tool_is_enoent,
+				      only_matches_that_update_count_on_the_entry,
 				      NULL};
 
 	return tu_backend_main("backend_restore", tests,

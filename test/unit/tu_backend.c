@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "npd/addr.h"
@@ -543,4 +544,152 @@ tu_backend_main(const char *name, const TTest *const *tests, const char *probe, 
 		return 77;
 	}
 	return tu_run(tu_suite(name, "kernel", tests));
+}
+
+/* Sends n UDP datagrams to addr (IPv4 or IPv6) on a port a socket of ours listens on, so
+ * no ICMP error comes back: each one crosses OUTPUT once. */
+static void
+send_udp(const char *addr, unsigned n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fam = strchr(addr, ':') ? AF_INET6 : AF_INET, rx, tx;
+	unsigned i;
+
+	memset(&ss, 0, sizeof(ss));
+	if (fam == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		a->sin6_family = AF_INET6;
+		ck_assert_int_eq(inet_pton(AF_INET6, addr, &a->sin6_addr), 1);
+		len = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		a->sin_family = AF_INET;
+		ck_assert_int_eq(inet_pton(AF_INET, addr, &a->sin_addr), 1);
+		len = sizeof(*a);
+	}
+	rx = socket(fam, SOCK_DGRAM, 0);
+	tx = socket(fam, SOCK_DGRAM, 0);
+	ck_assert_int_ge(rx, 0);
+	ck_assert_int_ge(tx, 0);
+	ck_assert_int_eq(bind(rx, (struct sockaddr *)&ss, len), 0);
+	ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&ss, &len), 0);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(sendto(tx, "x", 1, 0, (struct sockaddr *)&ss, len), 1);
+	close(tx);
+	close(rx);
+}
+
+/* Packet counts of the rules of our chains, in the order read. */
+struct rule_counts {
+	uint8_t family[8];
+	uint64_t packets[8];
+	size_t n;
+};
+
+static void
+record_rule_packets(uint8_t family, const char *chain, size_t idx, uint64_t packets, uint64_t bytes,
+		    void *ctx)
+{
+	struct rule_counts *c = ctx;
+
+	(void)chain;
+	(void)idx;
+	(void)bytes;
+	ck_assert_uint_lt(c->n, 8);
+	c->family[c->n] = family;
+	c->packets[c->n++] = packets;
+}
+
+/* Packet counts of the entries of a counted set, by address text. */
+struct entry_counts {
+	char addr[4][NPD_ADDRSTRLEN];
+	uint64_t packets[4];
+	size_t n;
+};
+
+static void
+record_entry(const char *set, const struct npd_set_entry *e, uint64_t packets, uint64_t bytes,
+	     void *ctx)
+{
+	struct entry_counts *c = ctx;
+
+	(void)set;
+	(void)bytes;
+	ck_assert_uint_lt(c->n, 4);
+	npd_addr_format(&e->addr, c->addr[c->n]);
+	c->packets[c->n++] = packets;
+}
+
+static uint64_t
+entry_packets(const struct entry_counts *c, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->addr[i], addr))
+			return c->packets[i];
+	ck_abort_msg("%s not read", addr);
+	return 0;
+}
+
+void
+tu_check_entry_counters(const struct npd_backend_ops *ops)
+{
+	static const char *const grp[2] = {"npd-t-cnt4", "npd-t-cnt6"};
+	static const char *const hit[2] = {"127.0.0.2", "::1"}, *const idle[2] = {"127.0.0.3",
+										  "fd00::3"};
+	static const uint8_t families[2] = {AF_INET, AF_INET6};
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set_backend *sb;
+	struct npd_backend *b;
+	struct rule_counts rules = {0};
+	struct entry_counts ec;
+	size_t f, i;
+
+	tu_enter_netns();
+	ck_assert_int_eq(system("ip link set lo up"), 0);
+	for (f = 0; f < 2; f++) {
+		struct npd_table *t = npd_ruleset_table(rs, families[f]);
+		struct npd_set *s =
+		    npd_ruleset_add_set(rs, grp[f], NPD_SET_HASH_IP, families[f], NULL);
+		struct npd_chain *c = npd_ruleset_add_chain(t, "NPD-T-OUT");
+		struct npd_rule r = {.n_sets = 1, .target = NPD_T_NONE};
+
+		s->counters = true;
+		tu_add_entry(s, hit[f], 0, false, 0, 0);
+		tu_add_entry(s, idle[f], 0, false, 0, 0);
+		r.sets[0] = tu_setm(grp[f], 1, NPD_SETDIR_DST(0), false);
+		r.sets[0].no_counters = true;
+		npd_ruleset_add_rule(c, &r);
+		r.sets[0].no_counters = false;
+		npd_ruleset_add_rule(c, &r);
+		npd_ruleset_add_hook(t, "OUTPUT", "NPD-T-OUT");
+	}
+	npd_ruleset_seal(rs);
+	b = tu_open_backend(ops, NULL);
+	tu_create_sets(rs);
+	tu_commit_table(ops, b, &rs->v4);
+	tu_commit_table(ops, b, &rs->v6);
+	send_udp(hit[0], 7);
+	send_udp(hit[1], 4);
+
+	ck_assert_int_eq(ops->read_counters(b, NULL, record_rule_packets, &rules, NULL), 0);
+	ck_assert_uint_eq(rules.n, 4);
+	for (i = 0; i < rules.n; i++)
+		ck_assert_uint_eq(rules.packets[i], rules.family[i] == AF_INET ? 7 : 4);
+	sb = tu_open_sets();
+	for (f = 0; f < 2; f++) {
+		memset(&ec, 0, sizeof(ec));
+		ck_assert_int_eq(
+		    npd_set_backend_ipset.read_counters(sb, grp[f], record_entry, &ec, NULL), 0);
+		ck_assert_uint_eq(ec.n, 2);
+		ck_assert_uint_eq(entry_packets(&ec, hit[f]), (f ? 4 : 7));
+		ck_assert_uint_eq(entry_packets(&ec, idle[f]), 0);
+	}
+	npd_set_backend_ipset.close(sb);
+	ops->close(b);
+	npd_ruleset_free(rs);
 }

@@ -49,6 +49,12 @@ void tu_commit_table(const struct npd_backend_ops *ops, struct npd_backend *b,
  * once, in order, and the one rule of NPD-T-B; limited to a plan rewriting NPD-T-B, only
  * that rule; to a plan committing no chain, nothing. */
 void tu_check_counters_per_rule(const struct npd_backend_ops *ops);
+/* Real packets through a group's two kinds of match, in both families, committed by ops in
+ * a new namespace: a set match with ! --update-counters matches (its rule counts every
+ * packet) but leaves the entry's counters alone, one without it counts on the entry, so the
+ * entry holds exactly what the second rule saw (read by the ipset backend's
+ * read_counters). */
+void tu_check_entry_counters(const struct npd_backend_ops *ops);
 /* The command-line tools of one table backend, for the checks its suites share. */
 struct tu_tools {
 	const struct npd_backend_ops *ops;
