@@ -128,7 +128,8 @@ struct npd_set_backend_ops {
 	void (*close)(struct npd_set_backend *b);
 	/* Creates set with its entries; an existing one has its content replaced atomically. */
 	int (*create)(struct npd_set_backend *b, const struct npd_set *set, struct npd_err *err);
-	/* Adds op->add and deletes op->del (or rebuilds from op->set when that is cheaper). */
+	/* Adds op->add and deletes op->del (or rebuilds from op->set when that is cheaper);
+	 * the entries it keeps keep their counters, as create's do not. */
 	int (*update)(struct npd_set_backend *b, const struct npd_set_op *op, struct npd_err *err);
 	/* Destroys a set; one that does not exist is not an error. */
 	int (*destroy)(struct npd_set_backend *b, const char *name, struct npd_err *err);

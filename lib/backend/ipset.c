@@ -21,6 +21,7 @@
 
 #include "npd/buf.h"
 #include "npd/hash.h"
+#include "npd/map.h"
 #include "npd/mem.h"
 #include "ipset_int.h"
 
@@ -210,15 +211,22 @@ add_create_line(struct npd_buf *s, const char *name, const struct npd_set *set)
 		       npd_ipset_maxelem(set->n_entries), set->counters ? " counters" : "");
 }
 
+/* carry: NULL, or the counters (uint64_t[2]) to give an entry, by its text. */
 static void
 add_entry_lines(struct npd_buf *s, const char *verb, const char *name, const struct npd_set *set,
-		const struct npd_set_entry *e, size_t n)
+		const struct npd_set_entry *e, size_t n, const struct npd_map *carry)
 {
-	size_t i;
+	const uint64_t *v;
+	size_t i, at;
 
 	for (i = 0; i < n; i++) {
 		npd_buf_printf(s, "%s %s ", verb, name);
+		at = s->len;
 		npd_set_entry_format(set, &e[i], s);
+		v = carry ? npd_map_get(carry, s->data + at) : NULL;
+		if (v)
+			npd_buf_printf(s, " packets %llu bytes %llu", (unsigned long long)v[0],
+				       (unsigned long long)v[1]);
 		npd_buf_adds(s, " -exist\n");
 	}
 }
@@ -248,8 +256,9 @@ tmp_name(const char *name, char tmp[NPD_SET_NAMELEN])
 
 static int ipset_destroy(const char *name, struct npd_err *err);
 
+/* carry: as add_entry_lines's, for the twin of a live set. */
 static int
-ipset_create(const struct npd_set *set, struct npd_err *err)
+ipset_create(const struct npd_set *set, const struct npd_map *carry, struct npd_err *err)
 {
 	char tmp[NPD_SET_NAMELEN];
 	struct npd_buf s;
@@ -258,7 +267,7 @@ ipset_create(const struct npd_set *set, struct npd_err *err)
 	npd_buf_init(&s);
 	if (!set_exists(set->name)) {
 		add_create_line(&s, set->name, set);
-		add_entry_lines(&s, "add", set->name, set, set->entries, set->n_entries);
+		add_entry_lines(&s, "add", set->name, set, set->entries, set->n_entries, NULL);
 		rc = run_script(&s, NULL, err);
 		goto out;
 	}
@@ -268,11 +277,56 @@ ipset_create(const struct npd_set *set, struct npd_err *err)
 	if (set_exists(tmp))
 		ipset_destroy(tmp, NULL);
 	add_create_line(&s, tmp, set);
-	add_entry_lines(&s, "add", tmp, set, set->entries, set->n_entries);
+	add_entry_lines(&s, "add", tmp, set, set->entries, set->n_entries, carry);
 	npd_buf_printf(&s, "swap %s %s\ndestroy %s\n", tmp, set->name, tmp);
 	rc = run_script(&s, NULL, err);
 out:
 	npd_buf_fini(&s);
+	return rc;
+}
+
+/* Counters of a live counted set's entries, by entry text. */
+struct carried {
+	const struct npd_set *set;
+	struct npd_map counts; /* -> uint64_t[2] packets, bytes (owned) */
+	struct npd_buf key;
+};
+
+static void
+carry_one(const char *name, const struct npd_set_entry *e, uint64_t packets, uint64_t bytes,
+	  void *ctx)
+{
+	struct carried *c = ctx;
+	uint64_t *v = npd_xmalloc(2 * sizeof(*v));
+
+	(void)name;
+	v[0] = packets;
+	v[1] = bytes;
+	npd_buf_reset(&c->key);
+	npd_set_entry_format(c->set, e, &c->key);
+	free(npd_map_set(&c->counts, c->key.data, v));
+}
+
+/* An update done by swapping a twin in. Unlike a re-creation it must not restart what a
+ * counted set's entries counted, so the twin's entries are given the live ones' counters
+ * (packets counted between the reading and the swap are lost); a set whose counters cannot
+ * be read gets fresh ones. */
+static int
+ipset_rebuild(const struct npd_set *set, struct npd_err *err)
+{
+	struct carried c = {.set = set};
+	int rc;
+
+	if (!set->counters)
+		return ipset_create(set, NULL, err);
+	npd_map_init(&c.counts);
+	npd_buf_init(&c.key);
+	if (npd_ipset_read_counters(set->name, carry_one, &c, NULL))
+		npd_map_clear(&c.counts, free);
+	rc = ipset_create(set, &c.counts, err);
+	npd_map_clear(&c.counts, free);
+	npd_map_fini(&c.counts);
+	npd_buf_fini(&c.key);
 	return rc;
 }
 
@@ -283,18 +337,18 @@ ipset_update(const struct npd_set_op *op, struct npd_err *err)
 	int rc;
 
 	if (op->set && op->n_add + op->n_del > NPD_IPSET_SWAP_THRESHOLD)
-		return ipset_create(op->set, err);
+		return ipset_rebuild(op->set, err);
 	/* Grown past the room it was created with (sized for its count then, which only a
 	 * re-creation changes): a bigger twin swapped in, never an add the kernel refuses. */
 	if (op->set && op->set->n_entries + op->n_del >= op->n_add &&
 	    npd_ipset_maxelem(op->set->n_entries) >
 		npd_ipset_maxelem(op->set->n_entries + op->n_del - op->n_add))
-		return ipset_create(op->set, err);
+		return ipset_rebuild(op->set, err);
 	if (!op->set)
 		return npd_err_set(err, -EINVAL, "ipset: update of %s without its set", op->name);
 	npd_buf_init(&s);
-	add_entry_lines(&s, "add", op->set->name, op->set, op->add, op->n_add);
-	add_entry_lines(&s, "del", op->set->name, op->set, op->del, op->n_del);
+	add_entry_lines(&s, "add", op->set->name, op->set, op->add, op->n_add, NULL);
+	add_entry_lines(&s, "del", op->set->name, op->set, op->del, op->n_del, NULL);
 	rc = run_script(&s, NULL, err);
 	npd_buf_fini(&s);
 	return rc;
@@ -325,60 +379,6 @@ ipset_destroy(const char *name, struct npd_err *err)
 	return rc;
 }
 
-bool
-npd_ipset_header_has_counters(const char *p)
-{
-	size_t n;
-
-	while (*p && *p != '\n') {
-		n = strcspn(p, " \n");
-		if (n == 8 && !memcmp(p, "counters", 8))
-			return true;
-		p += n;
-		if (*p == ' ')
-			p++;
-	}
-	return false;
-}
-
-/* Parses `list -terse` output: "Name: X", "Header: OPTIONS" ... "Number of entries: N" per
- * set. */
-static void
-parse_terse(const char *text, struct npd_owned *o)
-{
-	const char *line = text, *nl;
-	char name[NPD_SET_NAMELEN] = "";
-	size_t cap = o->n_sets;
-	bool counters = false;
-
-	while (line && *line) {
-		nl = strchr(line, '\n');
-		if (!strncmp(line, "Header: ", 8)) {
-			counters = npd_ipset_header_has_counters(line + 8);
-		} else if (!strncmp(line, "Name: ", 6)) {
-			size_t n = (nl ? (size_t)(nl - line) : strlen(line)) - 6;
-
-			if (n >= sizeof(name))
-				n = sizeof(name) - 1;
-			memcpy(name, line + 6, n);
-			name[n] = '\0';
-			counters = false;
-		} else if (!strncmp(line, "Number of entries: ", 19) && name[0] &&
-			   !strncmp(name, NPD_SET_PREFIX, strlen(NPD_SET_PREFIX))) {
-			struct npd_owned_set *os;
-
-			npd_xgrow(&o->sets, &cap, o->n_sets + 1, sizeof(*o->sets));
-			os = &o->sets[o->n_sets++];
-			memset(os, 0, sizeof(*os));
-			snprintf(os->name, sizeof(os->name), "%s", name);
-			os->n_entries = strtoul(line + 19, NULL, 10);
-			os->counters = counters;
-			name[0] = '\0';
-		}
-		line = nl ? nl + 1 : NULL;
-	}
-}
-
 static int
 ipset_list(struct npd_owned *out, struct npd_err *err)
 {
@@ -390,7 +390,7 @@ ipset_list(struct npd_owned *out, struct npd_err *err)
 	npd_buf_adds(&s, "list -terse\n");
 	rc = run_script(&s, &text, err);
 	if (rc == 0 && text.data)
-		parse_terse(text.data, out);
+		npd_ipset_parse_terse(text.data, out);
 	npd_buf_fini(&text);
 	npd_buf_fini(&s);
 	return rc;
@@ -482,7 +482,7 @@ static int
 op_create(struct npd_set_backend *b, const struct npd_set *set, struct npd_err *err)
 {
 	(void)b;
-	return ipset_create(set, err);
+	return ipset_create(set, NULL, err);
 }
 
 static int

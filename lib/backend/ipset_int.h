@@ -27,6 +27,9 @@ int npd_ipset_run(struct npd_buf *script, struct npd_buf *out, struct npd_err *e
 /* Whether the creation options of a "Header: " line of `ipset list` (the words after the
  * label, up to the end of the line) hold counters. */
 bool npd_ipset_header_has_counters(const char *p);
+/* Appends to o->sets every set of ours in `list -terse` output text ("Name: X", "Header:
+ * OPTIONS" ... "Number of entries: N" per set). */
+void npd_ipset_parse_terse(const char *text, struct npd_owned *o);
 /* The set backend's read_counters, for set name through libipset (ipset_read.c). */
 int npd_ipset_read_counters(const char *name, npd_set_counter_fn fn, void *ctx,
 			    struct npd_err *err);

@@ -1,6 +1,7 @@
-/* ipset_read.c: the per-entry packet and byte counters of one npd- set created with the
- * counters extension, read from libipset's plain `list NAME` output (captured by ipset.c's
- * session, never printed). Each member line ("10.0.0.1 packets 5 bytes 300", "10.1.0.0/16
+/* ipset_read.c: what ipset.c learns from libipset's listings (captured by its session,
+ * never printed): from `list -terse`, our sets with their entry counts and whether they have
+ * counters; from the plain `list NAME` of a set created with the counters extension, the
+ * per-entry packet and byte counters. Each member line ("10.0.0.1 packets 5 bytes 300", "10.1.0.0/16
  * nomatch packets 0 bytes 0", "fd00::1,tcp:443 packets 1 bytes 60") becomes a struct
  * npd_set_entry built as the compiler builds them, so the caller finds the entry it follows
  * with npd_set_entry_cmp. Reads only; a set without counters or not ours is refused before
@@ -13,7 +14,60 @@
 
 #include "npd/addr.h"
 #include "npd/buf.h"
+#include "npd/mem.h"
 #include "ipset_int.h"
+
+bool
+npd_ipset_header_has_counters(const char *p)
+{
+	size_t n;
+
+	while (*p && *p != '\n') {
+		n = strcspn(p, " \n");
+		if (n == 8 && !memcmp(p, "counters", 8))
+			return true;
+		p += n;
+		if (*p == ' ')
+			p++;
+	}
+	return false;
+}
+
+void
+npd_ipset_parse_terse(const char *text, struct npd_owned *o)
+{
+	const char *line = text, *nl;
+	char name[NPD_SET_NAMELEN] = "";
+	size_t cap = o->n_sets;
+	bool counters = false;
+
+	while (line && *line) {
+		nl = strchr(line, '\n');
+		if (!strncmp(line, "Header: ", 8)) {
+			counters = npd_ipset_header_has_counters(line + 8);
+		} else if (!strncmp(line, "Name: ", 6)) {
+			size_t n = (nl ? (size_t)(nl - line) : strlen(line)) - 6;
+
+			if (n >= sizeof(name))
+				n = sizeof(name) - 1;
+			memcpy(name, line + 6, n);
+			name[n] = '\0';
+			counters = false;
+		} else if (!strncmp(line, "Number of entries: ", 19) && name[0] &&
+			   !strncmp(name, NPD_SET_PREFIX, strlen(NPD_SET_PREFIX))) {
+			struct npd_owned_set *os;
+
+			npd_xgrow(&o->sets, &cap, o->n_sets + 1, sizeof(*o->sets));
+			os = &o->sets[o->n_sets++];
+			memset(os, 0, sizeof(*os));
+			snprintf(os->name, sizeof(os->name), "%s", name);
+			os->n_entries = strtoul(line + 19, NULL, 10);
+			os->counters = counters;
+			name[0] = '\0';
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+}
 
 /* A member line is short: the longest element is an IPv6 address with ",sctp:65535", the
  * counters two 20-digit numbers. */

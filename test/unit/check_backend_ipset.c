@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/ipset_int.h"
 #include "npd/backend.h"
 #include "npd/mem.h"
 #include "npd/ruleset.h"
@@ -497,14 +498,73 @@ START_TEST(grows_by_swap_past_its_room)
 }
 END_TEST
 
+/* Members of a counted set whose packet counter is not 0, one a line. */
+static char *
+counted_members(const char *name)
+{
+	char *cmd = npd_xasprintf(
+	    "ipset list %s | sed '1,/^Members:/d' | grep -v ' packets 0 ' | sort", name);
+	char *out = tu_sh(cmd);
+
+	free(cmd);
+	return out;
+}
+
+/* An update swapped in (past its room, or too many changes) is still an update: a counted
+ * set's kept entries keep their counters, new ones start at zero; a create restarts all. */
+START_TEST(swapped_update_keeps_entry_counters)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set_backend *b = open_backend();
+	struct npd_set_op op = {.kind = NPD_SETOP_UPDATE};
+	struct npd_set *s;
+	char *m;
+
+	s = npd_ruleset_add_set(rs, "npd-grp", NPD_SET_HASH_IP, AF_INET, NULL);
+	s->counters = true;
+	tu_add_entry(s, "10.0.0.1", 0, false, 0, 0);
+	tu_add_entry(s, "10.0.0.2", 0, false, 0, 0);
+	ck_assert_msg(ops->create(b, s, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(system("ipset -exist add npd-grp 10.0.0.1 packets 5 bytes 300"), 0);
+	ck_assert_int_eq(system("ipset -exist add npd-grp 10.0.0.2 packets 1 bytes 60"), 0);
+	grow(s, &op, 0, 600);
+	ck_assert_msg(ops->update(b, &op, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(maxelem("npd-grp"), 2048); /* it was swapped in */
+	ck_assert_uint_eq(count("npd-grp"), 602);
+	ck_assert(has_counters("npd-grp"));
+	m = counted_members("npd-grp");
+	ck_assert_str_eq(m, "10.0.0.1 packets 5 bytes 300\n10.0.0.2 packets 1 bytes 60\n");
+	free(m);
+	grow(s, &op, 600, NPD_IPSET_SWAP_THRESHOLD + 1);
+	ck_assert_msg(ops->update(b, &op, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(count("npd-grp"), 1603);
+	m = counted_members("npd-grp");
+	ck_assert_str_eq(m, "10.0.0.1 packets 5 bytes 300\n10.0.0.2 packets 1 bytes 60\n");
+	free(m);
+	ck_assert_msg(ops->create(b, s, &err) == 0, "%s", err.msg);
+	m = counted_members("npd-grp");
+	ck_assert_str_eq(m, "");
+	free(m);
+	m = tu_sh("ipset list -name");
+	ck_assert_str_eq(m, "npd-grp\n");
+	free(m);
+	ops->close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
 int
 main(void)
 {
-	const TTest *const tests[] = {
-	    create_every_type_and_family, small_update_in_place,
-	    recreate_swaps_never_empty,	  destroy_and_list,
-	    grows_by_swap_past_its_room,  counted_sets_are_created_listed_and_swapped,
-	    counters_are_read_per_entry,  NULL};
+	const TTest *const tests[] = {create_every_type_and_family,
+				      small_update_in_place,
+				      recreate_swaps_never_empty,
+				      destroy_and_list,
+				      grows_by_swap_past_its_room,
+				      counted_sets_are_created_listed_and_swapped,
+				      counters_are_read_per_entry,
+				      swapped_update_keeps_entry_counters,
+				      NULL};
 
 	return tu_backend_main("backend_ipset", tests,
 			       "ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1",
