@@ -159,6 +159,8 @@ main(int argc, char **argv)
 		goto out;
 	sto.ops = be.ops;
 	sto.backend = be.b;
+	sto.set_ops = be.set_ops;
+	sto.set_backend = be.sb;
 	sto.interval = o.counters_interval;
 	/* libiptc reads in process; the nft backend forks iptables-nft-save, so only on the
 	 * timer. */

@@ -2,7 +2,10 @@
  * read into an npd_counters cache on a timer (default 5 s) and, for in-process backends,
  * just before every table commit: the chains it rewrites or deletes restart from zero, so
  * what they counted must be taken first (only those: reading every chain would cost each
- * policy change a walk of the whole table). A scrape formats the cache and never touches
+ * policy change a walk of the whole table). The entries of counted sets (a local pod's
+ * default deny) are read on the same timer, one listing per set the cache follows, and
+ * before an apply only the sets it destroys, recreates or deletes entries from: pod churn
+ * that only adds entries reads nothing. A scrape formats the cache and never touches
  * the kernel. The cache is written to the state file after every reading and commit (write
  * then rename), so an agent restart continues the totals. Also the one table of HELP texts
  * for every family netpold exports. Never changes kernel state. */
@@ -204,16 +207,58 @@ stats_start(struct stats *st)
 		ev_timer_start(agent_loop(st->a), &st->tick);
 }
 
-static int
-read_kernel(struct stats *st, const struct npd_plan *only)
+/* A reading of counted sets: the first failure, and whether any set was listed. */
+struct set_reading {
+	struct stats *st;
+	struct npd_err err;
+	int rc;
+	bool listed;
+};
+
+static void
+read_set(const char *set, void *ctx)
 {
+	struct set_reading *r = ctx;
 	struct npd_err err = {0};
-	uint64_t t0 = npd_now_ns();
 	int rc;
 
-	if (!st->o.ops->read_counters)
-		return 0; /* the fake backend: nothing to read */
-	rc = st->o.ops->read_counters(st->o.backend, only, npd_counters_feed, st->counters, &err);
+	r->listed = true;
+	rc = r->st->o.set_ops->read_counters(r->st->o.set_backend, set, npd_counters_feed_set,
+					     r->st->counters, &err);
+	/* A set gone from the kernel (a cleanup while no agent ran) took its counts along:
+	 * nothing to read, and the next commit says what the cache follows. */
+	if (rc < 0 && rc != -ENOENT && !r->rc) {
+		r->rc = rc;
+		r->err = err;
+	}
+}
+
+/* One reading: when rules, the rule counters (only: NULL for every chain, else the chains
+ * its commits restart); when sets, the entries of the counted sets the cache follows (lose:
+ * NULL for all, else only those applying it loses). Counted as one reading, of any result
+ * but the first failure's. */
+static int
+read_kernel(struct stats *st, bool rules, const struct npd_plan *only, bool sets,
+	    const struct npd_plan *lose)
+{
+	struct set_reading sr = {.st = st};
+	struct npd_err err = {0};
+	uint64_t t0 = npd_now_ns();
+	int rc = 0;
+
+	rules = rules && st->o.ops->read_counters; /* the fake backend: nothing to read */
+	sets = sets && st->o.set_ops && st->o.set_ops->read_counters;
+	if (rules)
+		rc = st->o.ops->read_counters(st->o.backend, only, npd_counters_feed, st->counters,
+					      &err);
+	if (sets)
+		npd_counters_each_set(st->counters, lose, read_set, &sr);
+	if (!rules && !sr.listed)
+		return 0;
+	if (!rc && sr.rc) {
+		rc = sr.rc;
+		err = sr.err;
+	}
 	st->stale = true;
 	agent_metric_set(st->a, "netpold_last_rule_stat_read_duration_seconds",
 			 (double)(npd_now_ns() - t0) / 1e9);
@@ -231,7 +276,7 @@ read_kernel(struct stats *st, const struct npd_plan *only)
 int
 stats_refresh(struct stats *st)
 {
-	int rc = read_kernel(st, NULL);
+	int rc = read_kernel(st, true, NULL, true, NULL);
 
 	if (rc == 0)
 		save(st);
@@ -249,18 +294,18 @@ feed_reset(uint8_t family, const char *chain, size_t rule_index, uint64_t packet
 }
 
 void
-stats_before_commit(struct stats *st, const struct npd_plan *plan, struct npd_apply_opts *o)
+stats_before_apply(struct stats *st, const struct npd_plan *plan, struct npd_apply_opts *o)
 {
-	if (!st->o.read_before_commit)
-		return;
+	bool rules = st->o.read_before_commit && (plan->v4.commit || plan->v6.commit);
+
 	/* A table read costs about as much as the commit's own: let the commit pass on the
 	 * counters of the table it has read anyway. */
-	if (npd_backend_can_count_commits(st->o.ops)) {
+	if (rules && npd_backend_can_count_commits(st->o.ops)) {
 		o->reset_counters = feed_reset;
 		o->reset_ctx = st;
-		return;
+		rules = false;
 	}
-	read_kernel(st, plan);
+	read_kernel(st, rules, plan, true, plan);
 }
 
 /* The generation of every policy with a chain on this node: the policies that select a

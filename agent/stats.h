@@ -1,5 +1,6 @@
 /* stats.h: what the agent tells an operator about its rules: the kernel counters of our
- * rules, read on a timer and just before each table commit, summed by origin in an
+ * rules and of our counted sets' entries, read on a timer and just before an apply that
+ * would restart some of them, summed by origin in an
  * npd_counters cache (kept in a state file across restarts); the generation of each policy
  * last committed; and the HELP text of every netpold metric family. A scrape only formats
  * the cache: it never reads the kernel. Runs on the agent's loop. */
@@ -18,7 +19,11 @@
 struct stats_opts {
 	const struct npd_backend_ops *ops;
 	struct npd_backend *backend; /* borrowed, open */
-	double interval;	     /* seconds between kernel readings; 0: only at commits */
+	/* The set backend, for the entries of counted sets (NULL, or no read_counters: not
+	 * read). */
+	const struct npd_set_backend_ops *set_ops;
+	struct npd_set_backend *set_backend; /* borrowed, open */
+	double interval; /* seconds between kernel readings; 0: only at commits */
 	/* Read the kernel before each table commit too, so no count is lost to a rewrite.
 	 * For backends whose reading is in process (libiptc); not for one that forks. */
 	bool read_before_commit;
@@ -33,10 +38,11 @@ struct stats *stats_new(struct npd_agent *a, const struct stats_opts *o);
 void stats_free(struct stats *st);
 /* Loads the state file (a missing one is no error) and starts the reading timer. */
 void stats_start(struct stats *st);
-/* The sync is about to commit plan: reads, while the old rules are there, the chains whose
- * counters that commit restarts (the cache keeps the readings of the others); or, when the
- * backend's commits can pass those on, sets o's reset_counters for npd_backend_apply_ex. */
-void stats_before_commit(struct stats *st, const struct npd_plan *plan, struct npd_apply_opts *o);
+/* The sync is about to apply plan: reads, while the old rules and sets are there, the
+ * chains whose counters its commits restart (or, when the backend's commits can pass those
+ * on, sets o's reset_counters for npd_backend_apply_ex) and the counted sets whose entries
+ * it destroys or restarts; the cache keeps the readings of the others. */
+void stats_before_apply(struct stats *st, const struct npd_plan *plan, struct npd_apply_opts *o);
 /* A sync succeeded: rs (borrowed) is now in the kernel and plan was applied; counters
  * follow the new rules and the policies' generations are noted as committed. */
 void stats_committed(struct stats *st, const struct npd_ruleset *rs, const struct npd_plan *plan);

@@ -462,8 +462,8 @@ sync_once(struct sync *s, double *secs)
 	npd_plan_format(plan, &summary);
 	empty = npd_plan_is_empty(plan);
 	ph.planned = npd_now_ns();
-	if (!empty && s->o.stats && (plan->v4.commit || plan->v6.commit))
-		stats_before_commit(s->o.stats, plan, &ph.apply);
+	if (!empty && s->o.stats)
+		stats_before_apply(s->o.stats, plan, &ph.apply);
 	ph.counted = npd_now_ns();
 	if (!empty)
 		rc = npd_backend_apply_ex(s->o.ops, s->o.backend, s->o.set_ops, s->o.set_backend,

@@ -69,7 +69,8 @@ int npd_counters_get(const struct npd_counters *c, enum npd_origin_kind kind,
 
 /* Calls fn with the name of every counted set the cache follows entries of, sorted. With
  * plan non-NULL, only those whose entry counters applying plan loses (the set destroyed or
- * created anew, entries deleted), so that a reading just before the apply lists only them. */
+ * created anew, entries deleted), so that a reading just before the apply lists only them.
+ * fn may feed c (npd_counters_feed_set) but not change what it follows. */
 typedef void (*npd_counter_set_name_fn)(const char *set, void *ctx);
 void npd_counters_each_set(const struct npd_counters *c, const struct npd_plan *plan,
 			   npd_counter_set_name_fn fn, void *ctx);
