@@ -3,27 +3,32 @@
  * are sorted by name and set entries by value).
  *
  * Layout, per family, in the filter table:
- *   FORWARD -> NPD-FORWARD: established/related returned at once, then "-s POD_IP -j NPD-E-<h>"
- *     for every local pod isolated for egress, then "-d POD_IP -j NPD-I-<h>" for every
- *     local pod isolated for ingress. Allowed traffic returns and falls through to the rest
- *     of FORWARD (the CNI's and kube-proxy's rules). Only FORWARD is hooked: bridged
- *     traffic reaches it through br_netfilter, routed traffic directly. INPUT and OUTPUT
- *     are left alone on purpose: traffic between a pod and its own node (kubelet probes)
- *     is always allowed, as the Kubernetes documentation says.
- *     IPv6 neighbour discovery is returned too. A pod isolated in one direction only also
- *     sends its mid-stream TCP pickups of the other direction to its chain.
- *   NPD-I-<h>/NPD-E-<h> (h: hash of the pod's identity "I|ns/name"): log and reset a TCP
+ *   FORWARD -> NPD-FORWARD: established/related returned at once, then
+ *     "-m set --match-set G src -j NPD-E-<h>" for every egress group, then
+ *     "-m set --match-set G dst -j NPD-I-<h>" for every ingress group. A group is one list
+ *     of policies selecting local pods in one direction (so all of one namespace); its set
+ *     G holds the addresses of the local pods that list selects. So a local pod that joins,
+ *     leaves or changes groups that exist is set membership only, never a table commit.
+ *     Allowed traffic returns and falls through to the rest of FORWARD (the CNI's and
+ *     kube-proxy's rules). Only FORWARD is hooked: bridged traffic reaches it through
+ *     br_netfilter, routed traffic directly. INPUT and OUTPUT are left alone on purpose:
+ *     traffic between a pod and its own node (kubelet probes) is always allowed, as the
+ *     Kubernetes documentation says. IPv6 neighbour discovery is returned too. Mid-stream
+ *     TCP pickups at a group's other end go to its chain as well, last.
+ *   NPD-I-<h>/NPD-E-<h> (h: hash of the group's identity "GI|ns/pol1,pol2"): reject a TCP
  *     segment that is NEW but no SYN, clear our mark bit, jump to the chain of every policy
- *     selecting the pod in that direction and return as soon as one set the bit; else log
- *     (rate-limited NFLOG) and reject (TCP with a reset, the rest with ICMP).
+ *     of the group and return as soon as one set the bit; else log (rate-limited NFLOG)
+ *     and reject (TCP with a reset, the rest with ICMP). The rejects match G again, with
+ *     ipset's per-entry counters: each pod's entry counts its default-deny packets, where
+ *     the dispatch's match (! --update-counters) counts nothing.
  *   NPD-PI-<h>/NPD-PE-<h> (h: hash of "PI|ns/name"): one rule per peer x port setting the
  *     mark bit (compile_policy.c). Names hash identities, never content, so kernel
  *     counters survive edits.
  * Peers become ipsets, each computed once per compile: one hash:ip set per distinct
  * selector (cluster-wide membership), one hash:net set per ipBlock, hash:ip,port sets
- * for named ports resolved at the destination pod. Through an incremental state, a local
- * pod's chains and NPD-FORWARD rules that no change since the last compile can alter are
- * copied from what that compile emitted (compile_chains.c), in the same place. */
+ * for named ports resolved at the destination pod. Through an incremental state, a policy
+ * chain that no change since the last compile can alter is copied from what that compile
+ * emitted (compile_chains.c). */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -132,16 +137,44 @@ npd_compile_pod_owns_ip(const struct npd_store *s, const struct npd_pod *pod,
 	return npd_store_pod_by_ip(s, a) == pod;
 }
 
-static bool
-pod_has_family(const struct npd_cc *c, const struct npd_pod *pod)
+/* The group of local pod locals[i] in direction d, made on first use. Its identity names
+ * the direction, the namespace and the policies in store order, so pods of one namespace
+ * that the same policies select share it, and its names stay while any such pod exists. */
+static size_t
+join_group(struct npd_cc *c, size_t i, enum dir d)
 {
-	size_t i;
+	const struct npd_cc_local *lp = &c->locals[i];
+	struct npd_cc_group *g;
+	size_t k, gi;
+	void *v;
 
-	for (i = 0; i < pod->n_ips; i++)
-		if (pod->ips[i].family == c->family &&
-		    npd_compile_pod_owns_ip(c->s, pod, &pod->ips[i]))
-			return true;
-	return false;
+	npd_buf_reset(&c->id);
+	npd_buf_adds(&c->id, d == DIR_IN ? "GI|" : "GE|");
+	npd_compile_add_name(&c->id, lp->pod->ns);
+	for (k = 0; k < lp->n_pols[d]; k++) {
+		npd_buf_addc(&c->id, k ? ',' : '/');
+		npd_compile_add_name(&c->id, lp->pols[d][k]->name);
+	}
+	v = npd_map_get(&c->group_ids, c->id.data);
+	if (v) {
+		gi = (size_t)(uintptr_t)v - 1;
+	} else {
+		npd_xgrow(&c->groups, &c->cap_groups, c->n_groups + 1, sizeof(*c->groups));
+		gi = c->n_groups++;
+		g = &c->groups[gi];
+		memset(g, 0, sizeof(*g));
+		g->d = d;
+		g->pols = lp->pols[d];
+		g->n_pols = lp->n_pols[d];
+		g->id = npd_xstrdup(c->id.data);
+		snprintf(g->chain, sizeof(g->chain), "NPD-%s-%016" PRIx64, d == DIR_IN ? "I" : "E",
+			 npd_compile_name_hash(c->id.data, c->id.len));
+		npd_map_set(&c->group_ids, c->id.data, (void *)(uintptr_t)(gi + 1));
+	}
+	g = &c->groups[gi];
+	npd_xgrow(&g->members, &g->cap_members, g->n_members + 1, sizeof(*g->members));
+	g->members[g->n_members++] = i;
+	return gi;
 }
 
 static void
@@ -159,13 +192,6 @@ add_local(struct npd_cc *c, const struct npd_pod *pod)
 	lp = &c->locals[c->n_locals++];
 	memset(lp, 0, sizeof(*lp));
 	lp->pod = pod;
-	lp->cp = c->st ? npd_compile_chains_pod(c, pod) : NULL;
-	for (d = DIR_IN; d <= DIR_EG; d++)
-		if (lp->cp)
-			memcpy(lp->chain[d], lp->cp->chain[d], sizeof(lp->chain[d]));
-		else
-			chain_name(lp->chain[d], d == DIR_IN ? "I" : "E", pod->ns, pod->name,
-				   &c->tmp);
 	for (k = 0; k < n_pols; k++) {
 		const struct npd_policy *pol = pols[k];
 
@@ -179,6 +205,9 @@ add_local(struct npd_cc *c, const struct npd_pod *pod)
 			lp->pols[d][lp->n_pols[d]++] = pol;
 		}
 	}
+	for (d = DIR_IN; d <= DIR_EG; d++)
+		lp->group[d] =
+		    lp->n_pols[d] ? join_group(c, c->n_locals - 1, (enum dir)d) : SIZE_MAX;
 }
 
 /* The local pods in store order (namespace, then name): from the incremental state's
@@ -232,10 +261,77 @@ set_tcp_pickup(struct npd_rule *r)
 	r->ctstate = NPD_CT_NEW;
 }
 
-/* The rate-limited NFLOG rule of a pod chain, whose prefix names the pod for the drop log. */
+/* Appends "NS pods selected for DIR by P1, P2" for group g to the scratch text. */
 static void
-add_drop_log(struct npd_cc *c, struct npd_chain *ch, const struct npd_pod *pod, enum dir d,
-	     bool pickup)
+describe_group(struct npd_cc *c, const struct npd_cc_group *g)
+{
+	size_t k;
+
+	npd_buf_printf(&c->tmp, "%s pods selected for %s by ", g->pols[0]->ns, dir_word[g->d]);
+	for (k = 0; k < g->n_pols; k++)
+		npd_buf_printf(&c->tmp, "%s%s", k ? ", " : "", g->pols[k]->name);
+}
+
+/* Makes r match the group's set at the group's own end of the packet (ingress: the
+ * destination, egress: the source) or at the other end; counting for the matched entry
+ * unless no_counters. */
+static void
+match_group(struct npd_rule *r, const struct npd_cc_group *g, bool other_end, bool no_counters)
+{
+	bool dst = (g->d == DIR_IN) != other_end;
+
+	r->n_sets = 1;
+	snprintf(r->sets[0].name, sizeof(r->sets[0].name), "%s", g->set);
+	r->sets[0].dims = 1;
+	r->sets[0].dirs = dst ? NPD_SETDIR_DST(0) : 0;
+	r->sets[0].no_counters = no_counters;
+}
+
+/* The set of group g in c->family, filled with its members' addresses there; g->set stays
+ * "" when no member has one (then the group has no rules in the family). Its entries count
+ * the group chain's rejects per pod; the differ compares it entry by entry every time,
+ * since the state keeps only the sets peers become. */
+static void
+group_set(struct npd_cc *c, struct npd_cc_group *g)
+{
+	struct npd_set *set = NULL;
+	struct npd_set_entry e;
+	size_t m, j;
+
+	g->set[0] = '\0';
+	for (m = 0; m < g->n_members; m++) {
+		const struct npd_pod *pod = c->locals[g->members[m]].pod;
+
+		for (j = 0; j < pod->n_ips; j++) {
+			const struct npd_addr *a = &pod->ips[j];
+
+			if (a->family != c->family || !npd_compile_pod_owns_ip(c->s, pod, a))
+				continue;
+			if (!set) {
+				snprintf(g->set, sizeof(g->set), "npd-%016" PRIx64 "-%c",
+					 npd_compile_name_hash(g->id, strlen(g->id)),
+					 c->family == AF_INET6 ? '6' : '4');
+				npd_buf_reset(&c->tmp);
+				npd_buf_adds(&c->tmp, "local ");
+				describe_group(c, g);
+				set = npd_ruleset_add_set(c->rs, g->set, NPD_SET_HASH_IP, c->family,
+							  c->tmp.data);
+				set->counters = true;
+				set->count_dir = origin_dir((enum dir)g->d);
+				if (c->st)
+					npd_compile_state_dirty_name(c->st, g->set);
+			}
+			memset(&e, 0, sizeof(e));
+			e.addr = *a;
+			npd_ruleset_add_entry(set, &e);
+		}
+	}
+}
+
+/* The rate-limited NFLOG rule of a group chain. Its prefix names the direction and the
+ * namespace; the drop log names the pods by the packet's addresses. */
+static void
+add_drop_log(struct npd_cc *c, struct npd_chain *ch, const struct npd_cc_group *g, bool pickup)
 {
 	struct npd_rule r;
 
@@ -249,56 +345,58 @@ add_drop_log(struct npd_cc *c, struct npd_chain *ch, const struct npd_pod *pod, 
 	r.target = NPD_T_NFLOG;
 	r.nflog_group = c->o->nflog_group;
 	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "NPD DROP %c %s/%s", d == DIR_IN ? 'I' : 'E', pod->ns, pod->name);
+	npd_buf_printf(&c->tmp, "NPD DROP %c %s", g->d == DIR_IN ? 'I' : 'E', g->pols[0]->ns);
 	r.nflog_prefix = truncated(c->tmp.data, NPD_NFLOG_PREFIXLEN - 1);
 	npd_ruleset_add_rule(ch, &r);
 	npd_rule_fini(&r);
 }
 
-/* A reject of the pod's deny (counted for the pod): TCP gets a reset, so the local socket
- * dies at once instead of retransmitting into the deny and resuming silently if the policy
- * is reverted; anything else an ICMP port unreachable. */
+/* What a reject of a group chain's deny matches. */
+enum deny_kind {
+	DENY_PICKUP,	   /* a mid-stream TCP segment at the group's own end */
+	DENY_PICKUP_OTHER, /* one at the other end (its other direction's pickups) */
+	DENY_TCP,	   /* a TCP connection the policies did not admit */
+	DENY_OTHER,	   /* anything else they did not admit */
+	DENY_UNMATCHED,	   /* what reaches the end without the set's match: fail closed */
+};
+
+/* A reject of the group's deny. TCP gets a reset, so the local socket dies at once instead
+ * of retransmitting into the deny and resuming silently if the policy is reverted;
+ * anything else an ICMP port unreachable. All but the last match the group's set, whose
+ * entry then counts the packet for its pod. */
 static void
-add_deny(struct npd_cc *c, struct npd_chain *ch, const struct npd_pod *pod, enum dir d, bool pickup,
-	 bool tcp)
+add_deny(struct npd_cc *c, struct npd_chain *ch, const struct npd_cc_group *g, enum deny_kind k)
 {
 	struct npd_rule r;
 
 	memset(&r, 0, sizeof(r));
-	if (pickup)
+	if (k == DENY_PICKUP || k == DENY_PICKUP_OTHER)
 		set_tcp_pickup(&r);
-	else if (tcp)
+	else if (k == DENY_TCP)
 		r.proto = 6;
+	if (k != DENY_UNMATCHED)
+		match_group(&r, g, k == DENY_PICKUP_OTHER, false);
 	r.target = NPD_T_REJECT;
-	r.reject_with = pickup || tcp ? NPD_REJECT_TCP_RESET : NPD_REJECT_PORT_UNREACH;
+	r.reject_with = r.proto == 6 ? NPD_REJECT_TCP_RESET : NPD_REJECT_PORT_UNREACH;
 	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "netpold: %s %s %s/%s", pickup ? "mid-stream TCP" : "default deny",
-		       dir_word[d], pod->ns, pod->name);
+	npd_buf_printf(&c->tmp, "netpold: %s: ",
+		       k == DENY_PICKUP || k == DENY_PICKUP_OTHER ? "mid-stream TCP"
+		       : k == DENY_UNMATCHED			  ? "default deny (no set match)"
+								  : "default deny");
+	describe_group(c, g);
 	set_comment(&r, &c->tmp);
-	r.origin_rule = NPD_ORIGIN_RULE_DENY;
+	r.origin_rule = NPD_ORIGIN_RULE_NONE;
 	npd_ruleset_add_rule(ch, &r);
 	npd_rule_fini(&r);
 }
 
-/* A pod chain the last compile emitted: its policies' chains first, as building does; its
- * jumps name the policies lp->pols[d] holds, in that order. */
+/* The chain of group g: pickups rejected first (a connection has exactly one initiator),
+ * then the mark cleared and every policy chain tried, returning as soon as one admitted;
+ * what none admits is logged and rejected. */
 static void
-copy_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d)
-{
-	const struct npd_chain *kept = &lp->cp->ch[c->family == AF_INET6][d];
-	size_t i, k = 0;
-
-	for (i = 0; i < kept->n_rules; i++)
-		if (kept->rules[i].target == NPD_T_JUMP && k < lp->n_pols[d])
-			npd_compile_policy_chain(c, lp->pols[d][k++], d, kept->rules[i].jump);
-	npd_ruleset_add_chain_copy(npd_ruleset_table(c->rs, c->family), kept);
-}
-
-static void
-emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, const char *name)
+emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
-	const struct npd_pod *pod = lp->pod;
 	char pname[NPD_CHAIN_NAMELEN];
 	struct npd_chain *ch;
 	struct npd_rule r;
@@ -306,25 +404,24 @@ emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, cons
 
 	/* The policy chains first, so ch stays valid while it is filled (a chain moves when
 	 * another is added); the table is sorted by name when sealed. */
-	for (i = 0; i < lp->n_pols[d]; i++) {
-		chain_name(pname, d == DIR_IN ? "PI" : "PE", lp->pols[d][i]->ns,
-			   lp->pols[d][i]->name, &c->tmp);
-		npd_compile_policy_chain(c, lp->pols[d][i], d, pname);
+	for (i = 0; i < g->n_pols; i++) {
+		chain_name(pname, g->d == DIR_IN ? "PI" : "PE", g->pols[i]->ns, g->pols[i]->name,
+			   &c->tmp);
+		npd_compile_policy_chain(c, g->pols[i], g->d, pname);
 	}
-	ch = npd_ruleset_add_chain(t, name);
-	npd_chain_set_origin(ch, NPD_ORIGIN_POD, origin_dir(d), pod->ns, pod->name);
-	/* First, before any policy can admit it: a connection has exactly one initiator. */
-	add_drop_log(c, ch, pod, d, true);
-	add_deny(c, ch, pod, d, true, true);
+	ch = npd_ruleset_add_chain(t, g->chain);
+	add_drop_log(c, ch, g, true);
+	add_deny(c, ch, g, DENY_PICKUP);
+	add_deny(c, ch, g, DENY_PICKUP_OTHER);
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_MARK;
 	r.set_mark = 0;
 	r.set_mask = c->o->mark;
 	npd_ruleset_add_rule(ch, &r);
-	for (i = 0; i < lp->n_pols[d]; i++) {
-		const struct npd_policy *pol = lp->pols[d][i];
+	for (i = 0; i < g->n_pols; i++) {
+		const struct npd_policy *pol = g->pols[i];
 
-		chain_name(pname, d == DIR_IN ? "PI" : "PE", pol->ns, pol->name, &c->tmp);
+		chain_name(pname, g->d == DIR_IN ? "PI" : "PE", pol->ns, pol->name, &c->tmp);
 		memset(&r, 0, sizeof(r));
 		r.target = NPD_T_JUMP;
 		memcpy(r.jump, pname, sizeof(r.jump));
@@ -340,70 +437,50 @@ emit_pod_chain(struct npd_cc *c, const struct npd_cc_local *lp, enum dir d, cons
 		r.target = NPD_T_RETURN;
 		npd_ruleset_add_rule(ch, &r);
 	}
-	add_drop_log(c, ch, pod, d, false);
-	add_deny(c, ch, pod, d, false, true);
-	add_deny(c, ch, pod, d, false, false);
+	add_drop_log(c, ch, g, false);
+	add_deny(c, ch, g, DENY_TCP);
+	add_deny(c, ch, g, DENY_OTHER);
+	add_deny(c, ch, g, DENY_UNMATCHED);
 }
 
+/* The NPD-FORWARD rule sending group g's packets to its chain: those of its own end, or
+ * (pickup) the mid-stream TCP segments at its other end. The set match does not count:
+ * only the rejects count for a pod. */
 static void
-add_jumps(struct npd_cc *c, struct npd_chain *fwd, enum dir d)
+add_dispatch(struct npd_cc *c, struct npd_chain *fwd, const struct npd_cc_group *g, bool pickup)
 {
-	int fi = c->family == AF_INET6;
 	struct npd_rule r;
-	size_t i, j;
 
-	for (i = 0; i < c->n_locals; i++) {
-		struct npd_cc_local *lp = &c->locals[i];
-		const struct npd_pod *pod = lp->pod;
+	memset(&r, 0, sizeof(r));
+	if (pickup)
+		set_tcp_pickup(&r);
+	match_group(&r, g, pickup, true);
+	r.target = NPD_T_JUMP;
+	memcpy(r.jump, g->chain, sizeof(r.jump));
+	npd_buf_reset(&c->tmp);
+	if (pickup)
+		npd_buf_printf(&c->tmp, "mid-stream TCP %s ", g->d == DIR_IN ? "from" : "to");
+	describe_group(c, g);
+	set_comment(&r, &c->tmp);
+	npd_ruleset_add_rule(fwd, &r);
+	npd_rule_fini(&r);
+}
 
-		if (lp->cp) {
-			for (j = 0; j < lp->cp->n_fwd[fi][d]; j++)
-				npd_ruleset_add_rule(fwd, &lp->cp->fwd[fi][d][j]);
-			continue;
-		}
-		lp->fwd_at[fi][d] = fwd->n_rules;
-		if (!lp->n_pols[d] || !pod_has_family(c, pod))
-			continue;
-		for (j = 0; j < pod->n_ips; j++) {
-			const struct npd_addr *a = &pod->ips[j];
+/* The group rules of NPD-FORWARD: every egress group, then every ingress group (a packet
+ * between two local pods is checked at both), then the pickups of the other direction.
+ * Those serve pods isolated one way only: a deny on one side must not resume as replies.
+ * A pod isolated both ways never reaches them, as its first chain rejects every pickup. */
+static void
+add_group_rules(struct npd_cc *c, struct npd_chain *fwd)
+{
+	int pickup, d;
+	size_t i;
 
-			if (a->family != c->family || !npd_compile_pod_owns_ip(c->s, pod, a))
-				continue;
-			memset(&r, 0, sizeof(r));
-			if (d == DIR_IN) {
-				r.has_dst = true;
-				r.dst.addr = *a;
-				r.dst.prefix = c->family == AF_INET6 ? 128 : 32;
-			} else {
-				r.has_src = true;
-				r.src.addr = *a;
-				r.src.prefix = c->family == AF_INET6 ? 128 : 32;
-			}
-			r.target = NPD_T_JUMP;
-			memcpy(r.jump, lp->chain[d], sizeof(r.jump));
-			npd_buf_reset(&c->tmp);
-			npd_buf_printf(&c->tmp, "%s/%s %s", pod->ns, pod->name, dir_word[d]);
-			set_comment(&r, &c->tmp);
-			npd_ruleset_add_rule(fwd, &r);
-			if (!lp->n_pols[d == DIR_IN ? DIR_EG : DIR_IN]) {
-				/* Not isolated the other way: its mid-stream pickups in that
-				 * direction still go to this chain, whose first rules reject
-				 * them (a deny on one side must not resume as replies). */
-				r.has_src = d == DIR_IN;
-				r.has_dst = d == DIR_EG;
-				r.src.addr = r.dst.addr = *a;
-				r.src.prefix = r.dst.prefix = c->family == AF_INET6 ? 128 : 32;
-				set_tcp_pickup(&r);
-				npd_buf_reset(&c->tmp);
-				npd_buf_printf(&c->tmp, "%s/%s %s: mid-stream TCP %s it", pod->ns,
-					       pod->name, dir_word[d], d == DIR_IN ? "from" : "to");
-				set_comment(&r, &c->tmp);
-				npd_ruleset_add_rule(fwd, &r);
-			}
-			npd_rule_fini(&r);
-		}
-		lp->fwd_n[fi][d] = fwd->n_rules - lp->fwd_at[fi][d];
-	}
+	for (pickup = 0; pickup <= 1; pickup++)
+		for (d = DIR_EG; d >= DIR_IN; d--)
+			for (i = 0; i < c->n_groups; i++)
+				if (c->groups[i].d == d && c->groups[i].set[0])
+					add_dispatch(c, fwd, &c->groups[i], pickup);
 }
 
 /* IPv6 neighbour solicitations and advertisements between pods on one bridge cross FORWARD
@@ -438,11 +515,9 @@ static void
 compile_family(struct npd_cc *c, uint8_t family)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, family);
-	int fi = family == AF_INET6;
 	struct npd_chain *fwd;
 	struct npd_rule r;
 	size_t i;
-	int d;
 
 	c->family = family;
 	npd_map_fini(&c->chains);
@@ -460,21 +535,12 @@ compile_family(struct npd_cc *c, uint8_t family)
 	npd_rule_fini(&r);
 	if (family == AF_INET6)
 		add_neighbour_discovery(fwd);
-	/* Egress first, then ingress: a packet between two local pods is checked at both. */
-	add_jumps(c, fwd, DIR_EG);
-	add_jumps(c, fwd, DIR_IN);
-	for (d = DIR_IN; d <= DIR_EG; d++)
-		for (i = 0; i < c->n_locals; i++) {
-			const struct npd_cc_local *lp = &c->locals[i];
-
-			if (lp->cp ? !lp->cp->has[fi][d]
-				   : !lp->n_pols[d] || !pod_has_family(c, lp->pod))
-				continue;
-			if (lp->cp)
-				copy_pod_chain(c, lp, (enum dir)d);
-			else
-				emit_pod_chain(c, lp, (enum dir)d, lp->chain[d]);
-		}
+	for (i = 0; i < c->n_groups; i++)
+		group_set(c, &c->groups[i]);
+	add_group_rules(c, fwd);
+	for (i = 0; i < c->n_groups; i++)
+		if (c->groups[i].set[0])
+			emit_group_chain(c, &c->groups[i]);
 }
 
 int
@@ -495,6 +561,7 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 	npd_map_init(&c.sets);
 	npd_map_init(&c.chains);
 	npd_map_init(&c.reported);
+	npd_map_init(&c.group_ids);
 	npd_buf_init(&c.id);
 	npd_buf_init(&c.tmp);
 	npd_buf_init(&c.over_msg);
@@ -515,6 +582,12 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 		free(c.locals[i].pols[DIR_EG]);
 	}
 	free(c.locals);
+	for (i = 0; i < c.n_groups; i++) {
+		free(c.groups[i].id);
+		free(c.groups[i].members);
+	}
+	free(c.groups);
+	npd_map_fini(&c.group_ids);
 	npd_buf_fini(&c.over_path);
 	npd_buf_fini(&c.over_msg);
 	npd_buf_fini(&c.tmp);

@@ -1,16 +1,12 @@
-/* compile_chains.c: the incremental compiler's memory of the chains it emitted, so that a
- * compile builds only what its changes can alter and copies the rest. Per local pod it
- * keeps, per family and direction, the pod's NPD-I-/NPD-E- chain and its NPD-FORWARD rules
- * (jumps and mid-stream pickups); per policy its NPD-PI-/NPD-PE- chains. What a pod keeps
- * depends on its own labels, addresses and phase, on which policies of its namespace
- * select it and on who owns its addresses (a reused address follows the newest pod, and
- * decides its jumps and whether it has a chain in a family); a policy chain on the policy
- * alone; both on the compile options. So compile_incr.c marks a local pod dirty for its
- * own events, for the events of every pod holding one of its addresses before or after,
- * and for policy events in its namespace; a policy event forgets the policy's chains;
- * other options forget everything. Namespace labels reach only the sets. A copied policy
- * chain still makes its sets (compile.c), so members and the set bound stay current; a
- * policy reported over a bound is not kept. Pure: no I/O, no clock, no globals. */
+/* compile_chains.c: the incremental compiler's memory of the policy chains it emitted, so
+ * that a compile builds only the chains its changes can alter and copies the rest. Per
+ * policy it keeps the NPD-PI-/NPD-PE- chains of each family, which depend on the policy
+ * alone and on the compile options: a policy event forgets that policy's chains, other
+ * options forget everything. The group chains and NPD-FORWARD are built anew by every
+ * compile (compile.c): a few rules per group, where a policy chain can hold thousands. A
+ * copied policy chain still makes its sets (compile.c), so members and the set bound stay
+ * current; a policy reported over a bound is not kept. Pure: no I/O, no clock, no
+ * globals. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,25 +32,6 @@ static int
 fam_index(uint8_t family)
 {
 	return family == AF_INET6;
-}
-
-static void
-cpod_free(void *p)
-{
-	struct npd_cc_cpod *cp = p;
-	size_t f, d, i;
-
-	for (f = 0; f < 2; f++)
-		for (d = 0; d < 2; d++) {
-			if (cp->has[f][d])
-				npd_chain_fini(&cp->ch[f][d]);
-			for (i = 0; i < cp->n_fwd[f][d]; i++)
-				npd_rule_fini(&cp->fwd[f][d][i]);
-			free(cp->fwd[f][d]);
-		}
-	free(cp->ns);
-	free(cp->ips);
-	free(cp);
 }
 
 static void
@@ -100,7 +77,6 @@ cpol_free(void *p)
 void
 npd_compile_chains_reset(struct npd_compile_state *st)
 {
-	npd_map_clear(&st->cpods, cpod_free);
 	npd_map_clear(&st->cpols, cpol_free);
 }
 
@@ -125,20 +101,6 @@ npd_compile_chains_begin(struct npd_cc *c)
 	st->opts = *c->o;
 	st->opts.node_name = NULL;
 	st->have_opts = true;
-}
-
-const struct npd_cc_cpod *
-npd_compile_chains_pod(struct npd_cc *c, const struct npd_pod *pod)
-{
-	struct npd_compile_state *st = c->st;
-	struct npd_cc_cpod *cp;
-
-	npd_compile_state_key(&st->key, pod->ns, pod->name);
-	cp = npd_map_get(&st->cpods, st->key.data);
-	if (!cp || cp->dirty == st->epoch)
-		return NULL;
-	cp->used = st->epoch;
-	return cp;
 }
 
 const struct npd_cc_kept *
@@ -170,83 +132,10 @@ npd_compile_chains_emitted(struct npd_cc *c, const struct npd_policy *pol, int d
 }
 
 void
-npd_compile_chains_dirty_pod(struct npd_compile_state *st, const char *ns, const char *name)
-{
-	struct npd_cc_cpod *cp;
-
-	npd_compile_state_key(&st->key, ns, name);
-	cp = npd_map_get(&st->cpods, st->key.data);
-	if (cp)
-		cp->dirty = st->epoch;
-}
-
-void
-npd_compile_chains_dirty_addr(struct npd_compile_state *st, const struct npd_addr *a)
-{
-	size_t it = 0, i;
-	void *v;
-
-	while (npd_map_next(&st->cpods, &it, NULL, &v)) {
-		struct npd_cc_cpod *cp = v;
-
-		for (i = 0; i < cp->n_ips; i++)
-			if (!npd_addr_cmp(&cp->ips[i], a))
-				cp->dirty = st->epoch;
-	}
-}
-
-void
 npd_compile_chains_dirty_policy(struct npd_compile_state *st, const char *ns, const char *name)
 {
-	size_t it = 0;
-	void *v;
-
 	npd_compile_state_key(&st->key, ns, name);
 	cpol_free(npd_map_del(&st->cpols, st->key.data));
-	while (npd_map_next(&st->cpods, &it, NULL, &v)) {
-		struct npd_cc_cpod *cp = v;
-
-		if (!strcmp(cp->ns, ns))
-			cp->dirty = st->epoch;
-	}
-}
-
-/* What compile.c built for local pod lp, copied out of the sealed ruleset. */
-static struct npd_cc_cpod *
-keep_pod(struct npd_cc *c, const struct npd_cc_local *lp)
-{
-	struct npd_cc_cpod *cp = npd_xcalloc(1, sizeof(*cp));
-	const struct npd_pod *pod = lp->pod;
-	size_t f, d, i;
-
-	cp->ns = npd_xstrdup(pod->ns);
-	if (pod->n_ips) {
-		cp->ips = npd_xmalloc(pod->n_ips * sizeof(*cp->ips));
-		memcpy(cp->ips, pod->ips, pod->n_ips * sizeof(*cp->ips));
-		cp->n_ips = pod->n_ips;
-	}
-	memcpy(cp->chain, lp->chain, sizeof(cp->chain));
-	for (f = 0; f < 2; f++) {
-		const struct npd_table *t = f ? &c->rs->v6 : &c->rs->v4;
-		const struct npd_chain *fwd = npd_ruleset_find_chain(t, "NPD-FORWARD");
-
-		for (d = 0; d < 2; d++) {
-			const struct npd_chain *ch = npd_ruleset_find_chain(t, lp->chain[d]);
-			size_t n = lp->fwd_n[f][d];
-
-			if (ch) {
-				cp->has[f][d] = true;
-				npd_chain_copy(&cp->ch[f][d], ch);
-			}
-			if (!n)
-				continue;
-			cp->fwd[f][d] = npd_xmalloc(n * sizeof(*cp->fwd[f][d]));
-			for (i = 0; i < n; i++)
-				npd_rule_copy(&cp->fwd[f][d][i], &fwd->rules[lp->fwd_at[f][d] + i]);
-			cp->n_fwd[f][d] = n;
-		}
-	}
-	return cp;
 }
 
 /* Keeps the policy chains built in this compile, with how they made their sets, unless
@@ -335,12 +224,6 @@ sweep(struct npd_map *m, uint64_t epoch, uint64_t (*used_of)(const void *),
 }
 
 static uint64_t
-cpod_used(const void *p)
-{
-	return ((const struct npd_cc_cpod *)p)->used;
-}
-
-static uint64_t
 cpol_used(const void *p)
 {
 	return ((const struct cpol *)p)->used;
@@ -350,24 +233,9 @@ void
 npd_compile_chains_keep(struct npd_cc *c)
 {
 	struct npd_compile_state *st = c->st;
-	size_t i;
 
-	for (i = 0; i < c->n_locals; i++) {
-		const struct npd_cc_local *lp = &c->locals[i];
-		struct npd_cc_cpod *cp;
-
-		if (lp->cp)
-			continue;
-		cp = keep_pod(c, lp);
-		cp->used = st->epoch;
-		npd_compile_state_key(&st->key, lp->pod->ns, lp->pod->name);
-		cp = npd_map_set(&st->cpods, st->key.data, cp);
-		if (cp)
-			cpod_free(cp);
-	}
 	keep_policies(c);
 	trim_policies(st);
-	sweep(&st->cpods, st->epoch, cpod_used, cpod_free);
 	sweep(&st->cpols, st->epoch, cpol_used, cpol_free);
 	refs_free(c->refs, c->n_refs);
 	free(c->refs);

@@ -48,14 +48,9 @@ apply_change(struct npd_compile_state *st, const struct npd_store *s,
 	case NPD_KIND_POD:
 		pod = npd_store_get_pod(s, ch->ns, ch->name);
 		track_local(st, pod, ch->ns, ch->name);
-		npd_compile_chains_dirty_pod(st, ch->ns, ch->name);
-		for (i = 0; i < ch->n_old_ips; i++) {
+		for (i = 0; i < ch->n_old_ips; i++)
 			npd_compile_state_retest_addr(st, s, &ch->old_ips[i]);
-			npd_compile_chains_dirty_addr(st, &ch->old_ips[i]);
-		}
 		npd_compile_state_retest_pod(st, s, pod);
-		for (i = 0; pod && i < pod->n_ips; i++)
-			npd_compile_chains_dirty_addr(st, &pod->ips[i]);
 		break;
 	case NPD_KIND_NAMESPACE:
 		/* Pods never change namespace (a move is a delete and an add), so the pods

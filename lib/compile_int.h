@@ -48,33 +48,28 @@ struct npd_cc_emitted {
 	size_t ref_at; /* built: its sets are refs[ref_at] up to the next built one's */
 };
 
-/* What the last compile through a state emitted for one local pod (compile_chains.c), per
- * family (0: IPv4, 1: IPv6) and direction: its chain, when it had one, and its rules in
- * NPD-FORWARD. The pod's addresses say which address events can change them. */
-struct npd_cc_cpod {
-	char *ns;
-	struct npd_addr *ips;
-	size_t n_ips;
-	char chain[2][NPD_CHAIN_NAMELEN]; /* its NPD-I- and NPD-E- chain names */
-	bool has[2][2];
-	struct npd_chain ch[2][2];
-	struct npd_rule *fwd[2][2];
-	size_t n_fwd[2][2];
-	uint64_t dirty; /* epoch of the compile that must build it anew */
-	uint64_t used;	/* epoch of the last compile it was a local pod of */
-};
-
 /* A local pod and the policies of its namespace that select it, per direction (0:
- * ingress, 1: egress). */
+ * ingress, 1: egress), and its group in each direction (index in npd_cc.groups; SIZE_MAX:
+ * not isolated that way). */
 struct npd_cc_local {
 	const struct npd_pod *pod;
 	const struct npd_policy **pols[2];
 	size_t n_pols[2], cap_pols[2];
-	char chain[2][NPD_CHAIN_NAMELEN]; /* its NPD-I- and NPD-E- chain names */
-	/* What the last compile emitted for it, when no change since can alter that: then
-	 * it is copied, not built. */
-	const struct npd_cc_cpod *cp;
-	size_t fwd_at[2][2], fwd_n[2][2]; /* [family][dir]: its rules in NPD-FORWARD, built */
+	size_t group[2];
+};
+
+/* A local pod group: for one direction, one list of policies selecting local pods (all
+ * of one namespace, in store order); its members, the local pods that list selects, share
+ * its chain, and its set of their addresses sends their packets there (compile.c). */
+struct npd_cc_group {
+	int d;
+	const struct npd_policy *const *pols; /* the first member's list (borrowed) */
+	size_t n_pols;
+	char *id;		       /* its identity, which its chain and set names hash */
+	char chain[NPD_CHAIN_NAMELEN]; /* NPD-I-/NPD-E- */
+	char set[NPD_SET_NAMELEN];     /* in the family being compiled; "": no member there */
+	size_t *members;	       /* indexes in npd_cc.locals */
+	size_t n_members, cap_members;
 };
 
 /* One compile's state: its inputs (borrowed) and the ruleset being built. */
@@ -93,6 +88,9 @@ struct npd_cc {
 	struct npd_buf over_path;
 	struct npd_cc_local *locals;
 	size_t n_locals, cap_locals;
+	struct npd_cc_group *groups;
+	size_t n_groups, cap_groups;
+	struct npd_map group_ids;	/* group identity -> index + 1 in groups */
 	struct npd_buf id, tmp;		/* scratch: a set's identity, any text */
 	struct npd_cc_emitted *emitted; /* with st: the policy chains, in emission order */
 	size_t n_emitted, cap_emitted;
@@ -150,6 +148,9 @@ void npd_compile_pick_walk(const struct npd_store *s, const char *node, uint8_t 
  * members, computing them by p and keeping them on first use (p may be NULL only for a set
  * the last compile emitted). */
 void npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct npd_cc_pick *p);
+/* Tells the differ that the set named name, which the state does not keep (a group's),
+ * may differ from what was applied. */
+void npd_compile_state_dirty_name(struct npd_compile_state *st, const char *name);
 /* The local pods the state knows (pods whose nodeName is the node), in store order
  * (namespace, then name); the array is the state's, valid until the next compile. */
 const struct npd_pod *const *npd_compile_state_locals(struct npd_compile_state *st,
@@ -178,9 +179,6 @@ const struct npd_set *npd_compile_kept_set(struct npd_cc *c, const struct npd_cc
 /* compile_chains.c: the chains kept between compiles through c->st (see there). First in
  * a compile: forgets them all when the options differ from the last compile's. */
 void npd_compile_chains_begin(struct npd_cc *c);
-/* What the last compile emitted for local pod pod, when nothing since can change it; else
- * NULL (build it). Valid until npd_compile_chains_keep. */
-const struct npd_cc_cpod *npd_compile_chains_pod(struct npd_cc *c, const struct npd_pod *pod);
 /* The chain of pol for direction d (0: ingress) and c->family as the last compile built
  * it, when nothing since can change it; else NULL. Valid until npd_compile_chains_keep. */
 const struct npd_cc_kept *npd_compile_chains_policy(struct npd_cc *c, const struct npd_policy *pol,

@@ -6,6 +6,7 @@
  * against the sets holding it and the sets its owner can join; which addresses a change
  * moves is compile_incr.c's to say. The chains emitted are kept apart, by
  * compile_chains.c. Pure: no I/O, no clock, no globals. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,14 +238,20 @@ cset_drop(struct npd_compile_state *st, struct cset *cs)
 	cset_free(cs);
 }
 
+void
+npd_compile_state_dirty_name(struct npd_compile_state *st, const char *name)
+{
+	npd_xgrow(&st->dirty, &st->cap_dirty, st->n_dirty + 1, sizeof(*st->dirty));
+	snprintf(st->dirty[st->n_dirty++], NPD_SET_NAMELEN, "%s", name);
+}
+
 static void
 mark_dirty(struct npd_compile_state *st, struct cset *cs)
 {
 	if (cs->dirty == st->epoch)
 		return;
 	cs->dirty = st->epoch;
-	npd_xgrow(&st->dirty, &st->cap_dirty, st->n_dirty + 1, sizeof(*st->dirty));
-	memcpy(st->dirty[st->n_dirty++], cs->name, NPD_SET_NAMELEN);
+	npd_compile_state_dirty_name(st, cs->name);
 }
 
 void
@@ -446,7 +453,6 @@ npd_compile_state_new(void)
 	npd_map_init(&st->anchors);
 	npd_map_init(&st->rev);
 	npd_map_init(&st->locals);
-	npd_map_init(&st->cpods);
 	npd_map_init(&st->cpols);
 	npd_buf_init(&st->key);
 	return st;
@@ -462,7 +468,6 @@ npd_compile_state_free(struct npd_compile_state *st)
 	npd_map_fini(&st->anchors);
 	npd_map_fini(&st->rev);
 	npd_map_fini(&st->locals);
-	npd_map_fini(&st->cpods);
 	npd_map_fini(&st->cpols);
 	free(st->wide.v);
 	free(st->lv);

@@ -40,7 +40,6 @@ struct npd_compile_state {
 	bool dirty_all;
 	struct npd_buf key;
 	/* compile_chains.c: what the last compile emitted, copied while nothing changes it */
-	struct npd_map cpods;	      /* "ns\x1fname" of a local pod -> struct npd_cc_cpod */
 	struct npd_map cpols;	      /* "ns\x1fname" of a policy -> its chains */
 	struct npd_compile_opts opts; /* the last compile's, node_name NULL */
 	bool have_opts;
@@ -63,11 +62,7 @@ void npd_compile_state_key(struct npd_buf *b, const char *ns, const char *name);
 
 /* compile_chains.c: forgets every kept chain (the maps stay initialised). */
 void npd_compile_chains_reset(struct npd_compile_state *st);
-/* Marks what the compile of this epoch must build anew: local pod ns/name; every local
- * pod holding address a (who owns it decides its jumps); for policy ns/name, its chains
- * and every local pod of ns (which policies select it). */
-void npd_compile_chains_dirty_pod(struct npd_compile_state *st, const char *ns, const char *name);
-void npd_compile_chains_dirty_addr(struct npd_compile_state *st, const struct npd_addr *a);
+/* Forgets the chains of policy ns/name: the compile of this epoch builds them anew. */
 void npd_compile_chains_dirty_policy(struct npd_compile_state *st, const char *ns,
 				     const char *name);
 

@@ -262,6 +262,9 @@ npd_plan_can_deny(const struct npd_plan *p)
 		/* A created set may replace one of unknown content: take it as a change. */
 		if (op->kind != NPD_SETOP_UPDATE || op->n_del)
 			return true;
+		/* An address joining a local pod group's set is isolated by its policies. */
+		if (op->n_add && op->set && op->set->counters)
+			return true;
 		for (j = 0; j < op->n_add; j++)
 			if (op->add[j].nomatch)
 				return true;

@@ -66,8 +66,9 @@ void npd_plan_free(struct npd_plan *p);
 bool npd_plan_is_empty(const struct npd_plan *p);
 /* False only when applying p can admit more but deny nothing that was admitted: no table
  * commit, and no set op but updates adding entries that match (a nomatch entry is an
- * ipBlock except, which denies). Sets only ever admit, so then no established flow can
- * have lost its verdict. */
+ * ipBlock except, which denies) to sets other than a local pod group's (joining one
+ * isolates the address). Peer sets only ever admit, so then no established flow can have
+ * lost its verdict. */
 bool npd_plan_can_deny(const struct npd_plan *p);
 /* True when p's commit for family rewrites or deletes chain: its kernel counters restart
  * from zero (or go) with that commit, while those of every other chain carry on. */

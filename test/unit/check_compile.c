@@ -65,6 +65,50 @@ expected_chain(char out[NPD_CHAIN_NAMELEN], const char *kind, const char *key)
 	free(ns);
 }
 
+/* The name compile.c gives the chain of the group of direction dir ("I" or "E") whose
+ * identity is "ns/pol1,pol2". */
+static void
+group_chain(char out[NPD_CHAIN_NAMELEN], const char *dir, const char *id)
+{
+	char *full = npd_xasprintf("G%s|%s", dir, id);
+
+	snprintf(out, NPD_CHAIN_NAMELEN, "NPD-%s-%016" PRIx64, dir,
+		 npd_compile_name_hash(full, strlen(full)));
+	free(full);
+}
+
+/* The name of that group's set in family fam ('4' or '6'). */
+static void
+group_set_name(char out[NPD_SET_NAMELEN], const char *dir, const char *id, char fam)
+{
+	char *full = npd_xasprintf("G%s|%s", dir, id);
+
+	snprintf(out, NPD_SET_NAMELEN, "npd-%016" PRIx64 "-%c",
+		 npd_compile_name_hash(full, strlen(full)), fam);
+	free(full);
+}
+
+/* True when rule r of a chain matches exactly set name at its destination (dst) or source,
+ * counting (or not) for the matched entry. */
+static bool
+matches_set(const struct npd_rule *r, const char *name, bool dst, bool no_counters)
+{
+	return r->n_sets == 1 && !strcmp(r->sets[0].name, name) && r->sets[0].dims == 1 &&
+	       r->sets[0].dirs == (dst ? NPD_SETDIR_DST(0) : 0) && !r->sets[0].negate &&
+	       r->sets[0].no_counters == no_counters;
+}
+
+/* The sets of rs that peers became (not a group's). */
+static size_t
+peer_sets(const struct npd_ruleset *rs)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->n_sets; i++)
+		n += !rs->sets[i].counters;
+	return n;
+}
+
 /* The single set a chain's rules reference through a match in direction dirs, found by the
  * rule comment. */
 static const struct npd_set *
@@ -115,7 +159,7 @@ START_TEST(names_are_stable_identities)
 	npd_store_add_policy(s, p);
 	a = compile(s);
 
-	expected_chain(pod_chain, "I", "shop/web-0");
+	group_chain(pod_chain, "I", "shop/web-in");
 	expected_chain(pol_chain, "PI", "shop/web-in");
 	ck_assert_uint_eq(strlen(pod_chain), 22);
 	ca = npd_ruleset_find_chain(&a->v4, pol_chain);
@@ -232,8 +276,11 @@ START_TEST(forward_chain_layout)
 	struct npd_policy *p = tu_policy("ns", "both", "", true, true);
 	struct npd_ruleset *rs;
 	const struct npd_chain *c;
-	char name[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
+	const struct npd_set *set;
+	char in[NPD_CHAIN_NAMELEN], eg[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
+	char in4[NPD_SET_NAMELEN], eg4[NPD_SET_NAMELEN], in6[NPD_SET_NAMELEN];
 	struct npd_buf b;
+	size_t i;
 
 	npd_store_add_pod(s, tu_pod("ns", "b", "", "10.0.0.2,fd00::2", "node1"));
 	npd_store_add_pod(s, tu_pod("ns", "a", "", "10.0.0.1", "node1"));
@@ -242,31 +289,57 @@ START_TEST(forward_chain_layout)
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 	npd_buf_init(&b);
+	group_chain(in, "I", "ns/both");
+	group_chain(eg, "E", "ns/both");
+	group_set_name(in4, "I", "ns/both", '4');
+	group_set_name(eg4, "E", "ns/both", '4');
+	group_set_name(in6, "I", "ns/both", '6');
+
+	/* Both pods share one group per direction: its set holds their addresses and counts
+	 * per entry, for its direction. */
+	set = npd_ruleset_find_set(rs, in4);
+	ck_assert_ptr_nonnull(set);
+	ck_assert(set->counters);
+	ck_assert_int_eq(set->count_dir, NPD_ORIGIN_INGRESS);
+	ck_assert_uint_eq(set->n_entries, 2);
+	ck_assert(set_has(set, "10.0.0.1") && set_has(set, "10.0.0.2"));
+	ck_assert_str_eq(set->comment, "local ns pods selected for ingress by both");
+	ck_assert_int_eq(npd_ruleset_find_set(rs, eg4)->count_dir, NPD_ORIGIN_EGRESS);
+	set = npd_ruleset_find_set(rs, in6);
+	ck_assert_uint_eq(set->n_entries, 1);
+	ck_assert(set_has(set, "fd00::2"));
+	ck_assert_uint_eq(rs->n_sets, 4);
+
+	/* Established; the egress group by source, the ingress group by destination; then the
+	 * mid-stream pickups at their other ends. No dispatch counts for an entry. */
 	c = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->n_rules, 5);
 	npd_rule_format(&c->rules[0], AF_INET, &b);
 	ck_assert_str_eq(b.data, "-m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
 				 "\"netpold: established\" -j RETURN");
-	expected_chain(name, "E", "ns/a");
-	npd_buf_reset(&b);
-	npd_rule_format(&c->rules[1], AF_INET, &b);
-	ck_assert(!strncmp(b.data, "-s 10.0.0.1/32 ", 15));
-	ck_assert_str_eq(c->rules[1].jump, name);
-	ck_assert(c->rules[2].has_src);
-	ck_assert(c->rules[3].has_dst && c->rules[4].has_dst);
-	expected_chain(name, "I", "ns/b");
-	ck_assert_str_eq(c->rules[4].jump, name);
+	ck_assert(matches_set(&c->rules[1], eg4, false, true));
+	ck_assert_str_eq(c->rules[1].jump, eg);
+	ck_assert(matches_set(&c->rules[2], in4, true, true));
+	ck_assert_str_eq(c->rules[2].jump, in);
+	ck_assert(matches_set(&c->rules[3], eg4, true, true));
+	ck_assert_str_eq(c->rules[3].jump, eg);
+	ck_assert(matches_set(&c->rules[4], in4, false, true));
+	ck_assert_str_eq(c->rules[4].jump, in);
+	for (i = 1; i < c->n_rules; i++) {
+		ck_assert(!c->rules[i].has_src && !c->rules[i].has_dst);
+		ck_assert_int_eq(c->rules[i].tcp_not_syn, i >= 3);
+		ck_assert_int_eq(c->rules[i].ctstate, i >= 3 ? NPD_CT_NEW : 0);
+	}
+	ck_assert_str_eq(c->rules[2].comment, "ns pods selected for ingress by both");
+	ck_assert_str_eq(c->rules[4].comment,
+			 "mid-stream TCP from ns pods selected for ingress by both");
 
-	/* Isolated both ways: no pickup jumps of their own (the pod chains catch them). */
-	for (size_t i = 1; i < c->n_rules; i++)
-		ck_assert(!c->rules[i].tcp_not_syn && !c->rules[i].proto);
-
-	/* IPv6: neighbour solicitations and advertisements return before any pod chain. */
+	/* IPv6: neighbour solicitations and advertisements return before any group. */
 	c = npd_ruleset_find_chain(&rs->v6, "NPD-FORWARD");
-	ck_assert_uint_eq(c->n_rules, 5);
+	ck_assert_uint_eq(c->n_rules, 7);
 	npd_buf_reset(&b);
-	for (size_t i = 1; i < 3; i++) {
+	for (i = 1; i < 3; i++) {
 		npd_rule_format(&c->rules[i], AF_INET6, &b);
 		npd_buf_addc(&b, '\n');
 	}
@@ -274,40 +347,50 @@ START_TEST(forward_chain_layout)
 				 "\"netpold: neighbour solicitation\" -j RETURN\n"
 				 "-p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment "
 				 "\"netpold: neighbour advertisement\" -j RETURN\n");
+	ck_assert(matches_set(&c->rules[4], in6, true, true));
 
-	/* The pod chain: log and reset a mid-stream pickup, clear, jump, return if marked,
-	 * log, reset TCP, reject the rest. */
+	/* The group chain: log and reset a mid-stream pickup at either end, clear, jump,
+	 * return if marked, log, reset TCP, reject the rest; the rejects count for the
+	 * matched entry, and a last reject catches what no set match took. */
 	expected_chain(pol, "PI", "ns/both");
-	c = npd_ruleset_find_chain(&rs->v6, name);
+	c = npd_ruleset_find_chain(&rs->v6, in);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(c->n_rules, 8);
+	ck_assert_uint_eq(c->n_rules, 10);
+	ck_assert_int_eq(c->origin.kind, NPD_ORIGIN_NONE);
 	npd_buf_reset(&b);
-	for (size_t i = 0; i < c->n_rules; i++) {
+	for (i = 0; i < c->n_rules; i++) {
 		npd_rule_format(&c->rules[i], AF_INET6, &b);
 		npd_buf_addc(&b, '\n');
 	}
 	{
+		const char *what = "ns pods selected for ingress by both";
+		const char *pickup = "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN";
 		char *want = npd_xasprintf(
-		    "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW "
-		    "-m limit --limit 10/sec --limit-burst 20 -j NFLOG --nflog-prefix \"NPD DROP I "
-		    "ns/b\" --nflog-group 100\n"
-		    "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW "
-		    "-m comment --comment \"netpold: mid-stream TCP ingress ns/b\" -j REJECT "
-		    "--reject-with tcp-reset\n"
+		    "%s -m conntrack --ctstate NEW -m limit --limit 10/sec --limit-burst 20 "
+		    "-j NFLOG --nflog-prefix \"NPD DROP I ns\" --nflog-group 100\n"
+		    "%s -m set --match-set %s dst -m conntrack --ctstate NEW -m comment "
+		    "--comment \"netpold: mid-stream TCP: %s\" -j REJECT --reject-with tcp-reset\n"
+		    "%s -m set --match-set %s src -m conntrack --ctstate NEW -m comment "
+		    "--comment \"netpold: mid-stream TCP: %s\" -j REJECT --reject-with tcp-reset\n"
 		    "-j MARK --set-xmark 0x0/0x10000\n"
 		    "-m comment --comment \"policy ns/both\" -j %s\n"
 		    "-m mark --mark 0x10000/0x10000 -j RETURN\n"
 		    "-m limit --limit 10/sec --limit-burst 20 -j NFLOG --nflog-prefix \"NPD DROP I "
-		    "ns/b\" --nflog-group 100\n"
-		    "-p tcp -m comment --comment \"netpold: default deny ingress ns/b\" -j REJECT "
-		    "--reject-with tcp-reset\n"
-		    "-m comment --comment \"netpold: default deny ingress ns/b\" -j REJECT "
+		    "ns\" --nflog-group 100\n"
+		    "-p tcp -m set --match-set %s dst -m comment --comment \"netpold: default deny: "
+		    "%s\" -j REJECT --reject-with tcp-reset\n"
+		    "-m set --match-set %s dst -m comment --comment \"netpold: default deny: %s\" "
+		    "-j REJECT --reject-with icmp6-port-unreachable\n"
+		    "-m comment --comment \"netpold: default deny (no set match): %s\" -j REJECT "
 		    "--reject-with icmp6-port-unreachable\n",
-		    pol);
+		    pickup, pickup, in6, what, pickup, in6, what, pol, in6, what, in6, what, what);
 
 		ck_assert_str_eq(b.data, want);
 		free(want);
 	}
+	for (i = 0; i < c->n_rules; i++)
+		if (c->rules[i].n_sets)
+			ck_assert(!c->rules[i].sets[0].no_counters);
 	/* The policy allows everything in both directions: one unconditional mark rule. */
 	c = npd_ruleset_find_chain(&rs->v6, pol);
 	ck_assert_uint_eq(c->n_rules, 1);
@@ -366,7 +449,7 @@ START_TEST(equal_selectors_share_one_set)
 	ck_assert(set_has(s4, "10.0.0.1") && set_has(s4, "10.0.0.2"));
 	ck_assert_str_eq(s1->comment, "pods ns=a app=x");
 	ck_assert_str_eq(s4->comment, "pods nssel=team=red app=x");
-	ck_assert_uint_eq(rs->n_sets, 3);
+	ck_assert_uint_eq(peer_sets(rs), 3);
 	npd_ruleset_free(rs);
 	npd_store_free(s);
 }
@@ -549,42 +632,39 @@ START_TEST(policy_types_decide_isolation)
 	struct npd_store *s = npd_store_new();
 	struct npd_policy *p = tu_policy("a", "egress-only", "app=x", false, true);
 	struct npd_ruleset *rs;
-	char name[NPD_CHAIN_NAMELEN];
+	char name[NPD_CHAIN_NAMELEN], set[NPD_SET_NAMELEN];
 
 	npd_store_add_pod(s, tu_pod("a", "x", "app=x", "10.0.0.1", "node1"));
 	npd_store_add_pod(s, tu_pod("a", "y", "app=y", "10.0.0.2", "node1"));
 	tu_rule(p, true);
 	npd_store_add_policy(s, p);
 	rs = compile(s);
-	expected_chain(name, "E", "a/x");
+	group_chain(name, "E", "a/egress-only");
 	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, name));
-	expected_chain(name, "I", "a/x");
+	group_chain(name, "I", "a/egress-only");
 	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, name));
-	expected_chain(name, "E", "a/y"); /* not selected */
-	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, name));
-	/* NPD-FORWARD, NPD-E-x, NPD-PE-egress-only. */
+	/* Only x is in the group: y is not selected. */
+	group_set_name(set, "E", "a/egress-only", '4');
+	ck_assert_uint_eq(npd_ruleset_find_set(rs, set)->n_entries, 1);
+	ck_assert(set_has(npd_ruleset_find_set(rs, set), "10.0.0.1"));
+	/* NPD-FORWARD, the egress group's chain, NPD-PE-egress-only. */
 	ck_assert_uint_eq(rs->v4.n_chains, 3);
-	/* Established, x's egress and, x being open for ingress, the jump of mid-stream TCP
-	 * toward x into its egress chain: a deny on one side must not resume as replies. */
+	/* Established, the group's egress and, x being open for ingress, the jump of
+	 * mid-stream TCP toward the group into its chain: a deny on one side must not resume
+	 * as replies. */
 	{
 		const struct npd_chain *fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
-		struct npd_buf b;
-		char *want;
 
 		ck_assert_uint_eq(fwd->n_rules, 3);
-		expected_chain(name, "E", "a/x");
+		group_chain(name, "E", "a/egress-only");
 		ck_assert_str_eq(fwd->rules[1].jump, name);
+		ck_assert(matches_set(&fwd->rules[1], set, false, true));
 		ck_assert_str_eq(fwd->rules[2].jump, name);
-		npd_buf_init(&b);
-		npd_rule_format(&fwd->rules[2], AF_INET, &b);
-		want =
-		    npd_xasprintf("-d 10.0.0.1/32 -p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN "
-				  "-m conntrack --ctstate NEW -m comment --comment \"a/x egress: "
-				  "mid-stream TCP to it\" -j %s",
-				  name);
-		ck_assert_str_eq(b.data, want);
-		free(want);
-		npd_buf_fini(&b);
+		ck_assert(matches_set(&fwd->rules[2], set, true, true));
+		ck_assert(fwd->rules[2].tcp_not_syn && fwd->rules[2].proto == 6);
+		ck_assert_int_eq(fwd->rules[2].ctstate, NPD_CT_NEW);
+		ck_assert_str_eq(fwd->rules[2].comment,
+				 "mid-stream TCP to a pods selected for egress by egress-only");
 	}
 	npd_ruleset_free(rs);
 	npd_store_free(s);
@@ -598,7 +678,7 @@ START_TEST(only_local_selectable_pods_get_chains)
 	struct npd_pod *pod;
 	struct npd_ruleset *rs;
 	const struct npd_set *set;
-	char name[NPD_CHAIN_NAMELEN];
+	char name[NPD_CHAIN_NAMELEN], gset[NPD_SET_NAMELEN];
 
 	npd_store_add_pod(s, tu_pod("a", "local", "", "10.0.0.1", "node1"));
 	npd_store_add_pod(s, tu_pod("a", "remote", "", "10.0.0.2", "node2"));
@@ -613,13 +693,19 @@ START_TEST(only_local_selectable_pods_get_chains)
 	npd_store_add_policy(s, p);
 	rs = compile(s);
 
-	expected_chain(name, "I", "a/local");
+	group_chain(name, "I", "a/deny");
 	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, name));
-	/* NPD-FORWARD, the local pod's chain, the policy's chain: nothing for the others. */
+	/* NPD-FORWARD, the group's chain, the policy's chain; the group holds only the local
+	 * running pod. */
 	ck_assert_uint_eq(rs->v4.n_chains, 3);
-	/* Established, the ingress jump and the one of mid-stream TCP from the pod. */
+	group_set_name(gset, "I", "a/deny", '4');
+	ck_assert_uint_eq(npd_ruleset_find_set(rs, gset)->n_entries, 1);
+	ck_assert(set_has(npd_ruleset_find_set(rs, gset), "10.0.0.1"));
+	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v6, name));
+	/* Established, the ingress jump and the one of mid-stream TCP from the group. */
 	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 3);
-	ck_assert(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->rules[2].has_src);
+	ck_assert(matches_set(&npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->rules[2], gset,
+			      false, true));
 	set = set_of_rule(rs, AF_INET, "a/deny ingress[0] from[0]", 0);
 	ck_assert_ptr_nonnull(set);
 	ck_assert_uint_eq(set->n_entries, 2);
@@ -648,7 +734,7 @@ START_TEST(reused_ip_follows_new_pod)
 	struct npd_ruleset *rs;
 	const struct npd_set *x, *y;
 	const struct npd_chain *fwd;
-	char name[NPD_CHAIN_NAMELEN];
+	char name[NPD_CHAIN_NAMELEN], gset[NPD_SET_NAMELEN];
 
 	/* old still claims 10.0.0.9 (its deletion has not arrived yet); new was added later. */
 	npd_store_add_pod(s, tu_pod("a", "old", "app=x", "10.0.0.9", "node1"));
@@ -663,8 +749,11 @@ START_TEST(reused_ip_follows_new_pod)
 	ck_assert_uint_eq(y->n_entries, 1);
 	fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
 	ck_assert_uint_eq(fwd->n_rules, 3);
-	expected_chain(name, "I", "a/new");
+	group_chain(name, "I", "a/p");
 	ck_assert_str_eq(fwd->rules[1].jump, name);
+	/* Both pods are in the group, but its set holds the address once: the newest pod's. */
+	group_set_name(gset, "I", "a/p", '4');
+	ck_assert_uint_eq(npd_ruleset_find_set(rs, gset)->n_entries, 1);
 	npd_ruleset_free(rs);
 	npd_store_free(s);
 }
@@ -684,14 +773,14 @@ START_TEST(invalid_policy_isolates_and_allows_nothing)
 	p->invalid_reason = npd_xstrdup("bad cidr");
 	npd_store_add_policy(s, p);
 	rs = compile(s);
-	expected_chain(pod, "I", "a/x");
+	group_chain(pod, "I", "a/broken");
 	expected_chain(pol, "PI", "a/broken");
 	c = npd_ruleset_find_chain(&rs->v4, pol);
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->n_rules, 0);
 	c = npd_ruleset_find_chain(&rs->v4, pod);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_str_eq(c->rules[3].jump, pol);
+	ck_assert_str_eq(c->rules[4].jump, pol);
 	ck_assert_int_eq(c->rules[c->n_rules - 1].target, NPD_T_REJECT);
 	npd_ruleset_free(rs);
 	npd_store_free(s);
@@ -733,7 +822,7 @@ START_TEST(over_limit_policy_is_reported_others_compile)
 	expected_chain(name, "PI", "a/ok");
 	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, name)->n_rules, 1);
 	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v6, name)->n_rules, 1);
-	ck_assert_uint_eq(rs->n_sets, 0); /* the skipped policy's peers left no sets behind */
+	ck_assert_uint_eq(peer_sets(rs), 0); /* the skipped policy's peers left no sets behind */
 	npd_diags_fini(&d);
 	npd_ruleset_free(rs);
 	npd_store_free(s);
@@ -785,7 +874,7 @@ START_TEST(set_member_bound_fails_closed)
 	npd_diags_init(&d);
 	rs = compile_opts(s, &o, &d);
 	ck_assert_uint_eq(d.n, 0);
-	ck_assert_uint_eq(rs->n_sets, 3); /* app=cli in both families, the IPv4 ipBlock */
+	ck_assert_uint_eq(peer_sets(rs), 3); /* app=cli in both families, the IPv4 ipBlock */
 	ck_assert_int_eq(verdict(rs, "10.0.1.1", "10.0.0.1"), TU_PASS);
 	ck_assert_int_eq(verdict(rs, "fd00:1::3", "fd00::1"), TU_PASS);
 	ck_assert_int_eq(verdict(rs, "10.0.2.1", "10.0.0.1"), TU_REJECT);
@@ -805,9 +894,9 @@ START_TEST(set_member_bound_fails_closed)
 	expected_chain(name, "PI", "a/from-cli");
 	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, name)->n_rules, 0);
 	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v6, name)->n_rules, 0);
-	ck_assert_uint_eq(rs->n_sets, 1); /* only the ipBlock's */
+	ck_assert_uint_eq(peer_sets(rs), 1); /* only the ipBlock's */
 	for (i = 0; i < (int)rs->n_sets; i++)
-		ck_assert_int_eq(rs->sets[i].type, NPD_SET_HASH_NET);
+		ck_assert(rs->sets[i].type == NPD_SET_HASH_NET || rs->sets[i].counters);
 	ck_assert_int_eq(verdict(rs, "10.0.1.1", "10.0.0.1"), TU_REJECT);
 	ck_assert_int_eq(verdict(rs, "fd00:1::3", "fd00::1"), TU_REJECT);
 	ck_assert_int_eq(verdict(rs, "192.168.1.1", "10.0.0.1"), TU_PASS);
@@ -909,14 +998,20 @@ START_TEST(rules_map_to_their_origin)
 								    : NPD_ORIGIN_INGRESS);
 					n_policy++;
 				} else if (rule->target == NPD_T_REJECT) {
-					ck_assert(has);
-					ck_assert_int_eq(o.kind, NPD_ORIGIN_POD);
-					ck_assert_int_eq(spec, NPD_ORIGIN_RULE_DENY);
-					snprintf(want, sizeof(want), "netpold: %s %s %s/%s",
-						 rule->tcp_not_syn ? "mid-stream TCP"
-								   : "default deny",
-						 npd_origin_dir_name(o.dir), o.ns, o.name);
-					ck_assert_str_eq(rule->comment, want);
+					/* A group's reject counts per pod through its set's
+					 * entries, not as a rule. */
+					ck_assert(!has);
+					snprintf(want, sizeof(want),
+						 "shop pods selected for %s by web-pol",
+						 c->name[4] == 'E' ? "egress" : "ingress");
+					ck_assert_msg(strstr(rule->comment, want), "%s",
+						      rule->comment);
+					ck_assert(
+					    !strncmp(rule->comment,
+						     rule->tcp_not_syn ? "netpold: mid-stream TCP: "
+								       : "netpold: default deny",
+						     strlen(rule->tcp_not_syn ? "netpold: mid-st"
+									      : "netpold: d")));
 					n_deny++;
 				} else {
 					ck_assert(!has);
@@ -927,8 +1022,9 @@ START_TEST(rules_map_to_their_origin)
 	/* Ingress, v4: rule 0 is 2 peers x 2 ports, rule 1 one rule; v6: the v4 block is
 	 * skipped, so 1 x 2 + 1. Egress: the v6 block, only in v6. */
 	ck_assert_uint_eq(n_policy, (2 + 2 + 1) + (2 + 1 + 1));
-	/* Per pod chain: the pickup's reset, TCP's reset and everything else's reject. */
-	ck_assert_uint_eq(n_deny, 4 * 3);
+	/* Per group chain (two directions, two families): the pickups' resets at either end,
+	 * TCP's reset, everything else's reject and the last one without a set match. */
+	ck_assert_uint_eq(n_deny, 4 * 5);
 	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-FORWARD", 0, &o, &spec));
 	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-NOPE", 0, &o, &spec));
 	npd_ruleset_free(rs);

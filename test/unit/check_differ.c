@@ -99,7 +99,8 @@ START_TEST(first_sync_writes_everything)
 	ck_assert_uint_eq(p->v6.n_write, rs->v6.n_chains);
 	ck_assert_ptr_eq(p->v4.desired, &rs->v4);
 	t = plan_text(p);
-	ck_assert_str_eq(t, "sets +4 ~0 -0 entries +0 -0 v4 commit write=4 del=0 v6 commit "
+	/* Two peer sets and one local pod group's set per family. */
+	ck_assert_str_eq(t, "sets +6 ~0 -0 entries +0 -0 v4 commit write=4 del=0 v6 commit "
 			    "write=4 del=0");
 	free(t);
 	npd_plan_free(p);
@@ -172,6 +173,72 @@ START_TEST(remote_pod_churn_is_set_updates_only)
 }
 END_TEST
 
+/* The set updates of a plan from a to b, as "+ADDR" / "-ADDR" words in plan order, for the
+ * sets of local pod groups only. */
+static char *
+group_updates(const struct npd_plan *p)
+{
+	struct npd_buf b;
+	char buf[NPD_ADDRSTRLEN];
+	size_t i, j;
+
+	npd_buf_init(&b);
+	npd_buf_adds(&b, "");
+	for (i = 0; i < p->n_set_ops; i++) {
+		const struct npd_set_op *op = &p->set_ops[i];
+
+		if (op->kind != NPD_SETOP_UPDATE || !op->set->counters)
+			continue;
+		for (j = 0; j < op->n_add; j++)
+			npd_buf_printf(&b, " +%s", npd_addr_format(&op->add[j].addr, buf));
+		for (j = 0; j < op->n_del; j++)
+			npd_buf_printf(&b, " -%s", npd_addr_format(&op->del[j].addr, buf));
+	}
+	return npd_buf_steal(&b);
+}
+
+/* A local pod joining, moving between or leaving groups that exist is set membership
+ * only: no table commit. Joining one isolates an address, so the plan can deny. */
+START_TEST(local_pod_churn_is_set_updates_only)
+{
+	struct npd_store *s = cluster();
+	struct npd_ruleset *rs[4];
+	struct npd_plan *p;
+	char *t;
+	int i;
+
+	npd_store_add_policy(s, mkpol("shop", "db-from-web", "app=db", "app=web"));
+	npd_store_add_pod(s, tu_pod("shop", "db-0", "app=db", "10.0.0.9,fd00::9", "node1"));
+	rs[0] = tu_compile(s);
+	/* A second web pod on the node joins web-0's group. */
+	npd_store_add_pod(s, tu_pod("shop", "web-1", "app=web", "10.0.0.2,fd00::2", "node1"));
+	rs[1] = tu_compile(s);
+	/* It becomes a db pod: it moves to db-0's group. */
+	npd_store_add_pod(s, tu_pod("shop", "web-1", "app=db", "10.0.0.2,fd00::2", "node1"));
+	rs[2] = tu_compile(s);
+	/* It goes. */
+	npd_store_del(s, NPD_KIND_POD, "shop", "web-1");
+	rs[3] = tu_compile(s);
+	for (i = 0; i < 3; i++) {
+		p = npd_differ_plan(rs[i], rs[i + 1]);
+		ck_assert_msg(!p->v4.commit && !p->v6.commit, "step %d commits", i);
+		ck_assert(p->n_set_ops > 0);
+		t = group_updates(p);
+		/* In set name order: web-1 leaves web-0's group and joins db-0's. */
+		ck_assert_str_eq(t, i == 0   ? " +10.0.0.2 +fd00::2"
+				    : i == 1 ? " -10.0.0.2 -fd00::2 +10.0.0.2 +fd00::2"
+					     : " -10.0.0.2 -fd00::2");
+		free(t);
+		/* Step 0 only adds entries, but one isolates web-1; the others delete. */
+		ck_assert(npd_plan_can_deny(p));
+		npd_plan_free(p);
+	}
+	for (i = 0; i < 4; i++)
+		npd_ruleset_free(rs[i]);
+	npd_store_free(s);
+}
+END_TEST
+
 START_TEST(policy_changes_touch_their_chains)
 {
 	struct npd_store *s = cluster();
@@ -200,20 +267,26 @@ START_TEST(policy_changes_touch_their_chains)
 	ck_assert_int_eq(p->set_ops[3].kind, NPD_SETOP_DESTROY);
 	npd_plan_free(p);
 
-	/* Delete: its chain goes, the pod chain is rewritten, its sets are destroyed last. */
+	/* Delete: its chain goes; the pod's group (its list of policies) is another one now,
+	 * whose chain and set are made first; the old group's chain goes with the policy's, and
+	 * the sets of both are destroyed last. */
 	npd_store_del(s, NPD_KIND_POLICY, "shop", "web-from-mon");
 	c = tu_compile(s);
 	p = npd_differ_plan(b, c);
-	ck_assert_uint_eq(p->v4.n_del, 1);
-	ck_assert(!strncmp(p->v4.del[0], "NPD-PI-", 7));
-	ck_assert_uint_eq(p->v4.n_write, 1);
-	ck_assert(!strncmp(p->v4.write[0]->name, "NPD-I-", 6));
-	ck_assert(npd_plan_resets_chain(p, AF_INET, p->v4.del[0]));
-	ck_assert_uint_eq(n_reset(p, AF_INET, &b->v4), 2);
-	ck_assert_uint_eq(n_reset(p, AF_INET, &c->v4), 1);
+	ck_assert_uint_eq(p->v4.n_del, 2);
+	ck_assert(!strncmp(p->v4.del[0], "NPD-I-", 6));
+	ck_assert(!strncmp(p->v4.del[1], "NPD-PI-", 7));
+	/* The new group's chain, and NPD-FORWARD, whose dispatch names it. */
+	ck_assert_uint_eq(p->v4.n_write, 2);
+	ck_assert_str_eq(p->v4.write[0]->name, "NPD-FORWARD");
+	ck_assert(!strncmp(p->v4.write[1]->name, "NPD-I-", 6));
+	ck_assert_str_ne(p->v4.write[1]->name, p->v4.del[0]);
+	ck_assert(npd_plan_resets_chain(p, AF_INET, p->v4.del[1]));
+	ck_assert_uint_eq(n_reset(p, AF_INET, &b->v4), 3);
+	ck_assert_uint_eq(n_reset(p, AF_INET, &c->v4), 2);
+	ck_assert_uint_eq(p->n_set_ops, 6);
 	for (i = 0; i < p->n_set_ops; i++)
-		ck_assert_int_eq(p->set_ops[i].kind, NPD_SETOP_DESTROY);
-	ck_assert_uint_eq(p->n_set_ops, 2);
+		ck_assert_int_eq(p->set_ops[i].kind, i < 2 ? NPD_SETOP_CREATE : NPD_SETOP_DESTROY);
 	npd_plan_free(p);
 	done(s, a, b, c);
 }
@@ -378,6 +451,6 @@ START_TEST(only_additions_cannot_deny)
 END_TEST
 
 TU_MAIN("differ", first_sync_writes_everything, same_state_plans_nothing,
-	remote_pod_churn_is_set_updates_only, policy_changes_touch_their_chains,
-	changed_hooks_force_commit, unchangeable_sets_are_recreated, counted_sets_are_recreated,
-	only_additions_cannot_deny)
+	remote_pod_churn_is_set_updates_only, local_pod_churn_is_set_updates_only,
+	policy_changes_touch_their_chains, changed_hooks_force_commit,
+	unchangeable_sets_are_recreated, counted_sets_are_recreated, only_additions_cannot_deny)
