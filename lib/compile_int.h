@@ -1,6 +1,6 @@
-/* compile_int.h: what compile.c (pod chains, NPD-FORWARD), compile_policy.c (policy
- * chains), compile_sets.c (the sets peers become) and compile_chains.c (the chains kept
- * between compiles) share: the compile's working state and its helpers; then compile.c's
+/* compile_int.h: what compile.c (local pods, NPD-FORWARD), compile_groups.c (the local pod
+ * groups' sets and chains), compile_policy.c (policy chains), compile_sets.c (the sets
+ * peers become) and compile_chains.c (the policy chains kept between compiles) share: the compile's working state and its helpers; then compile.c's
  * helpers that its unit test calls (see testable_int.h). */
 #ifndef NPD_COMPILE_INT_H
 #define NPD_COMPILE_INT_H
@@ -175,6 +175,18 @@ const struct npd_set *npd_compile_egress_port_set(struct npd_cc *c, const struct
 /* The set ref describes, for a copied policy chain, made as building made it (members from
  * the state, which holds every set the last compile emitted); same validity. */
 const struct npd_set *npd_compile_kept_set(struct npd_cc *c, const struct npd_cc_setref *ref);
+
+/* compile.c: the stable name of pol's chain for direction d (0: ingress), NPD-PI-/NPD-PE-;
+ * tmp is scratch space. */
+void npd_compile_policy_chain_name(char out[NPD_CHAIN_NAMELEN], const struct npd_policy *pol, int d,
+				   struct npd_buf *tmp);
+
+/* compile_groups.c: puts local pod c->locals[i] into its group for direction d (0:
+ * ingress), made on first use; returns the group's index in c->groups. */
+size_t npd_compile_join_group(struct npd_cc *c, size_t i, int d);
+/* Emits, for c->family, every group's set, its rules in fwd (NPD-FORWARD, filled last by
+ * this), its chain and the policy chains that chain jumps to. */
+void npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd);
 
 /* compile_chains.c: the chains kept between compiles through c->st (see there). First in
  * a compile: forgets them all when the options differ from the last compile's. */

@@ -6,8 +6,8 @@
 # chain from NPD-FORWARD (the blocked pair toolpod -> dbpod opens), deletes
 # `NPD-FORWARD 2` whatever it is, flushes the ipsets holding apipod's address
 # (the allowed pairs apipod -> dbpod and apppod -> apipod break), flushes a
-# per-pod chain, deletes the FORWARD -> NPD-FORWARD jump, and adds toolpod's
-# address to dbpod's allowed-peer set. Each time the kernel
+# group chain, deletes the FORWARD -> NPD-FORWARD jump, adds toolpod's address to
+# dbpod's allowed-peer set and takes dbpod's out of its group's set. Each time the kernel
 # state (NPD- rules and npd- sets, v4 and v6) must come back exactly, polled
 # with a deadline, the blocked pairs blocked again, the allowed pairs working
 # again, and netpold_drift_repairs_total must move.
@@ -75,9 +75,19 @@ drift() {
 		eval "awk -v a=$r0 -v b=\$(repairs) 'BEGIN { exit !(b > a) }'"
 }
 
-# 1. the jump to dbpod's ingress chain: toolpod -> dbpod would open.
+# 1. the jump to dbpod's group's ingress chain: toolpod -> dbpod would open. It is the
+# NPD-FORWARD rule matching, by destination, the group set that holds dbpod.
 # `-S CHAIN` prints "-N CHAIN" first: rule number = line number - 1.
-JUMPNO=$(lab_exec node2 iptables-legacy -S NPD-FORWARD | grep -n -- "-d $DB/32 .*-j NPD-I-" | cut -d: -f1)
+JUMPNO= DBGROUP= n=0
+while read -r line; do
+	n=$((n + 1))
+	[[ $line == *"-j NPD-I-"* && $line != *"--tcp-flags"* ]] || continue
+	s=$(grep -o 'match-set npd-[0-9a-f-]* dst' <<<"$line" | cut -d' ' -f2)
+	if [[ -n $s ]] && lab_exec node2 ipset test "$s" "$DB" 2>/dev/null; then
+		JUMPNO=$n DBGROUP=$s
+		break
+	fi
+done < <(lab_exec node2 iptables-legacy -S NPD-FORWARD)
 JUMP=$(lab_exec node2 iptables-legacy -S NPD-FORWARD | sed -n "${JUMPNO:-0}p")
 lab_check "found dbpod's ingress jump in NPD-FORWARD (rule $((${JUMPNO:-1} - 1)))" eval '[[ -n $JUMP ]]'
 drift "delete dbpod's ingress jump (NPD-FORWARD $((${JUMPNO:-1} - 1)))" "frontend.toolpod $DB 80 tcp ok" \
@@ -114,6 +124,14 @@ if [[ -n $DBSET ]]; then
 		ipset add "$DBSET" 10.244.1.11
 else
 	lab_check "found dbpod's ingress peer set" false
+fi
+
+# 6b. take dbpod's address out of its group's set: toolpod -> dbpod would open.
+if [[ -n $DBGROUP ]]; then
+	drift "ipset del $DBGROUP $DB (dbpod leaves its group)" "frontend.toolpod $DB 80 tcp ok" \
+		ipset del "$DBGROUP" "$DB"
+else
+	lab_check "found dbpod's group set" false
 fi
 
 # 7. another writer inserts an ACCEPT above our hook: everything would bypass netpold.

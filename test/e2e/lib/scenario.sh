@@ -432,7 +432,8 @@ scn_poll() {
 }
 
 # scn_kernel NODE: the node's netfilter state as text (v4 and v6 filter
-# rules without counters, ipsets without their random initval), for diffs.
+# rules without counters, ipsets without their random initval and entry counters),
+# for diffs.
 scn_kernel() {
 	{
 		echo "## iptables-legacy-save"
@@ -441,7 +442,8 @@ scn_kernel() {
 		lab_exec "$1" ip6tables-legacy-save
 		echo "## ipset save"
 		lab_exec "$1" ipset save 2>/dev/null | sort
-	} | sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]//' -e 's/ initval 0x[0-9a-f]*//'
+	} | sed -e '/^#/d' -e 's/\[[0-9]*:[0-9]*\]//' -e 's/ initval 0x[0-9a-f]*//' \
+		-e 's/ packets [0-9]* bytes [0-9]*$//'
 }
 
 # scn_npd_state NODE: only our part (NPD-/npd- lines), for "came back" checks.
