@@ -148,6 +148,31 @@ packets(const struct npd_counters *c, enum npd_origin_kind kind, const char *nam
 	return p;
 }
 
+/* What a reading of the compiled group set of direction dir holding ip passes on: its
+ * entry's kernel counters, packets n and bytes 100 n. */
+static void
+group_read(const struct npd_ruleset *rs, struct npd_counters *c, enum npd_origin_dir dir,
+	   const char *ip, uint64_t n)
+{
+	struct npd_set_entry e;
+	size_t i, j, found = 0;
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(npd_addr_parse(ip, &e.addr), 0);
+	for (i = 0; i < rs->n_sets; i++) {
+		const struct npd_set *set = &rs->sets[i];
+
+		if (!set->counters || set->count_dir != dir)
+			continue;
+		for (j = 0; j < set->n_entries; j++)
+			if (!npd_addr_cmp(&set->entries[j].addr, &e.addr)) {
+				npd_counters_feed_set(set->name, &e, n, 100 * n, c);
+				found++;
+			}
+	}
+	ck_assert_uint_eq(found, 1);
+}
+
 /* What most tests start from: the cluster compiled, a cache that took its ruleset, and a
  * simulated kernel holding its rules, every counter at 0. */
 struct fx {
@@ -188,19 +213,16 @@ START_TEST(totals_sum_rules_and_families)
 	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 0, 1, 7);
 	hit(&fx.k, 1, NPD_ORIGIN_POLICY, 0, 0, 11);
 	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 1, 0, 3);
-	/* Default denies: web-0 in both families, web-1 in v4; which pod is which is known
-	 * only through the origin, so count both. */
-	hit(&fx.k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
-	hit(&fx.k, 0, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 1, 4);
-	hit(&fx.k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 8);
 	kernel_read(&fx.k, fx.c);
+	/* Default denies, from the entries of the pods' group sets: web-0 in both families,
+	 * web-1 in v4. */
+	group_read(fx.rs, fx.c, NPD_ORIGIN_INGRESS, "10.0.0.10", 2);
+	group_read(fx.rs, fx.c, NPD_ORIGIN_INGRESS, "10.0.0.11", 4);
+	group_read(fx.rs, fx.c, NPD_ORIGIN_INGRESS, "fd00::10", 8);
 	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 0), 23);
 	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POLICY, "web-pol", 1), 3);
-	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-0", 99) +
-			      packets(fx.c, NPD_ORIGIN_POD, "web-1", -1),
-			  14);
-	/* web-0 holds the v6 deny, so it has at least those 8. */
-	ck_assert_uint_ge(packets(fx.c, NPD_ORIGIN_POD, "web-0", -1), 8);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-0", 99), 10);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-1", -1), 4);
 	/* A second reading adds only the growth. */
 	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 1, 0, 1);
 	kernel_read(&fx.k, fx.c);
@@ -219,34 +241,34 @@ START_TEST(totals_sum_rules_and_families)
 }
 END_TEST
 
-/* A pod's deny is several rules (the reset of a mid-stream TCP pickup, TCP's reset, the
- * reject of the rest): every packet any of them rejects counts for the pod. */
-START_TEST(every_reject_of_a_pod_counts)
+/* Both web pods share one group: its chain's rule counters are the group's and count for
+ * nobody; each pod's deny comes from its own entry in the group's sets. */
+START_TEST(group_rules_count_for_nobody)
 {
 	struct fx fx;
 	const struct npd_table *t;
-	uint64_t want = 0, n = 1;
-	size_t rule, j, rejects = 0;
-	long ch;
+	size_t i, j, rejects = 0;
 
 	fx_init(&fx);
-	t = table(fx.rs, 0);
-	ch = find_rule(t, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, &rule);
-	ck_assert_int_ge(ch, 0);
-	for (j = 0; j < t->chains[ch].n_rules; j++) {
-		const struct npd_rule *r = &t->chains[ch].rules[j];
-
-		if (r->target != NPD_T_REJECT)
-			continue;
-		rejects++;
-		fx.k.pk[0][flat(t, (size_t)ch, j)] += n;
-		fx.k.by[0][flat(t, (size_t)ch, j)] += 100 * n;
-		want += n;
-		n *= 10;
+	for (int f = 0; f < 2; f++) {
+		t = table(fx.rs, f);
+		for (i = 0; i < t->n_chains; i++)
+			for (j = 0; j < t->chains[i].n_rules; j++) {
+				if (t->chains[i].rules[j].target != NPD_T_REJECT)
+					continue;
+				rejects++;
+				fx.k.pk[f][flat(t, i, j)] += 1000;
+				fx.k.by[f][flat(t, i, j)] += 100000;
+			}
 	}
-	ck_assert_uint_eq(rejects, 3);
+	/* One ingress group chain per family, five rejects each. */
+	ck_assert_uint_eq(rejects, 2 * 5);
 	kernel_read(&fx.k, fx.c);
-	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, t->chains[ch].origin.name, -1), want);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-0", -1), 0);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-1", -1), 0);
+	group_read(fx.rs, fx.c, NPD_ORIGIN_INGRESS, "10.0.0.11", 3);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-0", -1), 0);
+	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-1", -1), 3);
 	fx_fini(&fx);
 }
 END_TEST
@@ -364,8 +386,8 @@ START_TEST(state_round_trip)
 	npd_buf_init(&b);
 	fx_init(&fx);
 	hit(&fx.k, 0, NPD_ORIGIN_POLICY, 0, 1, 9);
-	hit(&fx.k, 1, NPD_ORIGIN_POD, NPD_ORIGIN_RULE_DENY, 0, 2);
 	kernel_read(&fx.k, fx.c);
+	group_read(fx.rs, fx.c, NPD_ORIGIN_INGRESS, "fd00::10", 2);
 	npd_counters_save(fx.c, &a);
 	ck_assert_uint_gt(npd_counters_load(c2, a.data), 0);
 	npd_buf_reset(&a);
@@ -888,7 +910,7 @@ START_TEST(random_set_run_matches_true_totals)
 }
 END_TEST
 
-TU_MAIN("counters", totals_sum_rules_and_families, every_reject_of_a_pod_counts,
+TU_MAIN("counters", totals_sum_rules_and_families, group_rules_count_for_nobody,
 	rewrite_keeps_totals, totals_freeze_then_go_with_their_object, exposition, state_round_trip,
 	random_run_matches_true_totals, set_entries_count_for_their_pods,
 	recreated_set_restarts_from_zero, entry_moves_to_another_pod, entry_of_a_gone_pod,
