@@ -218,7 +218,7 @@ parse_list(const char *name, const char *text, npd_set_counter_fn fn, void *ctx,
 	enum npd_set_type t = NPD_SET_HASH_IP;
 	bool typed = false, counters = false;
 	struct npd_set_entry e;
-	uint64_t packets, bytes;
+	uint64_t packets = 0, bytes = 0; /* set by parse_member; gcc -O2 cannot see it */
 	size_t len;
 	int pass;
 
