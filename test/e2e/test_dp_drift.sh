@@ -7,7 +7,8 @@
 # `NPD-FORWARD 2` whatever it is, flushes the ipsets holding apipod's address
 # (the allowed pairs apipod -> dbpod and apppod -> apipod break), flushes a
 # group chain, deletes the FORWARD -> NPD-FORWARD jump, adds toolpod's address to
-# dbpod's allowed-peer set and takes dbpod's out of its group's set. Each time the kernel
+# dbpod's allowed-peer set, takes dbpod's out of its group's set and swaps that set for a
+# twin without counters. Each time the kernel
 # state (NPD- rules and npd- sets, v4 and v6) must come back exactly, polled
 # with a deadline, the blocked pairs blocked again, the allowed pairs working
 # again, and netpold_drift_repairs_total must move.
@@ -132,6 +133,26 @@ if [[ -n $DBGROUP ]]; then
 		ipset del "$DBGROUP" "$DB"
 else
 	lab_check "found dbpod's group set" false
+fi
+
+# 6c. swap dbpod's group set for a twin with the same members but without counters: the
+# verdicts hold, but the group's deny would count nothing; only the set's type says so.
+uncount_set() {
+	local s=$1 m
+	ipset create npd-e2e-twin hash:ip family inet maxelem 1024 || return 1
+	for m in $(ipset list "$s" | sed '1,/^Members:/d' | cut -d' ' -f1); do
+		ipset add npd-e2e-twin "$m" || return 1
+	done
+	ipset swap npd-e2e-twin "$s" && ipset destroy npd-e2e-twin
+}
+export -f uncount_set
+if [[ -n $DBGROUP ]]; then
+	lab_check "dbpod's group set has counters" \
+		eval 'lab_exec node2 ipset list -t "$DBGROUP" | grep -q "^Header: .* counters"'
+	drift "ipset swap $DBGROUP for a twin without counters" "" \
+		bash -c 'uncount_set "$@"' _ "$DBGROUP"
+	lab_check "the repair was logged as a counters drift" \
+		grep -q "msg=\"drift\" set=$DBGROUP what=counters" "$SCN_DIR/netpold-node2.log"
 fi
 
 # 7. another writer inserts an ACCEPT above our hook: everything would bypass netpold.
