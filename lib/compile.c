@@ -3,24 +3,25 @@
  * are sorted by name and set entries by value).
  *
  * Layout, per family, in the filter table:
- *   FORWARD -> NPD-FORWARD: established/related returned at once, then
- *     "-m set --match-set G src -j NPD-E-<h>" for every egress group, then
- *     "-m set --match-set G dst -j NPD-I-<h>" for every ingress group. A group is one list
- *     of policies selecting local pods in one direction (so all of one namespace); its set
- *     G holds the addresses of the local pods that list selects. So a local pod that joins,
- *     leaves or changes groups that exist is set membership only, never a table commit.
- *     Allowed traffic returns and falls through to the rest of FORWARD (the CNI's and
- *     kube-proxy's rules). Only FORWARD is hooked: bridged traffic reaches it through
- *     br_netfilter, routed traffic directly. INPUT and OUTPUT are left alone on purpose:
- *     traffic between a pod and its own node (kubelet probes) is always allowed, as the
- *     Kubernetes documentation says. IPv6 neighbour discovery is returned too. Mid-stream
- *     TCP pickups at a group's other end go to its chain as well, last.
- *   NPD-I-<h>/NPD-E-<h> (h: hash of the group's identity "GI|ns/pol1,pol2"): reject a TCP
- *     segment that is NEW but no SYN, clear our mark bit, jump to the chain of every policy
- *     of the group and return as soon as one set the bit; else log (rate-limited NFLOG)
- *     and reject (TCP with a reset, the rest with ICMP). The rejects match G again, with
- *     ipset's per-entry counters: each pod's entry counts its default-deny packets, where
- *     the dispatch's match (! --update-counters) counts nothing.
+ *   FORWARD -> NPD-FORWARD: established/related returned at once (and IPv6 neighbour
+ *     discovery), then the mid-stream TCP segments at either end of an isolated local pod
+ *     to NPD-PICKUP-E/-I, then "-m set --match-set G src -j NPD-E-<h>" for every egress
+ *     group and "-m set --match-set G dst -j NPD-I-<h>" for every ingress group. A group
+ *     is one list of policies selecting local pods in one direction (so all of one
+ *     namespace); its set G holds the addresses of the local pods that list selects. So a
+ *     local pod that joins, leaves or changes groups that exist is set membership only,
+ *     never a table commit. Allowed traffic returns and falls through to the rest of
+ *     FORWARD (the CNI's and kube-proxy's rules). Only FORWARD is hooked: bridged traffic
+ *     reaches it through br_netfilter, routed traffic directly. INPUT and OUTPUT are left
+ *     alone on purpose: traffic between a pod and its own node (kubelet probes) is always
+ *     allowed, as the Kubernetes documentation says.
+ *   NPD-I-<h>/NPD-E-<h> (h: hash of the group's identity "GI|ns/pol1,pol2"): clear our
+ *     mark bit, jump to the chain of every policy of the group and return as soon as one
+ *     set the bit; else go to NPD-DENY-I/-E, which logs (rate-limited NFLOG) and rejects
+ *     (TCP with a reset, the rest with ICMP), as NPD-PICKUP- resets. Their rejects match
+ *     the counted set of the direction's isolated local pods: each pod's entry counts its
+ *     default-deny packets, where the jumps' matches (! --update-counters) count nothing
+ *     (compile_groups.c).
  *   NPD-PI-<h>/NPD-PE-<h> (h: hash of "PI|ns/name"): one rule per peer x port setting the
  *     mark bit (compile_policy.c). Names hash identities, never content, so kernel
  *     counters survive edits.

@@ -3,10 +3,11 @@
  * namespace; pods with the same list share its chain, which tries those policies' chains,
  * and its hash:ip set of their addresses, which NPD-FORWARD matches to send their packets
  * there. A pod that joins, leaves or changes groups that exist is therefore set membership
- * only; the table changes only when a group appears or goes. The set is created with
- * ipset's counters and the chain's rejects match it again, so each entry counts its pod's
- * denied packets (netpold_pod_denied_packets_total) while the dispatch counts nothing.
- * Pure: no I/O, no clock, no globals. */
+ * only; the table changes only when a group appears or goes. What no policy admits goes to
+ * a tail shared by the direction's groups, as do mid-stream TCP segments; the tails'
+ * rejects match one more set, of the direction's isolated local pods, created with ipset's
+ * counters, so each entry counts its pod's denied packets (netpold_pod_denied_packets_total)
+ * while the jumps count nothing. Pure: no I/O, no clock, no globals. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -93,128 +94,147 @@ describe_group(struct npd_cc *c, const struct npd_cc_group *g)
 		npd_buf_printf(&c->tmp, "%s%s", k ? ", " : "", g->pols[k]->name);
 }
 
-/* Makes r match the group's set at the group's own end of the packet (ingress: the
- * destination, egress: the source) or at the other end; counting for the matched entry
- * unless no_counters. */
+/* Makes r match set name (one address) at the packet's destination (dst) or source;
+ * counting for the matched entry unless no_counters. */
 static void
-match_group(struct npd_rule *r, const struct npd_cc_group *g, bool other_end, bool no_counters)
+match_set(struct npd_rule *r, const char *name, bool dst, bool no_counters)
 {
-	bool dst = (g->d == DIR_IN) != other_end;
-
 	r->n_sets = 1;
-	snprintf(r->sets[0].name, sizeof(r->sets[0].name), "%s", g->set);
+	snprintf(r->sets[0].name, sizeof(r->sets[0].name), "%s", name);
 	r->sets[0].dims = 1;
 	r->sets[0].dirs = dst ? NPD_SETDIR_DST(0) : 0;
 	r->sets[0].no_counters = no_counters;
 }
 
-/* The set of group g in c->family, filled with its members' addresses there; g->set stays
- * "" when no member has one (then the group has no rules in the family). Its entries count
- * the group chain's rejects per pod; the differ compares it entry by entry every time,
- * since the state keeps only the sets peers become. */
+/* Adds, in c->family, set name of type hash:ip (counted: with per-entry counters for
+ * direction d) holding the addresses there of the members of every group of direction d
+ * (only: only group g); name stays "" when none has one. The differ compares these sets
+ * entry by entry every time, since the state keeps only the sets peers become. */
 static void
-group_set(struct npd_cc *c, struct npd_cc_group *g)
+local_set(struct npd_cc *c, int d, const struct npd_cc_group *only, bool counted, const char *id,
+	  char name[NPD_SET_NAMELEN])
 {
 	struct npd_set *set = NULL;
 	struct npd_set_entry e;
-	size_t m, j;
+	size_t gi, m, j;
 
-	g->set[0] = '\0';
-	for (m = 0; m < g->n_members; m++) {
-		const struct npd_pod *pod = c->locals[g->members[m]].pod;
+	name[0] = '\0';
+	for (gi = 0; gi < c->n_groups; gi++) {
+		const struct npd_cc_group *g = &c->groups[gi];
 
-		for (j = 0; j < pod->n_ips; j++) {
-			const struct npd_addr *a = &pod->ips[j];
+		if (g->d != d || (only && g != only))
+			continue;
+		for (m = 0; m < g->n_members; m++) {
+			const struct npd_pod *pod = c->locals[g->members[m]].pod;
 
-			if (a->family != c->family || !npd_compile_pod_owns_ip(c->s, pod, a))
-				continue;
-			if (!set) {
-				snprintf(g->set, sizeof(g->set), "npd-%016" PRIx64 "-%c",
-					 npd_compile_name_hash(g->id, strlen(g->id)),
-					 c->family == AF_INET6 ? '6' : '4');
-				npd_buf_reset(&c->tmp);
-				npd_buf_adds(&c->tmp, "local ");
-				describe_group(c, g);
-				set = npd_ruleset_add_set(c->rs, g->set, NPD_SET_HASH_IP, c->family,
-							  c->tmp.data);
-				set->counters = true;
-				set->count_dir =
-				    g->d == DIR_IN ? NPD_ORIGIN_INGRESS : NPD_ORIGIN_EGRESS;
-				if (c->st)
-					npd_compile_state_dirty_name(c->st, g->set);
+			for (j = 0; j < pod->n_ips; j++) {
+				const struct npd_addr *a = &pod->ips[j];
+
+				if (a->family != c->family ||
+				    !npd_compile_pod_owns_ip(c->s, pod, a))
+					continue;
+				if (!set) {
+					snprintf(name, NPD_SET_NAMELEN, "npd-%016" PRIx64 "-%c",
+						 npd_compile_name_hash(id, strlen(id)),
+						 c->family == AF_INET6 ? '6' : '4');
+					npd_buf_reset(&c->tmp);
+					if (only) {
+						npd_buf_adds(&c->tmp, "local ");
+						describe_group(c, only);
+					} else {
+						npd_buf_printf(&c->tmp,
+							       "local pods isolated for %s",
+							       dir_word[d]);
+					}
+					set = npd_ruleset_add_set(c->rs, name, NPD_SET_HASH_IP,
+								  c->family, c->tmp.data);
+					set->counters = counted;
+					set->count_dir =
+					    d == DIR_IN ? NPD_ORIGIN_INGRESS : NPD_ORIGIN_EGRESS;
+					if (c->st)
+						npd_compile_state_dirty_name(c->st, name);
+				}
+				memset(&e, 0, sizeof(e));
+				e.addr = *a;
+				npd_ruleset_add_entry(set, &e);
 			}
-			memset(&e, 0, sizeof(e));
-			e.addr = *a;
-			npd_ruleset_add_entry(set, &e);
 		}
 	}
 }
 
-/* The rate-limited NFLOG rule of a group chain. Its prefix names the direction and the
- * namespace; the drop log names the pods by the packet's addresses. */
+/* The rate-limited NFLOG rule of a shared tail; the drop log names the pods by the
+ * packet's addresses. */
 static void
-add_drop_log(struct npd_cc *c, struct npd_chain *ch, const struct npd_cc_group *g, bool pickup)
+add_drop_log(struct npd_cc *c, struct npd_chain *ch, int d)
 {
 	struct npd_rule r;
 
 	if (!c->o->log_per_sec)
 		return;
 	memset(&r, 0, sizeof(r));
-	if (pickup)
-		set_tcp_pickup(&r);
 	r.limit_per_sec = c->o->log_per_sec;
 	r.limit_burst = 2 * c->o->log_per_sec;
 	r.target = NPD_T_NFLOG;
 	r.nflog_group = c->o->nflog_group;
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "NPD DROP %c %s", g->d == DIR_IN ? 'I' : 'E', g->pols[0]->ns);
-	r.nflog_prefix = npd_xstrndup(c->tmp.data, strnlen(c->tmp.data, NPD_NFLOG_PREFIXLEN - 1));
+	r.nflog_prefix = npd_xstrdup(d == DIR_IN ? "NPD DROP I" : "NPD DROP E");
 	npd_ruleset_add_rule(ch, &r);
 	npd_rule_fini(&r);
 }
 
-/* What a reject of a group chain's deny matches. */
-enum deny_kind {
-	DENY_PICKUP,	   /* a mid-stream TCP segment at the group's own end */
-	DENY_PICKUP_OTHER, /* one at the other end (its other direction's pickups) */
-	DENY_TCP,	   /* a TCP connection the policies did not admit */
-	DENY_OTHER,	   /* anything else they did not admit */
-	DENY_UNMATCHED,	   /* what reaches the end without the set's match: fail closed */
-};
-
-/* A reject of the group's deny. TCP gets a reset, so the local socket dies at once instead
- * of retransmitting into the deny and resuming silently if the policy is reverted;
- * anything else an ICMP port unreachable. All but the last match the group's set, whose
- * entry then counts the packet for its pod. */
+/* A reject of a shared tail. TCP gets a reset, so the local socket dies at once instead of
+ * retransmitting into the deny and resuming silently if the policy is reverted; anything
+ * else an ICMP port unreachable. With iso (the counted set of the direction's isolated
+ * local pods, matched at its destination when dst) the matched entry counts the packet
+ * for its pod; without, it is the last rule, for what no entry matched: fail closed. */
 static void
-add_deny(struct npd_cc *c, struct npd_chain *ch, const struct npd_cc_group *g, enum deny_kind k)
+add_reject(struct npd_chain *ch, const char *what, bool tcp, const char *iso, bool dst)
 {
 	struct npd_rule r;
 
 	memset(&r, 0, sizeof(r));
-	if (k == DENY_PICKUP || k == DENY_PICKUP_OTHER)
-		set_tcp_pickup(&r);
-	else if (k == DENY_TCP)
+	if (tcp)
 		r.proto = 6;
-	if (k != DENY_UNMATCHED)
-		match_group(&r, g, k == DENY_PICKUP_OTHER, false);
+	if (iso)
+		match_set(&r, iso, dst, false);
 	r.target = NPD_T_REJECT;
 	r.reject_with = r.proto == 6 ? NPD_REJECT_TCP_RESET : NPD_REJECT_PORT_UNREACH;
-	npd_buf_reset(&c->tmp);
-	npd_buf_printf(&c->tmp, "netpold: %s: ",
-		       k == DENY_PICKUP || k == DENY_PICKUP_OTHER ? "mid-stream TCP"
-		       : k == DENY_UNMATCHED			  ? "default deny (no set match)"
-								  : "default deny");
-	describe_group(c, g);
-	set_comment(&r, &c->tmp);
+	r.comment = npd_compile_comment(what);
 	r.origin_rule = NPD_ORIGIN_RULE_NONE;
 	npd_ruleset_add_rule(ch, &r);
 	npd_rule_fini(&r);
 }
 
-/* The chain of group g: pickups rejected first (a connection has exactly one initiator),
- * then the mark cleared and every policy chain tried, returning as soon as one admitted;
- * what none admits is logged and rejected. */
+static const char *const deny_chain[2] = {"NPD-DENY-I", "NPD-DENY-E"};
+static const char *const pickup_chain[2] = {"NPD-PICKUP-I", "NPD-PICKUP-E"};
+
+/* The shared tails of direction d, for the counted set iso of its isolated local pods:
+ * NPD-PICKUP- resets the mid-stream TCP segments NPD-FORWARD sends it, at either end of
+ * such a pod (a connection has exactly one initiator), NPD-DENY- what no policy of a
+ * group admitted. Both log first. */
+static void
+add_tails(struct npd_cc *c, int d, const char *iso)
+{
+	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
+	bool own_dst = d == DIR_IN;
+	struct npd_chain *ch;
+	char what[64];
+
+	snprintf(what, sizeof(what), "netpold: mid-stream TCP, %s-isolated pod", dir_word[d]);
+	ch = npd_ruleset_add_chain(t, pickup_chain[d]);
+	add_drop_log(c, ch, d);
+	add_reject(ch, what, true, iso, own_dst);
+	add_reject(ch, what, true, iso, !own_dst);
+	add_reject(ch, what, true, NULL, false);
+	snprintf(what, sizeof(what), "netpold: default deny %s", dir_word[d]);
+	ch = npd_ruleset_add_chain(t, deny_chain[d]);
+	add_drop_log(c, ch, d);
+	add_reject(ch, what, true, iso, own_dst);
+	add_reject(ch, what, false, iso, own_dst);
+	add_reject(ch, what, false, NULL, false);
+}
+
+/* The chain of group g: the mark cleared and every policy chain tried, returning as soon
+ * as one admitted; what none admits goes to the direction's deny. */
 static void
 emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 {
@@ -231,9 +251,6 @@ emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 		npd_compile_policy_chain(c, g->pols[i], g->d, pname);
 	}
 	ch = npd_ruleset_add_chain(t, g->chain);
-	add_drop_log(c, ch, g, true);
-	add_deny(c, ch, g, DENY_PICKUP);
-	add_deny(c, ch, g, DENY_PICKUP_OTHER);
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_MARK;
 	r.set_mark = 0;
@@ -258,53 +275,73 @@ emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 		r.target = NPD_T_RETURN;
 		npd_ruleset_add_rule(ch, &r);
 	}
-	add_drop_log(c, ch, g, false);
-	add_deny(c, ch, g, DENY_TCP);
-	add_deny(c, ch, g, DENY_OTHER);
-	add_deny(c, ch, g, DENY_UNMATCHED);
+	memset(&r, 0, sizeof(r));
+	r.target = NPD_T_JUMP;
+	snprintf(r.jump, sizeof(r.jump), "%s", deny_chain[g->d]);
+	npd_ruleset_add_rule(ch, &r);
 }
 
-/* The NPD-FORWARD rule sending group g's packets to its chain: those of its own end, or
- * (pickup) the mid-stream TCP segments at its other end. The set match does not count:
- * only the rejects count for a pod. */
+/* An NPD-FORWARD rule jumping to chain for what set (matched at the destination when dst)
+ * holds; a pickup rule only for mid-stream TCP. The match counts nothing: only the
+ * rejects count for a pod. */
 static void
-add_dispatch(struct npd_cc *c, struct npd_chain *fwd, const struct npd_cc_group *g, bool pickup)
+add_jump(struct npd_cc *c, struct npd_chain *fwd, const char *set, bool dst, bool pickup,
+	 const char *chain)
 {
 	struct npd_rule r;
 
 	memset(&r, 0, sizeof(r));
 	if (pickup)
 		set_tcp_pickup(&r);
-	match_group(&r, g, pickup, true);
+	match_set(&r, set, dst, true);
 	r.target = NPD_T_JUMP;
-	memcpy(r.jump, g->chain, sizeof(r.jump));
-	npd_buf_reset(&c->tmp);
-	if (pickup)
-		npd_buf_printf(&c->tmp, "mid-stream TCP %s ", g->d == DIR_IN ? "from" : "to");
-	describe_group(c, g);
-	set_comment(&r, &c->tmp);
+	snprintf(r.jump, sizeof(r.jump), "%s", chain);
+	r.comment = npd_xstrdup(c->tmp.data);
 	npd_ruleset_add_rule(fwd, &r);
 	npd_rule_fini(&r);
 }
 
-/* The group rules of NPD-FORWARD: every egress group, then every ingress group (a packet
- * between two local pods is checked at both), then the pickups of the other direction.
- * Those serve pods isolated one way only: a deny on one side must not resume as replies.
- * A pod isolated both ways never reaches them, as its first chain rejects every pickup.
- * Then the group chains. */
+/* The group rules of NPD-FORWARD, after established traffic: first the mid-stream TCP
+ * segments at either end of an isolated local pod, each direction's at its own end
+ * first; then every egress group by source, every ingress group by destination (a packet
+ * between two local pods is checked at both). Then the shared tails, the group chains
+ * and the policy chains they jump to. */
 void
 npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 {
-	int pickup, d;
+	static const char *const iso_id[2] = {"LI|", "LE|"};
+	char iso[2][NPD_SET_NAMELEN];
 	size_t i;
+	int d, k;
 
+	for (d = DIR_IN; d <= DIR_EG; d++)
+		local_set(c, d, NULL, true, iso_id[d], iso[d]);
 	for (i = 0; i < c->n_groups; i++)
-		group_set(c, &c->groups[i]);
-	for (pickup = 0; pickup <= 1; pickup++)
-		for (d = DIR_EG; d >= DIR_IN; d--)
-			for (i = 0; i < c->n_groups; i++)
-				if (c->groups[i].d == d && c->groups[i].set[0])
-					add_dispatch(c, fwd, &c->groups[i], pickup);
+		local_set(c, c->groups[i].d, &c->groups[i], false, c->groups[i].id,
+			  c->groups[i].set);
+	for (k = 0; k < 4; k++) {
+		/* egress at its source, ingress at its destination, then the other ends */
+		d = k % 2 ? DIR_IN : DIR_EG;
+		if (!iso[d][0])
+			continue;
+		npd_buf_reset(&c->tmp);
+		npd_buf_printf(&c->tmp, "mid-stream TCP %s %s-isolated pods",
+			       (k < 2) == (d == DIR_IN) ? "to" : "from", dir_word[d]);
+		add_jump(c, fwd, iso[d], (k < 2) == (d == DIR_IN), true, pickup_chain[d]);
+	}
+	for (d = DIR_EG; d >= DIR_IN; d--)
+		for (i = 0; i < c->n_groups; i++) {
+			const struct npd_cc_group *g = &c->groups[i];
+
+			if (g->d != d || !g->set[0])
+				continue;
+			npd_buf_reset(&c->tmp);
+			describe_group(c, g);
+			add_jump(c, fwd, g->set, d == DIR_IN, false, g->chain);
+		}
+	for (d = DIR_IN; d <= DIR_EG; d++)
+		if (iso[d][0])
+			add_tails(c, d, iso[d]);
 	for (i = 0; i < c->n_groups; i++)
 		if (c->groups[i].set[0])
 			emit_group_chain(c, &c->groups[i]);

@@ -207,7 +207,10 @@ npd_drops_parse_prefix(const char *prefix, enum npd_drop_dir *dir)
 {
 	size_t n = strlen(PREFIX_WORD);
 
-	if (!prefix || strncmp(prefix, PREFIX_WORD, n) != 0 || prefix[n + 1] != ' ')
+	/* "NPD DROP I" or "NPD DROP E", maybe followed by a space and more (an older agent
+	 * named the namespace or pod there). */
+	if (!prefix || strncmp(prefix, PREFIX_WORD, n) != 0 || !prefix[n] ||
+	    (prefix[n + 1] != ' ' && prefix[n + 1] != '\0'))
 		return -EINVAL;
 	if (prefix[n] == 'I')
 		*dir = NPD_DROP_INGRESS;

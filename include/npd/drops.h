@@ -87,9 +87,9 @@ size_t npd_drops_n_recent(const struct npd_drops *d);
 const struct npd_drop_line *npd_drops_recent(const struct npd_drops *d, size_t i);
 void npd_drops_stats(const struct npd_drops *d, struct npd_drops_stats *out);
 
-/* Parses what the compiler puts in the NFLOG prefix of a group's default deny ("NPD DROP I
- * namespace" or "... E ..."; only the direction is taken: the ends are found by address):
- * 0 and *dir, or -EINVAL when prefix is not netpold's. */
+/* Parses what the compiler puts in the NFLOG prefix of a default deny ("NPD DROP I" or
+ * "NPD DROP E", maybe followed by a space and more; only the direction is taken: the ends
+ * are found by address): 0 and *dir, or -EINVAL when prefix is not netpold's. */
 int npd_drops_parse_prefix(const char *prefix, enum npd_drop_dir *dir);
 /* Reads addresses, protocol and destination port from an IPv4 or IPv6 packet (walking v6
  * extension headers; a non-first fragment has port 0) into k (direction untouched). 0, or

@@ -89,17 +89,23 @@ rules() { nsx iptables-legacy-save -t filter; }
 has_rule() { rules | grep -qE -- "$1"; }
 no_rule() { ! has_rule "$1"; }
 n_chains() { rules | grep -c '^:NPD-'; }
-# The peer sets of ours that hold ip (a local pod group's set, created with counters, is
-# not one: group_sets_with names those).
+# The sets of ours that hold ip: peer sets by default; "group" for the local pod groups'
+# sets, which NPD-FORWARD matches, "isolated" for those of the isolated local pods, which
+# are the counted ones.
 sets_with() {
-	nsx ipset save | awk -v ip="$1" -v want="${2:-peer}" '
+	local fwd
+	fwd=$(rules | awk '$2 == "NPD-FORWARD"' | grep -o 'match-set npd-[0-9a-f-]*' | cut -d' ' -f2 | sort -u)
+	nsx ipset save | awk -v ip="$1" -v want="${2:-peer}" -v fwd="$fwd" '
+		BEGIN { n = split(fwd, f, "\n"); for (i = 1; i <= n; i++) local[f[i]] = 1 }
 		$1 == "create" { counted[$2] = / counters( |$)/ }
-		$1 == "add" && $2 ~ /^npd-/ && $3 == ip && (counted[$2] ? "group" : "peer") == want { print $2 }'
+		$1 == "add" && $2 ~ /^npd-/ && $3 == ip {
+			kind = counted[$2] ? "isolated" : local[$2] ? "group" : "peer"
+			if (kind == want) print $2
+		}'
 }
-group_sets_with() { sets_with "$1" group; }
 in_some_set() { [[ -n $(sets_with "$1") ]]; }
 in_no_set() { [[ -z $(sets_with "$1") ]]; }
-in_one_group() { [[ $(group_sets_with "$1" | wc -l) -eq 1 ]]; }
+in_one_group() { [[ $(sets_with "$1" group | wc -l) -eq 1 && $(sets_with "$1" isolated | wc -l) -eq 1 ]]; }
 # Chains, rules and sets, without counters or comments.
 snapshot() {
 	{
@@ -193,7 +199,7 @@ check "NPD- chains exist" [ "$(n_chains)" -gt 0 ]
 check "policy port 80 in the rules" has_rule '--dport 80 '
 check "client IP is in a set" in_some_set 10.244.2.20
 check "local pod IP is in no peer set" in_no_set 10.244.1.10
-check "local pod IP is in one group's set" in_one_group 10.244.1.10
+check "local pod IP is in one group's set and the isolated pods' set" in_one_group 10.244.1.10
 check "syncs_total ok counted" metric_gt 'netpold_syncs_total{result="ok"}' 0
 # Every sync's time is split into its steps; the compile always takes some.
 phases_split() {

@@ -98,15 +98,34 @@ matches_set(const struct npd_rule *r, const char *name, bool dst, bool no_counte
 	       r->sets[0].no_counters == no_counters;
 }
 
-/* The sets of rs that peers became (not a group's). */
+/* True when set holds local pods (a group's, or the isolated ones of a direction). */
+static bool
+is_local_set(const struct npd_set *set)
+{
+	return set->comment && !strncmp(set->comment, "local ", 6);
+}
+
+/* The sets of rs that peers became. */
 static size_t
 peer_sets(const struct npd_ruleset *rs)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < rs->n_sets; i++)
-		n += !rs->sets[i].counters;
+		n += !is_local_set(&rs->sets[i]);
 	return n;
+}
+
+/* The name of the counted set of the local pods isolated for dir ("I" or "E") in family
+ * fam ('4' or '6'). */
+static void
+iso_set_name(char out[NPD_SET_NAMELEN], const char *dir, char fam)
+{
+	char *id = npd_xasprintf("L%s|", dir);
+
+	snprintf(out, NPD_SET_NAMELEN, "npd-%016" PRIx64 "-%c",
+		 npd_compile_name_hash(id, strlen(id)), fam);
+	free(id);
 }
 
 /* The single set a chain's rules reference through a match in direction dirs, found by the
@@ -279,6 +298,7 @@ START_TEST(forward_chain_layout)
 	const struct npd_set *set;
 	char in[NPD_CHAIN_NAMELEN], eg[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
 	char in4[NPD_SET_NAMELEN], eg4[NPD_SET_NAMELEN], in6[NPD_SET_NAMELEN];
+	char isoi4[NPD_SET_NAMELEN], isoe4[NPD_SET_NAMELEN], isoi6[NPD_SET_NAMELEN];
 	struct npd_buf b;
 	size_t i;
 
@@ -294,50 +314,63 @@ START_TEST(forward_chain_layout)
 	group_set_name(in4, "I", "ns/both", '4');
 	group_set_name(eg4, "E", "ns/both", '4');
 	group_set_name(in6, "I", "ns/both", '6');
+	iso_set_name(isoi4, "I", '4');
+	iso_set_name(isoe4, "E", '4');
+	iso_set_name(isoi6, "I", '6');
 
-	/* Both pods share one group per direction: its set holds their addresses and counts
-	 * per entry, for its direction. */
+	/* Both pods share one group per direction, whose set holds their addresses; the
+	 * isolated pods of each direction are one more set, counting per entry. */
 	set = npd_ruleset_find_set(rs, in4);
+	ck_assert_ptr_nonnull(set);
+	ck_assert(!set->counters);
+	ck_assert_uint_eq(set->n_entries, 2);
+	ck_assert(set_has(set, "10.0.0.1") && set_has(set, "10.0.0.2"));
+	ck_assert_str_eq(set->comment, "local ns pods selected for ingress by both");
+	set = npd_ruleset_find_set(rs, isoi4);
 	ck_assert_ptr_nonnull(set);
 	ck_assert(set->counters);
 	ck_assert_int_eq(set->count_dir, NPD_ORIGIN_INGRESS);
 	ck_assert_uint_eq(set->n_entries, 2);
-	ck_assert(set_has(set, "10.0.0.1") && set_has(set, "10.0.0.2"));
-	ck_assert_str_eq(set->comment, "local ns pods selected for ingress by both");
-	ck_assert_int_eq(npd_ruleset_find_set(rs, eg4)->count_dir, NPD_ORIGIN_EGRESS);
+	ck_assert_str_eq(set->comment, "local pods isolated for ingress");
+	ck_assert_int_eq(npd_ruleset_find_set(rs, isoe4)->count_dir, NPD_ORIGIN_EGRESS);
 	set = npd_ruleset_find_set(rs, in6);
 	ck_assert_uint_eq(set->n_entries, 1);
 	ck_assert(set_has(set, "fd00::2"));
-	ck_assert_uint_eq(rs->n_sets, 4);
+	ck_assert_uint_eq(npd_ruleset_find_set(rs, isoi6)->n_entries, 1);
+	ck_assert_uint_eq(rs->n_sets, 8);
 
-	/* Established; the egress group by source, the ingress group by destination; then the
-	 * mid-stream pickups at their other ends. No dispatch counts for an entry. */
+	/* Established; the mid-stream TCP segments at either end of an isolated pod, each
+	 * direction's own end first; the egress group by source, the ingress group by
+	 * destination. No jump counts for an entry. */
 	c = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
 	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(c->n_rules, 5);
+	ck_assert_uint_eq(c->n_rules, 7);
 	npd_rule_format(&c->rules[0], AF_INET, &b);
 	ck_assert_str_eq(b.data, "-m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment "
 				 "\"netpold: established\" -j RETURN");
-	ck_assert(matches_set(&c->rules[1], eg4, false, true));
-	ck_assert_str_eq(c->rules[1].jump, eg);
-	ck_assert(matches_set(&c->rules[2], in4, true, true));
-	ck_assert_str_eq(c->rules[2].jump, in);
-	ck_assert(matches_set(&c->rules[3], eg4, true, true));
-	ck_assert_str_eq(c->rules[3].jump, eg);
-	ck_assert(matches_set(&c->rules[4], in4, false, true));
-	ck_assert_str_eq(c->rules[4].jump, in);
+	ck_assert(matches_set(&c->rules[1], isoe4, false, true));
+	ck_assert_str_eq(c->rules[1].jump, "NPD-PICKUP-E");
+	ck_assert(matches_set(&c->rules[2], isoi4, true, true));
+	ck_assert_str_eq(c->rules[2].jump, "NPD-PICKUP-I");
+	ck_assert(matches_set(&c->rules[3], isoe4, true, true));
+	ck_assert_str_eq(c->rules[3].jump, "NPD-PICKUP-E");
+	ck_assert(matches_set(&c->rules[4], isoi4, false, true));
+	ck_assert_str_eq(c->rules[4].jump, "NPD-PICKUP-I");
+	ck_assert(matches_set(&c->rules[5], eg4, false, true));
+	ck_assert_str_eq(c->rules[5].jump, eg);
+	ck_assert(matches_set(&c->rules[6], in4, true, true));
+	ck_assert_str_eq(c->rules[6].jump, in);
 	for (i = 1; i < c->n_rules; i++) {
 		ck_assert(!c->rules[i].has_src && !c->rules[i].has_dst);
-		ck_assert_int_eq(c->rules[i].tcp_not_syn, i >= 3);
-		ck_assert_int_eq(c->rules[i].ctstate, i >= 3 ? NPD_CT_NEW : 0);
+		ck_assert_int_eq(c->rules[i].tcp_not_syn, i <= 4);
+		ck_assert_int_eq(c->rules[i].ctstate, i <= 4 ? NPD_CT_NEW : 0);
 	}
-	ck_assert_str_eq(c->rules[2].comment, "ns pods selected for ingress by both");
-	ck_assert_str_eq(c->rules[4].comment,
-			 "mid-stream TCP from ns pods selected for ingress by both");
+	ck_assert_str_eq(c->rules[4].comment, "mid-stream TCP from ingress-isolated pods");
+	ck_assert_str_eq(c->rules[6].comment, "ns pods selected for ingress by both");
 
-	/* IPv6: neighbour solicitations and advertisements return before any group. */
+	/* IPv6: neighbour solicitations and advertisements return before any of those. */
 	c = npd_ruleset_find_chain(&rs->v6, "NPD-FORWARD");
-	ck_assert_uint_eq(c->n_rules, 7);
+	ck_assert_uint_eq(c->n_rules, 9);
 	npd_buf_reset(&b);
 	for (i = 1; i < 3; i++) {
 		npd_rule_format(&c->rules[i], AF_INET6, &b);
@@ -347,15 +380,12 @@ START_TEST(forward_chain_layout)
 				 "\"netpold: neighbour solicitation\" -j RETURN\n"
 				 "-p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment "
 				 "\"netpold: neighbour advertisement\" -j RETURN\n");
-	ck_assert(matches_set(&c->rules[4], in6, true, true));
+	ck_assert(matches_set(&c->rules[8], in6, true, true));
 
-	/* The group chain: log and reset a mid-stream pickup at either end, clear, jump,
-	 * return if marked, log, reset TCP, reject the rest; the rejects count for the
-	 * matched entry, and a last reject catches what no set match took. */
+	/* The group chain: clear, jump, return if marked, then the direction's deny. */
 	expected_chain(pol, "PI", "ns/both");
 	c = npd_ruleset_find_chain(&rs->v6, in);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(c->n_rules, 10);
 	ck_assert_int_eq(c->origin.kind, NPD_ORIGIN_NONE);
 	npd_buf_reset(&b);
 	for (i = 0; i < c->n_rules; i++) {
@@ -363,34 +393,51 @@ START_TEST(forward_chain_layout)
 		npd_buf_addc(&b, '\n');
 	}
 	{
-		const char *what = "ns pods selected for ingress by both";
-		const char *pickup = "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN";
-		char *want = npd_xasprintf(
-		    "%s -m conntrack --ctstate NEW -m limit --limit 10/sec --limit-burst 20 "
-		    "-j NFLOG --nflog-prefix \"NPD DROP I ns\" --nflog-group 100\n"
-		    "%s -m set --match-set %s dst -m conntrack --ctstate NEW -m comment "
-		    "--comment \"netpold: mid-stream TCP: %s\" -j REJECT --reject-with tcp-reset\n"
-		    "%s -m set --match-set %s src -m conntrack --ctstate NEW -m comment "
-		    "--comment \"netpold: mid-stream TCP: %s\" -j REJECT --reject-with tcp-reset\n"
-		    "-j MARK --set-xmark 0x0/0x10000\n"
-		    "-m comment --comment \"policy ns/both\" -j %s\n"
-		    "-m mark --mark 0x10000/0x10000 -j RETURN\n"
-		    "-m limit --limit 10/sec --limit-burst 20 -j NFLOG --nflog-prefix \"NPD DROP I "
-		    "ns\" --nflog-group 100\n"
-		    "-p tcp -m set --match-set %s dst -m comment --comment \"netpold: default deny: "
-		    "%s\" -j REJECT --reject-with tcp-reset\n"
-		    "-m set --match-set %s dst -m comment --comment \"netpold: default deny: %s\" "
-		    "-j REJECT --reject-with icmp6-port-unreachable\n"
-		    "-m comment --comment \"netpold: default deny (no set match): %s\" -j REJECT "
-		    "--reject-with icmp6-port-unreachable\n",
-		    pickup, pickup, in6, what, pickup, in6, what, pol, in6, what, in6, what, what);
+		char *want = npd_xasprintf("-j MARK --set-xmark 0x0/0x10000\n"
+					   "-m comment --comment \"policy ns/both\" -j %s\n"
+					   "-m mark --mark 0x10000/0x10000 -j RETURN\n"
+					   "-j NPD-DENY-I\n",
+					   pol);
 
 		ck_assert_str_eq(b.data, want);
 		free(want);
 	}
-	for (i = 0; i < c->n_rules; i++)
-		if (c->rules[i].n_sets)
-			ck_assert(!c->rules[i].sets[0].no_counters);
+	/* The shared tails: log, then rejects counting for the entry of the isolated pod,
+	 * then one catching what no entry matched. */
+	c = npd_ruleset_find_chain(&rs->v6, "NPD-DENY-I");
+	ck_assert_ptr_nonnull(c);
+	npd_buf_reset(&b);
+	for (i = 0; i < c->n_rules; i++) {
+		npd_rule_format(&c->rules[i], AF_INET6, &b);
+		npd_buf_addc(&b, '\n');
+	}
+	{
+		char *want = npd_xasprintf(
+		    "-m limit --limit 10/sec --limit-burst 20 -j NFLOG --nflog-prefix \"NPD DROP I\" "
+		    "--nflog-group 100\n"
+		    "-p tcp -m set --match-set %s dst -m comment --comment \"netpold: default deny "
+		    "ingress\" -j REJECT --reject-with tcp-reset\n"
+		    "-m set --match-set %s dst -m comment --comment \"netpold: default deny ingress\" "
+		    "-j REJECT --reject-with icmp6-port-unreachable\n"
+		    "-m comment --comment \"netpold: default deny ingress\" -j REJECT --reject-with "
+		    "icmp6-port-unreachable\n",
+		    isoi6, isoi6);
+
+		ck_assert_str_eq(b.data, want);
+		free(want);
+	}
+	c = npd_ruleset_find_chain(&rs->v4, "NPD-PICKUP-E");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->n_rules, 4);
+	ck_assert_int_eq(c->rules[0].target, NPD_T_NFLOG);
+	ck_assert_str_eq(c->rules[0].nflog_prefix, "NPD DROP E");
+	ck_assert(matches_set(&c->rules[1], isoe4, false, false));
+	ck_assert(matches_set(&c->rules[2], isoe4, true, false));
+	ck_assert_uint_eq(c->rules[3].n_sets, 0);
+	for (i = 1; i < 4; i++) {
+		ck_assert_int_eq(c->rules[i].target, NPD_T_REJECT);
+		ck_assert_int_eq(c->rules[i].reject_with, NPD_REJECT_TCP_RESET);
+	}
 	/* The policy allows everything in both directions: one unconditional mark rule. */
 	c = npd_ruleset_find_chain(&rs->v6, pol);
 	ck_assert_uint_eq(c->n_rules, 1);
@@ -647,24 +694,27 @@ START_TEST(policy_types_decide_isolation)
 	group_set_name(set, "E", "a/egress-only", '4');
 	ck_assert_uint_eq(npd_ruleset_find_set(rs, set)->n_entries, 1);
 	ck_assert(set_has(npd_ruleset_find_set(rs, set), "10.0.0.1"));
-	/* NPD-FORWARD, the egress group's chain, NPD-PE-egress-only. */
-	ck_assert_uint_eq(rs->v4.n_chains, 3);
-	/* Established, the group's egress and, x being open for ingress, the jump of
-	 * mid-stream TCP toward the group into its chain: a deny on one side must not resume
-	 * as replies. */
+	/* NPD-FORWARD, the egress group's chain, NPD-PE-egress-only, the egress tails. */
+	ck_assert_uint_eq(rs->v4.n_chains, 5);
+	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, "NPD-DENY-E"));
+	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, "NPD-DENY-I"));
+	/* Established, the mid-stream TCP from x and, x being open for ingress, toward x (a
+	 * deny on one side must not resume as replies), the group's egress. */
 	{
 		const struct npd_chain *fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
+		char iso[NPD_SET_NAMELEN];
 
-		ck_assert_uint_eq(fwd->n_rules, 3);
-		group_chain(name, "E", "a/egress-only");
-		ck_assert_str_eq(fwd->rules[1].jump, name);
-		ck_assert(matches_set(&fwd->rules[1], set, false, true));
-		ck_assert_str_eq(fwd->rules[2].jump, name);
-		ck_assert(matches_set(&fwd->rules[2], set, true, true));
+		iso_set_name(iso, "E", '4');
+		ck_assert_uint_eq(fwd->n_rules, 4);
+		ck_assert(matches_set(&fwd->rules[1], iso, false, true));
+		ck_assert(matches_set(&fwd->rules[2], iso, true, true));
 		ck_assert(fwd->rules[2].tcp_not_syn && fwd->rules[2].proto == 6);
 		ck_assert_int_eq(fwd->rules[2].ctstate, NPD_CT_NEW);
-		ck_assert_str_eq(fwd->rules[2].comment,
-				 "mid-stream TCP to a pods selected for egress by egress-only");
+		ck_assert_str_eq(fwd->rules[2].jump, "NPD-PICKUP-E");
+		ck_assert_str_eq(fwd->rules[2].comment, "mid-stream TCP to egress-isolated pods");
+		group_chain(name, "E", "a/egress-only");
+		ck_assert_str_eq(fwd->rules[3].jump, name);
+		ck_assert(matches_set(&fwd->rules[3], set, false, true));
 	}
 	npd_ruleset_free(rs);
 	npd_store_free(s);
@@ -695,17 +745,17 @@ START_TEST(only_local_selectable_pods_get_chains)
 
 	group_chain(name, "I", "a/deny");
 	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, name));
-	/* NPD-FORWARD, the group's chain, the policy's chain; the group holds only the local
-	 * running pod. */
-	ck_assert_uint_eq(rs->v4.n_chains, 3);
+	/* NPD-FORWARD, the group's chain, the policy's chain, the ingress tails; the group
+	 * holds only the local running pod. */
+	ck_assert_uint_eq(rs->v4.n_chains, 5);
 	group_set_name(gset, "I", "a/deny", '4');
 	ck_assert_uint_eq(npd_ruleset_find_set(rs, gset)->n_entries, 1);
 	ck_assert(set_has(npd_ruleset_find_set(rs, gset), "10.0.0.1"));
 	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v6, name));
-	/* Established, the ingress jump and the one of mid-stream TCP from the group. */
-	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 3);
-	ck_assert(matches_set(&npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->rules[2], gset,
-			      false, true));
+	/* Established, the mid-stream TCP to and from the pod, the group's jump. */
+	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 4);
+	ck_assert(matches_set(&npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->rules[3], gset, true,
+			      true));
 	set = set_of_rule(rs, AF_INET, "a/deny ingress[0] from[0]", 0);
 	ck_assert_ptr_nonnull(set);
 	ck_assert_uint_eq(set->n_entries, 2);
@@ -748,9 +798,9 @@ START_TEST(reused_ip_follows_new_pod)
 	ck_assert_uint_eq(x->n_entries, 0);
 	ck_assert_uint_eq(y->n_entries, 1);
 	fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
-	ck_assert_uint_eq(fwd->n_rules, 3);
+	ck_assert_uint_eq(fwd->n_rules, 4);
 	group_chain(name, "I", "a/p");
-	ck_assert_str_eq(fwd->rules[1].jump, name);
+	ck_assert_str_eq(fwd->rules[3].jump, name);
 	/* Both pods are in the group, but its set holds the address once: the newest pod's. */
 	group_set_name(gset, "I", "a/p", '4');
 	ck_assert_uint_eq(npd_ruleset_find_set(rs, gset)->n_entries, 1);
@@ -780,8 +830,8 @@ START_TEST(invalid_policy_isolates_and_allows_nothing)
 	ck_assert_uint_eq(c->n_rules, 0);
 	c = npd_ruleset_find_chain(&rs->v4, pod);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_str_eq(c->rules[4].jump, pol);
-	ck_assert_int_eq(c->rules[c->n_rules - 1].target, NPD_T_REJECT);
+	ck_assert_str_eq(c->rules[1].jump, pol);
+	ck_assert_str_eq(c->rules[c->n_rules - 1].jump, "NPD-DENY-I");
 	npd_ruleset_free(rs);
 	npd_store_free(s);
 }
@@ -896,7 +946,7 @@ START_TEST(set_member_bound_fails_closed)
 	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v6, name)->n_rules, 0);
 	ck_assert_uint_eq(peer_sets(rs), 1); /* only the ipBlock's */
 	for (i = 0; i < (int)rs->n_sets; i++)
-		ck_assert(rs->sets[i].type == NPD_SET_HASH_NET || rs->sets[i].counters);
+		ck_assert(rs->sets[i].type == NPD_SET_HASH_NET || is_local_set(&rs->sets[i]));
 	ck_assert_int_eq(verdict(rs, "10.0.1.1", "10.0.0.1"), TU_REJECT);
 	ck_assert_int_eq(verdict(rs, "fd00:1::3", "fd00::1"), TU_REJECT);
 	ck_assert_int_eq(verdict(rs, "192.168.1.1", "10.0.0.1"), TU_PASS);
@@ -985,7 +1035,8 @@ START_TEST(rules_map_to_their_origin)
 				bool has =
 				    npd_ruleset_find_origin(rs, t->family, c->name, j, &o, &spec);
 
-				if (!strncmp(c->name, "NPD-P", 5)) {
+				if (!strncmp(c->name, "NPD-PI-", 7) ||
+				    !strncmp(c->name, "NPD-PE-", 7)) {
 					ck_assert(has);
 					ck_assert_int_eq(o.kind, NPD_ORIGIN_POLICY);
 					snprintf(want, sizeof(want), "%s/%s %s[%d]", o.ns, o.name,
@@ -998,20 +1049,14 @@ START_TEST(rules_map_to_their_origin)
 								    : NPD_ORIGIN_INGRESS);
 					n_policy++;
 				} else if (rule->target == NPD_T_REJECT) {
-					/* A group's reject counts per pod through its set's
-					 * entries, not as a rule. */
+					/* A reject counts per pod through the isolated pods'
+					 * set, not as a rule. */
 					ck_assert(!has);
-					snprintf(want, sizeof(want),
-						 "shop pods selected for %s by web-pol",
-						 c->name[4] == 'E' ? "egress" : "ingress");
-					ck_assert_msg(strstr(rule->comment, want), "%s",
-						      rule->comment);
-					ck_assert(
-					    !strncmp(rule->comment,
-						     rule->tcp_not_syn ? "netpold: mid-stream TCP: "
-								       : "netpold: default deny",
-						     strlen(rule->tcp_not_syn ? "netpold: mid-st"
-									      : "netpold: d")));
+					snprintf(want, sizeof(want), "netpold: %s",
+						 c->name[4] == 'P' ? "mid-stream TCP"
+								   : "default deny");
+					ck_assert_msg(!strncmp(rule->comment, want, strlen(want)),
+						      "%s", rule->comment);
 					n_deny++;
 				} else {
 					ck_assert(!has);
@@ -1022,9 +1067,9 @@ START_TEST(rules_map_to_their_origin)
 	/* Ingress, v4: rule 0 is 2 peers x 2 ports, rule 1 one rule; v6: the v4 block is
 	 * skipped, so 1 x 2 + 1. Egress: the v6 block, only in v6. */
 	ck_assert_uint_eq(n_policy, (2 + 2 + 1) + (2 + 1 + 1));
-	/* Per group chain (two directions, two families): the pickups' resets at either end,
-	 * TCP's reset, everything else's reject and the last one without a set match. */
-	ck_assert_uint_eq(n_deny, 4 * 5);
+	/* Per direction and family: the pickups' resets at either end, TCP's reset,
+	 * everything else's reject, and in each tail the last one without a set match. */
+	ck_assert_uint_eq(n_deny, 4 * 6);
 	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-FORWARD", 0, &o, &spec));
 	ck_assert(!npd_ruleset_find_origin(rs, AF_INET, "NPD-NOPE", 0, &o, &spec));
 	npd_ruleset_free(rs);

@@ -148,8 +148,8 @@ packets(const struct npd_counters *c, enum npd_origin_kind kind, const char *nam
 	return p;
 }
 
-/* What a reading of the compiled group set of direction dir holding ip passes on: its
- * entry's kernel counters, packets n and bytes 100 n. */
+/* What a reading of the compiled counted set of direction dir (the pods it isolates)
+ * holding ip passes on: its entry's kernel counters, packets n and bytes 100 n. */
 static void
 group_read(const struct npd_ruleset *rs, struct npd_counters *c, enum npd_origin_dir dir,
 	   const char *ip, uint64_t n)
@@ -241,8 +241,8 @@ START_TEST(totals_sum_rules_and_families)
 }
 END_TEST
 
-/* Both web pods share one group: its chain's rule counters are the group's and count for
- * nobody; each pod's deny comes from its own entry in the group's sets. */
+/* The deny tails' rule counters are every isolated pod's and count for nobody; each pod's
+ * deny comes from its own entry in the isolated pods' sets. */
 START_TEST(group_rules_count_for_nobody)
 {
 	struct fx fx;
@@ -261,8 +261,8 @@ START_TEST(group_rules_count_for_nobody)
 				fx.k.by[f][flat(t, i, j)] += 100000;
 			}
 	}
-	/* One ingress group chain per family, five rejects each. */
-	ck_assert_uint_eq(rejects, 2 * 5);
+	/* Per family the ingress deny and pickup tails, three rejects each. */
+	ck_assert_uint_eq(rejects, 2 * 6);
 	kernel_read(&fx.k, fx.c);
 	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-0", -1), 0);
 	ck_assert_uint_eq(packets(fx.c, NPD_ORIGIN_POD, "web-1", -1), 0);

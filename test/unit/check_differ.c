@@ -99,9 +99,10 @@ START_TEST(first_sync_writes_everything)
 	ck_assert_uint_eq(p->v6.n_write, rs->v6.n_chains);
 	ck_assert_ptr_eq(p->v4.desired, &rs->v4);
 	t = plan_text(p);
-	/* Two peer sets and one local pod group's set per family. */
-	ck_assert_str_eq(t, "sets +6 ~0 -0 entries +0 -0 v4 commit write=4 del=0 v6 commit "
-			    "write=4 del=0");
+	/* Per family: two peer sets, a local pod group's set, the isolated pods' set; the
+	 * chains NPD-FORWARD, the group's, two policies', the ingress deny and pickup tails. */
+	ck_assert_str_eq(t, "sets +8 ~0 -0 entries +0 -0 v4 commit write=6 del=0 v6 commit "
+			    "write=6 del=0");
 	free(t);
 	npd_plan_free(p);
 	npd_ruleset_free(rs);
@@ -173,10 +174,10 @@ START_TEST(remote_pod_churn_is_set_updates_only)
 }
 END_TEST
 
-/* The set updates of a plan from a to b, as "+ADDR" / "-ADDR" words in plan order, for the
- * sets of local pod groups only. */
+/* The set updates of a plan, as "+ADDR" / "-ADDR" words in plan order, for the sets of local
+ * pods: the groups' (counted false) or the isolated pods' (counted true). */
 static char *
-group_updates(const struct npd_plan *p)
+local_updates(const struct npd_plan *p, bool counted)
 {
 	struct npd_buf b;
 	char buf[NPD_ADDRSTRLEN];
@@ -187,7 +188,8 @@ group_updates(const struct npd_plan *p)
 	for (i = 0; i < p->n_set_ops; i++) {
 		const struct npd_set_op *op = &p->set_ops[i];
 
-		if (op->kind != NPD_SETOP_UPDATE || !op->set->counters)
+		if (op->kind != NPD_SETOP_UPDATE || op->set->counters != counted ||
+		    strncmp(op->set->comment, "local ", 6))
 			continue;
 		for (j = 0; j < op->n_add; j++)
 			npd_buf_printf(&b, " +%s", npd_addr_format(&op->add[j].addr, buf));
@@ -223,10 +225,16 @@ START_TEST(local_pod_churn_is_set_updates_only)
 		p = npd_differ_plan(rs[i], rs[i + 1]);
 		ck_assert_msg(!p->v4.commit && !p->v6.commit, "step %d commits", i);
 		ck_assert(p->n_set_ops > 0);
-		t = group_updates(p);
+		t = local_updates(p, false);
 		/* In set name order: web-1 leaves web-0's group and joins db-0's. */
 		ck_assert_str_eq(t, i == 0   ? " +10.0.0.2 +fd00::2"
 				    : i == 1 ? " -10.0.0.2 -fd00::2 +10.0.0.2 +fd00::2"
+					     : " -10.0.0.2 -fd00::2");
+		free(t);
+		/* It stays isolated for ingress while it moves. */
+		t = local_updates(p, true);
+		ck_assert_str_eq(t, i == 0   ? " +10.0.0.2 +fd00::2"
+				    : i == 1 ? ""
 					     : " -10.0.0.2 -fd00::2");
 		free(t);
 		/* Step 0 only adds entries, but one isolates web-1; the others delete. */

@@ -315,16 +315,20 @@ START_TEST(prefix_and_names)
 	enum npd_drop_dir d;
 	char buf[8];
 
-	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP I backend", &d), 0);
+	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP I", &d), 0);
 	ck_assert_int_eq(d, NPD_DROP_INGRESS);
-	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP E frontend", &d), 0);
+	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP E", &d), 0);
 	ck_assert_int_eq(d, NPD_DROP_EGRESS);
 	/* The rules of an older agent, still in the kernel until the first commit, named the
-	 * pod too: they log as well. */
+	 * namespace or the pod too: they log as well. */
+	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP E frontend", &d), 0);
+	ck_assert_int_eq(d, NPD_DROP_EGRESS);
 	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP I backend/dbpod", &d), 0);
 	ck_assert_int_eq(d, NPD_DROP_INGRESS);
 	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP X a/b", &d), -EINVAL);
 	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROPI a/b", &d), -EINVAL);
+	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP ", &d), -EINVAL);
+	ck_assert_int_eq(npd_drops_parse_prefix("NPD DROP Ix", &d), -EINVAL);
 	ck_assert_int_eq(npd_drops_parse_prefix("other", &d), -EINVAL);
 	ck_assert_int_eq(npd_drops_parse_prefix("", &d), -EINVAL);
 	ck_assert_int_eq(npd_drops_parse_prefix(NULL, &d), -EINVAL);
