@@ -99,8 +99,11 @@ describe_group(struct npd_cc *c, const struct npd_cc_group *g)
 static void
 match_set(struct npd_rule *r, const char *name, bool dst, bool no_counters)
 {
+	size_t n = strnlen(name, NPD_SET_NAMELEN - 1);
+
 	r->n_sets = 1;
-	snprintf(r->sets[0].name, sizeof(r->sets[0].name), "%s", name);
+	memcpy(r->sets[0].name, name, n);
+	r->sets[0].name[n] = '\0';
 	r->sets[0].dims = 1;
 	r->sets[0].dirs = dst ? NPD_SETDIR_DST(0) : 0;
 	r->sets[0].no_counters = no_counters;

@@ -16,6 +16,7 @@ from the change's arrival in the store to the kernel commit.
 """
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -28,6 +29,7 @@ KINDS = [
     ("rpod-add", "remote pod add"), ("rpod-relabel", "remote pod relabel"),
     ("rpod-del", "remote pod delete"), ("lpod-add", "local pod add"),
     ("lpod-relabel", "local pod relabel"), ("lpod-del", "local pod delete"),
+    ("lrep-add", "local replica add"), ("lrep-del", "local replica delete"),
     ("ns-relabel", "namespace relabel"), ("pol-add", "policy add"),
     ("pol-change", "policy change"), ("pol-del", "policy delete"),
 ]
@@ -77,6 +79,35 @@ def pod_file(i, local, app):
     labels = {"app": f"app-{app}", "tier": "frontend" if i % 2 or not local else "backend"}
     return gen_cluster.pod_yaml(ns, f"ev-{'l' if local else 'r'}pod-{i}", labels,
                                 "bench-node" if local else f"node-{1 + i % 50}", ip, PORTS)
+
+
+def local_pods(d, node="bench-node"):
+    """(namespace, labels) of every pod of gen_cluster's files in d that runs on node."""
+    out = []
+    for name in sorted(os.listdir(d)):
+        if name.startswith("ev-") or name.startswith("."):
+            continue
+        text = open(os.path.join(d, name)).read()
+        if text.lstrip().startswith("{"):
+            for it in json.loads(text).get("items", []):
+                if it.get("kind") == "Pod" and it["spec"].get("nodeName") == node:
+                    out.append((it["metadata"]["namespace"], it["metadata"].get("labels", {})))
+            continue
+        for doc in text.split("\n---"):
+            if "kind: Pod" not in doc or f"nodeName: {node}\n" not in doc:
+                continue
+            ns = re.search(r"^  namespace: (\S+)$", doc, re.M).group(1)
+            block = re.search(r"^  labels:((?:\n    .*)*)", doc, re.M).group(1)
+            out.append((ns, dict(re.findall(r'^    (\S+): "(.*)"$', block, re.M))))
+    return out
+
+
+def replica_file(i, locals_):
+    # Another replica of a workload already on the node: the namespace and labels of one
+    # of its local pods, so the same policies select it (it joins that pod's group).
+    ns, labels = locals_[i % len(locals_)]
+    return gen_cluster.pod_yaml(ns, f"ev-lrep-{i}", labels, "bench-node",
+                                f"10.203.{i // 256}.{i % 256}", PORTS)
 
 
 def pol_file(i, port):
@@ -137,7 +168,11 @@ def run(d, port, n, t0, t1, rss_ready, pid):
         for p in PHASES:
             phases[kind][p].append(ph[p])
 
+    locals_ = local_pods(d)
     for i in range(n):
+        name = f"ev-lrep-{i}.yaml"
+        rec("lrep-add", lambda: write(d, name, replica_file(i, locals_)))
+        rec("lrep-del", lambda: os.unlink(os.path.join(d, name)))
         for local in (False, True):
             p = "lpod" if local else "rpod"
             name = f"ev-{p}-{i}.yaml"
@@ -179,9 +214,12 @@ def table(paths):
     for k, label in KINDS:
         rows.append((f"{label} p50/p99, ms",
                      lambda r, k=k: f"{statistics.median(r['lat'][k]):.2f}/{pct(r['lat'][k], 99):.2f}"))
-    # The kinds that need no table commit unless the change moves a pod between policies
-    # (a local relabel can): their p99 is a commit's when a few of them did.
-    for k in ("rpod-add", "rpod-relabel", "rpod-del", "lpod-relabel", "ns-relabel"):
+    # The kinds that need no table commit unless the change makes or empties a local pod
+    # group (a new local pod under policies no local pod had, a local relabel moving a pod
+    # to such a list): their p99 is a commit's when a few of them did. A local replica
+    # joins the group of the pod it copies, so it never commits.
+    for k in ("rpod-add", "rpod-relabel", "rpod-del", "lpod-add", "lpod-relabel", "lpod-del",
+              "lrep-add", "lrep-del", "ns-relabel"):
         rows.append((f"  table commits / set updates in {k}",
                      lambda r, k=k: f"{int(r['commits'][k])}/{int(r.get('setops', {}).get(k, 0))}"
                      f"/{len(r['lat'][k])}"))
