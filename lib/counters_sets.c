@@ -1,10 +1,10 @@
-/* counters_sets.c: the entries of counted sets in the rule counter cache. A local pod
- * group's set carries per-entry counters that only its group chain's default deny updates,
- * so the entry of a pod's address counts what was denied to (or from) that pod. Per entry
- * (set, address) the cache keeps the pod it counts for and the last reading, as for kernel
- * rules; a set created anew (ipset swaps a twin in) restarts its entries from zero, and an
- * address that changed hands counts for its new pod from the last reading on. Pure: no I/O; the store says who owns
- * an address, the agent reads the kernel. */
+/* counters_sets.c: the entries of counted sets in the rule counter cache. The set of a
+ * direction's isolated local pods carries per-entry counters that only the default deny's
+ * rejects update, so the entry of a pod's address counts what was denied to (or from) that
+ * pod. Per entry (set, address) the cache keeps the pod it counts for and the last reading,
+ * as for kernel rules; a set created anew (ipset swaps a twin in) restarts its entries from
+ * zero, and an address that changed hands counts for its new pod from the last reading on.
+ * Pure: no I/O; the store says who owns an address, the agent reads the kernel. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>

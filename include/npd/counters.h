@@ -6,8 +6,8 @@
  * Origins come from the compiled ruleset (npd_chain_rule_origin): a policy chain NPD-PI-/PE-
  * is shared by every local pod the policy selects, so its counters already sum over local
  * pods; the v4 and v6 chains sum into one total. A local pod's default deny is counted by
- * the entry of its address in its group's set (a set with counters): the group chain's
- * rejects match that set again, and the store says which pod owns the address. */
+ * the entry of its address in a set with counters (its direction's isolated local pods):
+ * the deny's rejects match that set again, and the store says which pod owns the address. */
 #ifndef NPD_COUNTERS_H
 #define NPD_COUNTERS_H
 

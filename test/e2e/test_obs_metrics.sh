@@ -6,9 +6,9 @@
 # counter by >= 20; an egress denial raises the source's; the outside vm is counted as a
 # source too. `promtool check metrics` prints nothing on the live scrape; the policy
 # generation follows an edit; the totals survive resyncs, agent restarts (SIGTERM, SIGKILL),
-# a chain rewrite read only before its commit (--counters-interval 0) and a pod leaving its
-# group (its set entry read only before it goes). Then the dual-stack example replaces the
-# manifests (the agents reload) for the same over IPv6.
+# a chain rewrite read only before its commit (--counters-interval 0) and a pod leaving
+# isolation (its set entry read only before it goes). Then the dual-stack example replaces
+# the manifests (the agents reload) for the same over IPv6.
 # Needs root. Prints "N passed, M failed"; exits non-zero on failure.
 # shellcheck disable=SC2016 # eval'd checks expand when run
 set -u
@@ -163,15 +163,15 @@ lab_check "the total took the 20 packets read just before the rewrite (>= $a2 + 
 	risen node2 "$S_ALLOW" "$a2" 20
 echo "     allowed $(value node2 "$S_ALLOW")"
 
-# A pod leaving its group (dbpod relabelled out of db-policy, which isolated it) takes its
-# entry out of the group's set, and with it what the entry counted: netpold reads that set
-# just before. Still with --counters-interval 0, so only that reading can raise the total.
+# A pod no longer isolated (dbpod relabelled out of db-policy, the one policy isolating it)
+# leaves the counted set of isolated pods, and its entry takes along what it counted:
+# netpold reads that set just before. Still with --counters-interval 0, so only that reading can raise the total.
 d2=$(value node2 "$S_DENY")
 probes 20 frontend.toolpod $DB 80 tcp fail
 sleep 1.5
 lab_check "no reading: the denied total stays at $d2" eval '[[ $(value node2 "$S_DENY") == "$d2" ]]'
 sed -i '/^  name: dbpod$/,/^---$/ s/^    app: db$/    app: db-retired/' "$MAN/aks-frontend-backend-db.yaml"
-lab_check "dbpod relabelled out of its group: the total took its 20 denied (>= $d2 + 20)" \
+lab_check "dbpod relabelled out of isolation: the total took its 20 denied (>= $d2 + 20)" \
 	scn_poll 5 risen node2 "$S_DENY" "$d2" 20
 lab_check "and dbpod is no longer isolated" eval '[[ $(lab_probe frontend.toolpod $DB 80 tcp) == ok ]]'
 echo "     denied $(value node2 "$S_DENY")"

@@ -1,7 +1,7 @@
 /* check_counters.c: the rule counter cache on compiled rulesets: totals by origin summed over
  * chains and families, chain rewrites, frozen and dropped totals, the exposition, the state
  * file, and a seeded random run against a simulated kernel that knows the true totals; the
- * same for the per-entry counters of local pod group sets (rulesets built by hand). */
+ * same for the per-entry counters of counted sets of local pods (rulesets built by hand). */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -466,9 +466,9 @@ START_TEST(random_run_matches_true_totals)
 }
 END_TEST
 
-/* Counted sets, built by hand as the compiler builds a local pod group's: ingress v4 (web-0,
- * web-1 and an address no pod owns), ingress v6 (web-0), egress v4 (web-0); and a peer set
- * without counters, whose entries count for nobody. */
+/* Counted sets, built by hand as the compiler builds its sets of isolated local pods:
+ * ingress v4 (web-0, web-1 and an address no pod owns), ingress v6 (web-0), egress v4
+ * (web-0); and a peer set without counters, whose entries count for nobody. */
 #define SET_I "npd-00000000000000a1-4"
 #define SET_E "npd-00000000000000a2-4"
 #define SET_6 "npd-00000000000000a3-6"
