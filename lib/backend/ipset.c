@@ -422,39 +422,56 @@ out:
 	return rc;
 }
 
-int
-npd_ipset_get_index(const char *name, uint16_t *index, struct npd_err *err)
+void
+npd_ipset_lookup_init(struct npd_ipset_lookup *l)
 {
-	struct ip_set_req_version ver = {.op = IP_SET_OP_VERSION};
+	l->fd = -1;
+	l->version = 0;
+}
+
+void
+npd_ipset_lookup_fini(struct npd_ipset_lookup *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+int
+npd_ipset_lookup_index(struct npd_ipset_lookup *l, const char *name, uint16_t *index,
+		       struct npd_err *err)
+{
 	struct ip_set_req_get_set req;
 	socklen_t len;
-	int fd, rc = 0;
 
-	fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	if (fd < 0)
-		return npd_err_set(err, -errno, "ipset: raw socket: %s", strerror(errno));
-	len = sizeof(ver);
-	if (getsockopt(fd, SOL_IP, SO_IP_SET, &ver, &len) < 0) {
-		rc = npd_err_set(err, -errno, "ipset: kernel version query: %s", strerror(errno));
-		goto out;
+	if (l->fd < 0) {
+		struct ip_set_req_version ver = {.op = IP_SET_OP_VERSION};
+		int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+		if (fd < 0)
+			return npd_err_set(err, -errno, "ipset: raw socket: %s", strerror(errno));
+		len = sizeof(ver);
+		if (getsockopt(fd, SOL_IP, SO_IP_SET, &ver, &len) < 0) {
+			int rc = npd_err_set(err, -errno, "ipset: kernel version query: %s",
+					     strerror(errno));
+
+			close(fd);
+			return rc;
+		}
+		l->fd = fd;
+		l->version = ver.version;
 	}
 	memset(&req, 0, sizeof(req));
 	req.op = IP_SET_OP_GET_BYNAME;
-	req.version = ver.version;
+	req.version = l->version;
 	snprintf(req.set.name, sizeof(req.set.name), "%s", name);
 	len = sizeof(req);
-	if (getsockopt(fd, SOL_IP, SO_IP_SET, &req, &len) < 0) {
-		rc = npd_err_set(err, -errno, "ipset: lookup of %s: %s", name, strerror(errno));
-		goto out;
-	}
-	if (req.set.index == IPSET_INVALID_ID) {
-		rc = npd_err_set(err, -ENOENT, "ipset: set %s does not exist", name);
-		goto out;
-	}
+	if (getsockopt(l->fd, SOL_IP, SO_IP_SET, &req, &len) < 0)
+		return npd_err_set(err, -errno, "ipset: lookup of %s: %s", name, strerror(errno));
+	if (req.set.index == IPSET_INVALID_ID)
+		return npd_err_set(err, -ENOENT, "ipset: set %s does not exist", name);
 	*index = req.set.index;
-out:
-	close(fd);
-	return rc;
+	return 0;
 }
 
 /* ---- ops: the libipset session is per operation, so the handle holds nothing ---- */

@@ -34,8 +34,18 @@ void npd_ipset_parse_terse(const char *text, struct npd_owned *o);
 int npd_ipset_read_counters(const char *name, npd_set_counter_fn fn, void *ctx,
 			    struct npd_err *err);
 
-/* Looks up the kernel index of a set by name (IP_SET_OP_GET_BYNAME); 0 or -errno (-ENOENT:
- * no such set), the detail in err. */
-int npd_ipset_get_index(const char *name, uint16_t *index, struct npd_err *err);
+/* Set index lookups (IP_SET_OP_GET_BYNAME) over one raw socket, opened at the first lookup
+ * and kept, with the kernel's protocol version, until fini: a table commit resolves every
+ * set its rules match, often a hundred or more. */
+struct npd_ipset_lookup {
+	int fd; /* -1: not open yet */
+	unsigned version;
+};
+
+void npd_ipset_lookup_init(struct npd_ipset_lookup *l);
+/* The kernel index of set name: 0 or -errno (-ENOENT: no such set), the detail in err. */
+int npd_ipset_lookup_index(struct npd_ipset_lookup *l, const char *name, uint16_t *index,
+			   struct npd_err *err);
+void npd_ipset_lookup_fini(struct npd_ipset_lookup *l);
 
 #endif

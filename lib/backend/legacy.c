@@ -36,9 +36,10 @@ struct npd_backend {
 };
 /* ---- transactions ---- */
 
-/* Set names resolve to kernel indexes once per transaction. */
+/* Set names resolve to kernel indexes once per transaction, over one lookup socket. */
 struct set_cache {
 	struct npd_map map; /* name -> index + 1 */
+	struct npd_ipset_lookup lookup;
 	struct npd_err *err;
 };
 
@@ -53,7 +54,7 @@ set_index(const char *name, uint16_t *index, void *ctx)
 		*index = (uint16_t)((uintptr_t)v - 1);
 		return 0;
 	}
-	rc = npd_ipset_get_index(name, index, cache->err);
+	rc = npd_ipset_lookup_index(&cache->lookup, name, index, cache->err);
 	if (rc == 0)
 		npd_map_set(&cache->map, name, (void *)(uintptr_t)(*index + 1u));
 	return rc;
@@ -305,6 +306,7 @@ edit_commit(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx,
 	int rc = 0;
 
 	npd_map_init(&sets.map);
+	npd_ipset_lookup_init(&sets.lookup);
 	/* The handle holds the counters as read with the table: the chains about to be
 	 * rewritten or deleted restart from zero, so what they counted is taken now, from this
 	 * reading, instead of from a reading of its own. */
@@ -352,6 +354,7 @@ edit_commit(const struct npd_iptc_fam *f, struct xtc_handle *h, const void *ctx,
 			goto out;
 		}
 out:
+	npd_ipset_lookup_fini(&sets.lookup);
 	npd_map_fini(&sets.map);
 	return rc;
 }

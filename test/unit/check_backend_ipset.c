@@ -2,7 +2,8 @@
  * private network namespace, verified with `ipset list`. Proves creation of
  * every type in both families, small updates in place, large updates and re-creation by
  * swap (the live set is never emptied, no temporary set is left), destruction, listing,
- * sets with counters (created, listed, swapped) and the reading of their entries' counters. */
+ * sets with counters (created, listed, swapped), the reading of their entries' counters and
+ * set index lookups over one socket. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -239,6 +240,48 @@ START_TEST(destroy_and_list)
 	names = tu_sh("ipset list -name");
 	ck_assert_str_eq(names, "foreign\n"); /* never touches sets that are not ours */
 	free(names);
+	ops->close(b);
+	npd_ruleset_free(rs);
+}
+END_TEST
+
+/* One lookup channel resolves any number of sets over the socket its first lookup opened,
+ * with the indexes a fresh channel gives; a missing or destroyed set is -ENOENT. */
+START_TEST(index_lookups_share_one_socket)
+{
+	struct npd_ruleset *rs = npd_ruleset_new();
+	struct npd_set_backend *b = open_backend();
+	struct npd_ipset_lookup l, fresh;
+	uint16_t ia, ib, i2;
+	int fd;
+
+	ck_assert_int_eq(
+	    ops->create(b, npd_ruleset_add_set(rs, "npd-a", NPD_SET_HASH_IP, AF_INET, NULL), &err),
+	    0);
+	ck_assert_int_eq(
+	    ops->create(b, npd_ruleset_add_set(rs, "npd-b", NPD_SET_HASH_IP, AF_INET6, NULL), &err),
+	    0);
+	npd_ipset_lookup_init(&l);
+	ck_assert_int_eq(l.fd, -1);
+	ck_assert_int_eq(npd_ipset_lookup_index(&l, "npd-a", &ia, &err), 0);
+	fd = l.fd;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(npd_ipset_lookup_index(&l, "npd-b", &ib, &err), 0);
+	ck_assert_int_eq(l.fd, fd);
+	ck_assert_uint_ne(ia, ib);
+	npd_ipset_lookup_init(&fresh);
+	ck_assert_int_eq(npd_ipset_lookup_index(&fresh, "npd-b", &i2, &err), 0);
+	ck_assert_uint_eq(i2, ib);
+	npd_ipset_lookup_fini(&fresh);
+	ck_assert_int_eq(npd_ipset_lookup_index(&l, "npd-none", &i2, &err), -ENOENT);
+	ck_assert_msg(strstr(err.msg, "npd-none"), "%s", err.msg);
+	ck_assert_int_eq(ops->destroy(b, "npd-b", &err), 0);
+	ck_assert_int_eq(npd_ipset_lookup_index(&l, "npd-b", &i2, &err), -ENOENT);
+	ck_assert_int_eq(npd_ipset_lookup_index(&l, "npd-a", &i2, &err), 0);
+	ck_assert_uint_eq(i2, ia);
+	npd_ipset_lookup_fini(&l);
+	ck_assert_int_eq(l.fd, -1);
+	ck_assert_int_eq(ops->cleanup(b, &err), 0);
 	ops->close(b);
 	npd_ruleset_free(rs);
 }
@@ -556,15 +599,12 @@ END_TEST
 int
 main(void)
 {
-	const TTest *const tests[] = {create_every_type_and_family,
-				      small_update_in_place,
-				      recreate_swaps_never_empty,
-				      destroy_and_list,
-				      grows_by_swap_past_its_room,
-				      counted_sets_are_created_listed_and_swapped,
-				      counters_are_read_per_entry,
-				      swapped_update_keeps_entry_counters,
-				      NULL};
+	const TTest *const tests[] = {
+	    create_every_type_and_family,	 small_update_in_place,
+	    recreate_swaps_never_empty,		 destroy_and_list,
+	    grows_by_swap_past_its_room,	 counted_sets_are_created_listed_and_swapped,
+	    counters_are_read_per_entry,	 index_lookups_share_one_socket,
+	    swapped_update_keeps_entry_counters, NULL};
 
 	return tu_backend_main("backend_ipset", tests,
 			       "ipset list >/dev/null 2>&1 && iptables-legacy-save >/dev/null 2>&1",
