@@ -165,6 +165,9 @@ add_local(struct npd_cc *c, const struct npd_pod *pod)
 			lp->pols[d][lp->n_pols[d]++] = pol;
 		}
 	}
+	for (k = 0; k < pod->n_ips && k < 32; k++)
+		if (npd_compile_pod_owns_ip(c->s, pod, &pod->ips[k]))
+			lp->owned |= 1u << k;
 	for (d = DIR_IN; d <= DIR_EG; d++)
 		lp->group[d] =
 		    lp->n_pols[d] ? npd_compile_join_group(c, c->n_locals - 1, d) : SIZE_MAX;
@@ -287,8 +290,10 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 	npd_compile_drop_over(&c);
 	npd_ruleset_seal(c.rs);
 	npd_compile_drop_unused_sets(&c);
-	if (st)
+	if (st) {
 		npd_compile_chains_keep(&c);
+		npd_compile_groups_keep(&c);
+	}
 	*out = c.rs;
 	for (i = 0; i < c.n_locals; i++) {
 		free(c.locals[i].pols[DIR_IN]);
@@ -297,6 +302,7 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 	free(c.locals);
 	for (i = 0; i < c.n_groups; i++) {
 		free(c.groups[i].id);
+		npd_compile_gname_free(c.groups[i].own_names);
 		free(c.groups[i].members);
 	}
 	free(c.groups);

@@ -78,6 +78,7 @@ void
 npd_compile_chains_reset(struct npd_compile_state *st)
 {
 	npd_map_clear(&st->cpols, cpol_free);
+	npd_map_clear(&st->gnames, npd_compile_gname_free);
 }
 
 /* Everything but the node, which the state checks itself. */

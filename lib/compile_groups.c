@@ -19,10 +19,114 @@
 #include "npd/mem.h"
 #include "npd/ruleset.h"
 #include "compile_int.h"
+#include "compile_state_int.h"
 
 enum dir { DIR_IN, DIR_EG };
 
 static const char *const dir_word[2] = {"ingress", "egress"};
+
+/* Appends "NS pods selected for DIR by P1, P2" for group g to the scratch text. */
+static void
+describe_group(struct npd_cc *c, const struct npd_cc_group *g)
+{
+	size_t k;
+
+	npd_buf_printf(&c->tmp, "%s pods selected for %s by ", g->pols[0]->ns, dir_word[g->d]);
+	for (k = 0; k < g->n_pols; k++)
+		npd_buf_printf(&c->tmp, "%s%s", k ? ", " : "", g->pols[k]->name);
+}
+
+/* What a group's identity alone decides: the hash its names carry, the text saying what it
+ * is, the names of its policies' chains. Kept between compiles through a state (they cost
+ * more than the rest of the group: a compile makes every group anew), keyed by identity. */
+struct npd_cc_gname {
+	uint64_t hash;
+	char chain[NPD_CHAIN_NAMELEN];
+	char set[2][NPD_SET_NAMELEN]; /* per family: 0 IPv4, 1 IPv6 */
+	char *what;
+	char (*pol_chain)[NPD_CHAIN_NAMELEN];
+	char **jump_comment; /* per policy: "policy NS/NAME" */
+	size_t n_pols;
+	uint64_t used; /* epoch of the last compile that used it */
+};
+
+void
+npd_compile_gname_free(void *p)
+{
+	struct npd_cc_gname *n = p;
+
+	if (!n)
+		return;
+	for (size_t k = 0; k < n->n_pols; k++)
+		free(n->jump_comment[k]);
+	free(n->jump_comment);
+	free(n->what);
+	free(n->pol_chain);
+	free(n);
+}
+
+/* Fills g's hash, what and pol_chain (g->id set): from the state's copy when it has one,
+ * else made (and given to the state, which then owns them). */
+static void
+group_names(struct npd_cc *c, struct npd_cc_group *g)
+{
+	struct npd_cc_gname *n = c->st ? npd_map_get(&c->st->gnames, g->id) : NULL;
+	size_t k;
+
+	if (!n) {
+		n = npd_xcalloc(1, sizeof(*n));
+		n->hash = npd_compile_name_hash(g->id, strlen(g->id));
+		snprintf(n->chain, sizeof(n->chain), "NPD-%s-%016" PRIx64,
+			 g->d == DIR_IN ? "I" : "E", n->hash);
+		for (k = 0; k < 2; k++)
+			snprintf(n->set[k], sizeof(n->set[k]), "npd-%016" PRIx64 "-%c", n->hash,
+				 k ? '6' : '4');
+		npd_buf_reset(&c->tmp);
+		describe_group(c, g);
+		n->what = npd_xstrdup(c->tmp.data);
+		n->n_pols = g->n_pols;
+		n->pol_chain = npd_xcalloc(g->n_pols, sizeof(*n->pol_chain));
+		n->jump_comment = npd_xcalloc(g->n_pols, sizeof(*n->jump_comment));
+		for (k = 0; k < g->n_pols; k++) {
+			npd_compile_policy_chain_name(n->pol_chain[k], g->pols[k], g->d, &c->tmp);
+			npd_buf_reset(&c->tmp);
+			npd_buf_printf(&c->tmp, "policy %s/%s", g->pols[k]->ns, g->pols[k]->name);
+			n->jump_comment[k] = npd_compile_comment(c->tmp.data);
+		}
+		if (c->st)
+			npd_map_set(&c->st->gnames, g->id, n);
+	}
+	if (c->st)
+		n->used = c->st->epoch;
+	else
+		g->own_names = n;
+	g->names = n;
+	memcpy(g->chain, n->chain, sizeof(g->chain));
+	g->what = n->what;
+	g->pol_chain = (const char(*)[NPD_CHAIN_NAMELEN])n->pol_chain;
+}
+
+void
+npd_compile_groups_keep(struct npd_cc *c)
+{
+	struct npd_compile_state *st = c->st;
+	char **gone = NULL;
+	size_t it = 0, n = 0, cap = 0, i;
+	const char *k;
+	void *v;
+
+	/* Copies of the keys: deleting frees the map's. */
+	while (npd_map_next(&st->gnames, &it, &k, &v))
+		if (((struct npd_cc_gname *)v)->used != st->epoch) {
+			npd_xgrow(&gone, &cap, n + 1, sizeof(*gone));
+			gone[n++] = npd_xstrdup(k);
+		}
+	for (i = 0; i < n; i++) {
+		npd_compile_gname_free(npd_map_del(&st->gnames, gone[i]));
+		free(gone[i]);
+	}
+	free(gone);
+}
 
 /* The group of local pod locals[i] in direction d, made on first use. Its identity names
  * the direction, the namespace and the policies in store order, so pods of one namespace
@@ -54,21 +158,13 @@ npd_compile_join_group(struct npd_cc *c, size_t i, int d)
 		g->pols = lp->pols[d];
 		g->n_pols = lp->n_pols[d];
 		g->id = npd_xstrdup(c->id.data);
-		snprintf(g->chain, sizeof(g->chain), "NPD-%s-%016" PRIx64, d == DIR_IN ? "I" : "E",
-			 npd_compile_name_hash(c->id.data, c->id.len));
+		group_names(c, g);
 		npd_map_set(&c->group_ids, c->id.data, (void *)(uintptr_t)(gi + 1));
 	}
 	g = &c->groups[gi];
 	npd_xgrow(&g->members, &g->cap_members, g->n_members + 1, sizeof(*g->members));
 	g->members[g->n_members++] = i;
 	return gi;
-}
-
-static void
-set_comment(struct npd_rule *r, struct npd_buf *b)
-{
-	free(r->comment);
-	r->comment = npd_compile_comment(b->data);
 }
 
 /* A TCP segment that conntrack sees as NEW although it opens nothing: with the kernel's
@@ -81,17 +177,6 @@ set_tcp_pickup(struct npd_rule *r)
 	r->proto = 6;
 	r->tcp_not_syn = true;
 	r->ctstate = NPD_CT_NEW;
-}
-
-/* Appends "NS pods selected for DIR by P1, P2" for group g to the scratch text. */
-static void
-describe_group(struct npd_cc *c, const struct npd_cc_group *g)
-{
-	size_t k;
-
-	npd_buf_printf(&c->tmp, "%s pods selected for %s by ", g->pols[0]->ns, dir_word[g->d]);
-	for (k = 0; k < g->n_pols; k++)
-		npd_buf_printf(&c->tmp, "%s%s", k ? ", " : "", g->pols[k]->name);
 }
 
 /* Makes r match set name (one address) at the packet's destination (dst) or source;
@@ -109,60 +194,86 @@ match_set(struct npd_rule *r, const char *name, bool dst, bool no_counters)
 	r->sets[0].no_counters = no_counters;
 }
 
-/* Adds, in c->family, set name of type hash:ip (counted: with per-entry counters for
- * direction d) holding the addresses there of the members of every group of direction d
- * (only: only group g); name stays "" when none has one. The differ compares these sets
- * entry by entry every time, since the state keeps only the sets peers become. */
-static void
-local_set(struct npd_cc *c, int d, const struct npd_cc_group *only, bool counted, const char *id,
-	  char name[NPD_SET_NAMELEN])
+/* True when address j of local pod lp is the pod's (a reused address follows the newest
+ * pod), as add_local found. */
+static bool
+owns(const struct npd_cc *c, const struct npd_cc_local *lp, size_t j)
 {
-	struct npd_set *set = NULL;
+	return j < 32 ? (lp->owned >> j) & 1
+		      : npd_compile_pod_owns_ip(c->s, lp->pod, &lp->pod->ips[j]);
+}
+
+/* Adds to set (made by make_set on the first address, then *set) the addresses in
+ * c->family of group g's members. */
+static void
+add_members(struct npd_cc *c, const struct npd_cc_group *g, struct npd_set **set,
+	    struct npd_set *(*make_set)(struct npd_cc *c, void *arg), void *arg)
+{
 	struct npd_set_entry e;
-	size_t gi, m, j;
+	size_t m, j;
 
-	name[0] = '\0';
-	for (gi = 0; gi < c->n_groups; gi++) {
-		const struct npd_cc_group *g = &c->groups[gi];
+	for (m = 0; m < g->n_members; m++) {
+		const struct npd_cc_local *lp = &c->locals[g->members[m]];
 
-		if (g->d != d || (only && g != only))
-			continue;
-		for (m = 0; m < g->n_members; m++) {
-			const struct npd_pod *pod = c->locals[g->members[m]].pod;
-
-			for (j = 0; j < pod->n_ips; j++) {
-				const struct npd_addr *a = &pod->ips[j];
-
-				if (a->family != c->family ||
-				    !npd_compile_pod_owns_ip(c->s, pod, a))
-					continue;
-				if (!set) {
-					snprintf(name, NPD_SET_NAMELEN, "npd-%016" PRIx64 "-%c",
-						 npd_compile_name_hash(id, strlen(id)),
-						 c->family == AF_INET6 ? '6' : '4');
-					npd_buf_reset(&c->tmp);
-					if (only) {
-						npd_buf_adds(&c->tmp, "local ");
-						describe_group(c, only);
-					} else {
-						npd_buf_printf(&c->tmp,
-							       "local pods isolated for %s",
-							       dir_word[d]);
-					}
-					set = npd_ruleset_add_set(c->rs, name, NPD_SET_HASH_IP,
-								  c->family, c->tmp.data);
-					set->counters = counted;
-					set->count_dir =
-					    d == DIR_IN ? NPD_ORIGIN_INGRESS : NPD_ORIGIN_EGRESS;
-					if (c->st)
-						npd_compile_state_dirty_name(c->st, name);
-				}
-				memset(&e, 0, sizeof(e));
-				e.addr = *a;
-				npd_ruleset_add_entry(set, &e);
-			}
+		for (j = 0; j < lp->pod->n_ips; j++) {
+			if (lp->pod->ips[j].family != c->family || !owns(c, lp, j))
+				continue;
+			if (!*set)
+				*set = make_set(c, arg);
+			memset(&e, 0, sizeof(e));
+			e.addr = lp->pod->ips[j];
+			npd_ruleset_add_entry(*set, &e);
 		}
 	}
+}
+
+/* A set of local pods in c->family, hash:ip, of identity hash hash; counted: with
+ * per-entry counters for direction d. The differ compares these sets entry by entry every
+ * time, since the state keeps only the sets peers become. */
+static struct npd_set *
+new_local_set(struct npd_cc *c, const char *comment, bool counted, int d,
+	      const char name[NPD_SET_NAMELEN])
+{
+	struct npd_set *set;
+
+	set = npd_ruleset_add_set(c->rs, name, NPD_SET_HASH_IP, c->family, comment);
+	set->counters = counted;
+	set->count_dir = d == DIR_IN ? NPD_ORIGIN_INGRESS : NPD_ORIGIN_EGRESS;
+	if (c->st)
+		npd_compile_state_dirty_name(c->st, name);
+	return set;
+}
+
+static struct npd_set *
+make_group_set(struct npd_cc *c, void *arg)
+{
+	struct npd_cc_group *g = arg;
+
+	npd_buf_reset(&c->tmp);
+	npd_buf_adds(&c->tmp, "local ");
+	npd_buf_adds(&c->tmp, g->what);
+	memcpy(g->set, g->names->set[c->family == AF_INET6], sizeof(g->set));
+	return new_local_set(c, c->tmp.data, false, g->d, g->set);
+}
+
+/* The counted set of the local pods isolated for one direction. */
+struct iso {
+	int d;
+	uint64_t hash;
+	char name[NPD_SET_NAMELEN];
+};
+
+static struct npd_set *
+make_iso_set(struct npd_cc *c, void *arg)
+{
+	struct iso *iso = arg;
+
+	snprintf(iso->name, sizeof(iso->name), "npd-%016" PRIx64 "-%c", iso->hash,
+		 c->family == AF_INET6 ? '6' : '4');
+	return new_local_set(c,
+			     iso->d == DIR_IN ? "local pods isolated for ingress"
+					      : "local pods isolated for egress",
+			     true, iso->d, iso->name);
 }
 
 /* The rate-limited NFLOG rule of a shared tail; the drop log names the pods by the
@@ -242,17 +353,14 @@ static void
 emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
-	char pname[NPD_CHAIN_NAMELEN];
 	struct npd_chain *ch;
 	struct npd_rule r;
 	size_t i;
 
 	/* The policy chains first, so ch stays valid while it is filled (a chain moves when
 	 * another is added); the table is sorted by name when sealed. */
-	for (i = 0; i < g->n_pols; i++) {
-		npd_compile_policy_chain_name(pname, g->pols[i], g->d, &c->tmp);
-		npd_compile_policy_chain(c, g->pols[i], g->d, pname);
-	}
+	for (i = 0; i < g->n_pols; i++)
+		npd_compile_policy_chain(c, g->pols[i], g->d, g->pol_chain[i]);
 	ch = npd_ruleset_add_chain(t, g->chain);
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_MARK;
@@ -260,15 +368,10 @@ emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 	r.set_mask = c->o->mark;
 	npd_ruleset_add_rule(ch, &r);
 	for (i = 0; i < g->n_pols; i++) {
-		const struct npd_policy *pol = g->pols[i];
-
-		npd_compile_policy_chain_name(pname, pol, g->d, &c->tmp);
 		memset(&r, 0, sizeof(r));
 		r.target = NPD_T_JUMP;
-		memcpy(r.jump, pname, sizeof(r.jump));
-		npd_buf_reset(&c->tmp);
-		npd_buf_printf(&c->tmp, "policy %s/%s", pol->ns, pol->name);
-		set_comment(&r, &c->tmp);
+		memcpy(r.jump, g->pol_chain[i], sizeof(r.jump));
+		r.comment = npd_xstrdup(g->names->jump_comment[i]);
 		npd_ruleset_add_rule(ch, &r);
 		npd_rule_fini(&r);
 		memset(&r, 0, sizeof(r));
@@ -312,25 +415,32 @@ add_jump(struct npd_cc *c, struct npd_chain *fwd, const char *set, bool dst, boo
 void
 npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 {
-	static const char *const iso_id[2] = {"LI|", "LE|"};
-	char iso[2][NPD_SET_NAMELEN];
+	struct iso iso[2] = {{DIR_IN, 0, ""}, {DIR_EG, 0, ""}};
+	struct npd_set *set;
 	size_t i;
 	int d, k;
 
-	for (d = DIR_IN; d <= DIR_EG; d++)
-		local_set(c, d, NULL, true, iso_id[d], iso[d]);
-	for (i = 0; i < c->n_groups; i++)
-		local_set(c, c->groups[i].d, &c->groups[i], false, c->groups[i].id,
-			  c->groups[i].set);
+	for (d = DIR_IN; d <= DIR_EG; d++) {
+		iso[d].hash = npd_compile_name_hash(d == DIR_IN ? "LI|" : "LE|", 3);
+		set = NULL;
+		for (i = 0; i < c->n_groups; i++)
+			if (c->groups[i].d == d)
+				add_members(c, &c->groups[i], &set, make_iso_set, &iso[d]);
+	}
+	for (i = 0; i < c->n_groups; i++) {
+		c->groups[i].set[0] = '\0';
+		set = NULL;
+		add_members(c, &c->groups[i], &set, make_group_set, &c->groups[i]);
+	}
 	for (k = 0; k < 4; k++) {
 		/* egress at its source, ingress at its destination, then the other ends */
 		d = k % 2 ? DIR_IN : DIR_EG;
-		if (!iso[d][0])
+		if (!iso[d].name[0])
 			continue;
 		npd_buf_reset(&c->tmp);
 		npd_buf_printf(&c->tmp, "mid-stream TCP %s %s-isolated pods",
 			       (k < 2) == (d == DIR_IN) ? "to" : "from", dir_word[d]);
-		add_jump(c, fwd, iso[d], (k < 2) == (d == DIR_IN), true, pickup_chain[d]);
+		add_jump(c, fwd, iso[d].name, (k < 2) == (d == DIR_IN), true, pickup_chain[d]);
 	}
 	for (d = DIR_EG; d >= DIR_IN; d--)
 		for (i = 0; i < c->n_groups; i++) {
@@ -339,12 +449,12 @@ npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 			if (g->d != d || !g->set[0])
 				continue;
 			npd_buf_reset(&c->tmp);
-			describe_group(c, g);
+			npd_buf_adds(&c->tmp, g->what);
 			add_jump(c, fwd, g->set, d == DIR_IN, false, g->chain);
 		}
 	for (d = DIR_IN; d <= DIR_EG; d++)
-		if (iso[d][0])
-			add_tails(c, d, iso[d]);
+		if (iso[d].name[0])
+			add_tails(c, d, iso[d].name);
 	for (i = 0; i < c->n_groups; i++)
 		if (c->groups[i].set[0])
 			emit_group_chain(c, &c->groups[i]);

@@ -51,21 +51,29 @@ struct npd_cc_emitted {
 /* A local pod and the policies of its namespace that select it, per direction (0:
  * ingress, 1: egress), and its group in each direction (index in npd_cc.groups; SIZE_MAX:
  * not isolated that way). */
+struct npd_cc_gname;
+
 struct npd_cc_local {
 	const struct npd_pod *pod;
 	const struct npd_policy **pols[2];
 	size_t n_pols[2], cap_pols[2];
 	size_t group[2];
+	uint32_t owned; /* bit j (j < 32): pod->ips[j] is the pod's, not a newer pod's */
 };
 
 /* A local pod group: for one direction, one list of policies selecting local pods (all
  * of one namespace, in store order); its members, the local pods that list selects, share
- * its chain, and its set of their addresses sends their packets there (compile.c). */
+ * its chain, and its set of their addresses sends their packets there (compile_groups.c). */
 struct npd_cc_group {
 	int d;
 	const struct npd_policy *const *pols; /* the first member's list (borrowed) */
 	size_t n_pols;
-	char *id;		       /* its identity, which its chain and set names hash */
+	char *id; /* its identity, which its chain and set names hash */
+	/* Borrowed from the state's struct npd_cc_gname, or from own_names without one: */
+	const struct npd_cc_gname *names;
+	const char *what;			    /* "NS pods selected for DIR by P1, P2" */
+	const char (*pol_chain)[NPD_CHAIN_NAMELEN]; /* the chain names of pols */
+	struct npd_cc_gname *own_names;
 	char chain[NPD_CHAIN_NAMELEN]; /* NPD-I-/NPD-E- */
 	char set[NPD_SET_NAMELEN];     /* in the family being compiled; "": no member there */
 	size_t *members;	       /* indexes in npd_cc.locals */
@@ -181,6 +189,10 @@ const struct npd_set *npd_compile_kept_set(struct npd_cc *c, const struct npd_cc
 void npd_compile_policy_chain_name(char out[NPD_CHAIN_NAMELEN], const struct npd_policy *pol, int d,
 				   struct npd_buf *tmp);
 
+/* compile_groups.c: frees a struct npd_cc_gname (a map value of the state's gnames). */
+void npd_compile_gname_free(void *p);
+/* Last in a compile through a state: forgets the names of groups it did not make. */
+void npd_compile_groups_keep(struct npd_cc *c);
 /* compile_groups.c: puts local pod c->locals[i] into its group for direction d (0:
  * ingress), made on first use; returns the group's index in c->groups. */
 size_t npd_compile_join_group(struct npd_cc *c, size_t i, int d);

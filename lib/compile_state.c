@@ -454,6 +454,7 @@ npd_compile_state_new(void)
 	npd_map_init(&st->rev);
 	npd_map_init(&st->locals);
 	npd_map_init(&st->cpols);
+	npd_map_init(&st->gnames);
 	npd_buf_init(&st->key);
 	return st;
 }
@@ -469,6 +470,7 @@ npd_compile_state_free(struct npd_compile_state *st)
 	npd_map_fini(&st->rev);
 	npd_map_fini(&st->locals);
 	npd_map_fini(&st->cpols);
+	npd_map_fini(&st->gnames);
 	free(st->wide.v);
 	free(st->lv);
 	free(st->dirty);

@@ -41,6 +41,7 @@ struct npd_compile_state {
 	struct npd_buf key;
 	/* compile_chains.c: what the last compile emitted, copied while nothing changes it */
 	struct npd_map cpols;	      /* "ns\x1fname" of a policy -> its chains */
+	struct npd_map gnames;	      /* group identity -> struct npd_cc_gname */
 	struct npd_compile_opts opts; /* the last compile's, node_name NULL */
 	bool have_opts;
 };
