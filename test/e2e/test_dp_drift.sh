@@ -7,8 +7,8 @@
 # `NPD-FORWARD 2` whatever it is, flushes the ipsets holding apipod's address
 # (the allowed pairs apipod -> dbpod and apppod -> apipod break), flushes a
 # group chain, deletes the FORWARD -> NPD-FORWARD jump, adds toolpod's address to
-# dbpod's allowed-peer set, takes dbpod's out of its group's set and swaps that set for a
-# twin without counters. Each time the kernel
+# dbpod's allowed-peer set, takes dbpod's out of its group's set and swaps the set of
+# ingress-isolated pods for a twin without counters. Each time the kernel
 # state (NPD- rules and npd- sets, v4 and v6) must come back exactly, polled
 # with a deadline, the blocked pairs blocked again, the allowed pairs working
 # again, and netpold_drift_repairs_total must move.
@@ -135,8 +135,10 @@ else
 	lab_check "found dbpod's group set" false
 fi
 
-# 6c. swap dbpod's group set for a twin with the same members but without counters: the
-# verdicts hold, but the group's deny would count nothing; only the set's type says so.
+# 6c. swap the set of the ingress-isolated local pods (the one NPD-DENY-I's rejects match,
+# whose entries count each pod's denied packets) for a twin with the same members but
+# without counters: the verdicts hold, but the deny would count nothing; only the set's
+# type says so.
 uncount_set() {
 	local s=$1 m
 	ipset create npd-e2e-twin hash:ip family inet maxelem 1024 || return 1
@@ -146,13 +148,17 @@ uncount_set() {
 	ipset swap npd-e2e-twin "$s" && ipset destroy npd-e2e-twin
 }
 export -f uncount_set
-if [[ -n $DBGROUP ]]; then
-	lab_check "dbpod's group set has counters" \
-		eval 'lab_exec node2 ipset list -t "$DBGROUP" | grep -q "^Header: .* counters"'
-	drift "ipset swap $DBGROUP for a twin without counters" "" \
-		bash -c 'uncount_set "$@"' _ "$DBGROUP"
+ISOSET=$(lab_exec node2 iptables-legacy -S NPD-DENY-I | grep -o 'match-set npd-[0-9a-f]*-4 dst' |
+	head -n 1 | cut -d' ' -f2)
+if [[ -n $ISOSET ]] && lab_exec node2 ipset test "$ISOSET" "$DB" 2>/dev/null; then
+	lab_check "the set of ingress-isolated pods ($ISOSET, dbpod's among them) has counters" \
+		eval 'lab_exec node2 ipset list -t "$ISOSET" | grep -q "^Header: .* counters"'
+	drift "ipset swap $ISOSET for a twin without counters" "" \
+		bash -c 'uncount_set "$@"' _ "$ISOSET"
 	lab_check "the repair was logged as a counters drift" \
-		grep -q "msg=\"drift\" set=$DBGROUP what=counters" "$SCN_DIR/netpold-node2.log"
+		grep -q "msg=\"drift\" set=$ISOSET what=counters" "$SCN_DIR/netpold-node2.log"
+else
+	lab_check "found the set of ingress-isolated pods holding dbpod in NPD-DENY-I" false
 fi
 
 # 7. another writer inserts an ACCEPT above our hook: everything would bypass netpold.
