@@ -290,10 +290,8 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 	npd_compile_drop_over(&c);
 	npd_ruleset_seal(c.rs);
 	npd_compile_drop_unused_sets(&c);
-	if (st) {
+	if (st)
 		npd_compile_chains_keep(&c);
-		npd_compile_groups_keep(&c);
-	}
 	*out = c.rs;
 	for (i = 0; i < c.n_locals; i++) {
 		free(c.locals[i].pols[DIR_IN]);

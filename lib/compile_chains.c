@@ -238,6 +238,7 @@ npd_compile_chains_keep(struct npd_cc *c)
 	keep_policies(c);
 	trim_policies(st);
 	sweep(&st->cpols, st->epoch, cpol_used, cpol_free);
+	sweep(&st->gnames, st->epoch, npd_compile_gname_used, npd_compile_gname_free);
 	refs_free(c->refs, c->n_refs);
 	free(c->refs);
 	free(c->emitted);

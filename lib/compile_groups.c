@@ -65,8 +65,9 @@ npd_compile_gname_free(void *p)
 	free(n);
 }
 
-/* Fills g's hash, what and pol_chain (g->id set): from the state's copy when it has one,
- * else made (and given to the state, which then owns them). */
+/* Fills g's names, chain, what and pol_chain (g->id set): from the state's copy when it
+ * has one, else made (and given to the state, which then owns them; without a state g
+ * does). */
 static void
 group_names(struct npd_cc *c, struct npd_cc_group *g)
 {
@@ -106,26 +107,10 @@ group_names(struct npd_cc *c, struct npd_cc_group *g)
 	g->pol_chain = (const char(*)[NPD_CHAIN_NAMELEN])n->pol_chain;
 }
 
-void
-npd_compile_groups_keep(struct npd_cc *c)
+uint64_t
+npd_compile_gname_used(const void *p)
 {
-	struct npd_compile_state *st = c->st;
-	char **gone = NULL;
-	size_t it = 0, n = 0, cap = 0, i;
-	const char *k;
-	void *v;
-
-	/* Copies of the keys: deleting frees the map's. */
-	while (npd_map_next(&st->gnames, &it, &k, &v))
-		if (((struct npd_cc_gname *)v)->used != st->epoch) {
-			npd_xgrow(&gone, &cap, n + 1, sizeof(*gone));
-			gone[n++] = npd_xstrdup(k);
-		}
-	for (i = 0; i < n; i++) {
-		npd_compile_gname_free(npd_map_del(&st->gnames, gone[i]));
-		free(gone[i]);
-	}
-	free(gone);
+	return ((const struct npd_cc_gname *)p)->used;
 }
 
 /* The group of local pod locals[i] in direction d, made on first use. Its identity names

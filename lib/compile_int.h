@@ -191,8 +191,8 @@ void npd_compile_policy_chain_name(char out[NPD_CHAIN_NAMELEN], const struct npd
 
 /* compile_groups.c: frees a struct npd_cc_gname (a map value of the state's gnames). */
 void npd_compile_gname_free(void *p);
-/* Last in a compile through a state: forgets the names of groups it did not make. */
-void npd_compile_groups_keep(struct npd_cc *c);
+/* The epoch of the last compile that used a struct npd_cc_gname. */
+uint64_t npd_compile_gname_used(const void *p);
 /* compile_groups.c: puts local pod c->locals[i] into its group for direction d (0:
  * ingress), made on first use; returns the group's index in c->groups. */
 size_t npd_compile_join_group(struct npd_cc *c, size_t i, int d);
@@ -212,7 +212,7 @@ const struct npd_cc_kept *npd_compile_chains_policy(struct npd_cc *c, const stru
 void npd_compile_chains_emitted(struct npd_cc *c, const struct npd_policy *pol, int d,
 				const char *name, bool copied);
 /* Last in a compile, on the sealed ruleset: keeps what was built for the next compile and
- * forgets what was not emitted; frees c's records. */
+ * forgets what was not emitted (policy chains, group names); frees c's records. */
 void npd_compile_chains_keep(struct npd_cc *c);
 
 /* compile_limit.c: the bounds on one policy (see there). True, reported once, when the
