@@ -4,9 +4,9 @@
  * what they counted must be taken first (only those: reading every chain would cost each
  * policy change a walk of the whole table). The entries of counted sets (a local pod's
  * default deny) are read on the same timer, one listing per set the cache follows, and
- * before an apply only the sets it destroys, recreates or deletes entries from: pod churn
- * that only adds entries reads nothing. A scrape formats the cache and never touches
- * the kernel. The cache is written to the state file after every reading and commit (write
+ * before an apply only the sets it destroys, recreates or deletes entries from that count
+ * for pods that still exist: pod churn that only adds or deletes pods reads nothing. A
+ * scrape formats the cache and never touches the kernel. The cache is written to the state file after every reading and commit (write
  * then rename), so an agent restart continues the totals. Also the one table of HELP texts
  * for every family netpold exports. Never changes kernel state. */
 #include <errno.h>
@@ -252,7 +252,7 @@ read_kernel(struct stats *st, bool rules, const struct npd_plan *only, bool sets
 		rc = st->o.ops->read_counters(st->o.backend, only, npd_counters_feed, st->counters,
 					      &err);
 	if (sets)
-		npd_counters_each_set(st->counters, lose, read_set, &sr);
+		npd_counters_each_set(st->counters, lose, agent_store(st->a), read_set, &sr);
 	if (!rules && !sr.listed)
 		return 0;
 	if (!rc && sr.rc) {

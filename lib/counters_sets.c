@@ -114,9 +114,30 @@ npd_counters_take_sets(struct npd_counters *c, const struct npd_ruleset *rs,
 	npd_map_fini(&created);
 }
 
+/* Whether one of the n entries del of set, deleted, takes along a count that matters: it
+ * counts for a pod that s still holds (the total of a pod gone goes too). */
+static bool
+dels_matter(const struct npd_counters *c, const char *set, const struct npd_set_entry *del,
+	    size_t n, const struct npd_store *s, struct npd_buf *key)
+{
+	char a[NPD_ADDRSTRLEN];
+	const struct krule *k;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		npd_buf_reset(key);
+		npd_buf_printf(key, "%s|%s", set, npd_addr_format(&del[i].addr, a));
+		k = npd_map_get(&c->entries, key->data);
+		if (k && (!s || npd_store_get_pod(s, k->t->ns, k->t->name)))
+			return true;
+	}
+	return false;
+}
+
 /* Whether applying plan loses what the kernel's entries of set counted. */
 static bool
-plan_loses(const struct npd_plan *plan, const char *set)
+plan_loses(const struct npd_counters *c, const struct npd_plan *plan, const char *set,
+	   const struct npd_store *s, struct npd_buf *key)
 {
 	size_t i;
 
@@ -126,7 +147,7 @@ plan_loses(const struct npd_plan *plan, const char *set)
 
 		if (strcmp(name, set))
 			continue;
-		if (op->kind != NPD_SETOP_UPDATE || op->n_del)
+		if (op->kind != NPD_SETOP_UPDATE || dels_matter(c, set, op->del, op->n_del, s, key))
 			return true;
 	}
 	return false;
@@ -134,14 +155,17 @@ plan_loses(const struct npd_plan *plan, const char *set)
 
 void
 npd_counters_each_set(const struct npd_counters *c, const struct npd_plan *plan,
-		      npd_counter_set_name_fn fn, void *ctx)
+		      const struct npd_store *s, npd_counter_set_name_fn fn, void *ctx)
 {
 	size_t n, i;
 	const char **names = npd_map_sorted_keys(&c->csets, &n);
+	struct npd_buf key;
 
+	npd_buf_init(&key);
 	for (i = 0; i < n; i++)
-		if (!plan || plan_loses(plan, names[i]))
+		if (!plan || plan_loses(c, plan, names[i], s, &key))
 			fn(names[i], ctx);
+	npd_buf_fini(&key);
 	free(names);
 }
 

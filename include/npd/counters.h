@@ -69,11 +69,13 @@ int npd_counters_get(const struct npd_counters *c, enum npd_origin_kind kind,
 
 /* Calls fn with the name of every counted set the cache follows entries of, sorted. With
  * plan non-NULL, only those whose entry counters applying plan loses (the set destroyed or
- * created anew, entries deleted), so that a reading just before the apply lists only them.
- * fn may feed c (npd_counters_feed_set) but not change what it follows. */
+ * created anew, or entries deleted that count for a pod s, the store plan was made from,
+ * still holds: a pod gone takes its total along), so that a reading just before the apply
+ * lists only them; s NULL: every deletion loses. fn may feed c (npd_counters_feed_set) but
+ * not change what it follows. */
 typedef void (*npd_counter_set_name_fn)(const char *set, void *ctx);
 void npd_counters_each_set(const struct npd_counters *c, const struct npd_plan *plan,
-			   npd_counter_set_name_fn fn, void *ctx);
+			   const struct npd_store *s, npd_counter_set_name_fn fn, void *ctx);
 
 /* Calls fn for every total, sorted (kind, namespace, name, direction, rule). */
 typedef void (*npd_counter_total_fn)(const struct npd_counter_total *t, void *ctx);

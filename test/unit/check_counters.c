@@ -592,14 +592,22 @@ collect_set(const char *set, void *ctx)
 	npd_buf_printf(b, "%s ", set);
 }
 
-/* The sets c follows (the ones plan loses, when non-NULL), space-separated. */
+/* The sets c follows (the ones plan, made from store s, loses, when non-NULL),
+ * space-separated. */
 static const char *
-sets_of(const struct npd_counters *c, const struct npd_plan *plan, struct npd_buf *b)
+sets_in(const struct npd_counters *c, const struct npd_plan *plan, const struct npd_store *s,
+	struct npd_buf *b)
 {
 	npd_buf_reset(b);
 	npd_buf_adds(b, "");
-	npd_counters_each_set(c, plan, collect_set, b);
+	npd_counters_each_set(c, plan, s, collect_set, b);
 	return b->data;
+}
+
+static const char *
+sets_of(const struct npd_counters *c, const struct npd_plan *plan, struct npd_buf *b)
+{
+	return sets_in(c, plan, NULL, b);
 }
 
 /* One set op on a plan of nothing else (set NULL: by name, as a destroy). */
@@ -778,8 +786,10 @@ START_TEST(sets_a_plan_loses)
 	struct sfx fx;
 	struct npd_plan plan;
 	struct npd_set_op ops[4];
-	struct npd_set_entry del = {0};
+	struct npd_set_entry del_e, del_i[2];
 
+	memset(&del_e, 0, sizeof(del_e));
+	memset(del_i, 0, sizeof(del_i));
 	sfx_init(&fx);
 	memset(&plan, 0, sizeof(plan));
 	ck_assert_str_eq(sets_of(fx.c, &plan, &fx.b), "");
@@ -788,7 +798,8 @@ START_TEST(sets_a_plan_loses)
 	ops[0].set = npd_ruleset_find_set(fx.rs, SET_I);
 	ops[1].kind = NPD_SETOP_UPDATE;
 	ops[1].set = npd_ruleset_find_set(fx.rs, SET_E);
-	ops[1].del = &del;
+	ck_assert_int_eq(npd_addr_parse("10.0.0.10", &del_e.addr), 0);
+	ops[1].del = &del_e;
 	ops[1].n_del = 1;
 	ops[2].kind = NPD_SETOP_CREATE; /* not followed: no counters */
 	ops[2].set = npd_ruleset_find_set(fx.rs, SET_PEER);
@@ -797,8 +808,20 @@ START_TEST(sets_a_plan_loses)
 	plan.set_ops = ops;
 	plan.n_set_ops = 4;
 	ck_assert_str_eq(sets_of(fx.c, &plan, &fx.b), SET_E " " SET_6 " ");
+	ck_assert_str_eq(sets_in(fx.c, &plan, fx.s, &fx.b), SET_E " " SET_6 " ");
+	/* Deleted entries of web-1 (still there, then gone) and of an address nobody owns. */
+	ops[0].del = del_i;
+	ops[0].n_del = 2;
+	ck_assert_int_eq(npd_addr_parse("10.0.0.99", &del_i[0].addr), 0);
+	ck_assert_int_eq(npd_addr_parse("10.0.0.11", &del_i[1].addr), 0);
+	ck_assert_str_eq(sets_in(fx.c, &plan, fx.s, &fx.b), SET_I " " SET_E " " SET_6 " ");
+	/* Once web-0 and web-1 are gone, their entries' counts go with their totals. */
+	ck_assert_int_eq(npd_store_del(fx.s, NPD_KIND_POD, "shop", "web-1"), 1);
+	ck_assert_int_eq(npd_store_del(fx.s, NPD_KIND_POD, "shop", "web-0"), 1);
+	ck_assert_str_eq(sets_in(fx.c, &plan, fx.s, &fx.b), SET_6 " ");
+	ck_assert_str_eq(sets_of(fx.c, &plan, &fx.b), SET_I " " SET_E " " SET_6 " ");
 	plan_one(&plan, &ops[0], NPD_SETOP_CREATE, fx.rs, SET_I);
-	ck_assert_str_eq(sets_of(fx.c, &plan, &fx.b), SET_I " ");
+	ck_assert_str_eq(sets_in(fx.c, &plan, fx.s, &fx.b), SET_I " ");
 	sfx_fini(&fx);
 }
 END_TEST
@@ -893,7 +916,7 @@ START_TEST(random_set_run_matches_true_totals)
 			plan_one(&plan, &op, rand() % 2 ? NPD_SETOP_CREATE : NPD_SETOP_UPDATE,
 				 fx.rs, sets[rand() % 3]);
 			npd_buf_reset(&fx.b);
-			sets_of(fx.c, &plan, &fx.b);
+			sets_in(fx.c, &plan, fx.s, &fx.b);
 			for (i = 0; i < 3; i++)
 				if (strstr(fx.b.data, sets[i]))
 					sread_set(&fx.k, sets[i], fx.c);
