@@ -131,11 +131,13 @@ struct npd_rule {
 
 /* Where a chain comes from, so that a kernel rule (family, chain, rule index) can be named
  * by what an operator wrote: a policy chain counts for (namespace, policy, direction, rule
- * index in the spec list); a pod chain's default deny for (namespace, pod, direction). */
+ * index in the spec list); a pod's default deny for (namespace, pod, direction). The
+ * compiler counts the latter with the entries of the counted sets of isolated local pods
+ * (npd_set.counters), so no chain it emits carries NPD_ORIGIN_POD. */
 enum npd_origin_kind {
-	NPD_ORIGIN_NONE,   /* plumbing: NPD-FORWARD, hooks */
+	NPD_ORIGIN_NONE,   /* plumbing: NPD-FORWARD, hooks, group chains, the deny tails */
 	NPD_ORIGIN_POLICY, /* NPD-PI-/NPD-PE-: ns, name = the policy */
-	NPD_ORIGIN_POD,	   /* NPD-I-/NPD-E-: ns, name = the local pod */
+	NPD_ORIGIN_POD,	   /* a pod's default deny: ns, name = the local pod */
 };
 
 struct npd_origin {
