@@ -212,9 +212,9 @@ add_members(struct npd_cc *c, const struct npd_cc_group *g, struct npd_set **set
 	}
 }
 
-/* A set of local pods in c->family, hash:ip, of identity hash hash; counted: with
- * per-entry counters for direction d. The differ compares these sets entry by entry every
- * time, since the state keeps only the sets peers become. */
+/* Adds the set name of local pods in c->family, hash:ip; counted: with per-entry counters
+ * for direction d. The differ compares these sets entry by entry every time, since the
+ * state keeps only the sets peers become. */
 static struct npd_set *
 new_local_set(struct npd_cc *c, const char *comment, bool counted, int d,
 	      const char name[NPD_SET_NAMELEN])
