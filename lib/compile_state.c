@@ -20,7 +20,7 @@
 #include "compile_state_int.h"
 
 /* One pod-derived set: what it selects (owned copies behind a npd_cc_pick) and its
- * members, sorted by npd_set_entry_cmp, one per address. */
+ * members. */
 struct cset {
 	char *id;
 	char name[NPD_SET_NAMELEN];
@@ -31,12 +31,19 @@ struct cset {
 	enum npd_proto proto;
 	struct npd_peer block; /* cidr and except only */
 	char *anchor;	       /* the anchors key it is listed under; NULL: in wide */
-	struct npd_set_entry *e;
-	size_t n, cap;
+	/* Its members, sorted by npd_set_entry_cmp, one per address (NULL: none yet), held
+	 * also by the rulesets it was handed to: changed through npd_entry_block_own only. */
+	struct npd_entry_block *b;
 	uint64_t used;	/* epoch of the last compile that emitted it */
 	uint64_t stamp; /* visited mark while re-testing one address */
 	uint64_t dirty; /* epoch of the last compile that changed it */
 };
+
+static size_t
+cs_n(const struct cset *cs)
+{
+	return cs->b ? cs->b->n : 0;
+}
 
 static void
 cvec_add(struct cvec *v, struct cset *cs)
@@ -91,7 +98,7 @@ cset_free(void *p)
 	free(cs->port_name);
 	free(cs->block.except);
 	free(cs->anchor);
-	free(cs->e);
+	npd_entry_block_unref(cs->b);
 	free(cs);
 }
 
@@ -151,8 +158,8 @@ collect_entry(const struct npd_set_entry *e, void *arg)
 {
 	struct cset *cs = arg;
 
-	npd_xgrow(&cs->e, &cs->cap, cs->n + 1, sizeof(*cs->e));
-	cs->e[cs->n++] = *e;
+	npd_entry_block_own(&cs->b, 1);
+	cs->b->e[cs->b->n++] = *e;
 }
 
 static int
@@ -198,10 +205,10 @@ cset_new(struct npd_compile_state *st, const struct npd_store *s, const char *id
 	cs->anchor = anchor_of(&q);
 	npd_compile_pick_walk(s, st->node, family, &q, collect_entry, cs);
 	/* One owner per address, so no duplicates: sorting is all the seal would do. */
-	if (cs->n > 1)
-		qsort(cs->e, cs->n, sizeof(*cs->e), entry_qcmp);
-	for (i = 0; i < cs->n; i++)
-		rev_add(st, &cs->e[i].addr, cs);
+	if (cs_n(cs) > 1)
+		qsort(cs->b->e, cs->b->n, sizeof(cs->b->e[0]), entry_qcmp);
+	for (i = 0; i < cs_n(cs); i++)
+		rev_add(st, &cs->b->e[i].addr, cs);
 	if (cs->anchor) {
 		v = npd_map_get(&st->anchors, cs->anchor);
 		if (!v) {
@@ -222,8 +229,8 @@ cset_drop(struct npd_compile_state *st, struct cset *cs)
 	struct cvec *v;
 	size_t i;
 
-	for (i = 0; i < cs->n; i++)
-		rev_del(st, &cs->e[i].addr, cs);
+	for (i = 0; i < cs_n(cs); i++)
+		rev_del(st, &cs->b->e[i].addr, cs);
 	if (cs->anchor) {
 		v = npd_map_get(&st->anchors, cs->anchor);
 		if (v) {
@@ -271,25 +278,23 @@ npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct npd_c
 	}
 	memcpy(cs->name, set->name, sizeof(cs->name));
 	cs->used = st->epoch;
-	if (!cs->n)
-		return;
-	set->entries = npd_xmalloc(cs->n * sizeof(*set->entries));
-	memcpy(set->entries, cs->e, cs->n * sizeof(*set->entries));
-	set->n_entries = set->cap = cs->n;
-	/* retest keeps cs->e sorted by npd_set_entry_cmp with one entry per address. */
-	set->sealed = true;
+	/* By reference, not by copy: most sets do not change from one compile to the next,
+	 * and the biggest hold tens of thousands of pods. retest keeps the block sorted by
+	 * npd_set_entry_cmp with one entry per address, as a sealed set's are. */
+	if (cs_n(cs))
+		npd_set_share(set, cs->b);
 }
 
 /* The first entry of cs at or after address a. */
 static size_t
 lower_bound(const struct cset *cs, const struct npd_addr *a)
 {
-	size_t lo = 0, hi = cs->n;
+	size_t lo = 0, hi = cs_n(cs);
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (npd_addr_cmp(&cs->e[mid].addr, a) < 0)
+		if (npd_addr_cmp(&cs->b->e[mid].addr, a) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -305,24 +310,27 @@ retest(struct npd_compile_state *st, const struct npd_store *s, struct cset *cs,
 	struct npd_set_entry e;
 	struct npd_cc_pick p;
 	size_t pos = lower_bound(cs, a);
-	bool have = pos < cs->n && !npd_addr_cmp(&cs->e[pos].addr, a), want;
+	bool have = pos < cs_n(cs) && !npd_addr_cmp(&cs->b->e[pos].addr, a), want;
+	struct npd_entry_block *b;
 
 	cset_pick(cs, &p);
 	want = w && npd_compile_pick_matches(s, &p, w) &&
 	       npd_compile_pick_entry(s, st->node, cs->family, &p, w, a, &e);
-	if (have && want && !npd_set_entry_cmp(&cs->e[pos], &e))
+	if (have && want && !npd_set_entry_cmp(&cs->b->e[pos], &e))
 		return;
+	/* The last ruleset still holds the block as it was: this copies it once. */
+	npd_entry_block_own(&cs->b, want && !have);
+	b = cs->b;
 	if (have) {
-		memmove(&cs->e[pos], &cs->e[pos + 1], (cs->n - pos - 1) * sizeof(*cs->e));
-		cs->n--;
+		memmove(&b->e[pos], &b->e[pos + 1], (b->n - pos - 1) * sizeof(b->e[0]));
+		b->n--;
 		if (!want)
 			rev_del(st, a, cs);
 	}
 	if (want) {
-		npd_xgrow(&cs->e, &cs->cap, cs->n + 1, sizeof(*cs->e));
-		memmove(&cs->e[pos + 1], &cs->e[pos], (cs->n - pos) * sizeof(*cs->e));
-		cs->e[pos] = e;
-		cs->n++;
+		memmove(&b->e[pos + 1], &b->e[pos], (b->n - pos) * sizeof(b->e[0]));
+		b->e[pos] = e;
+		b->n++;
 		if (!have)
 			rev_add(st, a, cs);
 	}

@@ -66,7 +66,10 @@ static void
 set_fini(struct npd_set *set)
 {
 	free(set->comment);
-	free(set->entries);
+	if (set->block)
+		npd_entry_block_unref(set->block);
+	else
+		free(set->entries);
 }
 
 static void
@@ -235,9 +238,71 @@ npd_ruleset_add_set(struct npd_ruleset *rs, const char *name, enum npd_set_type 
 void
 npd_ruleset_add_entry(struct npd_set *set, const struct npd_set_entry *e)
 {
+	if (set->block) {
+		struct npd_set_entry *own = npd_xmalloc((set->n_entries + 1) * sizeof(*own));
+
+		memcpy(own, set->entries, set->n_entries * sizeof(*own));
+		npd_entry_block_unref(set->block);
+		set->block = NULL;
+		set->entries = own;
+		set->cap = set->n_entries + 1;
+	}
 	npd_xgrow(&set->entries, &set->cap, set->n_entries + 1, sizeof(*set->entries));
 	set->entries[set->n_entries++] = *e;
 	set->sealed = false;
+}
+
+void
+npd_set_share(struct npd_set *set, struct npd_entry_block *b)
+{
+	b->refs++;
+	set->block = b;
+	set->entries = b->e;
+	set->n_entries = b->n;
+	set->cap = 0;
+	set->sealed = true;
+}
+
+struct npd_entry_block *
+npd_entry_block_new(size_t cap)
+{
+	struct npd_entry_block *b = npd_xmalloc(sizeof(*b) + cap * sizeof(b->e[0]));
+
+	b->refs = 1;
+	b->n = 0;
+	b->cap = cap;
+	return b;
+}
+
+void
+npd_entry_block_unref(struct npd_entry_block *b)
+{
+	if (b && --b->refs == 0)
+		free(b);
+}
+
+void
+npd_entry_block_own(struct npd_entry_block **bp, size_t more)
+{
+	struct npd_entry_block *b = *bp, *nb;
+	size_t n = b ? b->n : 0, cap;
+
+	if (b && b->refs == 1) {
+		if (n + more <= b->cap)
+			return;
+		cap = 2 * b->cap > n + more ? 2 * b->cap : n + more;
+		*bp = npd_xrealloc(b, sizeof(*b) + cap * sizeof(b->e[0]));
+		(*bp)->cap = cap;
+		return;
+	}
+	/* A copy, with a little room: one event changes a few entries of a set. */
+	nb = npd_entry_block_new(n + more + n / 16 + 4);
+	if (b) {
+		memcpy(nb->e, b->e, n * sizeof(b->e[0]));
+		nb->n = n;
+		b->refs--; /* still held by another: never the last reference */
+	}
+	*bp = nb;
 }
 
 static int

@@ -33,6 +33,16 @@ struct npd_set_entry {
 	uint16_t port;	/* HASH_IP_PORT */
 };
 
+/* Set entries shared by reference instead of copied: the incremental compiler keeps each
+ * pod-derived set's entries in one block and every ruleset it emits holds a reference, so
+ * a set no change touched costs no copy however many pods it holds. Read only while more
+ * than one holds it (npd_entry_block_own copies it then). */
+struct npd_entry_block {
+	size_t refs;
+	size_t n, cap;
+	struct npd_set_entry e[];
+};
+
 enum npd_origin_dir {
 	NPD_ORIGIN_INGRESS,
 	NPD_ORIGIN_EGRESS,
@@ -45,6 +55,9 @@ struct npd_set {
 	char *comment;	/* what it stands for, for humans; not part of its identity */
 	struct npd_set_entry *entries; /* sorted by npd_set_entry_cmp and unique after seal */
 	size_t n_entries, cap;
+	/* Non-NULL: entries are block->e, shared and so read only (npd_set_share);
+	 * npd_ruleset_add_entry makes the set its own copy first. */
+	struct npd_entry_block *block;
 	/* The entries are sorted and unique already (the incremental compiler hands its sets
 	 * over so): seal need not look at them. npd_ruleset_add_entry clears it. */
 	bool sealed;
@@ -208,6 +221,15 @@ void npd_ruleset_add_hook(struct npd_table *t, const char *builtin, const char *
 struct npd_set *npd_ruleset_add_set(struct npd_ruleset *rs, const char *name,
 				    enum npd_set_type type, uint8_t family, const char *comment);
 void npd_ruleset_add_entry(struct npd_set *set, const struct npd_set_entry *e);
+/* Makes b's entries, sorted and unique, set's entries by reference (set had none). */
+void npd_set_share(struct npd_set *set, struct npd_entry_block *b);
+
+/* A block with room for cap entries, held once. */
+struct npd_entry_block *npd_entry_block_new(size_t cap);
+void npd_entry_block_unref(struct npd_entry_block *b); /* NULL: nothing */
+/* Makes *bp held by its caller alone (a copy if it was shared) with room for `more` entries
+ * beyond its n; *bp may be NULL (a new block). */
+void npd_entry_block_own(struct npd_entry_block **bp, size_t more);
 /* Sorts chains, sets and set entries, drops duplicate entries, computes chain hashes.
  * Must be called before lookups, diffing or printing. */
 void npd_ruleset_seal(struct npd_ruleset *rs);

@@ -268,18 +268,26 @@ static void
 compare(struct node_run *nr, const struct npd_store *s, const char *where)
 {
 	struct npd_ruleset *full = NULL, *incr = NULL;
-	struct npd_diags df, di;
-	struct npd_buf a, b;
+	struct npd_diags df, di, dp;
+	struct npd_buf a, b, p0, p1;
 	size_t i, n_over;
 
 	npd_diags_init(&df);
 	npd_diags_init(&di);
 	npd_buf_init(&a);
 	npd_buf_init(&b);
+	npd_buf_init(&p0);
+	npd_buf_init(&p1);
 	count_steps(s, nr->node);
 	ck_assert_int_eq(npd_compile(s, &nr->o, &df, &full), 0);
+	/* The last ruleset shares the state's set entries: it must not change with them. */
+	npd_diags_init(&dp);
+	render(nr->prev, &dp, &p0);
 	ck_assert_msg(npd_compile_incr(nr->st, s, npd_store_log_get(s), &nr->o, &di, &incr) == 0,
 		      "%s: the state could not follow the log", where);
+	render(nr->prev, &dp, &p1);
+	ck_assert_msg(!strcmp(p0.data, p1.data), "%s, node %s: the last ruleset changed, %s", where,
+		      nr->node, first_diff(p0.data, p1.data));
 	render(full, &df, &a);
 	render(incr, &di, &b);
 	if (strcmp(a.data, b.data)) {
@@ -302,8 +310,11 @@ compare(struct node_run *nr, const struct npd_store *s, const char *where)
 	npd_ruleset_free(full);
 	npd_buf_fini(&a);
 	npd_buf_fini(&b);
+	npd_buf_fini(&p0);
+	npd_buf_fini(&p1);
 	npd_diags_fini(&df);
 	npd_diags_fini(&di);
+	npd_diags_fini(&dp);
 }
 
 static void

@@ -512,6 +512,60 @@ START_TEST(kernel_accepts_text)
 }
 END_TEST
 
+/* A block shared by two rulesets' sets: adding to one set copies, the other keeps the
+ * block; each ruleset frees only its reference (ASan reports a double free or a leak). */
+START_TEST(shared_entries_copy_on_add)
+{
+	struct npd_ruleset *a = npd_ruleset_new(), *b = npd_ruleset_new();
+	struct npd_entry_block *blk = NULL;
+	struct npd_set *sa, *sb;
+	const struct npd_set *fa, *fb;
+	struct npd_set_entry e;
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		memset(&e, 0, sizeof(e));
+		ck_assert_int_eq(npd_addr_parse(i == 0	 ? "10.0.0.1"
+						: i == 1 ? "10.0.0.2"
+							 : "10.0.0.3",
+						&e.addr),
+				 0);
+		npd_entry_block_own(&blk, 1);
+		blk->e[blk->n++] = e;
+	}
+	sa = npd_ruleset_add_set(a, "npd-a", NPD_SET_HASH_IP, AF_INET, NULL);
+	sb = npd_ruleset_add_set(b, "npd-a", NPD_SET_HASH_IP, AF_INET, NULL);
+	npd_set_share(sa, blk);
+	npd_set_share(sb, blk);
+	ck_assert_uint_eq(blk->refs, 3);
+	ck_assert_ptr_eq(sa->entries, sb->entries);
+	/* Owning a shared block copies it and leaves the others theirs. */
+	{
+		struct npd_entry_block *mine = blk;
+
+		npd_entry_block_own(&mine, 1);
+		ck_assert_ptr_ne(mine, blk);
+		ck_assert_uint_eq(blk->refs, 2);
+		ck_assert_uint_eq(mine->n, 3);
+		mine->n = 0;
+		blk = mine;
+	}
+	ck_assert_int_eq(npd_addr_parse("10.0.0.0", &e.addr), 0);
+	npd_ruleset_add_entry(sa, &e);
+	npd_ruleset_seal(a);
+	npd_ruleset_seal(b);
+	fa = npd_ruleset_find_set(a, "npd-a");
+	fb = npd_ruleset_find_set(b, "npd-a");
+	ck_assert_ptr_null(fa->block);
+	ck_assert_uint_eq(fa->n_entries, 4);
+	ck_assert_uint_eq(fb->n_entries, 3);
+	ck_assert_uint_eq(fb->block->refs, 1);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+	npd_entry_block_unref(blk);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -523,6 +577,7 @@ main(void)
 				     update_counters_is_content,
 				     iptables_text,
 				     ipset_text,
+				     shared_entries_copy_on_add,
 				     NULL};
 	const TTest *const kernel_tests[] = {kernel_accepts_text, NULL};
 	Suite *s = tu_suite("ruleset", "core", core);
