@@ -1,5 +1,6 @@
 /* map.c: open addressing with linear probing and tombstones; keys are copied, values
  * borrowed. Iteration order is the slot order, so callers that need a stable order sort. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,6 +135,20 @@ npd_map_del(struct npd_map *m, const char *key)
 	m->len--;
 	m->tombs++;
 	return v;
+}
+
+size_t
+npd_map_count_add(struct npd_map *m, const char *key, int d)
+{
+	uintptr_t n = (uintptr_t)npd_map_get(m, key);
+
+	if (d > 0)
+		npd_map_set(m, key, (void *)(n + 1));
+	else if (n == 1)
+		npd_map_del(m, key);
+	else if (n > 1)
+		npd_map_set(m, key, (void *)(n - 1));
+	return n;
 }
 
 bool

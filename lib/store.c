@@ -21,6 +21,7 @@ npd_store_new(void)
 
 	npd_map_init(&s->buckets);
 	npd_map_init(&s->labels);
+	npd_map_init(&s->contested);
 	s->strings = npd_intern_new();
 	s->log.overflow = true; /* not recording */
 	return s;
@@ -65,6 +66,7 @@ npd_store_free(struct npd_store *s)
 	npd_map_fini(&s->buckets);
 	npd_map_clear(&s->labels, postings_free);
 	npd_iptab_fini(&s->ips);
+	npd_map_fini(&s->contested);
 	npd_store_log_fini(s);
 	free(s->names);
 	npd_intern_free(s->strings);

@@ -42,6 +42,15 @@ label_key(struct npd_buf *b, const char *key, const char *value)
 	return b->data;
 }
 
+/* Adds d (+1 or -1) to the count of a's other claimants; returns whether it had one. */
+static bool
+contest(struct npd_store *s, const struct npd_addr *a, int d)
+{
+	char key[NPD_ADDRSTRLEN];
+
+	return npd_map_count_add(&s->contested, npd_addr_format(a, key), d) > 0;
+}
+
 void
 npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod)
 {
@@ -63,11 +72,14 @@ npd_store_index_pod(struct npd_store *s, const struct npd_pod *pod)
 	npd_buf_fini(&b);
 	if (!npd_pod_is_selectable(pod))
 		return;
-	for (i = 0; i < pod->n_ips; i++)
+	for (i = 0; i < pod->n_ips; i++) {
+		if (npd_iptab_get(&s->ips, &pod->ips[i]))
+			contest(s, &pod->ips[i], 1);
 		npd_iptab_set(&s->ips, pod, i);
+	}
 }
 
-/* After a pod gives up an address, another live pod may still claim it. */
+/* After a pod gives up an address that another live pod still claims: finds that one. */
 static void
 reclaim_ip(struct npd_store *s, const struct npd_addr *a)
 {
@@ -113,10 +125,17 @@ npd_store_unindex_pod(struct npd_store *s, const struct npd_pod *pod)
 		}
 	}
 	npd_buf_fini(&b);
+	if (!npd_pod_is_selectable(pod))
+		return; /* it claimed no address */
 	for (i = 0; i < pod->n_ips; i++) {
-		if (npd_iptab_get(&s->ips, &pod->ips[i]) == pod) {
+		const struct npd_pod *owner = npd_iptab_get(&s->ips, &pod->ips[i]);
+
+		if (owner == pod) {
 			npd_iptab_del(&s->ips, &pod->ips[i]);
-			reclaim_ip(s, &pod->ips[i]);
+			if (contest(s, &pod->ips[i], -1))
+				reclaim_ip(s, &pod->ips[i]);
+		} else if (owner) {
+			contest(s, &pod->ips[i], -1); /* it was one of the others */
 		}
 	}
 }

@@ -46,6 +46,10 @@ struct npd_store {
 	size_t n_names, cap_names;
 	struct npd_map labels; /* "key\x1fvalue" -> struct npd_postings */
 	struct npd_iptab ips;  /* selectable pods' addresses */
+	/* Address text -> how many selectable pods beyond the indexed one claim it (absent:
+	 * none), so that a pod giving up an address looks for another claimant only when
+	 * there is one: the search walks every pod. */
+	struct npd_map contested;
 	uint64_t gen;
 	size_t counts[NPD_KIND__COUNT];
 	struct npd_intern *strings; /* shared strings of stored pods and namespaces */

@@ -20,6 +20,9 @@ void *npd_map_get(const struct npd_map *m, const char *key);
 void *npd_map_set(struct npd_map *m, const char *key, void *value);
 /* Removes key; returns its value or NULL. */
 void *npd_map_del(struct npd_map *m, const char *key);
+/* For a map of counts (the value is the count, absent is 0): adds d (+1 or -1, never
+ * below 0) to key's and returns the count it had. */
+size_t npd_map_count_add(struct npd_map *m, const char *key, int d);
 /* Empties m (it stays usable), handing every value to free_value unless that is NULL: for
  * maps that own their values. */
 void npd_map_clear(struct npd_map *m, void (*free_value)(void *));

@@ -117,4 +117,20 @@ START_TEST(map_sorted_keys)
 }
 END_TEST
 
-TU_MAIN("map", map_set_get_del_many, map_clear_frees_values, map_sorted_keys)
+START_TEST(map_counts)
+{
+	struct npd_map m;
+
+	npd_map_init(&m);
+	ck_assert_uint_eq(npd_map_count_add(&m, "a", -1), 0); /* never below 0 */
+	ck_assert_uint_eq(m.len, 0);
+	ck_assert_uint_eq(npd_map_count_add(&m, "a", 1), 0);
+	ck_assert_uint_eq(npd_map_count_add(&m, "a", 1), 1);
+	ck_assert_uint_eq(npd_map_count_add(&m, "a", -1), 2);
+	ck_assert_uint_eq(npd_map_count_add(&m, "a", -1), 1);
+	ck_assert_uint_eq(m.len, 0); /* a count of 0 takes no slot */
+	npd_map_fini(&m);
+}
+END_TEST
+
+TU_MAIN("map", map_set_get_del_many, map_clear_frees_values, map_sorted_keys, map_counts)

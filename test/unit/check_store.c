@@ -123,6 +123,57 @@ START_TEST(ip_index_follows_reuse)
 }
 END_TEST
 
+/* Random adds, replacements and deletions of pods over a few shared addresses (some pods
+ * finished, so claiming nothing), checked after every step against the definition: an
+ * address names a live pod claiming it, and one exists whenever any does. */
+START_TEST(ip_index_random_claims)
+{
+	static const char *const ips[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.1,10.0.0.2",
+					  "10.0.0.3,fd00::3"};
+	static const char *const addrs[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3", "fd00::3"};
+	struct npd_store *s = npd_store_new();
+	unsigned seed = tu_seed("ip_index_random_claims");
+	char name[16];
+	size_t step, a, j, k;
+
+	for (step = 0; step < 4000; step++) {
+		snprintf(name, sizeof(name), "p%d", rand() % 8);
+		if (rand() % 3 == 0) {
+			npd_store_del(s, NPD_KIND_POD, "ns", name);
+		} else {
+			struct npd_pod *pod =
+			    tu_pod("ns", name, "app=x", ips[rand() % NPD_ARRAY_SIZE(ips)], "n1");
+
+			if (rand() % 4 == 0)
+				pod->phase = NPD_PHASE_SUCCEEDED;
+			npd_store_add_pod(s, pod);
+		}
+		for (a = 0; a < NPD_ARRAY_SIZE(addrs); a++) {
+			const struct npd_pod *const *pods;
+			const struct npd_pod *owner;
+			struct npd_addr ad;
+			bool claimed = false, owner_claims = false;
+			size_t n;
+
+			ck_assert_int_eq(npd_addr_parse(addrs[a], &ad), 0);
+			owner = npd_store_pod_by_ip(s, &ad);
+			pods = npd_store_pods_in(s, "ns", &n);
+			for (j = 0; j < n; j++)
+				for (k = 0; k < pods[j]->n_ips; k++)
+					if (npd_pod_is_selectable(pods[j]) &&
+					    !npd_addr_cmp(&pods[j]->ips[k], &ad)) {
+						claimed = true;
+						owner_claims |= pods[j] == owner;
+					}
+			ck_assert_msg(claimed == (owner != NULL) && (!owner || owner_claims),
+				      "seed %u step %zu: %s owned by %s, claimed %d", seed, step,
+				      addrs[a], owner ? owner->name : "nobody", claimed);
+		}
+	}
+	npd_store_free(s);
+}
+END_TEST
+
 static void
 count_pod(const struct npd_pod *pod, void *ctx)
 {
@@ -246,5 +297,5 @@ START_TEST(apply_events)
 END_TEST
 
 TU_MAIN("store", add_replace_delete, status_only_update_is_not_a_change, ip_index_follows_reuse,
-	select_pods_by_namespace_and_labels, label_index_tracks_changes, relist_deletes_unseen,
-	apply_events)
+	ip_index_random_claims, select_pods_by_namespace_and_labels, label_index_tracks_changes,
+	relist_deletes_unseen, apply_events)
