@@ -47,8 +47,11 @@ struct files {
 	int ifd, wd;
 	ev_io io;
 	ev_timer rewatch;
-	struct npd_map files;  /* base name -> struct file_state */
-	struct npd_map owner;  /* object key -> struct file_state that last defined it */
+	struct npd_map files; /* base name -> struct file_state */
+	struct npd_map owner; /* object key -> struct file_state that last defined it */
+	/* Object key -> how many files beyond one define it (absent: one at most), so a file
+	 * dropping a key looks through the other files only when one of them has it. */
+	struct npd_map shared;
 	struct npd_map reload; /* base names to reload after the current change (value unused) */
 };
 
@@ -180,10 +183,12 @@ del_by_key(struct files *f, const char *key)
 }
 
 /* The file fs no longer defines key: delete the object if fs owned it, and bring back
- * another file's definition. Returns 1 when the store changed. */
+ * another file's definition (that file becomes the owner at once and is reloaded). Returns
+ * 1 when the store changed. */
 static int
 drop_key(struct files *f, struct file_state *fs, const char *key)
 {
+	bool others = npd_map_count_add(&f->shared, key, -1) > 0;
 	size_t it = 0;
 	const char *name;
 	void *v;
@@ -191,16 +196,17 @@ drop_key(struct files *f, struct file_state *fs, const char *key)
 
 	if (npd_map_get(&f->owner, key) != fs)
 		return 0;
-	npd_map_del(&f->owner, key);
 	changed = del_by_key(f, key);
-	while (npd_map_next(&f->files, &it, &name, &v)) {
+	while (others && npd_map_next(&f->files, &it, &name, &v)) {
 		struct file_state *other = v;
 
 		if (other != fs && fs_has(other, key)) {
+			npd_map_set(&f->owner, key, other);
 			npd_map_set(&f->reload, other->name, f);
-			break;
+			return changed;
 		}
 	}
+	npd_map_del(&f->owner, key);
 	return changed;
 }
 
@@ -252,6 +258,7 @@ on_file(struct npd_yaml_file *r, void *ctx)
 	}
 	for (i = 0; i < r->n; i++) {
 		struct npd_object *o = &r->ev[i].obj;
+		struct file_state *prev;
 		char *k;
 
 		if (r->ev[i].type != NPD_EV_ADDED && r->ev[i].type != NPD_EV_MODIFIED)
@@ -260,6 +267,10 @@ on_file(struct npd_yaml_file *r, void *ctx)
 		if (!k)
 			continue;
 		changed |= npd_store_add_object(agent_store(f->a), o) > 0;
+		/* fs becomes a definer of k beside the one that owns it. */
+		prev = npd_map_get(&f->owner, k);
+		if (prev && prev != fs && !fs_has(fs, k) && !npd_map_get(&keys, k))
+			npd_map_count_add(&f->shared, k, 1);
 		npd_map_set(&f->owner, k, fs);
 		npd_map_set(&keys, k, fs);
 		free(k);
@@ -437,6 +448,7 @@ files_start(struct npd_agent *a, const char *path, unsigned threads, struct file
 	f->wd = -1;
 	npd_map_init(&f->files);
 	npd_map_init(&f->owner);
+	npd_map_init(&f->shared);
 	npd_map_init(&f->reload);
 	if (S_ISDIR(st.st_mode)) {
 		f->dir = npd_xstrdup(path);
@@ -498,6 +510,7 @@ files_free(struct files *f)
 	}
 	npd_map_fini(&f->files);
 	npd_map_fini(&f->owner);
+	npd_map_fini(&f->shared);
 	npd_map_fini(&f->reload);
 	free(f->dir);
 	free(f->only);

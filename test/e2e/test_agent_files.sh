@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_agent_files.sh: the agent's own contracts with the manifests source and the legacy
 # backend, inside a network namespace of its own (no pods, no packets): readiness, reload
-# on edit / rename / add / delete, a malformed file keeping the last good state, pod churn
-# touching ipsets only, drift repair by the resync, SIGTERM leaving rules in force, a
-# restart replacing them, and --cleanup restoring the namespace's tables and sets.
+# on edit / rename / add / delete, one object defined in several files, a malformed file
+# keeping the last good state, pod churn touching ipsets only, drift repair by the resync,
+# SIGTERM leaving rules in force, a restart replacing them, and --cleanup restoring the
+# namespace's tables and sets.
 #
 # Root only (exit 77 otherwise). Env: NPD_BUILD_DIR (netpold), NPD_SRC_DIR.
 set -u
@@ -252,6 +253,22 @@ cp "$WORK/db.yaml" "$DIR/db.yaml"
 wait_until "added file adds chains" bash -c "(( \$(ip netns exec $NS iptables-legacy-save -t filter | grep -c '^:NPD-') > $CHAINS ))"
 rm "$DIR/db.yaml"
 wait_until "deleted file removes its chains" bash -c "(( \$(ip netns exec $NS iptables-legacy-save -t filter | grep -c '^:NPD-') == $CHAINS ))"
+
+# 4b. Files that define one object: the last loaded wins, and when it drops the object, a
+# definition left in another file comes back.
+policy 9443 >"$DIR/zz-dup1.yaml"
+wait_until "a second definition replaces the first" has_rule '--dport 9443 '
+policy 9444 >"$DIR/zz-dup2.yaml"
+wait_until "a third definition replaces the second" has_rule '--dport 9444 '
+check "one definition in force" no_rule '--dport (8080|9443) '
+rm "$DIR/zz-dup2.yaml"
+wait_until "removing the winner brings back another file's definition" \
+	has_rule '--dport (8080|9443) '
+check "the removed definition is gone" no_rule '--dport 9444 '
+rm "$DIR/zz-dup1.yaml"
+wait_until "removing the last other file brings back the first definition" \
+	has_rule '--dport 8080 '
+check "only the first definition is left" no_rule '--dport (9443|9444) '
 
 # 5. A malformed file keeps its last good state and is counted.
 ERRS=$(metric 'netpold_manifest_loads_total{result="error"}')
