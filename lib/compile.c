@@ -5,12 +5,16 @@
  * Layout, per family, in the filter table:
  *   FORWARD -> NPD-FORWARD: established/related returned at once (and IPv6 neighbour
  *     discovery), then the mid-stream TCP segments at either end of an isolated local pod
- *     to NPD-PICKUP-E/-I, then "-m set --match-set G src -j NPD-E-<h>" for every egress
- *     group and "-m set --match-set G dst -j NPD-I-<h>" for every ingress group. A group
- *     is one list of policies selecting local pods in one direction (so all of one
- *     namespace); its set G holds the addresses of the local pods that list selects. So a
- *     local pod that joins, leaves or changes groups that exist is set membership only,
- *     never a table commit. Allowed traffic returns and falls through to the rest of
+ *     to NPD-PICKUP-E/-I, then packets from egress-isolated local pods to NPD-FWD-E and
+ *     packets to ingress-isolated ones to NPD-FWD-I. Those jump to their dispatch chains
+ *     NPD-FWD-E-<x>/NPD-FWD-I-<x> (x: 0-f, the top hex digit of a group's hash), which
+ *     hold "-m set --match-set G src -j NPD-E-<h>" for each of their egress groups and
+ *     "-m set --match-set G dst -j NPD-I-<h>" for each ingress group. A group is one list
+ *     of policies selecting local pods in one direction (so all of one namespace); its set
+ *     G holds the addresses of the local pods that list selects. So a local pod that
+ *     joins, leaves or changes groups that exist is set membership only, never a table
+ *     commit, and a group that comes or goes rewrites its dispatch chain, a sixteenth of
+ *     the groups. Allowed traffic returns and falls through to the rest of
  *     FORWARD (the CNI's and kube-proxy's rules). Only FORWARD is hooked: bridged traffic
  *     reaches it through br_netfilter, routed traffic directly. INPUT and OUTPUT are left
  *     alone on purpose: traffic between a pod and its own node (kubelet probes) is always

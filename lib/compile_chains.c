@@ -2,11 +2,11 @@
  * that a compile builds only the chains its changes can alter and copies the rest. Per
  * policy it keeps the NPD-PI-/NPD-PE- chains of each family, which depend on the policy
  * alone and on the compile options: a policy event forgets that policy's chains, other
- * options forget everything. The group chains and NPD-FORWARD are built anew by every
- * compile (compile.c): a few rules per group, where a policy chain can hold thousands. A
- * copied policy chain still makes its sets (compile.c), so members and the set bound stay
- * current; a policy reported over a bound is not kept. Pure: no I/O, no clock, no
- * globals. */
+ * options forget everything. The group and dispatch chains and NPD-FORWARD are built anew
+ * by every compile (compile.c): a few rules per group, where a policy chain can hold
+ * thousands. A copied policy chain still makes its sets (compile.c), so members and the
+ * set bound stay current; a policy reported over a bound is not kept. Pure: no I/O, no
+ * clock, no globals. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* compile_groups.c: how local pods are enforced (see compile.c for the whole layout). A
  * group is one list of policies selecting local pods in one direction, so all of one
  * namespace; pods with the same list share its chain, which tries those policies' chains,
- * and its hash:ip set of their addresses, which NPD-FORWARD matches to send their packets
- * there. A pod that joins, leaves or changes groups that exist is therefore set membership
+ * and its hash:ip set of their addresses, which one of the direction's dispatch chains
+ * matches to send their packets there. A pod that joins, leaves or changes groups that exist is therefore set membership
  * only; the table changes only when a group appears or goes. What no policy admits goes to
  * a tail shared by the direction's groups, as do mid-stream TCP segments; the tails'
  * rejects match one more set, of the direction's isolated local pods, created with ipset's
@@ -372,7 +372,7 @@ emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 	npd_ruleset_add_rule(ch, &r);
 }
 
-/* An NPD-FORWARD rule jumping to chain for what set (matched at the destination when dst)
+/* A rule of fwd jumping to chain for what set (matched at the destination when dst)
  * holds; a pickup rule only for mid-stream TCP. The match counts nothing: only the
  * rejects count for a pod. */
 static void
@@ -392,15 +392,75 @@ add_jump(struct npd_cc *c, struct npd_chain *fwd, const char *set, bool dst, boo
 	npd_rule_fini(&r);
 }
 
+/* The groups of a direction are spread over this many dispatch chains by the hash of their
+ * identity, so a group that comes or goes rewrites one of them (and the kernel resolves
+ * the sets of its rules only), not one rule per group of the node. */
+#define BUCKETS 16
+
+static unsigned
+bucket_of(const struct npd_cc_group *g)
+{
+	return (unsigned)(g->names->hash >> 60);
+}
+
+static const char *const dispatch_chain[2] = {"NPD-FWD-I", "NPD-FWD-E"};
+
+static void
+bucket_name(char out[NPD_CHAIN_NAMELEN], int d, unsigned b)
+{
+	snprintf(out, NPD_CHAIN_NAMELEN, "%s-%x", dispatch_chain[d], b);
+}
+
+/* NPD-FWD-I/-E: a jump to each dispatch chain of direction d that holds a group (used),
+ * each of which sends a packet, by source for egress and by destination for ingress, to
+ * its group's chain. */
+static void
+add_dispatch(struct npd_cc *c, int d, const bool used[BUCKETS])
+{
+	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
+	char name[NPD_CHAIN_NAMELEN];
+	struct npd_chain *ch;
+	struct npd_rule r;
+	unsigned b;
+	size_t i;
+
+	ch = npd_ruleset_add_chain(t, dispatch_chain[d]);
+	for (b = 0; b < BUCKETS; b++) {
+		if (!used[b])
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.target = NPD_T_JUMP;
+		bucket_name(r.jump, d, b);
+		npd_ruleset_add_rule(ch, &r);
+	}
+	for (b = 0; b < BUCKETS; b++) {
+		if (!used[b])
+			continue;
+		bucket_name(name, d, b);
+		ch = npd_ruleset_add_chain(t, name);
+		for (i = 0; i < c->n_groups; i++) {
+			const struct npd_cc_group *g = &c->groups[i];
+
+			if (g->d != d || !g->set[0] || bucket_of(g) != b)
+				continue;
+			npd_buf_reset(&c->tmp);
+			npd_buf_adds(&c->tmp, g->what);
+			add_jump(c, ch, g->set, d == DIR_IN, false, g->chain);
+		}
+	}
+}
+
 /* The group rules of NPD-FORWARD, after established traffic: first the mid-stream TCP
  * segments at either end of an isolated local pod, each direction's at its own end
- * first; then every egress group by source, every ingress group by destination (a packet
- * between two local pods is checked at both). Then the shared tails, the group chains
+ * first; then a packet from an egress-isolated pod to NPD-FWD-E, one to an
+ * ingress-isolated pod to NPD-FWD-I, which find its group (a packet between two local
+ * pods is checked at both). Then the dispatch chains, the shared tails, the group chains
  * and the policy chains they jump to. */
 void
 npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 {
 	struct iso iso[2] = {{DIR_IN, 0, ""}, {DIR_EG, 0, ""}};
+	bool used[2][BUCKETS] = {{false}};
 	struct npd_set *set;
 	size_t i;
 	int d, k;
@@ -416,6 +476,8 @@ npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 		c->groups[i].set[0] = '\0';
 		set = NULL;
 		add_members(c, &c->groups[i], &set, make_group_set, &c->groups[i]);
+		if (c->groups[i].set[0])
+			used[c->groups[i].d][bucket_of(&c->groups[i])] = true;
 	}
 	for (k = 0; k < 4; k++) {
 		/* egress at its source, ingress at its destination, then the other ends */
@@ -427,16 +489,19 @@ npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 			       (k < 2) == (d == DIR_IN) ? "to" : "from", dir_word[d]);
 		add_jump(c, fwd, iso[d].name, (k < 2) == (d == DIR_IN), true, pickup_chain[d]);
 	}
+	/* A group's members are all in iso[d]: its set exists whenever a group's does. */
+	for (d = DIR_EG; d >= DIR_IN; d--) {
+		if (!iso[d].name[0])
+			continue;
+		npd_buf_reset(&c->tmp);
+		npd_buf_printf(&c->tmp, "%s %s-isolated pods: their groups",
+			       d == DIR_IN ? "to" : "from", dir_word[d]);
+		add_jump(c, fwd, iso[d].name, d == DIR_IN, false, dispatch_chain[d]);
+	}
+	/* fwd is complete: from here on chains are added (and fwd may move). */
 	for (d = DIR_EG; d >= DIR_IN; d--)
-		for (i = 0; i < c->n_groups; i++) {
-			const struct npd_cc_group *g = &c->groups[i];
-
-			if (g->d != d || !g->set[0])
-				continue;
-			npd_buf_reset(&c->tmp);
-			npd_buf_adds(&c->tmp, g->what);
-			add_jump(c, fwd, g->set, d == DIR_IN, false, g->chain);
-		}
+		if (iso[d].name[0])
+			add_dispatch(c, d, used[d]);
 	for (d = DIR_IN; d <= DIR_EG; d++)
 		if (iso[d].name[0])
 			add_tails(c, d, iso[d].name);

@@ -196,8 +196,9 @@ uint64_t npd_compile_gname_used(const void *p);
 /* compile_groups.c: puts local pod c->locals[i] into its group for direction d (0:
  * ingress), made on first use; returns the group's index in c->groups. */
 size_t npd_compile_join_group(struct npd_cc *c, size_t i, int d);
-/* Emits, for c->family, every group's set, its rules in fwd (NPD-FORWARD, filled last by
- * this), its chain and the policy chains that chain jumps to. */
+/* Emits, for c->family, every group's set, the rules of fwd (NPD-FORWARD, filled last by
+ * this) that send isolated pods' packets to the dispatch chains, those chains, the group's
+ * chain and the policy chains that chain jumps to. */
 void npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd);
 
 /* compile_chains.c: the chains kept between compiles through c->st (see there). First in

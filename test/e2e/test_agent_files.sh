@@ -91,11 +91,11 @@ has_rule() { rules | grep -qE -- "$1"; }
 no_rule() { ! has_rule "$1"; }
 n_chains() { rules | grep -c '^:NPD-'; }
 # The sets of ours that hold ip: peer sets by default; "group" for the local pod groups'
-# sets, which NPD-FORWARD matches, "isolated" for those of the isolated local pods, which
-# are the counted ones.
+# sets, which NPD-FORWARD's dispatch chains match, "isolated" for those of the isolated
+# local pods, which are the counted ones.
 sets_with() {
 	local fwd
-	fwd=$(rules | awk '$2 == "NPD-FORWARD"' | grep -o 'match-set npd-[0-9a-f-]*' | cut -d' ' -f2 | sort -u)
+	fwd=$(rules | awk '$2 == "NPD-FORWARD" || $2 ~ /^NPD-FWD-/' | grep -o 'match-set npd-[0-9a-f-]*' | cut -d' ' -f2 | sort -u)
 	nsx ipset save | awk -v ip="$1" -v want="${2:-peer}" -v fwd="$fwd" '
 		BEGIN { n = split(fwd, f, "\n"); for (i = 1; i <= n; i++) local[f[i]] = 1 }
 		$1 == "create" { counted[$2] = / counters( |$)/ }

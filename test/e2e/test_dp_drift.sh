@@ -3,7 +3,7 @@
 # test_dp_drift.sh: netpold (--resync-period 1s) repairs drift made behind its
 # back in a node's kernel. The AKS example runs on the 2-node lab; on node2
 # (dbpod's and apppod's node) someone: deletes the jump to dbpod's ingress
-# chain from NPD-FORWARD (the blocked pair toolpod -> dbpod opens), deletes
+# chain from its dispatch chain (the blocked pair toolpod -> dbpod opens), deletes
 # `NPD-FORWARD 2` whatever it is, flushes the ipsets holding apipod's address
 # (the allowed pairs apipod -> dbpod and apppod -> apipod break), flushes a
 # group chain, deletes the FORWARD -> NPD-FORWARD jump, adds toolpod's address to
@@ -77,22 +77,26 @@ drift() {
 }
 
 # 1. the jump to dbpod's group's ingress chain: toolpod -> dbpod would open. It is the
-# NPD-FORWARD rule matching, by destination, the group set that holds dbpod.
-# `-S CHAIN` prints "-N CHAIN" first: rule number = line number - 1.
-JUMPNO= DBGROUP= n=0
-while read -r line; do
-	n=$((n + 1))
-	[[ $line == *"-j NPD-I-"* && $line != *"--tcp-flags"* ]] || continue
-	s=$(grep -o 'match-set npd-[0-9a-f-]* dst' <<<"$line" | cut -d' ' -f2)
-	if [[ -n $s ]] && lab_exec node2 ipset test "$s" "$DB" 2>/dev/null; then
-		JUMPNO=$n DBGROUP=$s
-		break
-	fi
-done < <(lab_exec node2 iptables-legacy -S NPD-FORWARD)
-JUMP=$(lab_exec node2 iptables-legacy -S NPD-FORWARD | sed -n "${JUMPNO:-0}p")
-lab_check "found dbpod's ingress jump in NPD-FORWARD (rule $((${JUMPNO:-1} - 1)))" eval '[[ -n $JUMP ]]'
-drift "delete dbpod's ingress jump (NPD-FORWARD $((${JUMPNO:-1} - 1)))" "frontend.toolpod $DB 80 tcp ok" \
-	iptables-legacy -D NPD-FORWARD $((${JUMPNO:-1} - 1))
+# rule of an ingress dispatch chain (NPD-FWD-I-<x>) matching, by destination, the group
+# set that holds dbpod. `-S CHAIN` prints "-N CHAIN" first: rule number = line number - 1.
+JUMPNO= JUMPCHAIN= DBGROUP=
+for chain in $(lab_exec node2 iptables-legacy -S | awk '$1 == "-N" && $2 ~ /^NPD-FWD-I-/ { print $2 }'); do
+	n=0
+	while read -r line; do
+		n=$((n + 1))
+		[[ $line == *"-j NPD-I-"* ]] || continue
+		s=$(grep -o 'match-set npd-[0-9a-f-]* dst' <<<"$line" | cut -d' ' -f2)
+		if [[ -n $s ]] && lab_exec node2 ipset test "$s" "$DB" 2>/dev/null; then
+			JUMPNO=$n JUMPCHAIN=$chain DBGROUP=$s
+			break 2
+		fi
+	done < <(lab_exec node2 iptables-legacy -S "$chain")
+done
+JUMP=
+[[ -n $JUMPCHAIN ]] && JUMP=$(lab_exec node2 iptables-legacy -S "$JUMPCHAIN" | sed -n "${JUMPNO}p")
+lab_check "found dbpod's ingress jump in ${JUMPCHAIN:-no dispatch chain} (rule $((${JUMPNO:-1} - 1)))" eval '[[ -n $JUMP ]]'
+drift "delete dbpod's ingress jump ($JUMPCHAIN $((${JUMPNO:-1} - 1)))" "frontend.toolpod $DB 80 tcp ok" \
+	iptables-legacy -D "${JUMPCHAIN:-NPD-FWD-I}" $((${JUMPNO:-1} - 1))
 
 # 2. literally rule 2 of NPD-FORWARD (1 is established/related).
 R2=$(lab_exec node2 iptables-legacy -S NPD-FORWARD | sed -n 3p)

@@ -98,6 +98,32 @@ matches_set(const struct npd_rule *r, const char *name, bool dst, bool no_counte
 	       r->sets[0].no_counters == no_counters;
 }
 
+/* The rule of t's dispatch chains (NPD-FWD-I-x / NPD-FWD-E-x) that jumps to group chain
+ * group, when NPD-FWD-I/-E jumps to that dispatch chain; else NULL. */
+static const struct npd_rule *
+dispatch_rule(const struct npd_table *t, const char *group)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->n_chains; i++) {
+		const struct npd_chain *c = &t->chains[i], *top;
+		char name[NPD_CHAIN_NAMELEN];
+		bool reached = false;
+
+		if (strncmp(c->name, "NPD-FWD-", 8) || strlen(c->name) != 11)
+			continue;
+		snprintf(name, sizeof(name), "%.9s", c->name);
+		top = npd_ruleset_find_chain(t, name);
+		for (j = 0; top && j < top->n_rules; j++)
+			reached |= top->rules[j].target == NPD_T_JUMP && !top->rules[j].n_sets &&
+				   !strcmp(top->rules[j].jump, c->name);
+		for (j = 0; j < c->n_rules; j++)
+			if (!strcmp(c->rules[j].jump, group))
+				return reached ? &c->rules[j] : NULL;
+	}
+	return NULL;
+}
+
 /* True when set holds local pods (a group's, or the isolated ones of a direction). */
 static bool
 is_local_set(const struct npd_set *set)
@@ -299,6 +325,7 @@ START_TEST(forward_chain_layout)
 	char in[NPD_CHAIN_NAMELEN], eg[NPD_CHAIN_NAMELEN], pol[NPD_CHAIN_NAMELEN];
 	char in4[NPD_SET_NAMELEN], eg4[NPD_SET_NAMELEN], in6[NPD_SET_NAMELEN];
 	char isoi4[NPD_SET_NAMELEN], isoe4[NPD_SET_NAMELEN], isoi6[NPD_SET_NAMELEN];
+	const struct npd_rule *r;
 	struct npd_buf b;
 	size_t i;
 
@@ -340,8 +367,8 @@ START_TEST(forward_chain_layout)
 	ck_assert_uint_eq(rs->n_sets, 8);
 
 	/* Established; the mid-stream TCP segments at either end of an isolated pod, each
-	 * direction's own end first; the egress group by source, the ingress group by
-	 * destination. No jump counts for an entry. */
+	 * direction's own end first; the egress-isolated pods by source to their dispatch,
+	 * the ingress-isolated ones by destination. No jump counts for an entry. */
 	c = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
 	ck_assert_ptr_nonnull(c);
 	ck_assert_uint_eq(c->n_rules, 7);
@@ -356,17 +383,26 @@ START_TEST(forward_chain_layout)
 	ck_assert_str_eq(c->rules[3].jump, "NPD-PICKUP-E");
 	ck_assert(matches_set(&c->rules[4], isoi4, false, true));
 	ck_assert_str_eq(c->rules[4].jump, "NPD-PICKUP-I");
-	ck_assert(matches_set(&c->rules[5], eg4, false, true));
-	ck_assert_str_eq(c->rules[5].jump, eg);
-	ck_assert(matches_set(&c->rules[6], in4, true, true));
-	ck_assert_str_eq(c->rules[6].jump, in);
+	ck_assert(matches_set(&c->rules[5], isoe4, false, true));
+	ck_assert_str_eq(c->rules[5].jump, "NPD-FWD-E");
+	ck_assert(matches_set(&c->rules[6], isoi4, true, true));
+	ck_assert_str_eq(c->rules[6].jump, "NPD-FWD-I");
 	for (i = 1; i < c->n_rules; i++) {
 		ck_assert(!c->rules[i].has_src && !c->rules[i].has_dst);
 		ck_assert_int_eq(c->rules[i].tcp_not_syn, i <= 4);
 		ck_assert_int_eq(c->rules[i].ctstate, i <= 4 ? NPD_CT_NEW : 0);
 	}
 	ck_assert_str_eq(c->rules[4].comment, "mid-stream TCP from ingress-isolated pods");
-	ck_assert_str_eq(c->rules[6].comment, "ns pods selected for ingress by both");
+	ck_assert_str_eq(c->rules[6].comment, "to ingress-isolated pods: their groups");
+	/* Their dispatch chains: the egress group by source, the ingress group by
+	 * destination, counting nothing either. */
+	r = dispatch_rule(&rs->v4, eg);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(matches_set(r, eg4, false, true));
+	r = dispatch_rule(&rs->v4, in);
+	ck_assert_ptr_nonnull(r);
+	ck_assert(matches_set(r, in4, true, true));
+	ck_assert_str_eq(r->comment, "ns pods selected for ingress by both");
 
 	/* IPv6: neighbour solicitations and advertisements return before any of those. */
 	c = npd_ruleset_find_chain(&rs->v6, "NPD-FORWARD");
@@ -380,7 +416,8 @@ START_TEST(forward_chain_layout)
 				 "\"netpold: neighbour solicitation\" -j RETURN\n"
 				 "-p ipv6-icmp -m icmp6 --icmpv6-type 136 -m comment --comment "
 				 "\"netpold: neighbour advertisement\" -j RETURN\n");
-	ck_assert(matches_set(&c->rules[8], in6, true, true));
+	ck_assert(matches_set(&c->rules[8], isoi6, true, true));
+	ck_assert(matches_set(dispatch_rule(&rs->v6, in), in6, true, true));
 
 	/* The group chain: clear, jump, return if marked, then the direction's deny. */
 	expected_chain(pol, "PI", "ns/both");
@@ -694,8 +731,9 @@ START_TEST(policy_types_decide_isolation)
 	group_set_name(set, "E", "a/egress-only", '4');
 	ck_assert_uint_eq(npd_ruleset_find_set(rs, set)->n_entries, 1);
 	ck_assert(set_has(npd_ruleset_find_set(rs, set), "10.0.0.1"));
-	/* NPD-FORWARD, the egress group's chain, NPD-PE-egress-only, the egress tails. */
-	ck_assert_uint_eq(rs->v4.n_chains, 5);
+	/* NPD-FORWARD, the egress dispatch (NPD-FWD-E and one of its chains), the egress
+	 * group's chain, NPD-PE-egress-only, the egress tails. */
+	ck_assert_uint_eq(rs->v4.n_chains, 7);
 	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, "NPD-DENY-E"));
 	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v4, "NPD-DENY-I"));
 	/* Established, the mid-stream TCP from x and, x being open for ingress, toward x (a
@@ -712,9 +750,10 @@ START_TEST(policy_types_decide_isolation)
 		ck_assert_int_eq(fwd->rules[2].ctstate, NPD_CT_NEW);
 		ck_assert_str_eq(fwd->rules[2].jump, "NPD-PICKUP-E");
 		ck_assert_str_eq(fwd->rules[2].comment, "mid-stream TCP to egress-isolated pods");
+		ck_assert_str_eq(fwd->rules[3].jump, "NPD-FWD-E");
+		ck_assert(matches_set(&fwd->rules[3], iso, false, true));
 		group_chain(name, "E", "a/egress-only");
-		ck_assert_str_eq(fwd->rules[3].jump, name);
-		ck_assert(matches_set(&fwd->rules[3], set, false, true));
+		ck_assert(matches_set(dispatch_rule(&rs->v4, name), set, false, true));
 	}
 	npd_ruleset_free(rs);
 	npd_store_free(s);
@@ -745,17 +784,19 @@ START_TEST(only_local_selectable_pods_get_chains)
 
 	group_chain(name, "I", "a/deny");
 	ck_assert_ptr_nonnull(npd_ruleset_find_chain(&rs->v4, name));
-	/* NPD-FORWARD, the group's chain, the policy's chain, the ingress tails; the group
-	 * holds only the local running pod. */
-	ck_assert_uint_eq(rs->v4.n_chains, 5);
+	/* NPD-FORWARD, the ingress dispatch (two chains), the group's chain, the policy's
+	 * chain, the ingress tails; the group holds only the local running pod. */
+	ck_assert_uint_eq(rs->v4.n_chains, 7);
 	group_set_name(gset, "I", "a/deny", '4');
 	ck_assert_uint_eq(npd_ruleset_find_set(rs, gset)->n_entries, 1);
 	ck_assert(set_has(npd_ruleset_find_set(rs, gset), "10.0.0.1"));
 	ck_assert_ptr_null(npd_ruleset_find_chain(&rs->v6, name));
-	/* Established, the mid-stream TCP to and from the pod, the group's jump. */
+	/* Established, the mid-stream TCP to and from the pod, the dispatch; the group's jump
+	 * there. */
 	ck_assert_uint_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->n_rules, 4);
-	ck_assert(matches_set(&npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->rules[3], gset, true,
-			      true));
+	ck_assert_str_eq(npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD")->rules[3].jump,
+			 "NPD-FWD-I");
+	ck_assert(matches_set(dispatch_rule(&rs->v4, name), gset, true, true));
 	set = set_of_rule(rs, AF_INET, "a/deny ingress[0] from[0]", 0);
 	ck_assert_ptr_nonnull(set);
 	ck_assert_uint_eq(set->n_entries, 2);
@@ -800,7 +841,8 @@ START_TEST(reused_ip_follows_new_pod)
 	fwd = npd_ruleset_find_chain(&rs->v4, "NPD-FORWARD");
 	ck_assert_uint_eq(fwd->n_rules, 4);
 	group_chain(name, "I", "a/p");
-	ck_assert_str_eq(fwd->rules[3].jump, name);
+	ck_assert_str_eq(fwd->rules[3].jump, "NPD-FWD-I");
+	ck_assert_ptr_nonnull(dispatch_rule(&rs->v4, name));
 	/* Both pods are in the group, but its set holds the address once: the newest pod's. */
 	group_set_name(gset, "I", "a/p", '4');
 	ck_assert_uint_eq(npd_ruleset_find_set(rs, gset)->n_entries, 1);
