@@ -316,8 +316,8 @@ retest(struct npd_compile_state *st, const struct npd_store *s, struct cset *cs,
 	cset_pick(cs, &p);
 	want = w && npd_compile_pick_matches(s, &p, w) &&
 	       npd_compile_pick_entry(s, st->node, cs->family, &p, w, a, &e);
-	if (have && want && !npd_set_entry_cmp(&cs->b->e[pos], &e))
-		return;
+	if (have ? want && !npd_set_entry_cmp(&cs->b->e[pos], &e) : !want)
+		return; /* unchanged: neither copied nor called dirty */
 	/* The last ruleset still holds the block as it was: this copies it once. */
 	npd_entry_block_own(&cs->b, want && !have);
 	b = cs->b;

@@ -548,6 +548,51 @@ START_TEST(log_overflows)
 }
 END_TEST
 
+/* A pod event re-tests the sets its labels can join; one it does not join (here: it has
+ * app=x but not tier=db, which the set's selector also needs) is left as it was, neither
+ * copied away from the last ruleset nor called dirty, so the differ skips it. */
+START_TEST(untouched_set_is_not_dirty)
+{
+	struct npd_store *s = npd_store_new();
+	struct npd_policy *p = tu_policy("a", "p", "", true, false);
+	struct npd_compile_state *st = npd_compile_state_new();
+	struct npd_ruleset *first = NULL, *rs = NULL;
+	const char(*dirty)[NPD_SET_NAMELEN];
+	struct npd_compile_opts o;
+	size_t n, i;
+	bool all;
+
+	npd_compile_opts_init(&o);
+	o.node_name = "node1";
+	npd_store_add_pod(s, tu_pod("a", "local", "", "10.0.0.1", "node1"));
+	npd_store_add_pod(s, tu_pod("a", "db", "app=x,tier=db", "10.0.0.2", "node2"));
+	tu_peer_sel(tu_rule(p, false), NULL, "app=x,tier=db");
+	npd_store_add_policy(s, p);
+	npd_store_log_enable(s, true);
+	ck_assert_int_eq(npd_compile_full(st, s, &o, NULL, &first), 0);
+	npd_store_log_clear(s);
+	npd_store_add_pod(s, tu_pod("a", "web", "app=x", "10.0.0.3", "node2"));
+	ck_assert_int_eq(npd_compile_incr(st, s, npd_store_log_get(s), &o, NULL, &rs), 0);
+	dirty = npd_compile_state_dirty_sets(st, &n, &all);
+	ck_assert(!all);
+	for (i = 0; i < n; i++) {
+		const struct npd_set *set = npd_ruleset_find_set(rs, dirty[i]);
+
+		/* Only the local pods' sets, which the state does not keep, may be named. */
+		ck_assert_msg(set && set->comment && !strncmp(set->comment, "local ", 6),
+			      "%s called dirty", dirty[i]);
+	}
+	for (i = 0; i < rs->n_sets; i++)
+		if (rs->sets[i].block)
+			ck_assert_ptr_eq(rs->sets[i].block,
+					 npd_ruleset_find_set(first, rs->sets[i].name)->block);
+	npd_ruleset_free(first);
+	npd_ruleset_free(rs);
+	npd_compile_state_free(st);
+	npd_store_free(s);
+}
+END_TEST
+
 /* Thousands of compiles: beyond check's default per-test timeout under ASan. */
 static void
 extra(TCase *tc)
@@ -556,4 +601,5 @@ extra(TCase *tc)
 }
 
 TU_MAIN_WITH("compile_incr", extra, random_event_streams, options_change,
-	     copy_over_bound_stops_as_building, stale_state_is_refused, log_overflows)
+	     copy_over_bound_stops_as_building, stale_state_is_refused, log_overflows,
+	     untouched_set_is_not_dirty)
