@@ -2,12 +2,13 @@
  * group is one list of policies selecting local pods in one direction, so all of one
  * namespace; pods with the same list share its chain, which tries those policies' chains,
  * and its hash:ip set of their addresses, which one of the direction's dispatch chains
- * matches to send their packets there. A pod that joins, leaves or changes groups that exist is therefore set membership
- * only; the table changes only when a group appears or goes. What no policy admits goes to
- * a tail shared by the direction's groups, as do mid-stream TCP segments; the tails'
- * rejects match one more set, of the direction's isolated local pods, created with ipset's
- * counters, so each entry counts its pod's denied packets (netpold_pod_denied_packets_total)
- * while the jumps count nothing. Pure: no I/O, no clock, no globals. */
+ * matches to send their packets there. A pod that joins, leaves or changes groups that
+ * exist is therefore set membership only; the table changes only when a group appears or
+ * goes, and then in one dispatch chain. What no policy admits goes to a tail shared by the
+ * direction's groups, as do mid-stream TCP segments; the tails' rejects match one more
+ * set, of the direction's isolated local pods, created with ipset's counters, so each
+ * entry counts its pod's denied packets (netpold_pod_denied_packets_total) while the
+ * jumps count nothing. Pure: no I/O, no clock, no globals. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
