@@ -412,19 +412,23 @@ bucket_name(char out[NPD_CHAIN_NAMELEN], int d, unsigned b)
 	snprintf(out, NPD_CHAIN_NAMELEN, "%s-%x", dispatch_chain[d], b);
 }
 
-/* NPD-FWD-I/-E: a jump to each dispatch chain of direction d that holds a group (used),
- * each of which sends a packet, by source for egress and by destination for ingress, to
- * its group's chain. */
+/* NPD-FWD-I/-E: a jump to each dispatch chain of direction d that holds a group with a
+ * set in c->family, each of which sends a packet, by source for egress and by destination
+ * for ingress, to its group's chain. */
 static void
-add_dispatch(struct npd_cc *c, int d, const bool used[BUCKETS])
+add_dispatch(struct npd_cc *c, int d)
 {
 	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
+	bool used[BUCKETS] = {false};
 	char name[NPD_CHAIN_NAMELEN];
 	struct npd_chain *ch;
 	struct npd_rule r;
 	unsigned b;
 	size_t i;
 
+	for (i = 0; i < c->n_groups; i++)
+		if (c->groups[i].d == d && c->groups[i].set[0])
+			used[bucket_of(&c->groups[i])] = true;
 	ch = npd_ruleset_add_chain(t, dispatch_chain[d]);
 	for (b = 0; b < BUCKETS; b++) {
 		if (!used[b])
@@ -461,7 +465,6 @@ void
 npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 {
 	struct iso iso[2] = {{DIR_IN, 0, ""}, {DIR_EG, 0, ""}};
-	bool used[2][BUCKETS] = {{false}};
 	struct npd_set *set;
 	size_t i;
 	int d, k;
@@ -477,8 +480,6 @@ npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 		c->groups[i].set[0] = '\0';
 		set = NULL;
 		add_members(c, &c->groups[i], &set, make_group_set, &c->groups[i]);
-		if (c->groups[i].set[0])
-			used[c->groups[i].d][bucket_of(&c->groups[i])] = true;
 	}
 	for (k = 0; k < 4; k++) {
 		/* egress at its source, ingress at its destination, then the other ends */
@@ -502,7 +503,7 @@ npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd)
 	/* fwd is complete: from here on chains are added (and fwd may move). */
 	for (d = DIR_EG; d >= DIR_IN; d--)
 		if (iso[d].name[0])
-			add_dispatch(c, d, used[d]);
+			add_dispatch(c, d);
 	for (d = DIR_IN; d <= DIR_EG; d++)
 		if (iso[d].name[0])
 			add_tails(c, d, iso[d].name);
