@@ -204,15 +204,21 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 {
 	struct npd_bucket *b = bucket_ensure(s, pod->ns);
 	long i = search_pods(b->pods, b->n_pods, pod->name);
-	int changed = 1;
+	int changed;
 
 	if (i >= 0) {
 		struct npd_pod *old = b->pods[i];
 
 		changed = pod_visible_change(old, pod) || takes_ip(s, old, pod);
+		if (!changed) {
+			/* The stored pod stays, so what the compiler keeps of it stays valid; the
+			 * phase is the only field that can differ and is still shown. */
+			old->phase = pod->phase;
+			npd_pod_free(pod);
+			return 0;
+		}
 		npd_store_compact_pod(s, pod);
-		if (changed)
-			npd_store_log_add(s, NPD_KIND_POD, pod->ns, pod->name, old);
+		npd_store_log_add(s, NPD_KIND_POD, pod->ns, pod->name, old);
 		/* Out of the array before unindexing, so reclaim_ip cannot pick the old one. */
 		b->pods[i] = pod;
 		npd_store_unindex_pod(s, old);
@@ -229,9 +235,8 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 		npd_store_log_add(s, NPD_KIND_POD, pod->ns, pod->name, NULL);
 	}
 	npd_store_index_pod(s, pod);
-	if (changed)
-		s->gen++;
-	return changed;
+	s->gen++;
+	return 1;
 }
 
 int
@@ -244,15 +249,16 @@ npd_store_add_policy(struct npd_store *s, struct npd_policy *pol)
 		struct npd_policy *old = b->pols[i];
 		/* Policy specs are compared by resourceVersion: the API server bumps it on every
 		 * spec change, and files carry none, so a file reload always counts. */
-		int changed = !(old->rv && pol->rv && !strcmp(old->rv, pol->rv));
-
+		if (old->rv && pol->rv && !strcmp(old->rv, pol->rv)) {
+			/* The same spec: the stored policy stays, as a pod does above. */
+			npd_policy_free(pol);
+			return 0;
+		}
 		b->pols[i] = pol;
 		npd_policy_free(old);
-		if (changed) {
-			npd_store_log_add(s, NPD_KIND_POLICY, pol->ns, pol->name, NULL);
-			s->gen++;
-		}
-		return changed;
+		npd_store_log_add(s, NPD_KIND_POLICY, pol->ns, pol->name, NULL);
+		s->gen++;
+		return 1;
 	}
 	npd_xgrow(&b->pols, &b->cap_pols, b->n_pols + 1, sizeof(*b->pols));
 	memmove(&b->pols[-i], &b->pols[-i - 1], (b->n_pols - (size_t)(-i - 1)) * sizeof(*b->pols));

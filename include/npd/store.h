@@ -19,7 +19,9 @@ void npd_store_free(struct npd_store *s);
 
 /* Add or replace by namespace/name, taking ownership of the object. Return 1 when the
  * store changed in a way policy can see, 0 when the new object is equivalent for policy
- * purposes (a status-only update), never an error. */
+ * purposes (a status-only update), never an error. An equivalent pod or policy is freed at
+ * once and the stored one stays (taking the pod's phase), so a pointer the store handed
+ * out stays valid until a change is logged for that object. */
 int npd_store_add_namespace(struct npd_store *s, struct npd_namespace *ns);
 int npd_store_add_pod(struct npd_store *s, struct npd_pod *pod);
 int npd_store_add_policy(struct npd_store *s, struct npd_policy *pol);

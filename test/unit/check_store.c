@@ -66,7 +66,13 @@ START_TEST(add_replace_delete)
 		ck_assert_str_eq(pols[1]->name, "m");
 		ck_assert_str_eq(pols[2]->name, "z");
 	}
-	ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "m", "1")), 0); /* same rv */
+	{
+		/* The same rv: the stored policy stays, so pointers to it stay valid. */
+		const struct npd_policy *was = npd_store_get_policy(s, "b", "m");
+
+		ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "m", "1")), 0);
+		ck_assert_ptr_eq(npd_store_get_policy(s, "b", "m"), was);
+	}
 	ck_assert_int_eq(npd_store_add_policy(s, mkpol("b", "m", "2")), 1);
 	ck_assert_ptr_nonnull(npd_store_get_policy(s, "b", "m"));
 	ck_assert_str_eq(npd_store_get_policy(s, "b", "m")->rv, "2");
@@ -77,15 +83,22 @@ END_TEST
 START_TEST(status_only_update_is_not_a_change)
 {
 	struct npd_store *s = npd_store_new();
+	const struct npd_pod *was;
 	struct npd_pod *p;
 	uint64_t g;
 
 	npd_store_add_pod(s, tu_pod("ns", "p", "app=x", "10.0.0.1", "n1"));
 	g = npd_store_generation(s);
+	was = npd_store_get_pod(s, "ns", "p");
 	p = tu_pod("ns", "p", "app=x", "10.0.0.1", "n1");
 	p->rv = npd_xstrdup("99"); /* e.g. a condition changed */
+	p->phase = NPD_PHASE_PENDING;
 	ck_assert_int_eq(npd_store_add_pod(s, p), 0);
 	ck_assert_uint_eq(npd_store_generation(s), g);
+	/* The stored pod stays (what the compiler keeps of it stays valid), with the phase. */
+	ck_assert_ptr_eq(npd_store_get_pod(s, "ns", "p"), was);
+	ck_assert_int_eq(was->phase, NPD_PHASE_PENDING);
+	ck_assert_ptr_eq(npd_store_pod_by_ip(s, &was->ips[0]), was);
 	ck_assert_int_eq(npd_store_add_pod(s, tu_pod("ns", "p", "app=y", "10.0.0.1", "n1")), 1);
 	p = tu_pod("ns", "p", "app=y", "10.0.0.1", "n1");
 	p->phase = NPD_PHASE_SUCCEEDED;
