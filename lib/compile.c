@@ -141,21 +141,17 @@ npd_compile_pod_owns_ip(const struct npd_store *s, const struct npd_pod *pod,
 	return npd_store_pod_by_ip(s, a) == pod;
 }
 
+/* Fills lp (zeroed) for local pod pod: the policies of its namespace selecting it, per
+ * direction, in store order. */
 static void
-add_local(struct npd_cc *c, const struct npd_pod *pod)
+analyse_local(const struct npd_store *s, const struct npd_pod *pod, struct npd_cc_local *lp)
 {
 	const struct npd_policy *const *pols;
-	struct npd_cc_local *lp;
 	size_t n_pols, k;
 	int d;
 
-	if (!npd_compile_pod_is_local(pod, c->o->node_name))
-		return;
-	pols = npd_store_policies_in(c->s, pod->ns, &n_pols);
-	npd_xgrow(&c->locals, &c->cap_locals, c->n_locals + 1, sizeof(*c->locals));
-	lp = &c->locals[c->n_locals++];
-	memset(lp, 0, sizeof(*lp));
 	lp->pod = pod;
+	pols = npd_store_policies_in(s, pod->ns, &n_pols);
 	for (k = 0; k < n_pols; k++) {
 		const struct npd_policy *pol = pols[k];
 
@@ -169,27 +165,77 @@ add_local(struct npd_cc *c, const struct npd_pod *pod)
 			lp->pols[d][lp->n_pols[d]++] = pol;
 		}
 	}
-	for (k = 0; k < pod->n_ips && k < 32; k++)
-		if (npd_compile_pod_owns_ip(c->s, pod, &pod->ips[k]))
-			lp->owned |= 1u << k;
+}
+
+/* Adds local pod lp (its policies found) to the compile: which of its addresses are its
+ * own, then its groups. */
+static void
+add_local(struct npd_cc *c, const struct npd_cc_local *lp)
+{
+	struct npd_cc_local *at;
+	size_t k;
+	int d;
+
+	npd_xgrow(&c->locals, &c->cap_locals, c->n_locals + 1, sizeof(*c->locals));
+	at = &c->locals[c->n_locals++];
+	*at = *lp;
+	at->owned = 0;
+	for (k = 0; k < at->pod->n_ips && k < 32; k++)
+		if (npd_compile_pod_owns_ip(c->s, at->pod, &at->pod->ips[k]))
+			at->owned |= 1u << k;
 	for (d = DIR_IN; d <= DIR_EG; d++)
-		lp->group[d] =
-		    lp->n_pols[d] ? npd_compile_join_group(c, c->n_locals - 1, d) : SIZE_MAX;
+		at->group[d] =
+		    at->n_pols[d] ? npd_compile_join_group(c, c->n_locals - 1, d) : SIZE_MAX;
+}
+
+/* Analyses kept local pod k anew (its pod is the store's): its policies and the
+ * identities of its groups. */
+static void
+refresh_kept(struct npd_cc *c, struct npd_cc_kept_local *k)
+{
+	const struct npd_pod *pod = k->l.pod;
+	int d;
+
+	for (d = DIR_IN; d <= DIR_EG; d++) {
+		free(k->l.pols[d]);
+		free(k->gid[d]);
+		k->gid[d] = NULL;
+	}
+	memset(&k->l, 0, sizeof(k->l));
+	k->l.pod = pod;
+	k->l.borrowed = true;
+	k->dirty = false;
+	if (!npd_compile_pod_is_local(pod, c->o->node_name))
+		return;
+	analyse_local(c->s, pod, &k->l);
+	for (d = DIR_IN; d <= DIR_EG; d++) {
+		if (!k->l.n_pols[d])
+			continue;
+		npd_compile_group_id(&c->id, &k->l, d);
+		k->gid[d] = npd_xstrdup(c->id.data);
+		k->l.gid[d] = k->gid[d];
+	}
 }
 
 /* The local pods in store order (namespace, then name): from the incremental state's
- * index when there is one, else by walking every pod. */
+ * kept ones when there is one (analysed anew where a change can have altered them), else
+ * by walking every pod. */
 static void
 collect_locals(struct npd_cc *c)
 {
 	const char *const *names;
+	struct npd_cc_local lp;
 	size_t n_ns, i, j;
 
 	if (c->st) {
-		const struct npd_pod *const *pods = npd_compile_state_locals(c->st, c->s, &n_ns);
+		struct npd_cc_kept_local *const *kl = npd_compile_state_locals(c->st, c->s, &n_ns);
 
-		for (i = 0; i < n_ns; i++)
-			add_local(c, pods[i]);
+		for (i = 0; i < n_ns; i++) {
+			if (kl[i]->dirty)
+				refresh_kept(c, kl[i]);
+			if (npd_compile_pod_is_local(kl[i]->l.pod, c->o->node_name))
+				add_local(c, &kl[i]->l);
+		}
 		return;
 	}
 	names = npd_store_ns_names(c->s, &n_ns);
@@ -198,8 +244,13 @@ collect_locals(struct npd_cc *c)
 		size_t n_pods;
 
 		pods = npd_store_pods_in(c->s, names[i], &n_pods);
-		for (j = 0; j < n_pods; j++)
-			add_local(c, pods[j]);
+		for (j = 0; j < n_pods; j++) {
+			if (!npd_compile_pod_is_local(pods[j], c->o->node_name))
+				continue;
+			memset(&lp, 0, sizeof(lp));
+			analyse_local(c->s, pods[j], &lp);
+			add_local(c, &lp);
+		}
 	}
 }
 
@@ -298,6 +349,8 @@ npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 		npd_compile_chains_keep(&c);
 	*out = c.rs;
 	for (i = 0; i < c.n_locals; i++) {
+		if (c.locals[i].borrowed)
+			continue;
 		free(c.locals[i].pols[DIR_IN]);
 		free(c.locals[i].pols[DIR_EG]);
 	}

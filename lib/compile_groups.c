@@ -117,22 +117,34 @@ npd_compile_gname_used(const void *p)
 /* The group of local pod locals[i] in direction d, made on first use. Its identity names
  * the direction, the namespace and the policies in store order, so pods of one namespace
  * that the same policies select share it, and its names stay while any such pod exists. */
+void
+npd_compile_group_id(struct npd_buf *b, const struct npd_cc_local *lp, int d)
+{
+	size_t k;
+
+	npd_buf_reset(b);
+	npd_buf_adds(b, d == DIR_IN ? "GI|" : "GE|");
+	npd_compile_add_name(b, lp->pod->ns);
+	for (k = 0; k < lp->n_pols[d]; k++) {
+		npd_buf_addc(b, k ? ',' : '/');
+		npd_compile_add_name(b, lp->pols[d][k]->name);
+	}
+}
+
 size_t
 npd_compile_join_group(struct npd_cc *c, size_t i, int d)
 {
 	const struct npd_cc_local *lp = &c->locals[i];
 	struct npd_cc_group *g;
-	size_t k, gi;
+	const char *id = lp->gid[d];
+	size_t gi;
 	void *v;
 
-	npd_buf_reset(&c->id);
-	npd_buf_adds(&c->id, d == DIR_IN ? "GI|" : "GE|");
-	npd_compile_add_name(&c->id, lp->pod->ns);
-	for (k = 0; k < lp->n_pols[d]; k++) {
-		npd_buf_addc(&c->id, k ? ',' : '/');
-		npd_compile_add_name(&c->id, lp->pols[d][k]->name);
+	if (!id) {
+		npd_compile_group_id(&c->id, lp, d);
+		id = c->id.data;
 	}
-	v = npd_map_get(&c->group_ids, c->id.data);
+	v = npd_map_get(&c->group_ids, id);
 	if (v) {
 		gi = (size_t)(uintptr_t)v - 1;
 	} else {
@@ -143,9 +155,9 @@ npd_compile_join_group(struct npd_cc *c, size_t i, int d)
 		g->d = d;
 		g->pols = lp->pols[d];
 		g->n_pols = lp->n_pols[d];
-		g->id = npd_xstrdup(c->id.data);
+		g->id = npd_xstrdup(id);
 		group_names(c, g);
-		npd_map_set(&c->group_ids, c->id.data, (void *)(uintptr_t)(gi + 1));
+		npd_map_set(&c->group_ids, g->id, (void *)(uintptr_t)(gi + 1));
 	}
 	g = &c->groups[gi];
 	npd_xgrow(&g->members, &g->cap_members, g->n_members + 1, sizeof(*g->members));

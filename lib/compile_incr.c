@@ -1,9 +1,9 @@
 /* compile_incr.c: the incremental compiler's driver. npd_compile_full rebuilds the state
  * from the whole store; npd_compile_incr takes the store's change log since the last
  * compile and says which addresses each change can move (a pod's old and new ones, the
- * pods of a relabelled namespace), which pods are local and which kept chains a change
- * can alter, then lets compile.c build the ruleset over the state's sets and kept chains
- * and forgets the sets it no longer emits. The output is the full compiler's by
+ * pods of a relabelled namespace), which pods are local and which of them, and which
+ * kept chains, a change can alter, then lets compile.c build the ruleset over the state's
+ * sets, local pods and kept chains and forgets the sets it no longer emits. The output is the full compiler's by
  * construction. Pure: no I/O, no clock, no globals. */
 #include <errno.h>
 #include <string.h>
@@ -26,17 +26,6 @@ npd_compile_state_key(struct npd_buf *b, const char *ns, const char *name)
 }
 
 static void
-track_local(struct npd_compile_state *st, const struct npd_pod *pod, const char *ns,
-	    const char *name)
-{
-	npd_compile_state_key(&st->key, ns, name);
-	if (pod && pod->node && !strcmp(pod->node, st->node))
-		npd_map_set(&st->locals, st->key.data, st);
-	else
-		npd_map_del(&st->locals, st->key.data);
-}
-
-static void
 apply_change(struct npd_compile_state *st, const struct npd_store *s,
 	     const struct npd_store_change *ch)
 {
@@ -47,7 +36,7 @@ apply_change(struct npd_compile_state *st, const struct npd_store *s,
 	switch (ch->kind) {
 	case NPD_KIND_POD:
 		pod = npd_store_get_pod(s, ch->ns, ch->name);
-		track_local(st, pod, ch->ns, ch->name);
+		npd_compile_state_track_local(st, pod, ch->ns, ch->name);
 		for (i = 0; i < ch->n_old_ips; i++)
 			npd_compile_state_retest_addr(st, s, &ch->old_ips[i]);
 		npd_compile_state_retest_pod(st, s, pod);
@@ -64,6 +53,7 @@ apply_change(struct npd_compile_state *st, const struct npd_store *s,
 		/* A policy changes chains and which sets exist, never a set's members: the
 		 * compile that follows builds its chains anew and computes new sets. */
 		npd_compile_chains_dirty_policy(st, ch->ns, ch->name);
+		npd_compile_state_dirty_locals_in(st, ch->ns);
 		break;
 	case NPD_KIND__COUNT:
 		break;
@@ -101,7 +91,7 @@ npd_compile_full(struct npd_compile_state *st, const struct npd_store *s,
 
 		pods = npd_store_pods_in(s, names[i], &n_pods);
 		for (j = 0; j < n_pods; j++)
-			track_local(st, pods[j], pods[j]->ns, pods[j]->name);
+			npd_compile_state_track_local(st, pods[j], pods[j]->ns, pods[j]->name);
 	}
 	st->built = true;
 	st->epoch++;

@@ -58,7 +58,20 @@ struct npd_cc_local {
 	const struct npd_policy **pols[2];
 	size_t n_pols[2], cap_pols[2];
 	size_t group[2];
-	uint32_t owned; /* bit j (j < 32): pod->ips[j] is the pod's, not a newer pod's */
+	uint32_t owned;	    /* bit j (j < 32): pod->ips[j] is the pod's, not a newer pod's */
+	const char *gid[2]; /* its group's identity per direction when known, else NULL */
+	bool borrowed;	    /* pols and gid are the state's (struct npd_cc_kept_local) */
+};
+
+/* A local pod as the compile that last read it found it, kept by the incremental state
+ * while no logged change to the pod or to a policy of its namespace can alter that: l holds
+ * the policies selecting it per direction (owned here) and gid its groups' identities.
+ * l.pod is valid unless dirty; ns and name are its key's, owned. */
+struct npd_cc_kept_local {
+	struct npd_cc_local l;
+	char *gid[2];
+	char *ns, *name;
+	bool dirty;
 };
 
 /* A local pod group: for one direction, one list of policies selecting local pods (all
@@ -105,6 +118,15 @@ struct npd_cc {
 	struct npd_cc_setref *refs; /* with st: how the built ones made their sets */
 	size_t n_refs, cap_refs;
 };
+
+/* compile_state.c: the local pods the state knows (pods whose nodeName is the node) in
+ * store order (namespace, then name), each dirty one given its pod as the store has it
+ * now, for the caller to analyse anew; the array is the state's, valid until the next
+ * compile. */
+struct npd_cc_kept_local *const *npd_compile_state_locals(struct npd_compile_state *st,
+							  const struct npd_store *s, size_t *n);
+/* compile_groups.c: writes the identity of local pod lp's group in direction d into b. */
+void npd_compile_group_id(struct npd_buf *b, const struct npd_cc_local *lp, int d);
 
 /* A copy of s cut to the 255 bytes of a rule comment. */
 char *npd_compile_comment(const char *s);
@@ -159,10 +181,6 @@ void npd_compile_state_fill(struct npd_cc *c, struct npd_set *set, const struct 
 /* Tells the differ that the set named name, which the state does not keep (a group's),
  * may differ from what was applied. */
 void npd_compile_state_dirty_name(struct npd_compile_state *st, const char *name);
-/* The local pods the state knows (pods whose nodeName is the node), in store order
- * (namespace, then name); the array is the state's, valid until the next compile. */
-const struct npd_pod *const *npd_compile_state_locals(struct npd_compile_state *st,
-						      const struct npd_store *s, size_t *n);
 /* Builds the ruleset with c->st set: compile.c's full pass over the state's caches. */
 int npd_compile_run(struct npd_compile_state *st, const struct npd_store *s,
 		    const struct npd_compile_opts *o, struct npd_diags *d,

@@ -402,37 +402,107 @@ npd_compile_state_retest_pod(struct npd_compile_state *st, const struct npd_stor
 		npd_compile_state_retest_addr(st, s, &pod->ips[i]);
 }
 
+static void
+kept_local_free(void *p)
+{
+	struct npd_cc_kept_local *k = p;
+
+	if (!k)
+		return;
+	for (int d = 0; d < 2; d++) {
+		free(k->l.pols[d]);
+		free(k->gid[d]);
+	}
+	free(k->ns);
+	free(k);
+}
+
+void
+npd_compile_state_track_local(struct npd_compile_state *st, const struct npd_pod *pod,
+			      const char *ns, const char *name)
+{
+	bool here = pod && pod->node && !strcmp(pod->node, st->node);
+	struct npd_cc_kept_local *k;
+
+	npd_compile_state_key(&st->key, ns, name);
+	k = npd_map_get(&st->locals, st->key.data);
+	if (!here) {
+		if (k) {
+			kept_local_free(npd_map_del(&st->locals, st->key.data));
+			st->lv_stale = true;
+		}
+		return;
+	}
+	if (!k) {
+		size_t n = strlen(ns) + 1, m = strlen(name) + 1;
+
+		k = npd_xcalloc(1, sizeof(*k));
+		k->ns = npd_xmalloc(n + m);
+		memcpy(k->ns, ns, n);
+		k->name = k->ns + n;
+		memcpy(k->name, name, m);
+		npd_map_set(&st->locals, st->key.data, k);
+		st->lv_stale = true;
+	}
+	k->dirty = true;
+}
+
+void
+npd_compile_state_dirty_locals_in(struct npd_compile_state *st, const char *ns)
+{
+	size_t it = 0;
+	void *v;
+
+	while (npd_map_next(&st->locals, &it, NULL, &v)) {
+		struct npd_cc_kept_local *k = v;
+
+		if (!strcmp(k->ns, ns))
+			k->dirty = true;
+	}
+}
+
 static int
 local_qcmp(const void *a, const void *b)
 {
-	const struct npd_pod *x = *(const struct npd_pod *const *)a;
-	const struct npd_pod *y = *(const struct npd_pod *const *)b;
+	const struct npd_cc_kept_local *x = *(const struct npd_cc_kept_local *const *)a;
+	const struct npd_cc_kept_local *y = *(const struct npd_cc_kept_local *const *)b;
 	int c = strcmp(x->ns, y->ns);
 
 	return c ? c : strcmp(x->name, y->name);
 }
 
-const struct npd_pod *const *
+struct npd_cc_kept_local *const *
 npd_compile_state_locals(struct npd_compile_state *st, const struct npd_store *s, size_t *n)
 {
-	const char *k;
-	size_t it = 0;
+	size_t it = 0, i, j;
+	void *v;
 
-	st->n_lv = 0;
-	while (npd_map_next(&st->locals, &it, &k, NULL)) {
-		const char *sep = strchr(k, '\x1f');
-		const struct npd_pod *pod;
-
-		npd_buf_reset(&st->key);
-		npd_buf_add(&st->key, k, (size_t)(sep - k));
-		pod = npd_store_get_pod(s, st->key.data, sep + 1);
-		if (!pod)
-			continue;
-		npd_xgrow(&st->lv, &st->cap_lv, st->n_lv + 1, sizeof(*st->lv));
-		st->lv[st->n_lv++] = pod;
+	if (st->lv_stale) {
+		st->n_lv = 0;
+		while (npd_map_next(&st->locals, &it, NULL, &v)) {
+			npd_xgrow(&st->lv, &st->cap_lv, st->n_lv + 1, sizeof(*st->lv));
+			st->lv[st->n_lv++] = v;
+		}
+		if (st->n_lv > 1)
+			qsort(st->lv, st->n_lv, sizeof(*st->lv), local_qcmp);
+		st->lv_stale = false;
 	}
-	if (st->n_lv > 1)
-		qsort(st->lv, st->n_lv, sizeof(*st->lv), local_qcmp);
+	/* Only a logged change marks a pod dirty, and the store keeps an object that nothing
+	 * logged replaced, so the pod of a clean one is still the store's. */
+	for (i = j = 0; i < st->n_lv; i++) {
+		struct npd_cc_kept_local *k = st->lv[i];
+
+		if (k->dirty) {
+			k->l.pod = npd_store_get_pod(s, k->ns, k->name);
+			if (!k->l.pod) {
+				npd_compile_state_key(&st->key, k->ns, k->name);
+				kept_local_free(npd_map_del(&st->locals, st->key.data));
+				continue;
+			}
+		}
+		st->lv[j++] = k;
+	}
+	st->n_lv = j;
 	*n = st->n_lv;
 	return st->lv;
 }
@@ -443,7 +513,9 @@ npd_compile_state_reset(struct npd_compile_state *st)
 	npd_map_clear(&st->sets, cset_free);
 	npd_map_clear(&st->anchors, cvec_free);
 	npd_map_clear(&st->rev, cvec_free);
-	npd_map_clear(&st->locals, NULL);
+	npd_map_clear(&st->locals, kept_local_free);
+	st->n_lv = 0;
+	st->lv_stale = true;
 	npd_compile_chains_reset(st);
 	st->have_opts = false;
 	st->wide.n = 0;

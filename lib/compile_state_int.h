@@ -17,6 +17,7 @@
 #include "npd/store.h"
 
 struct cset;
+struct npd_cc_kept_local;
 
 struct cvec {
 	struct cset **v;
@@ -32,9 +33,11 @@ struct npd_compile_state {
 	struct npd_map anchors; /* "p\x1fkey\x1fvalue", "n\x1fns", "q\x1fkey\x1fvalue" -> cvec */
 	struct cvec wide;	/* sets no anchor bounds: re-tested for every address */
 	struct npd_map rev;	/* formatted address -> cvec of the sets holding it */
-	struct npd_map locals;	/* "ns\x1fname" of pods whose nodeName is node */
-	const struct npd_pod **lv;
+	struct npd_map locals;	/* "ns\x1fname" of a pod whose nodeName is node -> its
+				 * struct npd_cc_kept_local */
+	struct npd_cc_kept_local **lv; /* the same in store order, unless lv_stale */
 	size_t n_lv, cap_lv;
+	bool lv_stale;
 	char (*dirty)[NPD_SET_NAMELEN];
 	size_t n_dirty, cap_dirty;
 	bool dirty_all;
@@ -56,6 +59,12 @@ void npd_compile_state_retest_addr(struct npd_compile_state *st, const struct np
 /* npd_compile_state_retest_addr for each address of pod (NULL: none). */
 void npd_compile_state_retest_pod(struct npd_compile_state *st, const struct npd_store *s,
 				  const struct npd_pod *pod);
+/* Tells the state that pod ns/name (NULL: gone) changed: it is kept, re-read and analysed
+ * anew by the next compile if its nodeName is the node, else forgotten. */
+void npd_compile_state_track_local(struct npd_compile_state *st, const struct npd_pod *pod,
+				   const char *ns, const char *name);
+/* Marks every kept local pod of namespace ns for analysis anew (a policy there changed). */
+void npd_compile_state_dirty_locals_in(struct npd_compile_state *st, const char *ns);
 /* Drops the sets the compile of this epoch did not emit. */
 void npd_compile_state_sweep(struct npd_compile_state *st);
 /* Writes the state's key of pod or policy ns/name, "ns\x1fname", into b. */

@@ -149,7 +149,7 @@ pod_event(struct tu_churn *c, struct npd_store *s, unsigned kind, struct npd_buf
 		npd_buf_printf(what, "relabel pod %s/%s", p->ns, p->name);
 		break;
 	case 3:
-		switch (pick(c, 4)) {
+		switch (pick(c, 5)) {
 		case 0:
 			p->phase = pick(c, 2) ? "Succeeded" : "Failed";
 			break;
@@ -159,6 +159,13 @@ pod_event(struct tu_churn *c, struct npd_store *s, unsigned kind, struct npd_buf
 		case 2:
 			p->host_network = !p->host_network;
 			break;
+		case 3:
+			/* A status-only update: the store keeps the pod it has. */
+			if (!strcmp(p->phase, "Running") || !strcmp(p->phase, "Pending"))
+				p->phase = strcmp(p->phase, "Running") ? "Running" : "Pending";
+			npd_buf_printf(what, "status of pod %s/%s (%s)", p->ns, p->name, p->phase);
+			apply_pod(s, p, false);
+			return;
 		default:
 			break;
 		}
