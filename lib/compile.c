@@ -51,6 +51,7 @@
 #include "npd/mem.h"
 #include "npd/selector.h"
 #include "compile_int.h"
+#include "compile_state_int.h"
 
 #define COMMENT_MAX 255
 
@@ -167,25 +168,31 @@ analyse_local(const struct npd_store *s, const struct npd_pod *pod, struct npd_c
 	}
 }
 
-/* Adds local pod lp (its policies found) to the compile: which of its addresses are its
- * own, then its groups. */
+/* Bit j (j < 32) set when pod->ips[j] is the pod's, not a newer pod's. */
+static uint32_t
+owned_bits(const struct npd_store *s, const struct npd_pod *pod)
+{
+	uint32_t owned = 0;
+	size_t k;
+
+	for (k = 0; k < pod->n_ips && k < 32; k++)
+		if (npd_compile_pod_owns_ip(s, pod, &pod->ips[k]))
+			owned |= 1u << k;
+	return owned;
+}
+
+/* Adds local pod lp (its policies and owned addresses found) to the compile, then to its
+ * groups. */
 static void
 add_local(struct npd_cc *c, const struct npd_cc_local *lp)
 {
-	struct npd_cc_local *at;
-	size_t k;
 	int d;
 
 	npd_xgrow(&c->locals, &c->cap_locals, c->n_locals + 1, sizeof(*c->locals));
-	at = &c->locals[c->n_locals++];
-	*at = *lp;
-	at->owned = 0;
-	for (k = 0; k < at->pod->n_ips && k < 32; k++)
-		if (npd_compile_pod_owns_ip(c->s, at->pod, &at->pod->ips[k]))
-			at->owned |= 1u << k;
+	c->locals[c->n_locals++] = *lp;
 	for (d = DIR_IN; d <= DIR_EG; d++)
-		at->group[d] =
-		    at->n_pols[d] ? npd_compile_join_group(c, c->n_locals - 1, d) : SIZE_MAX;
+		c->locals[c->n_locals - 1].group[d] =
+		    lp->n_pols[d] ? npd_compile_join_group(c, c->n_locals - 1, d) : SIZE_MAX;
 }
 
 /* Analyses kept local pod k anew (its pod is the store's): its policies and the
@@ -205,6 +212,7 @@ refresh_kept(struct npd_cc *c, struct npd_cc_kept_local *k)
 	k->l.pod = pod;
 	k->l.borrowed = true;
 	k->dirty = false;
+	npd_compile_state_local_addrs(c->st, k, pod);
 	if (!npd_compile_pod_is_local(pod, c->o->node_name))
 		return;
 	analyse_local(c->s, pod, &k->l);
@@ -231,11 +239,19 @@ collect_locals(struct npd_cc *c)
 		struct npd_cc_kept_local *const *kl = npd_compile_state_locals(c->st, c->s, &n_ns);
 
 		for (i = 0; i < n_ns; i++) {
-			if (kl[i]->dirty)
-				refresh_kept(c, kl[i]);
-			if (npd_compile_pod_is_local(kl[i]->l.pod, c->o->node_name))
-				add_local(c, &kl[i]->l);
+			struct npd_cc_kept_local *k = kl[i];
+
+			if (k->dirty)
+				refresh_kept(c, k);
+			if (!npd_compile_pod_is_local(k->l.pod, c->o->node_name))
+				continue;
+			if (k->owned_stale || c->st->owned_stale_all) {
+				k->l.owned = owned_bits(c->s, k->l.pod);
+				k->owned_stale = false;
+			}
+			add_local(c, &k->l);
 		}
+		c->st->owned_stale_all = false;
 		return;
 	}
 	names = npd_store_ns_names(c->s, &n_ns);
@@ -249,6 +265,7 @@ collect_locals(struct npd_cc *c)
 				continue;
 			memset(&lp, 0, sizeof(lp));
 			analyse_local(c->s, pods[j], &lp);
+			lp.owned = owned_bits(c->s, pods[j]);
 			add_local(c, &lp);
 		}
 	}

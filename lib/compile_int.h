@@ -72,6 +72,9 @@ struct npd_cc_kept_local {
 	char *gid[2];
 	char *ns, *name;
 	bool dirty;
+	struct npd_addr *ips; /* the pod's addresses when last analysed */
+	size_t n_ips;
+	bool owned_stale; /* l.owned is to be found again */
 };
 
 /* A local pod group: for one direction, one list of policies selecting local pods (all
@@ -125,6 +128,11 @@ struct npd_cc {
  * compile. */
 struct npd_cc_kept_local *const *npd_compile_state_locals(struct npd_compile_state *st,
 							  const struct npd_store *s, size_t *n);
+/* compile_state.c: records pod's addresses as kept local pod k's (marking its owned bits
+ * stale), so that a change to a pod claiming or releasing one makes every kept local pod
+ * find its owned bits again (owned_stale_all). */
+void npd_compile_state_local_addrs(struct npd_compile_state *st, struct npd_cc_kept_local *k,
+				   const struct npd_pod *pod);
 /* compile_groups.c: writes the identity of local pod lp's group in direction d into b. */
 void npd_compile_group_id(struct npd_buf *b, const struct npd_cc_local *lp, int d);
 

@@ -368,6 +368,9 @@ npd_compile_state_retest_addr(struct npd_compile_state *st, const struct npd_sto
 	struct cvec snap = {0};
 	size_t i;
 
+	/* Which pod owns it may have changed: the local pods holding it own theirs anew. */
+	if (npd_map_get(&st->local_addrs, buf))
+		st->owned_stale_all = true;
 	st->stamp++;
 	/* A copy: re-testing removes sets from the list being walked. */
 	if (held && held->n) {
@@ -414,7 +417,43 @@ kept_local_free(void *p)
 		free(k->gid[d]);
 	}
 	free(k->ns);
+	free(k->ips);
 	free(k);
+}
+
+/* Counts the addresses of kept local pod k once more (d 1) or once less (-1). */
+static void
+count_local_addrs(struct npd_compile_state *st, const struct npd_cc_kept_local *k, int d)
+{
+	char buf[NPD_ADDRSTRLEN];
+	size_t i;
+
+	for (i = 0; i < k->n_ips; i++)
+		npd_map_count_add(&st->local_addrs, addr_key(&k->ips[i], buf), d);
+}
+
+static void
+forget_local(struct npd_compile_state *st, const char *key)
+{
+	struct npd_cc_kept_local *k = npd_map_del(&st->locals, key);
+
+	if (k)
+		count_local_addrs(st, k, -1);
+	kept_local_free(k);
+}
+
+void
+npd_compile_state_local_addrs(struct npd_compile_state *st, struct npd_cc_kept_local *k,
+			      const struct npd_pod *pod)
+{
+	count_local_addrs(st, k, -1);
+	free(k->ips);
+	k->n_ips = pod->n_ips;
+	k->ips = k->n_ips ? npd_xmalloc(k->n_ips * sizeof(*k->ips)) : NULL;
+	if (k->n_ips)
+		memcpy(k->ips, pod->ips, k->n_ips * sizeof(*k->ips));
+	count_local_addrs(st, k, 1);
+	k->owned_stale = true;
 }
 
 void
@@ -428,7 +467,7 @@ npd_compile_state_track_local(struct npd_compile_state *st, const struct npd_pod
 	k = npd_map_get(&st->locals, st->key.data);
 	if (!here) {
 		if (k) {
-			kept_local_free(npd_map_del(&st->locals, st->key.data));
+			forget_local(st, st->key.data);
 			st->lv_stale = true;
 		}
 		return;
@@ -496,7 +535,7 @@ npd_compile_state_locals(struct npd_compile_state *st, const struct npd_store *s
 			k->l.pod = npd_store_get_pod(s, k->ns, k->name);
 			if (!k->l.pod) {
 				npd_compile_state_key(&st->key, k->ns, k->name);
-				kept_local_free(npd_map_del(&st->locals, st->key.data));
+				forget_local(st, st->key.data);
 				continue;
 			}
 		}
@@ -514,6 +553,8 @@ npd_compile_state_reset(struct npd_compile_state *st)
 	npd_map_clear(&st->anchors, cvec_free);
 	npd_map_clear(&st->rev, cvec_free);
 	npd_map_clear(&st->locals, kept_local_free);
+	npd_map_clear(&st->local_addrs, NULL);
+	st->owned_stale_all = false;
 	st->n_lv = 0;
 	st->lv_stale = true;
 	npd_compile_chains_reset(st);
@@ -533,6 +574,7 @@ npd_compile_state_new(void)
 	npd_map_init(&st->anchors);
 	npd_map_init(&st->rev);
 	npd_map_init(&st->locals);
+	npd_map_init(&st->local_addrs);
 	npd_map_init(&st->cpols);
 	npd_map_init(&st->gnames);
 	npd_buf_init(&st->key);
@@ -549,6 +591,7 @@ npd_compile_state_free(struct npd_compile_state *st)
 	npd_map_fini(&st->anchors);
 	npd_map_fini(&st->rev);
 	npd_map_fini(&st->locals);
+	npd_map_fini(&st->local_addrs);
 	npd_map_fini(&st->cpols);
 	npd_map_fini(&st->gnames);
 	free(st->wide.v);

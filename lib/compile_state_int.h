@@ -38,6 +38,8 @@ struct npd_compile_state {
 	struct npd_cc_kept_local **lv; /* the same in store order, unless lv_stale */
 	size_t n_lv, cap_lv;
 	bool lv_stale;
+	struct npd_map local_addrs; /* formatted address -> how many kept local pods hold it */
+	bool owned_stale_all;	    /* a change moved one: owned bits are found again */
 	char (*dirty)[NPD_SET_NAMELEN];
 	size_t n_dirty, cap_dirty;
 	bool dirty_all;
