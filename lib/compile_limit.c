@@ -80,24 +80,13 @@ npd_compile_note_set(struct npd_cc *c, const struct npd_set *set, const char *di
 		npd_buf_printf(&c->over_path, ".%s[%zu]", what, i);
 }
 
-static void
-empty_chain(struct npd_chain *ch)
-{
-	size_t i;
-
-	for (i = 0; i < ch->n_rules; i++)
-		npd_rule_fini(&ch->rules[i]);
-	ch->n_rules = 0;
-	ch->hash = 0;
-}
-
 void
 npd_compile_end_chain(struct npd_cc *c, const struct npd_policy *pol, struct npd_chain *ch)
 {
 	if (!c->over)
 		return;
 	c->over = false;
-	empty_chain(ch);
+	npd_chain_clear_rules(ch);
 	if (!first_report(c, pol))
 		return;
 	npd_diags_add(c->d, NPD_DIAG_LIMIT, "NetworkPolicy", pol->ns, pol->name, c->over_path.data,
@@ -119,7 +108,7 @@ drop_table(struct npd_cc *c, struct npd_table *t)
 		if (ch->origin.kind != NPD_ORIGIN_POLICY || !ch->n_rules)
 			continue;
 		if (npd_map_get(&c->reported, policy_key(c, ch->origin.ns, ch->origin.name)))
-			empty_chain(ch);
+			npd_chain_clear_rules(ch);
 	}
 }
 

@@ -3,6 +3,7 @@
  * looking things up. Printing it as text is ruleset_format.c's job. Pure: no I/O. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,16 +51,62 @@ npd_rule_copy(struct npd_rule *dst, const struct npd_rule *src)
 	dst->nflog_prefix = npd_xstrdup(src->nflog_prefix);
 }
 
-void
-npd_chain_fini(struct npd_chain *c)
+/* Frees c's rules, or lets go of them while other chains share them. */
+static void
+drop_rules(struct npd_chain *c)
 {
 	size_t i;
 
+	if (c->shared && --*c->shared > 0) {
+		c->shared = NULL;
+		return;
+	}
+	free(c->shared);
+	c->shared = NULL;
 	for (i = 0; i < c->n_rules; i++)
 		npd_rule_fini(&c->rules[i]);
 	free(c->rules);
+}
+
+/* Makes c's rules its own, copying them if other chains share them. */
+static void
+unshare(struct npd_chain *c)
+{
+	struct npd_rule *r = NULL;
+	size_t i;
+
+	if (!c->shared)
+		return;
+	if (*c->shared == 1) {
+		free(c->shared);
+		c->shared = NULL;
+		return;
+	}
+	if (c->n_rules)
+		r = npd_xmalloc(c->n_rules * sizeof(*r));
+	for (i = 0; i < c->n_rules; i++)
+		npd_rule_copy(&r[i], &c->rules[i]);
+	--*c->shared;
+	c->shared = NULL;
+	c->rules = r;
+	c->cap = c->n_rules;
+}
+
+void
+npd_chain_fini(struct npd_chain *c)
+{
+	drop_rules(c);
 	free(c->origin.ns);
 	free(c->origin.name);
+}
+
+void
+npd_chain_clear_rules(struct npd_chain *c)
+{
+	drop_rules(c);
+	c->rules = NULL;
+	c->n_rules = c->cap = 0;
+	c->hash = 0;
 }
 
 static void
@@ -129,6 +176,7 @@ npd_chain_copy(struct npd_chain *dst, const struct npd_chain *src)
 	*dst = *src;
 	dst->rules = NULL;
 	dst->cap = 0;
+	dst->shared = NULL;
 	if (src->n_rules) {
 		dst->rules = npd_xmalloc(src->n_rules * sizeof(*dst->rules));
 		dst->cap = src->n_rules;
@@ -137,6 +185,30 @@ npd_chain_copy(struct npd_chain *dst, const struct npd_chain *src)
 		npd_rule_copy(&dst->rules[i], &src->rules[i]);
 	dst->origin.ns = npd_xstrdup(src->origin.ns);
 	dst->origin.name = npd_xstrdup(src->origin.name);
+}
+
+void
+npd_chain_share(struct npd_chain *dst, struct npd_chain *src)
+{
+	if (!src->shared) {
+		src->shared = npd_xmalloc(sizeof(*src->shared));
+		*src->shared = 1;
+	}
+	++*src->shared;
+	*dst = *src;
+	dst->origin.ns = npd_xstrdup(src->origin.ns);
+	dst->origin.name = npd_xstrdup(src->origin.name);
+}
+
+struct npd_chain *
+npd_ruleset_add_chain_share(struct npd_table *t, struct npd_chain *src)
+{
+	struct npd_chain *c;
+
+	npd_xgrow(&t->chains, &t->cap, t->n_chains + 1, sizeof(*t->chains));
+	c = &t->chains[t->n_chains++];
+	npd_chain_share(c, src);
+	return c;
 }
 
 struct npd_chain *
@@ -200,6 +272,7 @@ npd_ruleset_add_rule(struct npd_chain *c, const struct npd_rule *r)
 {
 	struct npd_rule *n;
 
+	unshare(c);
 	npd_xgrow(&c->rules, &c->cap, c->n_rules + 1, sizeof(*c->rules));
 	n = &c->rules[c->n_rules++];
 	npd_rule_copy(n, r);
@@ -456,6 +529,13 @@ chain_hash(const struct npd_chain *c)
 	return h ? h : 1;
 }
 
+void
+npd_chain_seal(struct npd_chain *c)
+{
+	if (!c->hash)
+		c->hash = chain_hash(c);
+}
+
 static void
 seal_table(struct npd_table *t)
 {
@@ -465,8 +545,7 @@ seal_table(struct npd_table *t)
 		qsort(t->chains, t->n_chains, sizeof(*t->chains), chain_qcmp);
 	/* A chain copied from a sealed one keeps its hash; adding a rule clears it. */
 	for (i = 0; i < t->n_chains; i++)
-		if (!t->chains[i].hash)
-			t->chains[i].hash = chain_hash(&t->chains[i]);
+		npd_chain_seal(&t->chains[i]);
 }
 
 void
@@ -491,6 +570,12 @@ npd_ruleset_find_chain(const struct npd_table *t, const char *name)
 		return NULL;
 	copy_name(key.name, sizeof(key.name), name);
 	return bsearch(&key, t->chains, t->n_chains, sizeof(*t->chains), chain_qcmp);
+}
+
+struct npd_chain *
+npd_ruleset_find_chain_mut(struct npd_table *t, const char *name)
+{
+	return (struct npd_chain *)(uintptr_t)npd_ruleset_find_chain(t, name);
 }
 
 const struct npd_set *

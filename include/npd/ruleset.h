@@ -166,6 +166,10 @@ struct npd_chain {
 	uint64_t hash; /* content hash set by npd_ruleset_seal (never 0 once sealed); whoever
 			* changes the rules of a chain afterwards must reset it to 0 */
 	struct npd_origin origin; /* set by the compiler; NONE in rulesets read back */
+	/* NULL: the rules are this chain's alone. Else they are shared with other chains
+	 * (npd_chain_share) and this counts their holders: nobody changes them then, and
+	 * npd_ruleset_add_rule and npd_chain_clear_rules copy them first. */
+	size_t *shared;
 };
 
 /* A jump from a built-in chain (FORWARD, INPUT, OUTPUT) to one of ours, kept at the top. */
@@ -201,6 +205,15 @@ struct npd_chain *npd_ruleset_add_chain_copy(struct npd_table *t, const struct n
 /* Makes dst (uninitialised storage) a deep copy of src, hash included; npd_chain_fini frees
  * what it owns. */
 void npd_chain_copy(struct npd_chain *dst, const struct npd_chain *src);
+/* Makes dst (uninitialised storage) hold src's rules, name and hash without copying the
+ * rules: both share them, read-only, until either changes them. */
+void npd_chain_share(struct npd_chain *dst, struct npd_chain *src);
+/* Adds a chain sharing src's rules (npd_chain_share) and returns it, valid as add_chain's. */
+struct npd_chain *npd_ruleset_add_chain_share(struct npd_table *t, struct npd_chain *src);
+/* Removes every rule of c (hash reset). */
+void npd_chain_clear_rules(struct npd_chain *c);
+/* Sets c's hash, as npd_ruleset_seal does, if it has none. */
+void npd_chain_seal(struct npd_chain *c);
 void npd_chain_fini(struct npd_chain *c);
 /* Records where chain c comes from (strings copied). */
 void npd_chain_set_origin(struct npd_chain *c, enum npd_origin_kind kind, enum npd_origin_dir dir,
@@ -234,6 +247,8 @@ void npd_entry_block_own(struct npd_entry_block **bp, size_t more);
  * Must be called before lookups, diffing or printing. */
 void npd_ruleset_seal(struct npd_ruleset *rs);
 const struct npd_chain *npd_ruleset_find_chain(const struct npd_table *t, const char *name);
+/* The same, for a chain its caller may share or change. */
+struct npd_chain *npd_ruleset_find_chain_mut(struct npd_table *t, const char *name);
 const struct npd_set *npd_ruleset_find_set(const struct npd_ruleset *rs, const char *name);
 /* Remove one chain or set (and free what it owns) from a sealed ruleset, keeping it sealed.
  * Return 0, or -ENOENT when there is none of that name. */

@@ -15,6 +15,7 @@
 
 #include "npd/addr.h"
 #include "npd/buf.h"
+#include "npd/mem.h"
 #include "npd/ruleset.h"
 #include "testutil.h"
 
@@ -566,6 +567,62 @@ START_TEST(shared_entries_copy_on_add)
 }
 END_TEST
 
+/* Chains sharing rules: a change to one copies them first, the others keep theirs; clearing
+ * one lets go of them; each holder frees in any order. */
+START_TEST(shared_rules_copy_on_change)
+{
+	struct npd_ruleset *a = npd_ruleset_new(), *b = npd_ruleset_new();
+	struct npd_chain src, *ca, *cb;
+	struct npd_rule r;
+	uint64_t h;
+	int i;
+
+	memset(&src, 0, sizeof(src));
+	snprintf(src.name, sizeof(src.name), "NPD-T");
+	for (i = 0; i < 3; i++) {
+		memset(&r, 0, sizeof(r));
+		r.proto = 6;
+		r.dport_lo = r.dport_hi = (uint16_t)(80 + i);
+		r.target = NPD_T_RETURN;
+		r.comment = npd_xstrdup("port");
+		npd_ruleset_add_rule(&src, &r);
+		npd_rule_fini(&r);
+	}
+	npd_chain_seal(&src);
+	h = src.hash;
+	ca = npd_ruleset_add_chain_share(&a->v4, &src);
+	cb = npd_ruleset_add_chain_share(&b->v4, &src);
+	ck_assert_ptr_eq(ca->rules, src.rules);
+	ck_assert_ptr_eq(cb->rules, src.rules);
+	ck_assert_uint_eq(*src.shared, 3);
+	ck_assert_uint_eq(ca->hash, h);
+	/* a changes its chain: its own copy, the others untouched */
+	memset(&r, 0, sizeof(r));
+	r.target = NPD_T_RETURN;
+	npd_ruleset_add_rule(ca, &r);
+	ck_assert_ptr_ne(ca->rules, src.rules);
+	ck_assert_ptr_null(ca->shared);
+	ck_assert_uint_eq(ca->n_rules, 4);
+	ck_assert_uint_eq(src.n_rules, 3);
+	ck_assert_uint_eq(cb->n_rules, 3);
+	ck_assert_uint_eq(*src.shared, 2);
+	npd_ruleset_seal(a);
+	npd_ruleset_seal(b);
+	ck_assert(a->v4.chains[0].hash != h);
+	ck_assert_uint_eq(b->v4.chains[0].hash, h);
+	ck_assert_str_eq(b->v4.chains[0].rules[2].comment, "port");
+	/* the source lets go first; b's chain still holds the rules */
+	npd_chain_fini(&src);
+	ck_assert_uint_eq(b->v4.chains[0].n_rules, 3);
+	ck_assert_uint_eq(*b->v4.chains[0].shared, 1);
+	npd_chain_clear_rules(&a->v4.chains[0]);
+	ck_assert_uint_eq(a->v4.chains[0].n_rules, 0);
+	ck_assert_uint_eq(a->v4.chains[0].hash, 0);
+	npd_ruleset_free(a);
+	npd_ruleset_free(b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -578,6 +635,7 @@ main(void)
 				     iptables_text,
 				     ipset_text,
 				     shared_entries_copy_on_add,
+				     shared_rules_copy_on_change,
 				     NULL};
 	const TTest *const kernel_tests[] = {kernel_accepts_text, NULL};
 	Suite *s = tu_suite("ruleset", "core", core);
