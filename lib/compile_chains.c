@@ -104,7 +104,7 @@ npd_compile_chains_begin(struct npd_cc *c)
 	st->have_opts = true;
 }
 
-const struct npd_cc_kept *
+struct npd_cc_kept *
 npd_compile_chains_policy(struct npd_cc *c, const struct npd_policy *pol, int d)
 {
 	struct npd_compile_state *st = c->st;
@@ -169,8 +169,8 @@ keep_policies(struct npd_cc *c)
 		if (e->copied || cl->has[f][e->d])
 			continue;
 		k = &cl->k[f][e->d];
-		npd_chain_copy(&k->ch,
-			       npd_ruleset_find_chain(f ? &c->rs->v6 : &c->rs->v4, e->name));
+		npd_chain_share(&k->ch,
+				npd_ruleset_find_chain_mut(f ? &c->rs->v6 : &c->rs->v4, e->name));
 		/* The refs move: c's copies are cleared so that run frees only the rest. */
 		k->n_refs = end - e->ref_at;
 		if (k->n_refs) {

@@ -48,7 +48,9 @@ struct npd_cc_gname {
 	char (*pol_chain)[NPD_CHAIN_NAMELEN];
 	char **jump_comment; /* per policy: "policy NS/NAME" */
 	size_t n_pols;
-	uint64_t used; /* epoch of the last compile that used it */
+	uint64_t used;		/* epoch of the last compile that used it */
+	struct npd_chain built; /* the group's chain, sealed, once has_built (both families') */
+	bool has_built;
 };
 
 void
@@ -61,6 +63,8 @@ npd_compile_gname_free(void *p)
 	for (size_t k = 0; k < n->n_pols; k++)
 		free(n->jump_comment[k]);
 	free(n->jump_comment);
+	if (n->has_built)
+		npd_chain_fini(&n->built);
 	free(n->what);
 	free(n->pol_chain);
 	free(n);
@@ -345,21 +349,15 @@ add_tails(struct npd_cc *c, int d, const char *iso)
 	add_reject(ch, what, false, NULL, false);
 }
 
-/* The chain of group g: the mark cleared and every policy chain tried, returning as soon
- * as one admitted; what none admits goes to the direction's deny. */
+/* The rules of group g's chain ch: the mark cleared and every policy chain tried,
+ * returning as soon as one admitted; what none admits goes to the direction's deny. They
+ * depend on the group's identity and the mark only, and so are the same in both families. */
 static void
-emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
+fill_group_chain(struct npd_cc *c, const struct npd_cc_group *g, struct npd_chain *ch)
 {
-	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
-	struct npd_chain *ch;
 	struct npd_rule r;
 	size_t i;
 
-	/* The policy chains first, so ch stays valid while it is filled (a chain moves when
-	 * another is added); the table is sorted by name when sealed. */
-	for (i = 0; i < g->n_pols; i++)
-		npd_compile_policy_chain(c, g->pols[i], g->d, g->pol_chain[i]);
-	ch = npd_ruleset_add_chain(t, g->chain);
 	memset(&r, 0, sizeof(r));
 	r.target = NPD_T_MARK;
 	r.set_mark = 0;
@@ -383,6 +381,33 @@ emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
 	r.target = NPD_T_JUMP;
 	snprintf(r.jump, sizeof(r.jump), "%s", deny_chain[g->d]);
 	npd_ruleset_add_rule(ch, &r);
+}
+
+/* Group g's chain and the policy chains it jumps to. Through a state the group's names
+ * keep its chain, sealed, and every compile shares those rules instead of making them. */
+static void
+emit_group_chain(struct npd_cc *c, const struct npd_cc_group *g)
+{
+	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
+	struct npd_cc_gname *n = g->names;
+	size_t i;
+
+	/* The policy chains first: a chain moves when another is added; the table is sorted
+	 * by name when sealed. */
+	for (i = 0; i < g->n_pols; i++)
+		npd_compile_policy_chain(c, g->pols[i], g->d, g->pol_chain[i]);
+	if (!c->st) {
+		fill_group_chain(c, g, npd_ruleset_add_chain(t, g->chain));
+		return;
+	}
+	if (!n->has_built) {
+		memset(&n->built, 0, sizeof(n->built));
+		memcpy(n->built.name, g->chain, sizeof(n->built.name));
+		fill_group_chain(c, g, &n->built);
+		npd_chain_seal(&n->built);
+		n->has_built = true;
+	}
+	npd_ruleset_add_chain_share(t, &n->built);
 }
 
 /* A rule of fwd jumping to chain for what set (matched at the destination when dst)

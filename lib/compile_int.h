@@ -86,7 +86,7 @@ struct npd_cc_group {
 	size_t n_pols;
 	char *id; /* its identity, which its chain and set names hash */
 	/* Borrowed from the state's struct npd_cc_gname, or from own_names without one: */
-	const struct npd_cc_gname *names;
+	struct npd_cc_gname *names;
 	const char *what;			    /* "NS pods selected for DIR by P1, P2" */
 	const char (*pol_chain)[NPD_CHAIN_NAMELEN]; /* the chain names of pols */
 	struct npd_cc_gname *own_names;
@@ -232,8 +232,8 @@ void npd_compile_groups(struct npd_cc *c, struct npd_chain *fwd);
 void npd_compile_chains_begin(struct npd_cc *c);
 /* The chain of pol for direction d (0: ingress) and c->family as the last compile built
  * it, when nothing since can change it; else NULL. Valid until npd_compile_chains_keep. */
-const struct npd_cc_kept *npd_compile_chains_policy(struct npd_cc *c, const struct npd_policy *pol,
-						    int d);
+struct npd_cc_kept *npd_compile_chains_policy(struct npd_cc *c, const struct npd_policy *pol,
+					      int d);
 /* Records that the chain name of pol for d and c->family is emitted, copied or built (its
  * sets then follow in c->refs). */
 void npd_compile_chains_emitted(struct npd_cc *c, const struct npd_policy *pol, int d,

@@ -135,7 +135,7 @@ npd_compile_policy_chain(struct npd_cc *c, const struct npd_policy *pol, int d, 
 	struct npd_table *t = npd_ruleset_table(c->rs, c->family);
 	const struct npd_policy_rule *rules = d ? pol->egress : pol->ingress;
 	size_t n = d ? pol->n_egress : pol->n_ingress;
-	const struct npd_cc_kept *kept;
+	struct npd_cc_kept *kept;
 	size_t ri, pi, qi;
 	struct npd_chain *ch;
 
@@ -147,7 +147,7 @@ npd_compile_policy_chain(struct npd_cc *c, const struct npd_policy *pol, int d, 
 		npd_compile_chains_emitted(c, pol, d, name, kept != NULL);
 	/* ch stays valid: filling it adds sets and rules, never another chain. */
 	if (kept) {
-		ch = npd_ruleset_add_chain_copy(t, &kept->ch);
+		ch = npd_ruleset_add_chain_share(t, &kept->ch);
 	} else {
 		ch = npd_ruleset_add_chain(t, name);
 		npd_chain_set_origin(ch, NPD_ORIGIN_POLICY,
