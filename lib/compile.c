@@ -32,8 +32,9 @@
  * Peers become ipsets, each computed once per compile: one hash:ip set per distinct
  * selector (cluster-wide membership), one hash:net set per ipBlock, hash:ip,port sets
  * for named ports resolved at the destination pod. Through an incremental state, a policy
- * chain that no change since the last compile can alter is copied from what that compile
- * emitted (compile_chains.c). */
+ * chain that no change since the last compile can alter shares the rules that compile
+ * emitted (compile_chains.c), a group's chain those of the group's first compile, and a
+ * local pod is analysed anew only when a change can alter what it was found to be. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>

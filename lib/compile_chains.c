@@ -1,12 +1,12 @@
 /* compile_chains.c: the incremental compiler's memory of the policy chains it emitted, so
- * that a compile builds only the chains its changes can alter and copies the rest. Per
- * policy it keeps the NPD-PI-/NPD-PE- chains of each family, which depend on the policy
- * alone and on the compile options: a policy event forgets that policy's chains, other
- * options forget everything. The group and dispatch chains and NPD-FORWARD are built anew
- * by every compile (compile.c): a few rules per group, where a policy chain can hold
- * thousands. A copied policy chain still makes its sets (compile.c), so members and the
- * set bound stay current; a policy reported over a bound is not kept. Pure: no I/O, no
- * clock, no globals. */
+ * that a compile builds only the chains its changes can alter and shares the rules of the
+ * rest (npd_chain_share: nothing is copied). Per policy it keeps the NPD-PI-/NPD-PE-
+ * chains of each family, which depend on the policy alone and on the compile options: a
+ * policy event forgets that policy's chains, other options forget everything. A group's
+ * chain is kept with its names (compile_groups.c); the dispatch chains and NPD-FORWARD
+ * are built anew by every compile (compile.c). A kept policy chain still makes its sets
+ * (compile.c), so members and the set bound stay current; a policy reported over a bound
+ * is not kept. Pure: no I/O, no clock, no globals. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
