@@ -152,9 +152,17 @@ class Agent:
         sys.exit("scale_events: no sync within 30 s of an event")
 
 
+def steal_ms():
+    """CPU time the hypervisor took from this machine's CPUs so far (/proc/stat), in ms."""
+    with open("/proc/stat") as f:
+        cpu = f.readline().split()
+    return int(cpu[8]) * 1e3 / os.sysconf("SC_CLK_TCK")
+
+
 def run(d, port, n, t0, t1, rss_ready, pid):
     a = Agent(port)
     first = a.metrics()
+    steal0 = steal_ms()
     lat = {k: [] for k, _ in KINDS}
     commits = {k: 0 for k, _ in KINDS}
     phases = {k: {p: [] for p in PHASES} for k, _ in KINDS}
@@ -190,7 +198,7 @@ def run(d, port, n, t0, t1, rss_ready, pid):
                "rules": first.get('netpold_rules{family="ipv4"}', 0),
                "ipsets": first.get("netpold_ipsets", 0),
                "rss_ready_kb": rss_ready, "rss_peak_kb": hwm, "lat": lat, "commits": commits,
-               "phases": phases, "setops": setops},
+               "phases": phases, "setops": setops, "steal_ms": steal_ms() - steal0},
               sys.stdout)
 
 
@@ -210,7 +218,9 @@ def table(paths):
             ("peak RSS after events, MiB", lambda r: f"{r['rss_peak_kb'] / 1024:.1f}"),
             ("start -> /readyz, ms", lambda r: f"{r['ready_ms']:.0f}"),
             ("  CPU used by then, ms", lambda r: f"{r['cpu_ready_ms']:.0f}" if "cpu_ready_ms" in r else "-"),
-            ("first full sync, ms", lambda r: f"{r['first_sync_ms']:.1f}")]
+            ("first full sync, ms", lambda r: f"{r['first_sync_ms']:.1f}"),
+            ("CPU stolen by the host during the events, ms",
+             lambda r: f"{r['steal_ms']:.0f}" if "steal_ms" in r else "-")]
     for k, label in KINDS:
         rows.append((f"{label} p50/p99, ms",
                      lambda r, k=k: f"{statistics.median(r['lat'][k]):.2f}/{pct(r['lat'][k], 99):.2f}"))
