@@ -118,9 +118,8 @@ npd_compile_gname_used(const void *p)
 	return ((const struct npd_cc_gname *)p)->used;
 }
 
-/* The group of local pod locals[i] in direction d, made on first use. Its identity names
- * the direction, the namespace and the policies in store order, so pods of one namespace
- * that the same policies select share it, and its names stay while any such pod exists. */
+/* A group's identity names the direction, the namespace and the policies in store order,
+ * so pods of one namespace that the same policies select share it. */
 void
 npd_compile_group_id(struct npd_buf *b, const struct npd_cc_local *lp, int d)
 {
@@ -135,6 +134,8 @@ npd_compile_group_id(struct npd_buf *b, const struct npd_cc_local *lp, int d)
 	}
 }
 
+/* The group of local pod locals[i] in direction d (its identity kept with the pod, else
+ * made now), made on first use; its names stay while any pod of the group exists. */
 size_t
 npd_compile_join_group(struct npd_cc *c, size_t i, int d)
 {
