@@ -48,10 +48,13 @@ struct files {
 	ev_io io;
 	ev_timer rewatch;
 	struct npd_map files; /* base name -> struct file_state */
-	struct npd_map owner; /* object key -> struct file_state that last defined it */
 	/* Object key -> how many files beyond one define it (absent: one at most), so a file
 	 * dropping a key looks through the other files only when one of them has it. */
 	struct npd_map shared;
+	/* Object key of shared -> the struct file_state that defined it last, whose definition
+	 * is in force. A key that one file alone defines has no entry: that file owns it. At
+	 * 150,000 objects an entry for each would cost 10 MB for the rare duplicate. */
+	struct npd_map owner;
 	struct npd_map reload; /* base names to reload after the current change (value unused) */
 };
 
@@ -182,31 +185,57 @@ del_by_key(struct files *f, const char *key)
 	return 0;
 }
 
+/* Whether the store holds an object named as o is. */
+static bool
+in_store(struct files *f, const struct npd_object *o)
+{
+	const struct npd_store *s = agent_store(f->a);
+	const char *ns = npd_object_ns(o), *name = npd_object_name(o);
+
+	switch (o->kind) {
+	case NPD_KIND_NAMESPACE:
+		return npd_store_get_namespace(s, name) != NULL;
+	case NPD_KIND_POD:
+		return npd_store_get_pod(s, ns, name) != NULL;
+	case NPD_KIND_POLICY:
+		return npd_store_get_policy(s, ns, name) != NULL;
+	case NPD_KIND__COUNT:
+		break;
+	}
+	return false;
+}
+
 /* The file fs no longer defines key: delete the object if fs owned it, and bring back
  * another file's definition (that file becomes the owner at once and is reloaded). Returns
  * 1 when the store changed. */
 static int
 drop_key(struct files *f, struct file_state *fs, const char *key)
 {
-	bool others = npd_map_count_add(&f->shared, key, -1) > 0;
+	size_t others = npd_map_count_add(&f->shared, key, -1);
 	size_t it = 0;
 	const char *name;
 	void *v;
 	int changed;
 
-	if (npd_map_get(&f->owner, key) != fs)
+	if (!others)
+		return del_by_key(f, key); /* fs alone defined it */
+	if (npd_map_get(&f->owner, key) != fs) {
+		if (others == 1) /* one definer is left, the owner */
+			npd_map_del(&f->owner, key);
 		return 0;
+	}
 	changed = del_by_key(f, key);
-	while (others && npd_map_next(&f->files, &it, &name, &v)) {
+	npd_map_del(&f->owner, key);
+	while (npd_map_next(&f->files, &it, &name, &v)) {
 		struct file_state *other = v;
 
 		if (other != fs && fs_has(other, key)) {
-			npd_map_set(&f->owner, key, other);
+			if (others > 1)
+				npd_map_set(&f->owner, key, other);
 			npd_map_set(&f->reload, other->name, f);
-			return changed;
+			break;
 		}
 	}
-	npd_map_del(&f->owner, key);
 	return changed;
 }
 
@@ -258,7 +287,6 @@ on_file(struct npd_yaml_file *r, void *ctx)
 	}
 	for (i = 0; i < r->n; i++) {
 		struct npd_object *o = &r->ev[i].obj;
-		struct file_state *prev;
 		char *k;
 
 		if (r->ev[i].type != NPD_EV_ADDED && r->ev[i].type != NPD_EV_MODIFIED)
@@ -266,12 +294,13 @@ on_file(struct npd_yaml_file *r, void *ctx)
 		k = object_key(o);
 		if (!k)
 			continue;
-		changed |= npd_store_add_object(agent_store(f->a), o) > 0;
-		/* fs becomes a definer of k beside the one that owns it. */
-		prev = npd_map_get(&f->owner, k);
-		if (prev && prev != fs && !fs_has(fs, k) && !npd_map_get(&keys, k))
+		/* fs becomes a definer of k beside the ones that have it: the store holds what
+		 * the files define, and nothing else. The last one loaded owns it. */
+		if (!fs_has(fs, k) && !npd_map_get(&keys, k) && in_store(f, o))
 			npd_map_count_add(&f->shared, k, 1);
-		npd_map_set(&f->owner, k, fs);
+		if (npd_map_get(&f->shared, k))
+			npd_map_set(&f->owner, k, fs);
+		changed |= npd_store_add_object(agent_store(f->a), o) > 0;
 		npd_map_set(&keys, k, fs);
 		free(k);
 	}

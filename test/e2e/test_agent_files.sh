@@ -261,6 +261,24 @@ wait_until "a second definition replaces the first" has_rule '--dport 9443 '
 policy 9444 >"$DIR/zz-dup2.yaml"
 wait_until "a third definition replaces the second" has_rule '--dport 9444 '
 check "one definition in force" no_rule '--dport (8080|9443) '
+policy 9445 >"$WORK/dup1" && mv "$WORK/dup1" "$DIR/zz-dup1.yaml"
+wait_until "a rewritten definer becomes the one in force" has_rule '--dport 9445 '
+check "the rewrite replaced the other definitions" no_rule '--dport (8080|9443|9444) '
+rm "$DIR/zz-dup2.yaml"
+# Removing a definition not in force changes nothing: seen once a later file is in force.
+CHAINS=$(n_chains)
+cp "$WORK/db.yaml" "$DIR/db.yaml"
+wait_until "a file loaded after the removal is in force" \
+	bash -c "(( \$(ip netns exec $NS iptables-legacy-save -t filter | grep -c '^:NPD-') > $CHAINS ))"
+check "removing a definer not in force keeps the one in force" has_rule '--dport 9445 '
+check "nothing of the removed definer comes back" no_rule '--dport (8080|9443|9444) '
+rm "$DIR/db.yaml"
+wait_until "the later file is gone again" \
+	bash -c "(( \$(ip netns exec $NS iptables-legacy-save -t filter | grep -c '^:NPD-') == $CHAINS ))"
+policy 9443 >"$WORK/dup1" && mv "$WORK/dup1" "$DIR/zz-dup1.yaml"
+wait_until "the definer in force is rewritten" has_rule '--dport 9443 '
+policy 9444 >"$DIR/zz-dup2.yaml"
+wait_until "a third definition replaces it again" has_rule '--dport 9444 '
 rm "$DIR/zz-dup2.yaml"
 wait_until "removing the winner brings back another file's definition" \
 	has_rule '--dport (8080|9443) '
