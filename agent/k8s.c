@@ -126,7 +126,7 @@ on_event(struct npd_event *ev, void *ctx)
 		goto out;
 	}
 	/* The agent notices the store's new generation and schedules the sync. */
-	npd_store_apply(agent_store(k->a), ev);
+	npd_store_apply_listed(agent_store(k->a), ev, npd_reflector_list_mark(&st->r, ev));
 	if (st->watch && ev->type != NPD_EV_BOOKMARK) {
 		struct timespec ts;
 

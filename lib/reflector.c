@@ -11,7 +11,6 @@
 #include <time.h>
 
 #include "npd/buf.h"
-#include "npd/map.h"
 #include "npd/mem.h"
 #include "npd/reflector.h"
 
@@ -37,7 +36,6 @@ npd_reflector_init(struct npd_reflector *r, enum npd_kind kind)
 	r->resume = NPD_REFL_LISTING;
 	r->watch_min_s = NPD_REFL_WATCH_MIN_S;
 	r->watch_max_s = NPD_REFL_WATCH_MAX_S;
-	npd_map_init(&r->seen);
 }
 
 void
@@ -45,7 +43,6 @@ npd_reflector_fini(struct npd_reflector *r)
 {
 	free(r->rv);
 	free(r->cont);
-	npd_map_fini(&r->seen);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -106,6 +103,10 @@ npd_reflector_next_request(struct npd_reflector *r, double rnd)
 	npd_buf_init(&b);
 	npd_buf_adds(&b, r->path);
 	if (r->state == NPD_REFL_LISTING) {
+		/* A first page starts a list from scratch, a retried first page too: what an
+		 * attempt that failed delivered must be delivered again to count as held. */
+		if (!r->cont && !++r->list)
+			r->list = 1;
 		npd_buf_printf(&b, "?limit=%d", NPD_REFL_PAGE_LIMIT);
 		if (r->cont) {
 			npd_buf_adds(&b, "&continue=");
@@ -163,8 +164,6 @@ relist(struct npd_reflector *r)
 {
 	set_str(&r->cont, NULL);
 	set_str(&r->rv, NULL);
-	npd_map_fini(&r->seen);
-	npd_map_init(&r->seen);
 	r->state = NPD_REFL_LISTING;
 	r->resume = NPD_REFL_LISTING;
 	r->delay = 0;
@@ -251,35 +250,17 @@ npd_reflector_parse_retry_after(const char *value, double now, double *out)
 	return -EINVAL;
 }
 
-static char *
-event_key(const struct npd_event *ev)
-{
-	const char *name = npd_object_name(&ev->obj);
-
-	return name ? npd_store_key(ev->obj.kind, npd_object_ns(&ev->obj), name) : NULL;
-}
-
 bool
 npd_reflector_on_event(struct npd_reflector *r, const struct npd_event *ev, double rnd)
 {
-	char *key;
-
 	if (r->state == NPD_REFL_BACKOFF)
 		return true;
 	if (ev->type == NPD_EV_ERROR) {
 		npd_reflector_on_error(r, ev->code, ev->retry_after, rnd);
 		return true;
 	}
-	if (r->state == NPD_REFL_LISTING) {
-		if (ev->type == NPD_EV_BOOKMARK || ev->type == NPD_EV_DELETED ||
-		    ev->obj.kind != r->kind)
-			return false;
-		key = event_key(ev);
-		if (key)
-			npd_map_set(&r->seen, key, r);
-		free(key);
-		return false;
-	}
+	if (r->state == NPD_REFL_LISTING)
+		return false; /* the store marks what the list holds */
 	/* A watch that delivers is healthy: the next failure starts the backoff afresh. */
 	r->watch_events++;
 	r->attempt = 0;
@@ -287,6 +268,12 @@ npd_reflector_on_event(struct npd_reflector *r, const struct npd_event *ev, doub
 	if (ev->rv && *ev->rv)
 		set_str(&r->rv, ev->rv);
 	return false;
+}
+
+uint32_t
+npd_reflector_list_mark(const struct npd_reflector *r, const struct npd_event *ev)
+{
+	return r->state == NPD_REFL_LISTING && ev->obj.kind == r->kind ? r->list : 0;
 }
 
 bool
@@ -303,10 +290,8 @@ npd_reflector_on_list_page(struct npd_reflector *r, const char *rv, const char *
 size_t
 npd_reflector_on_list_done(struct npd_reflector *r, struct npd_store *s)
 {
-	size_t n = npd_store_del_unseen(s, r->kind, &r->seen);
+	size_t n = npd_store_del_unlisted(s, r->kind, r->list);
 
-	npd_map_fini(&r->seen);
-	npd_map_init(&r->seen);
 	set_str(&r->cont, NULL);
 	r->listed = true;
 	r->n_lists++;

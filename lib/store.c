@@ -214,10 +214,13 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 			/* The stored pod stays, so what the compiler keeps of it stays valid; the
 			 * phase is the only field that can differ and is still shown. */
 			old->phase = pod->phase;
+			if (s->listing)
+				old->listed = s->listing;
 			npd_pod_free(pod);
 			return 0;
 		}
 		npd_store_compact_pod(s, pod);
+		pod->listed = s->listing ? s->listing : old->listed;
 		npd_store_log_add(s, NPD_KIND_POD, pod->ns, pod->name, old);
 		/* Out of the array before unindexing, so reclaim_ip cannot pick the old one. */
 		b->pods[i] = pod;
@@ -227,6 +230,7 @@ npd_store_add_pod(struct npd_store *s, struct npd_pod *pod)
 		size_t pos = (size_t)(-i - 1);
 
 		npd_store_compact_pod(s, pod);
+		pod->listed = s->listing;
 		npd_xgrow(&b->pods, &b->cap_pods, b->n_pods + 1, sizeof(*b->pods));
 		memmove(&b->pods[pos + 1], &b->pods[pos], (b->n_pods - pos) * sizeof(*b->pods));
 		b->pods[pos] = pod;
@@ -251,15 +255,19 @@ npd_store_add_policy(struct npd_store *s, struct npd_policy *pol)
 		 * spec change, and files carry none, so a file reload always counts. */
 		if (old->rv && pol->rv && !strcmp(old->rv, pol->rv)) {
 			/* The same spec: the stored policy stays, as a pod does above. */
+			if (s->listing)
+				old->listed = s->listing;
 			npd_policy_free(pol);
 			return 0;
 		}
+		pol->listed = s->listing ? s->listing : old->listed;
 		b->pols[i] = pol;
 		npd_policy_free(old);
 		npd_store_log_add(s, NPD_KIND_POLICY, pol->ns, pol->name, NULL);
 		s->gen++;
 		return 1;
 	}
+	pol->listed = s->listing;
 	npd_xgrow(&b->pols, &b->cap_pols, b->n_pols + 1, sizeof(*b->pols));
 	memmove(&b->pols[-i], &b->pols[-i - 1], (b->n_pols - (size_t)(-i - 1)) * sizeof(*b->pols));
 	b->pols[-i - 1] = pol;
@@ -276,8 +284,11 @@ npd_store_add_namespace(struct npd_store *s, struct npd_namespace *ns)
 	struct npd_bucket *b = bucket_ensure(s, ns->name);
 	int changed = 1;
 
+	ns->listed = s->listing;
 	if (b->ns) {
 		changed = !npd_labels_equal(&b->ns->labels, &ns->labels);
+		if (!s->listing)
+			ns->listed = b->ns->listed;
 		npd_store_namespace_free(s, b->ns);
 	} else {
 		changed = !npd_labels_equal(&b->fallback, &ns->labels);
@@ -404,16 +415,28 @@ npd_store_apply_event(struct npd_event *ev, void *ctx)
 	npd_event_fini(ev);
 }
 
-char *
-npd_store_key(enum npd_kind kind, const char *ns, const char *name)
+int
+npd_store_apply_listed(struct npd_store *s, struct npd_event *ev, uint32_t list)
 {
-	if (kind == NPD_KIND_NAMESPACE)
-		return npd_xstrdup(name);
-	return npd_xasprintf("%s/%s", ns, name);
+	int rc;
+
+	s->listing = list;
+	rc = npd_store_apply(s, ev);
+	s->listing = 0;
+	return rc;
+}
+
+/* The mark of kind's j-th object in b (the namespace itself for NPD_KIND_NAMESPACE). */
+static uint32_t
+listed_mark(const struct npd_bucket *b, enum npd_kind kind, size_t j)
+{
+	return kind == NPD_KIND_NAMESPACE ? b->ns->listed
+	       : kind == NPD_KIND_POD	  ? b->pods[j]->listed
+					  : b->pols[j]->listed;
 }
 
 size_t
-npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struct npd_map *seen)
+npd_store_del_unlisted(struct npd_store *s, enum npd_kind kind, uint32_t list)
 {
 	/* Collect first: deleting while walking the sorted arrays would skip entries. */
 	char **ns = NULL, **names = NULL;
@@ -429,16 +452,14 @@ npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struct npd_m
 			const char *name = kind == NPD_KIND_NAMESPACE ? b->name
 					   : kind == NPD_KIND_POD     ? b->pods[j]->name
 								      : b->pols[j]->name;
-			char *key = npd_store_key(kind, b->name, name);
 
-			if (!npd_map_get(seen, key)) {
-				npd_xgrow(&ns, &cap, n + 1, sizeof(*ns));
-				npd_xgrow(&names, &capn, n + 1, sizeof(*names));
-				ns[n] = npd_xstrdup(b->name);
-				names[n] = npd_xstrdup(name);
-				n++;
-			}
-			free(key);
+			if (listed_mark(b, kind, j) == list)
+				continue;
+			npd_xgrow(&ns, &cap, n + 1, sizeof(*ns));
+			npd_xgrow(&names, &capn, n + 1, sizeof(*names));
+			ns[n] = npd_xstrdup(b->name);
+			names[n] = npd_xstrdup(name);
+			n++;
 		}
 	}
 	for (i = 0; i < n; i++) {

@@ -55,6 +55,7 @@ struct npd_store {
 	struct npd_intern *strings; /* shared strings of stored pods and namespaces */
 	bool log_on;
 	struct npd_store_log log;
+	uint32_t listing; /* while npd_store_apply_listed runs: its list's number, else 0 */
 };
 
 /* The bucket of namespace name (NULL name or unknown: NULL); borrowed. */

@@ -47,6 +47,7 @@ struct npd_namespace {
 	char *uid;
 	char *rv; /* resourceVersion, may be NULL */
 	struct npd_labels labels;
+	uint32_t listed; /* the store's: the last list that held it (npd_store_apply_listed) */
 };
 
 enum npd_proto {
@@ -80,6 +81,7 @@ struct npd_pod {
 	size_t n_ips;
 	enum npd_pod_phase phase;
 	bool host_network;
+	uint32_t listed;		  /* the store's, as a namespace's */
 	struct npd_container_port *ports; /* all containers' named and unnamed ports */
 	size_t n_ports;
 };
@@ -140,6 +142,7 @@ struct npd_policy {
 	 * never widens access. `invalid_reason` says why. */
 	bool invalid;
 	char *invalid_reason;
+	uint32_t listed; /* the store's, as a namespace's */
 };
 
 enum npd_kind {

@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "npd/map.h"
 #include "npd/model.h"
 #include "npd/store.h"
 
@@ -38,7 +37,7 @@ struct npd_reflector {
 	double delay;		    /* in BACKOFF: seconds to wait before the next request */
 	char *rv;		    /* last resourceVersion seen (list or watch), or NULL */
 	char *cont;		    /* continue token of the next list page, or NULL */
-	struct npd_map seen;	    /* keys of objects seen during the current list */
+	uint32_t list;		    /* number of the current (or last) list, from 1 */
 	bool listed;		    /* a complete list has been applied at least once */
 	unsigned attempt;	    /* consecutive failures, for the backoff */
 	unsigned throttles;	    /* consecutive 429/503 answers waited out as asked */
@@ -63,17 +62,21 @@ char *npd_reflector_next_request(struct npd_reflector *r, double rnd);
 /* Whether the request just returned by next_request is a watch (else a list page). */
 bool npd_reflector_is_watch(const struct npd_reflector *r);
 
-/* An event decoded from the current response: while listing, records the object's key as
- * seen; while watching, advances rv (bookmarks included). An ERROR event ends the stream:
+/* An event decoded from the current response: while watching, advances rv (bookmarks
+ * included); while listing, nothing: the caller applies it with npd_store_apply_listed
+ * and npd_reflector_list_mark, which marks in the store what the list holds. An ERROR event ends the stream:
  * code 410 relists, anything else backs off (rnd in [0, 1)). Returns true when the caller
  * must drop the rest of the response (after an ERROR event). */
 bool npd_reflector_on_event(struct npd_reflector *r, const struct npd_event *ev, double rnd);
+/* The number to apply ev, of the current response, with (npd_store_apply_listed): the
+ * list's while listing an object of the reflector's kind, else 0 (a plain apply). */
+uint32_t npd_reflector_list_mark(const struct npd_reflector *r, const struct npd_event *ev);
 /* A list page was received and decoded whole, carrying the list's rv and continue token
  * (NULL or "" on the last page). Returns true when the list is complete: the caller then
  * calls on_list_done. */
 bool npd_reflector_on_list_page(struct npd_reflector *r, const char *rv, const char *cont);
 /* Completes a list: deletes from s every object of the reflector's kind that the list did
- * not contain (so deletions during a gap disappear), resets the backoff and moves to
+ * not mark (so deletions during a gap disappear), resets the backoff and moves to
  * WATCHING. Returns how many objects were deleted. */
 size_t npd_reflector_on_list_done(struct npd_reflector *r, struct npd_store *s);
 /* The watch response ended: clean (the server closed it, e.g. at timeoutSeconds) resumes

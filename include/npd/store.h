@@ -35,11 +35,15 @@ int npd_store_apply(struct npd_store *s, struct npd_event *ev);
 /* npd_store_apply as an npd_event_fn: applies ev to the store ctx, ignoring the result, and
  * releases what is left of the event; for decoders whose events only fill a store. */
 void npd_store_apply_event(struct npd_event *ev, void *ctx);
-/* Deletes every object of kind whose key ("ns/name", or "name" for namespaces) is not in
- * seen (a map used as a set); used after a relist. Returns how many were deleted. */
-size_t npd_store_del_unseen(struct npd_store *s, enum npd_kind kind, const struct npd_map *seen);
-/* The key used by del_unseen: "ns/name" or "name". Returned string is owned by caller. */
-char *npd_store_key(enum npd_kind kind, const char *ns, const char *name);
+/* npd_store_apply for an event of a list response: the object it adds, or finds unchanged,
+ * is marked as held by that list, numbered list (> 0, a new number for each list started
+ * from scratch), so that npd_store_del_unlisted can delete what the list did not hold.
+ * A mark is a field of the object: no per-object key is kept while a list streams. A
+ * plain npd_store_apply keeps the mark the object had. */
+int npd_store_apply_listed(struct npd_store *s, struct npd_event *ev, uint32_t list);
+/* Deletes every object of kind not marked by the list numbered list (once it is
+ * complete, so deletions during a gap disappear). Returns how many were deleted. */
+size_t npd_store_del_unlisted(struct npd_store *s, enum npd_kind kind, uint32_t list);
 
 /* One policy-visible change, as the change log records it: the object's identity and, for
  * a pod, the addresses it held before (the new ones are the store's). */

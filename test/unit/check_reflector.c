@@ -68,7 +68,7 @@ feed_pod(struct npd_reflector *r, struct npd_store *s, enum npd_event_type type,
 
 	make_pod_event(&ev, type, ns, name, rv);
 	stop = npd_reflector_on_event(r, &ev, 0.5);
-	npd_store_apply(s, &ev);
+	npd_store_apply_listed(s, &ev, npd_reflector_list_mark(r, &ev));
 	npd_event_fini(&ev);
 	return stop;
 }
@@ -298,7 +298,6 @@ START_TEST(test_410_mid_list)
 	npd_reflector_on_error(&r, 410, 0, 0.5);
 	ck_assert_int_eq(r.state, NPD_REFL_LISTING);
 	ck_assert_ptr_null(r.cont);
-	ck_assert_uint_eq(r.seen.len, 0);
 	ck_assert_uint_eq(r.n_relists, 1);
 	ck_assert_uint_eq(list_once(&r, s, "200", again, 1), 1);
 	ck_assert_ptr_null(npd_store_get_pod(s, "default", "gone-during-list"));
@@ -592,9 +591,66 @@ START_TEST(test_error_event_non_410_and_after)
 }
 END_TEST
 
+START_TEST(test_first_page_retry_forgets_attempt)
+{
+	static const char *const now[] = {"x"};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	free(npd_reflector_next_request(&r, 0));
+	/* The first page breaks off after one object, deleted before the retry's snapshot. */
+	feed_pod(&r, s, NPD_EV_ADDED, "default", "deleted-before-retry", "1");
+	npd_reflector_on_error(&r, 0, 0, 0.0);
+	ck_assert_int_eq(r.resume, NPD_REFL_LISTING);
+	ck_assert_uint_eq(list_once(&r, s, "200", now, 1), 1);
+	ck_assert_ptr_null(npd_store_get_pod(s, "default", "deleted-before-retry"));
+	ck_assert_ptr_nonnull(npd_store_get_pod(s, "default", "x"));
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
+START_TEST(test_list_marks_only_its_kind)
+{
+	static const char *const none[] = {NULL};
+	struct npd_reflector r;
+	struct npd_store *s = npd_store_new();
+	struct npd_event ev;
+
+	npd_reflector_init(&r, NPD_KIND_POD);
+	free(npd_reflector_next_request(&r, 0));
+	make_pod_event(&ev, NPD_EV_ADDED, "default", "p", "1");
+	ck_assert_uint_eq(npd_reflector_list_mark(&r, &ev), r.list);
+	ck_assert_uint_gt(r.list, 0);
+	ev.obj.kind = NPD_KIND_NAMESPACE;
+	ck_assert_uint_eq(npd_reflector_list_mark(&r, &ev), 0);
+	ev.obj.kind = NPD_KIND_POD;
+	npd_event_fini(&ev);
+	ck_assert(npd_reflector_on_list_page(&r, "5", NULL));
+	npd_reflector_on_list_done(&r, s);
+	/* While watching, events are applied plainly. */
+	make_pod_event(&ev, NPD_EV_ADDED, "default", "p", "2");
+	ck_assert_uint_eq(npd_reflector_list_mark(&r, &ev), 0);
+	npd_event_fini(&ev);
+	/* Each list from scratch has a number of its own. */
+	{
+		uint32_t before = r.list;
+
+		free(npd_reflector_next_request(&r, 0));
+		ck_assert(feed_simple(&r, NPD_EV_ERROR, NULL, 410));
+		list_once(&r, s, "9", none, 0);
+		ck_assert_uint_ne(r.list, before);
+	}
+	npd_reflector_fini(&r);
+	npd_store_free(s);
+}
+END_TEST
+
 TU_MAIN("reflector", test_paths_per_kind, test_pagination_then_watch, test_watch_timeout_range,
 	test_relist_replaces_store_contents, test_rv_through_bookmarks, test_410_mid_watch_http,
 	test_410_mid_list, test_410_first_page_backs_off, test_backoff_bounds,
 	test_backoff_mid_list_resumes_page, test_retry_after, test_watch_error_retry_after,
 	test_throttles_do_not_grow_backoff, test_throttles_bounded, test_parse_retry_after,
-	test_backoff_resets, test_error_event_non_410_and_after)
+	test_backoff_resets, test_error_event_non_410_and_after,
+	test_first_page_retry_forgets_attempt, test_list_marks_only_its_kind)

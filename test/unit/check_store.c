@@ -265,25 +265,63 @@ START_TEST(label_index_tracks_changes)
 }
 END_TEST
 
-START_TEST(relist_deletes_unseen)
+/* Applies an ADDED event of o (kind k) as part of list number list (0: a watch event). */
+static int
+apply_obj(struct npd_store *s, enum npd_kind k, void *o, uint32_t list)
+{
+	struct npd_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = NPD_EV_ADDED;
+	ev.obj.kind = k;
+	ev.obj.u.ns = o;
+	return npd_store_apply_listed(s, &ev, list);
+}
+
+static struct npd_policy *
+policy_rv(const char *name, const char *rv)
+{
+	struct npd_policy *p = tu_policy("ns", name, "", true, false);
+
+	p->rv = npd_xstrdup(rv);
+	return p;
+}
+
+START_TEST(relist_deletes_unlisted)
 {
 	struct npd_store *s = npd_store_new();
-	struct npd_map seen;
-	char *k;
 
 	npd_store_add_pod(s, tu_pod("ns", "keep", "", "10.0.0.1", NULL));
 	npd_store_add_pod(s, tu_pod("ns", "gone", "", "10.0.0.2", NULL));
 	npd_store_add_pod(s, tu_pod("other", "gone2", "", "10.0.0.3", NULL));
 	npd_store_add_namespace(s, tu_ns("ns", NULL));
-	npd_map_init(&seen);
-	k = npd_store_key(NPD_KIND_POD, "ns", "keep");
-	npd_map_set(&seen, k, (void *)1);
-	free(k);
-	ck_assert_uint_eq(npd_store_del_unseen(s, NPD_KIND_POD, &seen), 2);
+	npd_store_add_namespace(s, tu_ns("gone-ns", NULL));
+	npd_store_add_policy(s, policy_rv("keep", "1"));
+	npd_store_add_policy(s, policy_rv("gone", "1"));
+	/* List 5 holds one of each: unchanged objects are marked as well as new ones. */
+	ck_assert_int_eq(apply_obj(s, NPD_KIND_POD, tu_pod("ns", "keep", "", "10.0.0.1", NULL), 5),
+			 0);
+	ck_assert_int_eq(apply_obj(s, NPD_KIND_POLICY, policy_rv("keep", "1"), 5), 0);
+	apply_obj(s, NPD_KIND_NAMESPACE, tu_ns("ns", NULL), 5);
+	/* A watch event replacing a listed object keeps its mark; one of another list (an
+	 * earlier, failed attempt) does not count. */
+	ck_assert_int_eq(
+	    apply_obj(s, NPD_KIND_POD, tu_pod("ns", "keep", "a=b", "10.0.0.1", NULL), 0), 1);
+	ck_assert_int_eq(apply_obj(s, NPD_KIND_POLICY, policy_rv("keep", "2"), 0), 1);
+	apply_obj(s, NPD_KIND_POD, tu_pod("ns", "stale", "", "10.0.0.4", NULL), 4);
+	ck_assert_uint_eq(npd_store_del_unlisted(s, NPD_KIND_POD, 5), 3);
 	ck_assert_ptr_nonnull(npd_store_get_pod(s, "ns", "keep"));
 	ck_assert_ptr_null(npd_store_get_pod(s, "ns", "gone"));
-	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_NAMESPACE), 1); /* other kinds untouched */
-	npd_map_fini(&seen);
+	ck_assert_ptr_null(npd_store_get_pod(s, "ns", "stale"));
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_NAMESPACE), 2); /* other kinds untouched */
+	ck_assert_uint_eq(npd_store_del_unlisted(s, NPD_KIND_POLICY, 5), 1);
+	ck_assert_ptr_nonnull(npd_store_get_policy(s, "ns", "keep"));
+	ck_assert_uint_eq(npd_store_del_unlisted(s, NPD_KIND_NAMESPACE, 5), 1);
+	ck_assert_ptr_nonnull(npd_store_get_namespace(s, "ns"));
+	ck_assert_ptr_null(npd_store_get_namespace(s, "gone-ns"));
+	/* A list that held nothing leaves nothing. */
+	ck_assert_uint_eq(npd_store_del_unlisted(s, NPD_KIND_POD, 6), 1);
+	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 0);
 	npd_store_free(s);
 }
 END_TEST
@@ -311,4 +349,4 @@ END_TEST
 
 TU_MAIN("store", add_replace_delete, status_only_update_is_not_a_change, ip_index_follows_reuse,
 	ip_index_random_claims, select_pods_by_namespace_and_labels, label_index_tracks_changes,
-	relist_deletes_unseen, apply_events)
+	relist_deletes_unlisted, apply_events)

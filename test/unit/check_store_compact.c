@@ -166,15 +166,13 @@ START_TEST(relist_frees_what_it_replaces)
 	printf("relist_frees_what_it_replaces: seed %" PRIu64 " (NPD_COMPACT_SEED to replay)\n",
 	       seed);
 	for (round = 0; round < 6; round++) {
-		struct npd_map seen;
 		char ns[16], name[16], labels[96], ip[32], node[16];
+		struct npd_event ev;
 
-		npd_map_init(&seen);
 		/* Each round lists a random subset of 400 pods with fresh label values, as a
 		 * relist after a gap would: the rest are deleted as unseen. */
 		for (i = 0; i < 400; i++) {
 			uint64_t r = tu_rand(&st);
-			char *key;
 
 			if (r % 3 == 0)
 				continue;
@@ -185,29 +183,23 @@ START_TEST(relist_frees_what_it_replaces)
 				 (r >> 16) % 1000);
 			snprintf(ip, sizeof(ip), "10.0.%zu.%zu", i / 250, i % 250);
 			snprintf(node, sizeof(node), "node-%" PRIu64, (r >> 24) % 7);
-			npd_store_add_pod(s, mkpod(ns, name, labels, ip, node));
-			key = npd_store_key(NPD_KIND_POD, ns, name);
-			npd_map_set(&seen, key, s);
-			free(key);
+			memset(&ev, 0, sizeof(ev));
+			ev.type = NPD_EV_ADDED;
+			ev.obj.kind = NPD_KIND_POD;
+			ev.obj.u.pod = mkpod(ns, name, labels, ip, node);
+			npd_store_apply_listed(s, &ev, (uint32_t)round + 1);
 		}
 		for (i = 0; i < 23; i += 1 + round % 3) {
 			snprintf(ns, sizeof(ns), "ns-%zu", i);
 			snprintf(labels, sizeof(labels), "team=t%zu", (i + round) % 4);
 			npd_store_add_namespace(s, tu_ns(ns, labels));
 		}
-		npd_store_del_unseen(s, NPD_KIND_POD, &seen);
-		npd_map_fini(&seen);
+		npd_store_del_unlisted(s, NPD_KIND_POD, (uint32_t)round + 1);
 		ck_assert_uint_eq(npd_intern_count(s->strings), live_strings(s));
 	}
 	/* Everything deleted: nothing is left in the table. */
-	{
-		struct npd_map none;
-
-		npd_map_init(&none);
-		npd_store_del_unseen(s, NPD_KIND_POD, &none);
-		npd_store_del_unseen(s, NPD_KIND_NAMESPACE, &none);
-		npd_map_fini(&none);
-	}
+	npd_store_del_unlisted(s, NPD_KIND_POD, 100);
+	npd_store_del_unlisted(s, NPD_KIND_NAMESPACE, 100);
 	ck_assert_uint_eq(npd_store_count(s, NPD_KIND_POD), 0);
 	ck_assert_uint_eq(npd_intern_count(s->strings), 0);
 	ck_assert_uint_eq(npd_intern_bytes(s->strings), 0);
