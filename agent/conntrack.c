@@ -3,14 +3,22 @@
  * conntrack table over netlink, keeps the TCP/UDP/SCTP entries with a local pod at one
  * end whose present verdict is a deny, and deletes exactly those, never the whole table.
  * An entry deleted while its flow still sends is recreated by the next packet as NEW, which
- * the policy chains now reject. The dump is in process (no fork) and runs only after a
- * commit, not per packet or per scrape. */
+ * the policy chains now reject.
+ *
+ * The dump walks the kernel's whole conntrack hash (every bucket of every namespace: 10 ms
+ * at 262,144 buckets, more with many entries), so it runs on a thread of its own, which
+ * keeps only the entries with one of the node's pods' addresses at an end; the loop goes on
+ * syncing meanwhile and judges those few against the store when the dump is back. One dump
+ * is out at a time: the syncs that can deny while it runs are served by one more dump
+ * after it, so a burst of changes costs two dumps, not one per change. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <ev.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 
 #include "conntrack.h"
@@ -25,17 +33,37 @@
 #define M_SECONDS "netpold_conntrack_last_cut_duration_seconds"
 #define M_SCANNED "netpold_conntrack_last_cut_scanned_entries"
 
+/* An entry the dump kept: the flow as the policy sees it, and the entry to delete. */
+struct cand {
+	struct npd_ct_flow f;
+	struct nf_conntrack *ct; /* owned */
+};
+
+/* One dump, filled by its thread and read by the loop once the thread is done. */
+struct dump {
+	struct npd_addr *addrs; /* the node's pods' addresses, sorted; owned */
+	size_t n_addrs;
+	size_t scanned; /* entries the dump returned */
+	struct cand *cand;
+	size_t n, cap;
+	int rc; /* 0 or -errno of the dump */
+	uint64_t t0;
+};
+
 struct conntrack {
 	struct npd_agent *a;
 	const char *node;
+	ev_async done; /* the thread's dump is back */
+	pthread_t th;
+	bool running; /* th is out with d */
+	struct dump d;
+	/* A sync that can deny came while d ran: the addresses for the dump after it. */
+	bool again;
+	struct npd_addr *next_addrs;
+	size_t n_next;
 };
 
-struct dump {
-	struct conntrack *c;
-	size_t scanned;		   /* entries the dump returned */
-	struct nf_conntrack **cut; /* clones to delete, owned */
-	size_t n, cap;
-};
+static void on_done(struct ev_loop *loop, ev_async *w, int revents);
 
 struct conntrack *
 conntrack_new(struct npd_agent *a, const char *node)
@@ -45,16 +73,20 @@ conntrack_new(struct npd_agent *a, const char *node)
 
 	c->a = a;
 	c->node = node;
+	ev_async_init(&c->done, on_done);
+	c->done.data = c;
+	ev_async_start(agent_loop(a), &c->done);
 	npd_metrics_help(
 	    m, M_DELETED,
 	    "Conntrack entries deleted because a change denies their established flow.");
 	npd_metrics_help(m, M_CUTS,
-			 "Conntrack cuts run: one after each sync whose plan can deny a flow (not "
-			 "after one that only adds set members).");
+			 "Conntrack cuts run: one after a sync whose plan can deny a flow (not "
+			 "after one that only adds set members); the syncs during a cut share the "
+			 "next one.");
 	npd_metrics_help(m, M_ERRORS, "Conntrack dumps or deletions that failed.");
 	npd_metrics_help(m, M_SECONDS,
-			 "Time the last conntrack cut took on the loop: the dump, its filtering "
-			 "and the deletions.");
+			 "Time the last conntrack cut took, from its start to its last deletion: "
+			 "the dump (on a thread of its own), its filtering and the deletions.");
 	npd_metrics_help(m, M_SCANNED, "Conntrack entries the last cut's dump returned.");
 	npd_metrics_add(m, M_CUTS, 0);
 	npd_metrics_add(m, M_DELETED, 0);
@@ -64,9 +96,29 @@ conntrack_new(struct npd_agent *a, const char *node)
 	return c;
 }
 
+static void
+dump_fini(struct dump *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		nfct_destroy(d->cand[i].ct);
+	free(d->cand);
+	free(d->addrs);
+	memset(d, 0, sizeof(*d));
+}
+
 void
 conntrack_free(struct conntrack *c)
 {
+	if (!c)
+		return;
+	/* A dump out is waited for: it ends with the kernel's walk, in milliseconds. */
+	if (c->running)
+		pthread_join(c->th, NULL);
+	ev_async_stop(agent_loop(c->a), &c->done);
+	dump_fini(&c->d);
+	free(c->next_addrs);
 	free(c);
 }
 
@@ -101,74 +153,149 @@ to_flow(const struct nf_conntrack *ct, struct npd_ct_flow *f)
 	return true;
 }
 
+static bool
+is_node_addr(const struct dump *d, const struct npd_addr *a)
+{
+	size_t lo = 0, hi = d->n_addrs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = npd_addr_cmp(&d->addrs[mid], a);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* On the dump's thread: keeps the entries with a pod of the node at one end. */
 static int
 on_entry(enum nf_conntrack_msg_type type, struct nf_conntrack *ct, void *data)
 {
 	struct dump *d = data;
-	const struct npd_store *s = agent_store(d->c->a);
 	struct npd_ct_flow f;
 
 	(void)type;
 	d->scanned++;
-	if (!to_flow(ct, &f))
+	if (!to_flow(ct, &f) || (!is_node_addr(d, &f.src) && !is_node_addr(d, &f.dst)))
 		return NFCT_CB_CONTINUE;
-	if (!npd_ctflush_is_candidate(s, d->c->node, &f.src) &&
-	    !npd_ctflush_is_candidate(s, d->c->node, &f.dst))
-		return NFCT_CB_CONTINUE;
-	if (!npd_ctflush_matches(s, d->c->node, &f))
-		return NFCT_CB_CONTINUE;
-	npd_xgrow(&d->cut, &d->cap, d->n + 1, sizeof(*d->cut));
-	d->cut[d->n++] = nfct_clone(ct);
+	npd_xgrow(&d->cand, &d->cap, d->n + 1, sizeof(*d->cand));
+	d->cand[d->n].f = f;
+	d->cand[d->n].ct = nfct_clone(ct);
+	if (d->cand[d->n].ct)
+		d->n++;
 	return NFCT_CB_CONTINUE;
 }
 
-void
-conntrack_after_apply(void *ctx)
+static void *
+dump_thread(void *arg)
 {
-	struct conntrack *c = ctx;
-	struct npd_metrics *m = agent_metrics(c->a);
-	struct dump d = {.c = c};
-	struct nfct_handle *h;
+	struct conntrack *c = arg;
+	struct dump *d = &c->d;
 	uint32_t family = AF_UNSPEC;
-	uint64_t t0 = npd_now_ns();
-	size_t i, deleted = 0;
-	int rc = 0;
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
 
-	h = nfct_open(CONNTRACK, 0);
 	if (!h) {
-		rc = -errno;
-		goto out;
+		d->rc = errno ? -errno : -EIO;
+	} else {
+		nfct_callback_register(h, NFCT_T_ALL, on_entry, d);
+		if (nfct_query(h, NFCT_Q_DUMP, &family) < 0)
+			d->rc = errno ? -errno : -EIO;
+		nfct_close(h);
 	}
-	nfct_callback_register(h, NFCT_T_ALL, on_entry, &d);
-	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0) {
-		rc = -errno;
-		goto out;
+	ev_async_send(agent_loop(c->a), &c->done);
+	return NULL;
+}
+
+/* Sends a thread to dump for the node's pods at addrs (taken). */
+static void
+start_dump(struct conntrack *c, struct npd_addr *addrs, size_t n)
+{
+	int rc;
+
+	memset(&c->d, 0, sizeof(c->d));
+	c->d.addrs = addrs;
+	c->d.n_addrs = n;
+	c->d.t0 = npd_now_ns();
+	rc = pthread_create(&c->th, NULL, dump_thread, c);
+	if (rc) {
+		npd_metrics_add(agent_metrics(c->a), M_ERRORS, 1);
+		agent_log("error", "msg=\"conntrack cut failed\" err=\"%s\"", strerror(rc));
+		dump_fini(&c->d);
+		return;
 	}
-	nfct_callback_unregister(h);
-	for (i = 0; i < d.n; i++) {
-		if (!d.cut[i])
+	c->running = true;
+}
+
+/* On the loop, the dump back: the kept entries the store now denies are deleted. */
+static void
+on_done(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct conntrack *c = w->data;
+	struct npd_metrics *m = agent_metrics(c->a);
+	const struct npd_store *s = agent_store(c->a);
+	struct dump *d = &c->d;
+	struct nfct_handle *h = NULL;
+	size_t i, deleted = 0;
+	int rc;
+
+	(void)loop;
+	(void)revents;
+	if (!c->running)
+		return;
+	pthread_join(c->th, NULL);
+	c->running = false;
+	rc = d->rc;
+	for (i = 0; i < d->n && rc == 0; i++) {
+		if (!npd_ctflush_matches(s, c->node, &d->cand[i].f))
 			continue;
+		if (!h && !(h = nfct_open(CONNTRACK, 0))) {
+			rc = errno ? -errno : -EIO;
+			break;
+		}
 		/* ENOENT: the flow ended (or timed out) since the dump. */
-		if (nfct_query(h, NFCT_Q_DESTROY, d.cut[i]) == 0)
+		if (nfct_query(h, NFCT_Q_DESTROY, d->cand[i].ct) == 0)
 			deleted++;
 		else if (errno != ENOENT)
 			rc = -errno;
 	}
-out:
+	if (h)
+		nfct_close(h);
 	if (rc < 0) {
 		npd_metrics_add(m, M_ERRORS, 1);
 		agent_log("error", "msg=\"conntrack cut failed\" err=\"%s\"", strerror(-rc));
 	}
 	npd_metrics_add(m, M_CUTS, 1);
 	npd_metrics_add(m, M_DELETED, (double)deleted);
-	npd_metrics_set(m, M_SECONDS, (double)(npd_now_ns() - t0) / 1e9);
-	npd_metrics_set(m, M_SCANNED, (double)d.scanned);
+	npd_metrics_set(m, M_SECONDS, (double)(npd_now_ns() - d->t0) / 1e9);
+	npd_metrics_set(m, M_SCANNED, (double)d->scanned);
 	if (deleted)
 		agent_log("info", "msg=\"established flows cut\" entries=%zu", deleted);
-	for (i = 0; i < d.n; i++)
-		if (d.cut[i])
-			nfct_destroy(d.cut[i]);
-	free(d.cut);
-	if (h)
-		nfct_close(h);
+	dump_fini(d);
+	if (c->again) {
+		c->again = false;
+		start_dump(c, c->next_addrs, c->n_next);
+		c->next_addrs = NULL;
+		c->n_next = 0;
+	}
+}
+
+void
+conntrack_after_apply(void *ctx, struct npd_addr *node_addrs, size_t n)
+{
+	struct conntrack *c = ctx;
+
+	if (!c->running) {
+		start_dump(c, node_addrs, n);
+		return;
+	}
+	/* The dump out may have passed the entries of flows this sync denies: one more. */
+	free(c->next_addrs);
+	c->next_addrs = node_addrs;
+	c->n_next = n;
+	c->again = true;
 }

@@ -12,8 +12,10 @@ struct conntrack;
  * no-op. Opens no socket until the first cut. */
 struct conntrack *conntrack_new(struct npd_agent *a, const char *node);
 void conntrack_free(struct conntrack *c);
-/* Dumps the table, deletes the entries ctflush says must go and counts them; a failure is
- * logged and counted, never fatal (the rules still deny new flows). ctx: struct conntrack *. */
-void conntrack_after_apply(void *ctx);
+/* Starts a cut for the node's pods at node_addrs (sorted, taken): the table is dumped on a
+ * thread, and the entries ctflush says must go are deleted on the loop when it is back
+ * (after one more dump when a cut was already out), and counted; a failure is logged and
+ * counted, never fatal (the rules still deny new flows). ctx: struct conntrack *. */
+void conntrack_after_apply(void *ctx, struct npd_addr *node_addrs, size_t n);
 
 #endif

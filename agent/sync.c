@@ -487,8 +487,12 @@ sync_once(struct sync *s, double *secs)
 	record_success(s, plan, *secs, ph.applied);
 	/* A plan that only adds set members admits more and denies nothing: no established
 	 * flow can have lost its verdict, so the conntrack cut is not run for it. */
-	if (!empty && s->o.after_apply && npd_plan_can_deny(plan))
-		s->o.after_apply(s->o.after_apply_ctx);
+	if (!empty && s->o.after_apply && npd_plan_can_deny(plan)) {
+		size_t n_addrs;
+		struct npd_addr *addrs = npd_compile_state_node_addrs(s->cstate, &n_addrs);
+
+		s->o.after_apply(s->o.after_apply_ctx, addrs, n_addrs);
+	}
 	agent_log(empty ? "debug" : "info",
 		  "msg=\"sync applied\" plan=\"%s\" commits=%u duration_ms=%.1f",
 		  summary.data ? summary.data : "", commits, *secs * 1e3);

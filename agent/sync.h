@@ -23,8 +23,9 @@ struct sync_opts {
 	double resync_period; /* seconds, 0 disables; default 30 */
 	struct stats *stats;  /* borrowed, may be NULL: told of every commit */
 	/* Called after each sync that changed the kernel in a way that can deny (npd_plan_can_deny),
-	 * with after_apply_ctx; may be NULL. */
-	void (*after_apply)(void *ctx);
+	 * with after_apply_ctx and the addresses of the node's pods (sorted, owned by the
+	 * callee: npd_compile_state_node_addrs); may be NULL. */
+	void (*after_apply)(void *ctx, struct npd_addr *node_addrs, size_t n);
 	void *after_apply_ctx;
 };
 

@@ -628,3 +628,30 @@ const char (*npd_compile_state_dirty_sets(const struct npd_compile_state *st, si
 	*all = st->dirty_all;
 	return (const char(*)[NPD_SET_NAMELEN])st->dirty;
 }
+
+static int
+cmp_addr(const void *x, const void *y)
+{
+	return npd_addr_cmp(x, y);
+}
+
+struct npd_addr *
+npd_compile_state_node_addrs(const struct npd_compile_state *st, size_t *n)
+{
+	struct npd_addr *v = NULL;
+	size_t it = 0, cap = 0, i;
+	void *val;
+
+	*n = 0;
+	while (npd_map_next(&st->locals, &it, NULL, &val)) {
+		const struct npd_cc_kept_local *k = val;
+
+		for (i = 0; i < k->n_ips; i++) {
+			npd_xgrow(&v, &cap, *n + 1, sizeof(*v));
+			v[(*n)++] = k->ips[i];
+		}
+	}
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_addr);
+	return v;
+}

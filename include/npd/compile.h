@@ -56,5 +56,8 @@ int npd_compile_incr(struct npd_compile_state *st, const struct npd_store *s,
  * may have. */
 const char (*npd_compile_state_dirty_sets(const struct npd_compile_state *st, size_t *n,
 					  bool *all))[NPD_SET_NAMELEN];
+/* The addresses of the pods of the compiled node, as the last compile through st saw them,
+ * in a new array (the caller frees it) of *n, sorted by npd_addr_cmp; NULL when none. */
+struct npd_addr *npd_compile_state_node_addrs(const struct npd_compile_state *st, size_t *n);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "npd/buf.h"
 #include "npd/compile.h"
+#include "npd/mem.h"
 #include "npd/differ.h"
 #include "npd/ruleset.h"
 #include "npd/store.h"
@@ -104,6 +105,45 @@ is_dirty(const char (*dirty)[NPD_SET_NAMELEN], size_t n, const char *name)
 }
 
 /* A set the compile did not call dirty is the previous ruleset's set of that name. */
+static int
+cmp_addr(const void *x, const void *y)
+{
+	return npd_addr_cmp(x, y);
+}
+
+/* The state's addresses of the node's pods (the conntrack cut's candidates) are those of
+ * the store's pods whose nodeName is the node, found here by walking every pod. */
+static void
+check_node_addrs(const struct node_run *nr, const struct npd_store *s, const char *where)
+{
+	struct npd_addr *want = NULL, *got;
+	size_t n_want = 0, cap = 0, n_got, n_ns, n_pods, i, j, k;
+	const char *const *names = npd_store_ns_names(s, &n_ns);
+
+	for (i = 0; i < n_ns; i++) {
+		const struct npd_pod *const *pods = npd_store_pods_in(s, names[i], &n_pods);
+
+		for (j = 0; j < n_pods; j++) {
+			if (!pods[j]->node || strcmp(pods[j]->node, nr->node))
+				continue;
+			for (k = 0; k < pods[j]->n_ips; k++) {
+				npd_xgrow(&want, &cap, n_want + 1, sizeof(*want));
+				want[n_want++] = pods[j]->ips[k];
+			}
+		}
+	}
+	if (n_want)
+		qsort(want, n_want, sizeof(*want), cmp_addr);
+	got = npd_compile_state_node_addrs(nr->st, &n_got);
+	ck_assert_msg(n_got == n_want, "%s, node %s: %zu node addresses, the store has %zu", where,
+		      nr->node, n_got, n_want);
+	for (i = 0; i < n_got; i++)
+		ck_assert_msg(!npd_addr_cmp(&got[i], &want[i]),
+			      "%s, node %s: node address %zu differs", where, nr->node, i);
+	free(got);
+	free(want);
+}
+
 static void
 check_clean_sets(const struct node_run *nr, const struct npd_ruleset *rs, const char *where)
 {
@@ -305,6 +345,7 @@ compare(struct node_run *nr, const struct npd_store *s, const char *where)
 	nr->n_over = n_over;
 	check_clean_sets(nr, incr, where);
 	check_dirty_plan(nr, incr, where);
+	check_node_addrs(nr, s, where);
 	npd_ruleset_free(nr->prev);
 	nr->prev = incr;
 	npd_ruleset_free(full);
