@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <ev.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
@@ -32,6 +33,7 @@
 #define M_ERRORS "netpold_conntrack_errors_total"
 #define M_SECONDS "netpold_conntrack_last_cut_duration_seconds"
 #define M_SCANNED "netpold_conntrack_last_cut_scanned_entries"
+#define M_LOOP "netpold_conntrack_last_cut_loop_seconds"
 
 /* An entry the dump kept: the flow as the policy sees it, and the entry to delete. */
 struct cand {
@@ -88,11 +90,15 @@ conntrack_new(struct npd_agent *a, const char *node)
 			 "Time the last conntrack cut took, from its start to its last deletion: "
 			 "the dump (on a thread of its own), its filtering and the deletions.");
 	npd_metrics_help(m, M_SCANNED, "Conntrack entries the last cut's dump returned.");
+	npd_metrics_help(m, M_LOOP,
+			 "Of the last conntrack cut, the time on the loop: judging the entries of "
+			 "the node's pods against the store and deleting.");
 	npd_metrics_add(m, M_CUTS, 0);
 	npd_metrics_add(m, M_DELETED, 0);
 	npd_metrics_add(m, M_ERRORS, 0);
 	npd_metrics_set(m, M_SECONDS, 0);
 	npd_metrics_set(m, M_SCANNED, 0);
+	npd_metrics_set(m, M_LOOP, 0);
 	return c;
 }
 
@@ -207,6 +213,18 @@ dump_thread(void *arg)
 			d->rc = errno ? -errno : -EIO;
 		nfct_close(h);
 	}
+#ifdef NPD_TEST_HOOKS
+	/* Holds the dump after the kernel's walk, so that a test can set up a flow and deny it
+	 * while the cut is out: only the dump after it can see that flow. */
+	{
+		const char *env = getenv("NPD_CT_HOLD_MS");
+		unsigned long ms = env ? strtoul(env, NULL, 10) : 0;
+		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+		if (ms)
+			nanosleep(&ts, NULL);
+	}
+#endif
 	ev_async_send(agent_loop(c->a), &c->done);
 	return NULL;
 }
@@ -241,6 +259,7 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 	struct dump *d = &c->d;
 	struct nfct_handle *h = NULL;
 	size_t i, deleted = 0;
+	uint64_t t_loop = npd_now_ns();
 	int rc;
 
 	(void)loop;
@@ -273,6 +292,7 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 	npd_metrics_add(m, M_DELETED, (double)deleted);
 	npd_metrics_set(m, M_SECONDS, (double)(npd_now_ns() - d->t0) / 1e9);
 	npd_metrics_set(m, M_SCANNED, (double)d->scanned);
+	npd_metrics_set(m, M_LOOP, (double)(npd_now_ns() - t_loop) / 1e9);
 	if (deleted)
 		agent_log("info", "msg=\"established flows cut\" entries=%zu", deleted);
 	dump_fini(d);

@@ -21,8 +21,9 @@
 # of mid-stream pickups the server's pushed segment, NEW in the allowed direction, would
 # start a new entry and client's segments would pass as its replies; without TCP resets a
 # dropped segment would be retransmitted until the revert and the connection resume.
-# Last, a pod joining the peer set of a policy (set additions only) makes the server's node
-# run no conntrack cut, and its leaving (an entry deleted) one.
+# Then a pod joining the peer set of a policy (set additions only) makes the server's node
+# run no conntrack cut, and its leaving (an entry deleted) one. Last, a flow set up while a
+# cut is out (node1's dumps held by a test hook) and denied then is cut by the next one.
 # Needs root. Prints "N passed, M failed".
 set -u
 
@@ -225,6 +226,41 @@ T_WRITE=$(date +%s.%N)
 rm -f "$MAN/extra.yaml"
 lab_check "the pod leaving it (an entry deleted): node2 runs one cut" \
 	cuts_then node2 "$((cuts + 1))"
+
+# A change while a cut is out: node1's netpold again, its dumps held 2 s after the kernel's
+# walk (a test hook). A policy on client makes node1 cut; during that cut other opens a UDP
+# 5-tuple to the server, and then a policy denies other's egress. The held dump walked the
+# table before that flow existed: only the one more dump that the second sync asks for
+# sees it and cuts it. Both syncs are served by those two cuts.
+HOLD=2
+cuts_are() { [[ $(scn_metric node1 netpold_conntrack_cuts_total) == "$1" ]]; }
+scn_agent_stop node1
+NPD_CT_HOLD_MS=$((HOLD * 1000)) scn_agent_start node1 "$MAN"
+lab_check "node1's netpold restarted with held dumps" scn_agent_ready node1
+lab_check "node1's first sync: its cut comes back after the hold" scn_poll 10 cuts_are 1
+T_WRITE=$(date +%s.%N)
+policy_on hold-client client Egress >"$MAN/hold1.yaml.tmp" && mv "$MAN/hold1.yaml.tmp" "$MAN/hold1.yaml"
+lab_check "held cut: node1 synced the first policy" scn_poll 10 synced_after_write node1
+H_UDP=$SCN_DIR/held-other-udp
+hpid=$(flow demo.other udp "$H_UDP" "$FLOWPORT" 10)
+sleep 0.5
+T_WRITE=$(date +%s.%N)
+policy_on hold-other other Egress >"$MAN/hold2.yaml.tmp" && mv "$MAN/hold2.yaml.tmp" "$MAN/hold2.yaml"
+lab_check "held cut: node1 synced the policy denying other's egress" \
+	scn_poll 10 synced_after_write node1
+T_KERNEL=$(scn_metric node1 netpold_last_sync_timestamp_seconds)
+lab_check "held cut: the deny reached the kernel while the first policy's cut was out" cuts_are 1
+wait_flows "$hpid"
+held_cut() { # FILE: echoed before the deny, none later than 1 s after two holds
+	local f l
+	f=$(first_echo "$1") l=$(last_echo "$1")
+	echo "     $(basename "$1"): first echo $f, last echo $l ($(awk -v l="$l" -v k="$T_KERNEL" 'BEGIN { printf "%+.3f", l - k }') s after the deny reached the kernel); $(grep ' done ' "$1")"
+	[[ -n $f ]] && awk -v f="$f" -v w="$T_WRITE" -v l="$l" -v k="$T_KERNEL" -v h="$HOLD" \
+		'BEGIN { exit !(f < w && l <= k + 2 * h + 1.0) }'
+}
+lab_check "held cut: the flow set up during it is cut by the next one" held_cut "$H_UDP"
+lab_check "held cut: two syncs, two cuts after the first sync's" cuts_are 3
+rm -f "$MAN/hold1.yaml" "$MAN/hold2.yaml"
 lab_check "netpold down and cleaned up on both nodes" scn_agents_down
 if ((LAB_FAILED)); then
 	scn_dump node1

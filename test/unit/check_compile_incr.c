@@ -20,8 +20,8 @@
 
 #include "npd/buf.h"
 #include "npd/compile.h"
-#include "npd/mem.h"
 #include "npd/differ.h"
+#include "npd/mem.h"
 #include "npd/ruleset.h"
 #include "npd/store.h"
 #include "testutil.h"
