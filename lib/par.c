@@ -3,10 +3,14 @@
  * i < delivered + window, so slot i % window is always free when it finishes. Workers
  * wait on one condition for room in the window, the caller on another for the result it
  * delivers next. The threads live for one call: nothing stays running between loads. */
+#include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "npd/mem.h"
@@ -29,17 +33,160 @@ struct par {
 	void *arg;
 };
 
+/* The first line of file path as a number; -1 when it cannot be read or is not one. */
+static long
+read_long(const char *path, char *rest, size_t n_rest)
+{
+	FILE *f = fopen(path, "re");
+	char buf[64], *end;
+	long v;
+
+	if (!f)
+		return -1;
+	end = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	if (!end || !(isdigit((unsigned char)buf[0]) || buf[0] == '-'))
+		return -1;
+	errno = 0;
+	v = strtol(buf, &end, 10);
+	if (errno)
+		return -1;
+	snprintf(rest, n_rest, "%s", end);
+	return v;
+}
+
+/* The CPUs the quota of cgroup directory dir allows, rounded up; 0: none. v2: cpu.max
+ * ("QUOTA PERIOD" or "max PERIOD"); v1: cpu.cfs_quota_us (-1: none) and cpu.cfs_period_us. */
+static unsigned long
+quota_at(char *dir, size_t cap, bool v1)
+{
+	size_t end = strlen(dir);
+	char rest[64], *e;
+	long q, period = 0;
+
+	if (end + sizeof("/cpu.cfs_period_us") > cap)
+		return 0;
+	memcpy(dir + end, v1 ? "/cpu.cfs_quota_us" : "/cpu.max",
+	       v1 ? sizeof("/cpu.cfs_quota_us") : sizeof("/cpu.max"));
+	q = read_long(dir, rest, sizeof(rest));
+	if (q > 0 && v1) {
+		memcpy(dir + end, "/cpu.cfs_period_us", sizeof("/cpu.cfs_period_us"));
+		period = read_long(dir, rest, sizeof(rest));
+	} else if (q > 0 && rest[0] == ' ' && isdigit((unsigned char)rest[1])) {
+		errno = 0;
+		period = strtol(rest + 1, &e, 10);
+		if (errno || (*e && *e != '\n'))
+			period = 0;
+	}
+	dir[end] = '\0';
+	if (q <= 0 || period <= 0)
+		return 0;
+	return ((unsigned long)q + (unsigned long)period - 1) / (unsigned long)period;
+}
+
+/* The path in self_cgroup (/proc/self/cgroup) of the unified hierarchy ("0::/path"), or
+ * with v1 of the hierarchy holding the cpu controller ("N:cpu,cpuacct:/path"), in *len. */
+static const char *
+cgroup_of(const char *self_cgroup, bool v1, size_t *len)
+{
+	const char *line;
+
+	for (line = self_cgroup; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+		const char *eol = line + strcspn(line, "\n");
+		bool match = false;
+
+		if (!c || !p || p > eol || p[1] != '/')
+			continue;
+		if (!v1) {
+			match = !strncmp(line, "0::", 3);
+		} else {
+			const char *t = c + 1;
+
+			while (t < p && !match) {
+				size_t l = strcspn(t, ",:");
+
+				match = l == 3 && !strncmp(t, "cpu", 3);
+				t += l + 1;
+			}
+		}
+		if (match) {
+			*len = (size_t)(eol - (p + 1));
+			return p + 1;
+		}
+	}
+	return NULL;
+}
+
+/* The smallest quota of cgroup path (len bytes) and its ancestors, under root. */
+static unsigned long
+walk_up(const char *root, const char *cg, size_t len, bool v1)
+{
+	size_t root_len = strlen(root);
+	unsigned long best = 0, n;
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%.*s", root, (int)len, cg) >= sizeof(path))
+		return 0;
+	for (;;) {
+		char *slash;
+
+		n = quota_at(path, sizeof(path), v1);
+		if (n && (!best || n < best))
+			best = n;
+		slash = strlen(path) > root_len ? strrchr(path + root_len, '/') : NULL;
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
+	return best;
+}
+
+unsigned
+npd_par_quota_cpus(const char *root, const char *self_cgroup)
+{
+	unsigned long best = 0, n;
+	const char *cg;
+	char v1root[4096];
+	size_t len;
+
+	/* Every ancestor's limit applies: the smallest of them, from the cgroup up. */
+	if ((cg = cgroup_of(self_cgroup, false, &len)))
+		best = walk_up(root, cg, len, false);
+	snprintf(v1root, sizeof(v1root), "%s/cpu", root);
+	if ((cg = cgroup_of(self_cgroup, true, &len)) && (n = walk_up(v1root, cg, len, true)) &&
+	    (!best || n < best))
+		best = n;
+	return best > 0xffff ? 0xffff : (unsigned)best;
+}
+
 unsigned
 npd_par_threads(void)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	cpu_set_t set;
 	long n = online > 0 ? online : 1;
+	char self[4096];
+	FILE *f;
+	size_t got;
+	unsigned quota;
 
 	/* A cpuset (taskset, a container's cpuset.cpus) can allow fewer CPUs than are online. */
 	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 &&
 	    CPU_COUNT(&set) < n)
 		n = CPU_COUNT(&set);
+	/* So can a CPU quota (a container's resources.limits.cpu): more threads than it allows
+	 * are throttled in turn, each with a malloc arena of its own. */
+	f = fopen("/proc/self/cgroup", "re");
+	if (f) {
+		got = fread(self, 1, sizeof(self) - 1, f);
+		fclose(f);
+		self[got] = '\0';
+		quota = npd_par_quota_cpus("/sys/fs/cgroup", self);
+		if (quota && quota < n)
+			n = quota;
+	}
 	return n > NPD_PAR_MAX_THREADS ? NPD_PAR_MAX_THREADS : (unsigned)n;
 }
 

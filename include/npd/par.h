@@ -17,9 +17,15 @@ typedef void *(*npd_par_work_fn)(size_t i, void *arg);
  * owns the result and may touch anything the caller may. */
 typedef void (*npd_par_done_fn)(size_t i, void *result, void *arg);
 
-/* The worker threads worth starting here: the CPUs this process may run on, at least 1,
- * at most NPD_PAR_MAX_THREADS. */
+/* The worker threads worth starting here: the CPUs this process may run on (online, in
+ * its affinity mask, and within its cgroup's CPU quota), at least 1, at most
+ * NPD_PAR_MAX_THREADS. */
 unsigned npd_par_threads(void);
+/* The CPUs the cgroup CPU quota allows the process whose /proc/self/cgroup reads
+ * self_cgroup, cgroups mounted at root: the smallest quota of its cgroup and of every
+ * ancestor, rounded up, from cpu.max (v2, root itself) or cpu.cfs_quota_us and
+ * cpu.cfs_period_us (v1, root/cpu); 0 when none limits it (or it is not known). */
+unsigned npd_par_quota_cpus(const char *root, const char *self_cgroup);
 
 /* Runs work on every job on up to threads threads (0: npd_par_threads()) and hands each
  * result to done in job order, as soon as it and all before it are ready; a job starts

@@ -1,14 +1,17 @@
 /* check_par.c: the ordered parallel map: every job runs once, results reach done in job
  * order on the caller's thread whatever order the workers finish in (seeded random job
  * lengths shuffle it), no more than window jobs are ever ahead of done, and one thread
- * means the caller's thread alone. */
+ * means the caller's thread alone; the thread count follows a cgroup CPU quota. */
 #include <check.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "npd/mem.h"
 #include "npd/par.h"
@@ -146,4 +149,123 @@ START_TEST(par_threads_bounded)
 }
 END_TEST
 
-TU_MAIN("par", par_in_order_within_window, par_one_thread_is_the_caller, par_threads_bounded)
+/* Writes text and a newline to dir/name. */
+static void
+put(const char *dir, const char *name, const char *text)
+{
+	char *p = npd_xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%s\n", text);
+	fclose(f);
+	free(p);
+}
+
+/* Writes text to root/rel/cpu.max, making the directories. */
+static void
+cpu_max(const char *root, const char *rel, const char *text)
+{
+	char *dir = npd_xasprintf("%s%s", root, rel), *p;
+
+	for (p = dir + strlen(root); *p && (p = strchr(p + 1, '/')); p++) {
+		*p = '\0';
+		mkdir(dir, 0700);
+		*p = '/';
+	}
+	mkdir(dir, 0700);
+	put(dir, "cpu.max", text);
+	free(dir);
+}
+
+/* Writes root/rel/cpu.cfs_quota_us and cpu.cfs_period_us (the parent exists). */
+static void
+v1(const char *root, const char *rel, const char *quota, const char *period)
+{
+	char *dir = npd_xasprintf("%s%s", root, rel);
+
+	mkdir(dir, 0700);
+	put(dir, "cpu.cfs_quota_us", quota);
+	put(dir, "cpu.cfs_period_us", period);
+	free(dir);
+}
+
+static void
+rm_v1(const char *root)
+{
+	static const char *const rels[] = {"/cpu/kubepods/pod1", "/cpu/kubepods", "/cpu"};
+	size_t i;
+
+	for (i = 0; i < NPD_ARRAY_SIZE(rels); i++) {
+		char *q = npd_xasprintf("%s%s/cpu.cfs_quota_us", root, rels[i]);
+		char *p = npd_xasprintf("%s%s/cpu.cfs_period_us", root, rels[i]);
+		char *d = npd_xasprintf("%s%s", root, rels[i]);
+
+		ck_assert_int_eq(unlink(q), 0);
+		ck_assert_int_eq(unlink(p), 0);
+		ck_assert_int_eq(rmdir(d), 0);
+		free(q);
+		free(p);
+		free(d);
+	}
+}
+
+/* Removes root/d/cpu.max and root/d for each of dirs, deepest (last) first. */
+static void
+rm_tree(const char *root, const char *const *dirs, size_t n)
+{
+	while (n--) {
+		char *f = npd_xasprintf("%s%s/cpu.max", root, dirs[n]);
+
+		unlink(f);
+		f[strlen(f) - strlen("/cpu.max")] = '\0';
+		ck_assert_int_eq(rmdir(f), 0);
+		free(f);
+	}
+}
+
+START_TEST(par_quota_from_cgroup)
+{
+	static const char *const dirs[] = {"",
+					   "/kubepods",
+					   "/kubepods/pod1",
+					   "/kubepods/pod1/ctr",
+					   "/kubepods/pod2",
+					   "/kubepods/pod3"};
+	char root[] = "/tmp/npd-cgroup-XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	cpu_max(root, "", "max 100000");
+	cpu_max(root, "/kubepods", "400000 100000");
+	cpu_max(root, "/kubepods/pod1", "150000 100000");
+	cpu_max(root, "/kubepods/pod1/ctr", "max 100000");
+	cpu_max(root, "/kubepods/pod2", "garbage");
+	cpu_max(root, "/kubepods/pod3", "-5 100000");
+	/* The smallest quota on the way up, rounded up: 1.5 CPUs make 2 threads. */
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "0::/kubepods/pod1/ctr\n"), 2);
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "12:cpu:/x\n0::/kubepods/pod1\n"), 2);
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "0::/kubepods\n"), 4);
+	/* Unreadable, negative or missing files limit nothing; the ancestors still do. */
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "0::/kubepods/pod2\n"), 4);
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "0::/kubepods/pod3\n"), 4);
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "0::/kubepods/gone/deeper\n"), 4);
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "0::/\n"), 0);
+	/* No unified hierarchy line (cgroup v1 only), or none at all. */
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "4:cpu,cpuacct:/kubepods\n"), 0);
+	ck_assert_uint_eq(npd_par_quota_cpus(root, ""), 0);
+	/* cgroup v1: the hierarchy with the cpu controller, mounted at root/cpu. */
+	v1(root, "/cpu", "-1", "100000");
+	v1(root, "/cpu/kubepods", "250000", "100000");
+	v1(root, "/cpu/kubepods/pod1", "-1", "100000");
+	ck_assert_uint_eq(
+	    npd_par_quota_cpus(root, "5:cpuacct,cpu:/kubepods/pod1\n1:name=systemd:/"), 3);
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "3:cpuset:/kubepods/pod1\n"), 0);
+	/* A quota in both: the smaller counts. */
+	ck_assert_uint_eq(npd_par_quota_cpus(root, "0::/kubepods/pod1\n5:cpu:/kubepods\n"), 2);
+	rm_v1(root);
+	rm_tree(root, dirs, NPD_ARRAY_SIZE(dirs));
+}
+END_TEST
+
+TU_MAIN("par", par_in_order_within_window, par_one_thread_is_the_caller, par_threads_bounded,
+	par_quota_from_cgroup)
