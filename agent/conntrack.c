@@ -10,7 +10,9 @@
  * keeps only the entries with one of the node's pods' addresses at an end; the loop goes on
  * syncing meanwhile and judges those few against the store when the dump is back. One dump
  * is out at a time: the syncs that can deny while it runs are served by one more dump
- * after it, so a burst of changes costs two dumps, not one per change. */
+ * after it, so a burst of changes costs two dumps, not one per change. And a dump starts
+ * no sooner than CUT_GAP_S, and twice the last one's duration, after the last one started:
+ * under steady churn the dumps take at most half a CPU, however large the table. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +36,7 @@
 #define M_SECONDS "netpold_conntrack_last_cut_duration_seconds"
 #define M_SCANNED "netpold_conntrack_last_cut_scanned_entries"
 #define M_LOOP "netpold_conntrack_last_cut_loop_seconds"
+#define CUT_GAP_S 0.1
 
 /* An entry the dump kept: the flow as the policy sees it, and the entry to delete. */
 struct cand {
@@ -59,13 +62,16 @@ struct conntrack {
 	pthread_t th;
 	bool running; /* th is out with d */
 	struct dump d;
-	/* A sync that can deny came while d ran: the addresses for the dump after it. */
-	bool again;
+	/* A sync that can deny wants a dump that has not started: the addresses for it. */
+	bool want;
 	struct npd_addr *next_addrs;
 	size_t n_next;
+	uint64_t next_ok; /* npd_now_ns() from which the next dump may start */
+	ev_timer later;	  /* armed until then, while one is wanted */
 };
 
 static void on_done(struct ev_loop *loop, ev_async *w, int revents);
+static void on_later(struct ev_loop *loop, ev_timer *w, int revents);
 
 struct conntrack *
 conntrack_new(struct npd_agent *a, const char *node)
@@ -78,6 +84,8 @@ conntrack_new(struct npd_agent *a, const char *node)
 	ev_async_init(&c->done, on_done);
 	c->done.data = c;
 	ev_async_start(agent_loop(a), &c->done);
+	ev_timer_init(&c->later, on_later, 0., 0.);
+	c->later.data = c;
 	npd_metrics_help(
 	    m, M_DELETED,
 	    "Conntrack entries deleted because a change denies their established flow.");
@@ -123,6 +131,7 @@ conntrack_free(struct conntrack *c)
 	if (c->running)
 		pthread_join(c->th, NULL);
 	ev_async_stop(agent_loop(c->a), &c->done);
+	ev_timer_stop(agent_loop(c->a), &c->later);
 	dump_fini(&c->d);
 	free(c->next_addrs);
 	free(c);
@@ -249,6 +258,36 @@ start_dump(struct conntrack *c, struct npd_addr *addrs, size_t n)
 	c->running = true;
 }
 
+/* Starts the dump wanted, unless one is out or the last started too recently (then the
+ * timer starts it). */
+static void
+kick(struct conntrack *c)
+{
+	uint64_t now = npd_now_ns();
+
+	if (!c->want || c->running)
+		return;
+	if (now < c->next_ok) {
+		if (!ev_is_active(&c->later)) {
+			ev_timer_set(&c->later, (double)(c->next_ok - now) / 1e9, 0.);
+			ev_timer_start(agent_loop(c->a), &c->later);
+		}
+		return;
+	}
+	c->want = false;
+	start_dump(c, c->next_addrs, c->n_next);
+	c->next_addrs = NULL;
+	c->n_next = 0;
+}
+
+static void
+on_later(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	kick(w->data);
+}
+
 /* On the loop, the dump back: the kept entries the store now denies are deleted. */
 static void
 on_done(struct ev_loop *loop, ev_async *w, int revents)
@@ -259,7 +298,7 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 	struct dump *d = &c->d;
 	struct nfct_handle *h = NULL;
 	size_t i, deleted = 0;
-	uint64_t t_loop = npd_now_ns();
+	uint64_t t_loop = npd_now_ns(), took, gap = (uint64_t)(CUT_GAP_S * 1e9);
 	int rc;
 
 	(void)loop;
@@ -288,20 +327,17 @@ on_done(struct ev_loop *loop, ev_async *w, int revents)
 		npd_metrics_add(m, M_ERRORS, 1);
 		agent_log("error", "msg=\"conntrack cut failed\" err=\"%s\"", strerror(-rc));
 	}
+	took = npd_now_ns() - d->t0;
 	npd_metrics_add(m, M_CUTS, 1);
 	npd_metrics_add(m, M_DELETED, (double)deleted);
-	npd_metrics_set(m, M_SECONDS, (double)(npd_now_ns() - d->t0) / 1e9);
+	npd_metrics_set(m, M_SECONDS, (double)took / 1e9);
 	npd_metrics_set(m, M_SCANNED, (double)d->scanned);
 	npd_metrics_set(m, M_LOOP, (double)(npd_now_ns() - t_loop) / 1e9);
 	if (deleted)
 		agent_log("info", "msg=\"established flows cut\" entries=%zu", deleted);
+	c->next_ok = d->t0 + (2 * took > gap ? 2 * took : gap);
 	dump_fini(d);
-	if (c->again) {
-		c->again = false;
-		start_dump(c, c->next_addrs, c->n_next);
-		c->next_addrs = NULL;
-		c->n_next = 0;
-	}
+	kick(c);
 }
 
 void
@@ -309,13 +345,11 @@ conntrack_after_apply(void *ctx, struct npd_addr *node_addrs, size_t n)
 {
 	struct conntrack *c = ctx;
 
-	if (!c->running) {
-		start_dump(c, node_addrs, n);
-		return;
-	}
-	/* The dump out may have passed the entries of flows this sync denies: one more. */
+	/* A dump out may have passed the entries of flows this sync denies: one more after
+	 * it, for the latest addresses. */
 	free(c->next_addrs);
 	c->next_addrs = node_addrs;
 	c->n_next = n;
-	c->again = true;
+	c->want = true;
+	kick(c);
 }

@@ -23,7 +23,8 @@
 # dropped segment would be retransmitted until the revert and the connection resume.
 # Then a pod joining the peer set of a policy (set additions only) makes the server's node
 # run no conntrack cut, and its leaving (an entry deleted) one. Last, a flow set up while a
-# cut is out (node1's dumps held by a test hook) and denied then is cut by the next one.
+# cut is out (node1's dumps held by a test hook) and denied then is cut by the next one,
+# which starts no sooner than twice the first one's duration after it.
 # Needs root. Prints "N passed, M failed".
 set -u
 
@@ -231,18 +232,20 @@ lab_check "the pod leaving it (an entry deleted): node2 runs one cut" \
 # walk (a test hook). A policy on client makes node1 cut; during that cut other opens a UDP
 # 5-tuple to the server, and then a policy denies other's egress. The held dump walked the
 # table before that flow existed: only the one more dump that the second sync asks for
-# sees it and cuts it. Both syncs are served by those two cuts.
+# sees it and cuts it, started twice the first one's duration after it. Both syncs are
+# served by those two cuts.
 HOLD=2
 cuts_are() { [[ $(scn_metric node1 netpold_conntrack_cuts_total) == "$1" ]]; }
 scn_agent_stop node1
 NPD_CT_HOLD_MS=$((HOLD * 1000)) scn_agent_start node1 "$MAN"
 lab_check "node1's netpold restarted with held dumps" scn_agent_ready node1
 lab_check "node1's first sync: its cut comes back after the hold" scn_poll 10 cuts_are 1
+sleep $((2 * HOLD)) # the next cut may start at once
 T_WRITE=$(date +%s.%N)
 policy_on hold-client client Egress >"$MAN/hold1.yaml.tmp" && mv "$MAN/hold1.yaml.tmp" "$MAN/hold1.yaml"
 lab_check "held cut: node1 synced the first policy" scn_poll 10 synced_after_write node1
 H_UDP=$SCN_DIR/held-other-udp
-hpid=$(flow demo.other udp "$H_UDP" "$FLOWPORT" 10)
+hpid=$(flow demo.other udp "$H_UDP" "$FLOWPORT" 12)
 sleep 0.5
 T_WRITE=$(date +%s.%N)
 policy_on hold-other other Egress >"$MAN/hold2.yaml.tmp" && mv "$MAN/hold2.yaml.tmp" "$MAN/hold2.yaml"
@@ -251,14 +254,18 @@ lab_check "held cut: node1 synced the policy denying other's egress" \
 T_KERNEL=$(scn_metric node1 netpold_last_sync_timestamp_seconds)
 lab_check "held cut: the deny reached the kernel while the first policy's cut was out" cuts_are 1
 wait_flows "$hpid"
-held_cut() { # FILE: echoed before the deny, none later than 1 s after two holds
+held_cut() { # FILE: echoed before the deny, none later than 1 s after three holds
 	local f l
 	f=$(first_echo "$1") l=$(last_echo "$1")
 	echo "     $(basename "$1"): first echo $f, last echo $l ($(awk -v l="$l" -v k="$T_KERNEL" 'BEGIN { printf "%+.3f", l - k }') s after the deny reached the kernel); $(grep ' done ' "$1")"
 	[[ -n $f ]] && awk -v f="$f" -v w="$T_WRITE" -v l="$l" -v k="$T_KERNEL" -v h="$HOLD" \
-		'BEGIN { exit !(f < w && l <= k + 2 * h + 1.0) }'
+		'BEGIN { exit !(f < w && l <= k + 3 * h + 1.0) }'
 }
 lab_check "held cut: the flow set up during it is cut by the next one" held_cut "$H_UDP"
+# That cut began twice the first one's duration (two holds) after it: the flow lives on
+# until two holds after the deny at least (the first cut began before it).
+lab_check "held cut: the next cut waited twice the first one's duration" \
+	awk -v l="$(last_echo "$H_UDP")" -v k="$T_KERNEL" -v h="$HOLD" 'BEGIN { exit !(l > k + 2 * h - 0.5) }'
 lab_check "held cut: two syncs, two cuts after the first sync's" cuts_are 3
 rm -f "$MAN/hold1.yaml" "$MAN/hold2.yaml"
 lab_check "netpold down and cleaned up on both nodes" scn_agents_down
