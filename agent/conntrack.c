@@ -168,23 +168,16 @@ to_flow(const struct nf_conntrack *ct, struct npd_ct_flow *f)
 	return true;
 }
 
+static int
+addr_qcmp(const void *x, const void *y)
+{
+	return npd_addr_cmp(x, y);
+}
+
 static bool
 is_node_addr(const struct dump *d, const struct npd_addr *a)
 {
-	size_t lo = 0, hi = d->n_addrs;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = npd_addr_cmp(&d->addrs[mid], a);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	return d->n_addrs && bsearch(a, d->addrs, d->n_addrs, sizeof(*d->addrs), addr_qcmp);
 }
 
 /* On the dump's thread: keeps the entries with a pod of the node at one end. */

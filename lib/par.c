@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "npd/buf.h"
 #include "npd/mem.h"
 #include "npd/par.h"
 
@@ -33,52 +34,52 @@ struct par {
 	void *arg;
 };
 
-/* The first line of file path as a number; -1 when it cannot be read or is not one. */
+/* The number text starts with, and what follows it in *rest; -1 when it starts with none. */
 static long
-read_long(const char *path, char *rest, size_t n_rest)
+parse_num(const char *text, const char **rest)
 {
-	FILE *f = fopen(path, "re");
-	char buf[64], *end;
+	char *end;
 	long v;
 
-	if (!f)
-		return -1;
-	end = fgets(buf, sizeof(buf), f);
-	fclose(f);
-	if (!end || !(isdigit((unsigned char)buf[0]) || buf[0] == '-'))
+	if (!(isdigit((unsigned char)text[0]) || text[0] == '-'))
 		return -1;
 	errno = 0;
-	v = strtol(buf, &end, 10);
-	if (errno)
+	v = strtol(text, &end, 10);
+	*rest = end;
+	return errno ? -1 : v;
+}
+
+/* parse_num of file dir/name, read into b; -1 when it cannot be read. */
+static long
+read_num(const char *dir, const char *name, struct npd_buf *b, const char **rest)
+{
+	char path[4352];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	npd_buf_reset(b);
+	if (npd_buf_read_file(b, path, 256) < 0 || !b->len)
 		return -1;
-	snprintf(rest, n_rest, "%s", end);
-	return v;
+	return parse_num(b->data, rest);
 }
 
 /* The CPUs the quota of cgroup directory dir allows, rounded up; 0: none. v2: cpu.max
  * ("QUOTA PERIOD" or "max PERIOD"); v1: cpu.cfs_quota_us (-1: none) and cpu.cfs_period_us. */
 static unsigned long
-quota_at(char *dir, size_t cap, bool v1)
+quota_at(const char *dir, bool v1)
 {
-	size_t end = strlen(dir);
-	char rest[64], *e;
-	long q, period = 0;
+	struct npd_buf b;
+	const char *rest = "";
+	long q, period = -1;
 
-	if (end + sizeof("/cpu.cfs_period_us") > cap)
-		return 0;
-	memcpy(dir + end, v1 ? "/cpu.cfs_quota_us" : "/cpu.max",
-	       v1 ? sizeof("/cpu.cfs_quota_us") : sizeof("/cpu.max"));
-	q = read_long(dir, rest, sizeof(rest));
-	if (q > 0 && v1) {
-		memcpy(dir + end, "/cpu.cfs_period_us", sizeof("/cpu.cfs_period_us"));
-		period = read_long(dir, rest, sizeof(rest));
-	} else if (q > 0 && rest[0] == ' ' && isdigit((unsigned char)rest[1])) {
-		errno = 0;
-		period = strtol(rest + 1, &e, 10);
-		if (errno || (*e && *e != '\n'))
-			period = 0;
-	}
-	dir[end] = '\0';
+	npd_buf_init(&b);
+	q = read_num(dir, v1 ? "cpu.cfs_quota_us" : "cpu.max", &b, &rest);
+	if (q > 0 && v1)
+		period = read_num(dir, "cpu.cfs_period_us", &b, &rest);
+	else if (q > 0 && rest[0] == ' ')
+		period = parse_num(rest + 1, &rest);
+	if (*rest && *rest != '\n')
+		period = -1;
+	npd_buf_fini(&b);
 	if (q <= 0 || period <= 0)
 		return 0;
 	return ((unsigned long)q + (unsigned long)period - 1) / (unsigned long)period;
@@ -132,7 +133,7 @@ walk_up(const char *root, const char *cg, size_t len, bool v1)
 	for (;;) {
 		char *slash;
 
-		n = quota_at(path, sizeof(path), v1);
+		n = quota_at(path, v1);
 		if (n && (!best || n < best))
 			best = n;
 		slash = strlen(path) > root_len ? strrchr(path + root_len, '/') : NULL;
@@ -167,9 +168,7 @@ npd_par_threads(void)
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	cpu_set_t set;
 	long n = online > 0 ? online : 1;
-	char self[4096];
-	FILE *f;
-	size_t got;
+	struct npd_buf self;
 	unsigned quota;
 
 	/* A cpuset (taskset, a container's cpuset.cpus) can allow fewer CPUs than are online. */
@@ -178,15 +177,13 @@ npd_par_threads(void)
 		n = CPU_COUNT(&set);
 	/* So can a CPU quota (a container's resources.limits.cpu): more threads than it allows
 	 * are throttled in turn, each with a malloc arena of its own. */
-	f = fopen("/proc/self/cgroup", "re");
-	if (f) {
-		got = fread(self, 1, sizeof(self) - 1, f);
-		fclose(f);
-		self[got] = '\0';
-		quota = npd_par_quota_cpus("/sys/fs/cgroup", self);
+	npd_buf_init(&self);
+	if (npd_buf_read_file(&self, "/proc/self/cgroup", 65536) == 0 && self.len) {
+		quota = npd_par_quota_cpus("/sys/fs/cgroup", self.data);
 		if (quota && quota < n)
 			n = quota;
 	}
+	npd_buf_fini(&self);
 	return n > NPD_PAR_MAX_THREADS ? NPD_PAR_MAX_THREADS : (unsigned)n;
 }
 
